@@ -1,0 +1,137 @@
+# hako: top-level Makefile. `make run` boots the reference guest; `make test` runs every test.
+# Both install missing Debian packages and build newlib (once, cached) first.
+
+BUILD    ?= build
+CC       := gcc
+CXX      := g++
+LD       := ld
+QEMU_RUN := scripts/qemu-run.sh
+
+GCC_INC  := $(shell $(CC) -print-file-name=include)
+WARN     := -Wall -Wextra -Werror
+FREESTANDING := -std=gnu11 -O2 -g -ffreestanding -fno-stack-protector -mno-red-zone \
+	-mgeneral-regs-only -fno-asynchronous-unwind-tables -fno-omit-frame-pointer \
+	-nostdinc -isystem $(GCC_INC) -MMD -MP
+
+# The hypervisor runs in its own upper-half slots: position-independent code, linked there.
+HV_CFLAGS    := $(FREESTANDING) $(WARN) -fpie -fvisibility=hidden -Ihypercall-abi -Ihypervisor \
+	-I$(BUILD)/hypervisor
+# Guest kernels run in the top 2 GiB of their address space, in ring 3.
+GUEST_CFLAGS := $(FREESTANDING) $(WARN) -mcmodel=kernel -fno-pic -fno-pie -Ihypercall-abi -Iguest-pv
+LDFLAGS_FREE := -nostdlib -static -z max-page-size=4096 -z noexecstack --no-warn-rwx-segments
+HOST_CFLAGS  := -std=gnu11 -O1 -g $(WARN) -DHAKO_HOST_TEST -Ihypercall-abi -Ihypervisor \
+	-fsanitize=address,undefined -fno-sanitize-recover=all -MMD -MP
+
+HV_SRCS    := $(wildcard hypervisor/*.c) hypervisor/boot.S hypervisor/entry.S
+HV_OBJS    := $(patsubst %,$(BUILD)/%.o,$(HV_SRCS))
+HV_ELF     := $(BUILD)/hako.elf
+
+GUEST_LIB_SRCS := guest-pv/head.S guest-pv/klib.c guest-pv/privops_pv.c
+GUEST_LIB_OBJS := $(patsubst %,$(BUILD)/%.o,$(GUEST_LIB_SRCS))
+GUEST_ELF  := $(BUILD)/guest-pv.elf
+
+XTF_TESTS  := $(patsubst tests/xtf/test-%.c,%,$(wildcard tests/xtf/test-*.c))
+XTF_ELFS   := $(patsubst %,$(BUILD)/tests/xtf/test-%.elf,$(XTF_TESTS))
+
+UNIT_TESTS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
+UNIT_BINS  := $(patsubst %,$(BUILD)/tests/unit/%,$(UNIT_TESTS))
+
+ABI_HEADERS := $(wildcard hypercall-abi/hako/*.h)
+ABI_STAMP   := $(BUILD)/abi/headers.ok
+
+DEPS_STAMP   := $(BUILD)/.deps-ok
+NEWLIB_STAMP := $(BUILD)/newlib/.stamp
+
+.PHONY: all deps newlib run test debug clean
+all: $(HV_ELF) $(GUEST_ELF) $(XTF_ELFS) $(UNIT_BINS) $(ABI_STAMP)
+
+# ---- set-up -------------------------------------------------------------------------
+$(DEPS_STAMP): scripts/deps.sh
+	@mkdir -p $(@D)
+	scripts/deps.sh
+	@touch $@
+deps: $(DEPS_STAMP)
+
+$(NEWLIB_STAMP): | $(DEPS_STAMP)
+	scripts/build-newlib.sh $(BUILD)/newlib
+newlib: $(NEWLIB_STAMP)
+
+# Every compile needs the toolchain from deps; order-only so it does not force rebuilds.
+$(HV_OBJS) $(GUEST_LIB_OBJS) $(BUILD)/guest-pv/main.c.o $(UNIT_BINS) $(ABI_STAMP): | $(DEPS_STAMP)
+
+# ---- hypervisor ---------------------------------------------------------------------
+HV_VERSION := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
+$(BUILD)/hypervisor/version.h: FORCE
+	@mkdir -p $(@D)
+	@echo '#define HAKO_HV_VERSION "hako-$(HV_VERSION)"' > $@.tmp
+	@cmp -s $@.tmp $@ && rm -f $@.tmp || mv $@.tmp $@
+FORCE:
+
+$(BUILD)/hypervisor/main.c.o $(BUILD)/hypervisor/hypercall.c.o: $(BUILD)/hypervisor/version.h
+$(BUILD)/hypervisor/main.c.o $(BUILD)/hypervisor/hypercall.c.o: HV_CFLAGS += -include $(BUILD)/hypervisor/version.h
+
+$(BUILD)/hypervisor/%.c.o: hypervisor/%.c
+	@mkdir -p $(@D)
+	$(CC) $(HV_CFLAGS) -c $< -o $@
+$(BUILD)/hypervisor/%.S.o: hypervisor/%.S
+	@mkdir -p $(@D)
+	$(CC) $(HV_CFLAGS) -c $< -o $@
+$(HV_ELF): $(HV_OBJS) hypervisor/hako.ld
+	$(LD) $(LDFLAGS_FREE) -T hypervisor/hako.ld -o $@ $(HV_OBJS)
+
+# ---- guest kernels ------------------------------------------------------------------
+$(BUILD)/guest-pv/%.c.o: guest-pv/%.c
+	@mkdir -p $(@D)
+	$(CC) $(GUEST_CFLAGS) -c $< -o $@
+$(BUILD)/guest-pv/%.S.o: guest-pv/%.S
+	@mkdir -p $(@D)
+	$(CC) $(GUEST_CFLAGS) -c $< -o $@
+$(GUEST_ELF): $(GUEST_LIB_OBJS) $(BUILD)/guest-pv/main.c.o guest-pv/kernel.ld
+	$(LD) $(LDFLAGS_FREE) -T guest-pv/kernel.ld -o $@ $(GUEST_LIB_OBJS) $(BUILD)/guest-pv/main.c.o
+
+$(BUILD)/tests/xtf/%.c.o: tests/xtf/%.c | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(CC) $(GUEST_CFLAGS) -Itests/xtf -c $< -o $@
+$(BUILD)/tests/xtf/test-%.elf: $(BUILD)/tests/xtf/test-%.c.o $(BUILD)/tests/xtf/framework.c.o \
+		$(GUEST_LIB_OBJS) guest-pv/kernel.ld
+	$(LD) $(LDFLAGS_FREE) -T guest-pv/kernel.ld -o $@ $(GUEST_LIB_OBJS) \
+		$(BUILD)/tests/xtf/framework.c.o $<
+
+# ---- host unit tests (cmocka) -------------------------------------------------------
+UNIT_SRCS_test_elf          := hypervisor/elf.c
+UNIT_SRCS_test_frame        := hypervisor/frame.c tests/unit/hv_stubs.c
+UNIT_SRCS_test_guest_access := hypervisor/guest_access.c hypervisor/frame.c tests/unit/hv_stubs.c
+.SECONDEXPANSION:
+$(BUILD)/tests/unit/%: tests/unit/%.c $$(UNIT_SRCS_%)
+	@mkdir -p $(@D)
+	$(CC) $(HOST_CFLAGS) -o $@ $< $(UNIT_SRCS_$*) -lcmocka
+
+# ---- public headers: each compiles alone as C99, C11 and C++ ------------------------
+$(ABI_STAMP): $(ABI_HEADERS)
+	@mkdir -p $(@D)
+	@for h in $(ABI_HEADERS); do \
+	  inc=$${h#hypercall-abi/}; \
+	  for mode in "$(CC) -x c -std=c99" "$(CC) -x c -std=c11" "$(CXX) -x c++ -std=c++11"; do \
+	    printf '#include <%s>\ntypedef int hako_header_check;\n' "$$inc" | \
+	      $$mode -pedantic $(WARN) -fsyntax-only -Ihypercall-abi - || \
+	      { echo "header $$h does not compile alone ($$mode)"; exit 1; }; \
+	  done; \
+	done
+	@touch $@
+
+# ---- running ------------------------------------------------------------------------
+run: all $(NEWLIB_STAMP)
+	$(QEMU_RUN) --reboot-loop $(HV_ELF) $(GUEST_ELF) $(CMDLINE)
+
+debug: all
+	@echo "QEMU waits for gdb on :1234. In another terminal run:"
+	@echo "  gdb $(HV_ELF) -ex 'target remote :1234' -ex 'add-symbol-file $(GUEST_ELF)'"
+	$(QEMU_RUN) --debug --timeout 0 $(HV_ELF) $(GUEST_ELF) $(CMDLINE)
+
+test: all $(NEWLIB_STAMP)
+	tests/run.sh $(BUILD)
+
+clean:
+	rm -rf $(BUILD)/hypervisor $(BUILD)/guest-pv $(BUILD)/tests $(BUILD)/abi $(BUILD)/*.elf
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,106 @@
+/*
+ * guest-pv/main.c: the PV reference guest kernel's start of day.
+ *
+ * Reads start info, says hello through the console hypercall, checks that the boot
+ * environment is what ABI.md promises, and shuts down with a status.
+ * Command-line words for exercising the hypervisor's failure paths:
+ *   fault=ud | fault=pf | fault=gp   take that exception (the domain crashes)
+ *   shutdown=crash | shutdown=reboot stop with that reason
+ *   exit=N                           power off with status N (0..9)
+ */
+#include <hako/hcall.h>
+#include <hako/hypercall.h>
+#include <hako/start_info.h>
+
+#include "klib.h"
+#include "privops.h"
+
+static int checks_run, checks_failed;
+
+/* Record one boot-environment check. */
+static void check(int ok, const char *what)
+{
+    checks_run++;
+    if (!ok) {
+        checks_failed++;
+        kprintf("check FAILED: %s\n", what);
+    }
+}
+
+/* Take the exception named on the command line, if any. */
+static void maybe_fault(const char *cmdline)
+{
+    if (cmdline_has(cmdline, "fault=ud"))
+        __asm__ volatile("ud2");
+    if (cmdline_has(cmdline, "fault=pf"))
+        (void)*(volatile uint64_t *)0xFFFF800000000000ull;   /* the hypervisor's range */
+    if (cmdline_has(cmdline, "fault=gp"))
+        __asm__ volatile("cli");                             /* privileged in ring 3 */
+}
+
+/* Check what ABI.md promises about the boot environment. */
+static void check_boot_state(const struct hako_start_info *si)
+{
+    uint64_t rsp;
+    __asm__ volatile("movq %%rsp, %0" : "=r"(rsp));
+    check(si->magic == HAKO_START_INFO_MAGIC, "start info magic");
+    check(si->abi_major == HAKO_ABI_MAJOR, "start info ABI major");
+    check(si->cmdline_len == strlen(si->cmdline), "command line length");
+    check(si->first_free_pfn <= si->nr_mapped_pages && si->nr_mapped_pages <= si->nr_pages,
+          "layout fits the mapped range");
+    check(rsp > si->stack_va && rsp <= si->stack_va + si->stack_size, "running on boot stack");
+    check(si->pt_base_va == si->virt_base + (si->pt_first_pfn << 12), "page table location");
+
+    long v = hako_hypercall3(HAKO_HC_version, HAKO_VERSION_ABI, 0, 0);
+    check(v == HAKO_ABI_VERSION, "version hypercall");
+    struct hako_version_info info;
+    memset(&info, 0xAA, sizeof(info));
+    long rc = hako_hypercall3(HAKO_HC_version, HAKO_VERSION_INFO, (unsigned long)&info, 0);
+    check(rc == 0 && info.abi_major == HAKO_ABI_MAJOR && info.abi_minor == HAKO_ABI_MINOR &&
+              info.nr_hypercalls >= 3 && memchr_nul(info.hv_version, sizeof(info.hv_version)) &&
+              info._reserved[0] == 0,
+          "version info");
+    check(hako_hypercall3(HAKO_HC_sched_op, HAKO_SCHED_YIELD, 0, 0) == 0, "yield");
+
+    /* The p2m names a distinct machine frame for every pfn (sampled). */
+    const uint64_t *p2m = (const uint64_t *)si->p2m_va;
+    int p2m_ok = 1;
+    for (uint64_t pfn = 1; pfn < si->nr_pages; pfn += 97)
+        p2m_ok &= p2m[pfn] != p2m[pfn - 1] && p2m[pfn] != 0;
+    check(p2m_ok, "p2m entries");
+
+    /* Every free mapped page is present, writable and zeroed. */
+    int mem_ok = 1;
+    for (uint64_t pfn = si->first_free_pfn; pfn < si->nr_mapped_pages; pfn++) {
+        volatile uint64_t *p = (volatile uint64_t *)(si->virt_base + (pfn << 12));
+        mem_ok &= p[0] == 0 && p[511] == 0;
+        p[0] = pfn;
+        mem_ok &= p[0] == pfn;
+    }
+    check(mem_ok, "free memory is mapped, writable and zeroed");
+}
+
+/* Entry from head.S. */
+void kernel_main(const struct hako_start_info *si)
+{
+    kprintf("hako PV guest kernel, ABI %u.%u, privileged operations: %s\n",
+            HAKO_ABI_MAJOR, HAKO_ABI_MINOR, privops->name);
+    kprintf("domain %u%s: %lu pages (%lu MiB), command line \"%s\"\n", si->domid,
+            (si->flags & HAKO_SIF_PRIVILEGED) ? " (control domain)" : "", si->nr_pages,
+            si->nr_pages >> 8, si->cmdline);
+    check_boot_state(si);
+    kprintf("boot checks: %d run, %d failed\n", checks_run, checks_failed);
+    maybe_fault(si->cmdline);
+    if (cmdline_has(si->cmdline, "shutdown=crash"))
+        privops->shutdown(HAKO_SHUTDOWN_CRASH, 42);
+    if (cmdline_has(si->cmdline, "shutdown=reboot"))
+        privops->shutdown(HAKO_SHUTDOWN_REBOOT, 0);
+    unsigned code = checks_failed ? 1 : 0;
+    for (unsigned n = 0; n <= 9; n++) {
+        char word[8] = { 'e', 'x', 'i', 't', '=', (char)('0' + n), 0 };
+        if (cmdline_has(si->cmdline, word))
+            code = n;
+    }
+    kprintf("powering off with status %u\n", code);
+    privops->shutdown(HAKO_SHUTDOWN_POWEROFF, code);
+}

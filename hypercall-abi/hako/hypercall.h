@@ -1,0 +1,68 @@
+/*
+ * hako public ABI: hypercall numbers and calling convention.
+ *
+ * Calling convention (x86-64), from the guest kernel (ring 3):
+ *   rax = hypercall number (HAKO_HC_*)
+ *   rdi, rsi, rdx, r10, r8, r9 = arguments 1..6 (unused ones are ignored)
+ *   execute `syscall`
+ *   rax = result: >= 0 success, < 0 = -HAKO_E* (see errno.h)
+ *   rcx and r11 are clobbered (by the syscall instruction); every other register,
+ *   including the argument registers, rsp and the FPU/SSE state, is preserved.
+ *   Memory named by pointer arguments is read or written as documented per call;
+ *   the hypercall is a full compiler barrier for it ("memory" clobber).
+ * Unknown numbers and unknown sub-commands return -HAKO_ENOSYS.
+ * Guest pointers are guest virtual addresses in the caller's current address space.
+ * A pointer that is not canonical, lies in the hypervisor range, wraps, is not mapped
+ * present+user (+writable for OUT buffers) for its whole length gives -HAKO_EFAULT.
+ * Pointers to structures must be aligned to 8 bytes, else -HAKO_EINVAL. Byte buffers
+ * need no alignment.
+ */
+#ifndef HAKO_HYPERCALL_H
+#define HAKO_HYPERCALL_H
+
+#include "compiler.h"
+#include "errno.h"
+#include "version.h"
+
+#define HAKO_HC_console_io   0   /* console_io(cmd, buf, len) */
+#define HAKO_HC_version      1   /* version(cmd, arg) */
+#define HAKO_HC_sched_op     2   /* sched_op(cmd, arg1, arg2) */
+
+/* ---- console_io ---------------------------------------------------------------- */
+#define HAKO_CONSOLE_WRITE   0   /* IN buf[len]: write bytes to the domain's console. Returns len. */
+#define HAKO_CONSOLE_READ    1   /* OUT buf[len]: read up to len pending input bytes without
+                                    waiting. Returns count (0 = nothing pending). Control domain
+                                    only, else -HAKO_EPERM. */
+#define HAKO_CONSOLE_IO_MAX  4096u  /* len above this: -HAKO_EINVAL. len == 0 returns 0. */
+
+/* ---- version ------------------------------------------------------------------- */
+#define HAKO_VERSION_ABI     0   /* Returns HAKO_ABI_VERSION of the running hypervisor. arg ignored. */
+#define HAKO_VERSION_INFO    1   /* arg = OUT struct hako_version_info *. Returns 0. */
+
+/* Feature bits in hako_version_info.features. */
+#define HAKO_FEAT_NX         (1ULL << 0)  /* bit 63 (no-execute) in guest PTEs is honoured */
+
+struct hako_version_info {
+    uint16_t abi_major;          /* OUT */
+    uint16_t abi_minor;          /* OUT */
+    uint32_t nr_hypercalls;      /* OUT: hypercall numbers 0..nr_hypercalls-1 exist */
+    uint64_t features;           /* OUT: HAKO_FEAT_* */
+    char     hv_version[32];     /* OUT: NUL-terminated hypervisor build string */
+    uint64_t _reserved[4];       /* OUT: zero */
+};
+HAKO_STATIC_ASSERT(sizeof(struct hako_version_info) == 80, "hako_version_info size");
+HAKO_STATIC_ASSERT(HAKO_OFFSETOF(struct hako_version_info, features) == 8, "features offset");
+HAKO_STATIC_ASSERT(HAKO_OFFSETOF(struct hako_version_info, hv_version) == 16, "hv_version offset");
+
+/* ---- sched_op ------------------------------------------------------------------ */
+#define HAKO_SCHED_YIELD     0   /* Give up the CPU; returns 0 when scheduled again. */
+#define HAKO_SCHED_SHUTDOWN  1   /* arg1 = reason (HAKO_SHUTDOWN_*), arg2 = code 0..255.
+                                    Does not return on success; -HAKO_EINVAL for a bad
+                                    reason or code. */
+
+#define HAKO_SHUTDOWN_POWEROFF 0 /* clean stop; code is the exit status */
+#define HAKO_SHUTDOWN_REBOOT   1 /* stop and ask to be restarted */
+#define HAKO_SHUTDOWN_CRASH    2 /* the guest kernel gave up; code is its own reason */
+#define HAKO_SHUTDOWN_CODE_MAX 255
+
+#endif /* HAKO_HYPERCALL_H */

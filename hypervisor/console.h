@@ -1,0 +1,25 @@
+/*
+ * hypervisor/console.h: the serial console shared by the hypervisor and the domains.
+ * Every line on the wire is prefixed with its source: "(hv) " or "(dN) ".
+ */
+#ifndef HV_CONSOLE_H
+#define HV_CONSOLE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define CONSOLE_SOURCE_HV (-1)
+
+/* Program the UART (COM1, 115200 8N1, polled). */
+void console_init(void);
+
+/* Write len bytes from source (a domid or CONSOLE_SOURCE_HV), adding line prefixes. */
+void console_write(int source, const char *buf, size_t len);
+
+/* Hypervisor printf to the console. */
+void printk(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Read up to len pending input bytes without waiting; returns the count. */
+size_t console_read(char *buf, size_t len);
+
+#endif /* HV_CONSOLE_H */

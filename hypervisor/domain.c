@@ -1,0 +1,150 @@
+/*
+ * hypervisor/domain.c: domain lifetime (create, shut down, crash, destroy).
+ */
+#include "domain.h"
+
+#include <hako/errno.h>
+#include <hako/hypercall.h>
+
+#include "console.h"
+#include "cpu.h"
+#include "lib.h"
+#include "mm.h"
+#include "paging.h"
+#include "panic.h"
+#include "percpu.h"
+#include "sched.h"
+
+static struct domain *domains[MAX_DOMAINS];
+static uint64_t stack_slots_used; /* bit i: stack slot i in use (one slot per vCPU) */
+_Static_assert(MAX_DOMAINS <= HV_STACK_SLOTS && HV_STACK_SLOTS <= 64, "one stack slot bit each");
+
+/* Hypervisor address of the top of stack slot i. */
+static uint64_t stack_slot_top(unsigned i)
+{
+    return HV_STACKS_BASE + (uint64_t)(i + 1) * HV_STACK_SLOT;
+}
+
+struct domain *domain_create(uint16_t domid, const char *name, bool privileged, int *err)
+{
+    if (domid >= MAX_DOMAINS || domains[domid]) {
+        *err = domid >= MAX_DOMAINS ? -HAKO_EINVAL : -HAKO_EEXIST;
+        return NULL;
+    }
+    if (stack_slots_used == ~0ull || frame_free_count() < 1 + HV_STACK_PAGES) {
+        *err = -HAKO_ENOMEM;
+        return NULL;
+    }
+    struct frame_list hv_mem = { FRAME_NONE, 0 };
+    struct domain *d = mfn_to_virt(frame_alloc(OWNER_HV, &hv_mem));
+    _Static_assert(sizeof(struct domain) <= PAGE_SIZE, "domain fits a page");
+    memset(d, 0, sizeof(*d));
+    d->hv_mem = hv_mem;
+    d->mem = (struct frame_list){ FRAME_NONE, 0 };
+    d->domid = domid;
+    d->privileged = privileged;
+    d->state = DOMAIN_RUNNING;
+    snprintf(d->name, sizeof(d->name), "%s", name);
+
+    d->stack_slot = (unsigned)__builtin_ctzll(~stack_slots_used);
+    stack_slots_used |= 1ull << d->stack_slot;
+    struct vcpu *v = &d->vcpu;
+    v->dom = d;
+    v->stack_top = stack_slot_top(d->stack_slot);
+    for (unsigned i = 1; i <= HV_STACK_PAGES; i++) {
+        uint32_t mfn = frame_alloc(OWNER_HV, &d->hv_mem);
+        paging_map_hv_page(v->stack_top - i * PAGE_SIZE, mfn,
+                           PTE_P | PTE_W | (cpu_has.nx ? PTE_NX : 0));
+    }
+
+    /* Guest FPU starts in its reset state: FCW 0x37F, MXCSR 0x1F80. */
+    *(uint16_t *)&v->fpu[0] = 0x37F;
+    *(uint32_t *)&v->fpu[24] = 0x1F80;
+    *(uint32_t *)&v->fpu[28] = 0xFFBF;  /* MXCSR_MASK */
+
+    /* First switch to v returns into vcpu_first_entry with rsp at the guest frame. */
+    extern char vcpu_first_entry[];
+    uint64_t *sp = (uint64_t *)vcpu_regs(v);
+    *--sp = (uint64_t)vcpu_first_entry;
+    for (unsigned i = 0; i < 6; i++)
+        *--sp = 0;                      /* rbp rbx r12 r13 r14 r15 */
+    v->saved_rsp = (uint64_t)sp;
+
+    domains[domid] = d;
+    return d;
+}
+
+void domain_destroy(struct domain *d)
+{
+    HV_ASSERT(current_vcpu() != &d->vcpu);
+    sched_remove(&d->vcpu);
+    domains[d->domid] = NULL;
+    for (unsigned i = 1; i <= HV_STACK_PAGES; i++)
+        paging_unmap_hv_page(d->vcpu.stack_top - i * PAGE_SIZE);
+    stack_slots_used &= ~(1ull << d->stack_slot);
+    frame_free_list(&d->mem);
+    struct frame_list hv_mem = d->hv_mem;   /* d lives in one of these frames */
+    frame_free_list(&hv_mem);
+}
+
+static const char *const reason_names[] = { "poweroff", "reboot", "crash" };
+
+void domain_shutdown(struct domain *d, uint32_t reason, uint32_t code)
+{
+    if (d->state != DOMAIN_RUNNING)
+        return;
+    HV_ASSERT(reason <= HAKO_SHUTDOWN_CRASH);
+    d->state = reason == HAKO_SHUTDOWN_CRASH ? DOMAIN_CRASHED : DOMAIN_SHUTDOWN;
+    d->shutdown_reason = reason;
+    d->shutdown_code = code;
+    printk("d%u (%s) stopped: %s, code %u\n", d->domid, d->name, reason_names[reason], code);
+    sched_remove(&d->vcpu);
+    if (current_vcpu() == &d->vcpu)
+        schedule();                     /* not runnable any more: never comes back */
+}
+
+void domain_crash(struct domain *d, const struct cpu_regs *regs, const char *why)
+{
+    printk("d%u (%s) crashed: %s\n", d->domid, d->name, why);
+    if (regs)
+        dump_regs(regs);
+    domain_shutdown(d, HAKO_SHUTDOWN_CRASH, (uint32_t)(regs ? regs->vector : 0));
+}
+
+struct domain *domain_get(uint16_t domid)
+{
+    return domid < MAX_DOMAINS ? domains[domid] : NULL;
+}
+
+unsigned domain_count(void)
+{
+    unsigned n = 0;
+    for (unsigned i = 0; i < MAX_DOMAINS; i++)
+        n += domains[i] != NULL;
+    return n;
+}
+
+static const char *const vector_names[32] = {
+    "#DE divide error", "#DB debug", "NMI", "#BP breakpoint", "#OF overflow",
+    "#BR bound range", "#UD invalid opcode", "#NM device not available", "#DF double fault",
+    "coprocessor overrun", "#TS invalid TSS", "#NP segment not present", "#SS stack fault",
+    "#GP general protection", "#PF page fault", "reserved", "#MF x87 error",
+    "#AC alignment check", "#MC machine check", "#XM SIMD error", "#VE virtualization",
+    "#CP control protection", "reserved", "reserved", "reserved", "reserved", "reserved",
+    "reserved", "#HV", "#VC", "#SX security", "reserved",
+};
+
+void dump_regs(const struct cpu_regs *r)
+{
+    const char *name = r->vector < 32             ? vector_names[r->vector]
+                       : r->vector == VECTOR_SYSCALL ? "hypercall"
+                                                     : "interrupt";
+    printk("  vector %lu (%s) error code 0x%lx\n", r->vector, name, r->error_code);
+    printk("  rip %016lx cs %04lx rflags %016lx\n", r->rip, r->cs, r->rflags);
+    printk("  rsp %016lx ss %04lx cr2 %016lx cr3 %016lx\n", r->rsp, r->ss, read_cr2(),
+           read_cr3());
+    printk("  rax %016lx rbx %016lx rcx %016lx rdx %016lx\n", r->rax, r->rbx, r->rcx, r->rdx);
+    printk("  rsi %016lx rdi %016lx rbp %016lx r8  %016lx\n", r->rsi, r->rdi, r->rbp, r->r8);
+    printk("  r9  %016lx r10 %016lx r11 %016lx r12 %016lx\n", r->r9, r->r10, r->r11, r->r12);
+    printk("  r13 %016lx r14 %016lx r15 %016lx\n", r->r13, r->r14, r->r15);
+}

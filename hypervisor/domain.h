@@ -1,0 +1,79 @@
+/*
+ * hypervisor/domain.h: domains and their virtual CPUs.
+ */
+#ifndef HV_DOMAIN_H
+#define HV_DOMAIN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "frame.h"
+#include "x86.h"
+
+#define MAX_DOMAINS 64
+#define DOMAIN_NAME_MAX 32
+
+/* Machine exit statuses besides dom0's own poweroff code (0..HV_EXIT_CODE_MAX). */
+#define HV_EXIT_CODE_MAX 123
+#define HV_EXIT_REBOOT   124   /* dom0 asked for a reboot */
+#define HV_EXIT_CRASH    126   /* dom0 crashed */
+#define HV_EXIT_PANIC    127   /* the hypervisor stopped on an internal error */
+
+enum domain_state {
+    DOMAIN_RUNNING,     /* runnable or running */
+    DOMAIN_SHUTDOWN,    /* stopped itself; resources held until destroyed */
+    DOMAIN_CRASHED,     /* stopped by a fault or a crash request; held for inspection */
+};
+
+struct vcpu {
+    struct domain *dom;
+    uint64_t stack_top;         /* top of its hypervisor stack; a cpu_regs frame sits below */
+    uint64_t saved_rsp;         /* hypervisor stack pointer while switched out */
+    uint64_t cr3;               /* machine address of its current top-level table */
+    bool runnable;
+    struct vcpu *rq_next;       /* run queue link */
+    uint8_t fpu[512] __attribute__((aligned(16)));  /* fxsave area while switched out */
+};
+
+struct domain {
+    uint16_t domid;
+    bool privileged;            /* control domain */
+    enum domain_state state;
+    uint32_t shutdown_reason;   /* HAKO_SHUTDOWN_* once stopped */
+    uint32_t shutdown_code;
+    char name[DOMAIN_NAME_MAX];
+    uint64_t nr_pages;          /* guest memory pages */
+    struct frame_list mem;      /* frames owned by the guest */
+    struct frame_list hv_mem;   /* hypervisor frames held for this domain (incl. this page) */
+    unsigned stack_slot;
+    struct vcpu vcpu;           /* one vCPU for now */
+};
+
+/* The frame on vCPU v's hypervisor stack that holds its guest registers. */
+static inline struct cpu_regs *vcpu_regs(struct vcpu *v)
+{
+    return (struct cpu_regs *)(v->stack_top - sizeof(struct cpu_regs));
+}
+
+/* Create an empty domain (no memory yet) with one vCPU; NULL with *err set on failure. */
+struct domain *domain_create(uint16_t domid, const char *name, bool privileged, int *err);
+
+/* Free everything a domain holds: guest frames, hypervisor frames, its id. Never current. */
+void domain_destroy(struct domain *d);
+
+/* Stop d with reason/code. When d is running here this does not return. */
+void domain_shutdown(struct domain *d, uint32_t reason, uint32_t code);
+
+/* Report why d crashed with a register dump, then stop it as crashed. */
+void domain_crash(struct domain *d, const struct cpu_regs *regs, const char *why);
+
+/* The domain with this id, or NULL. */
+struct domain *domain_get(uint16_t domid);
+
+/* Number of domains that exist (running or held). */
+unsigned domain_count(void);
+
+/* Print every register of a frame, naming the vector. */
+void dump_regs(const struct cpu_regs *r);
+
+#endif /* HV_DOMAIN_H */

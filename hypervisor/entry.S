@@ -1,0 +1,147 @@
+/*
+ * hypervisor/entry.S: every way into and out of the hypervisor.
+ *   syscall_entry   hypercall from a guest (syscall); returns with sysret
+ *   exc_stub_N      exceptions and interrupts (IDT); return with iret
+ *   context_switch  switch hypervisor stacks between vCPUs / the idle context
+ * All of them build a struct cpu_regs (x86.h) on the vCPU's hypervisor stack.
+ */
+#include "percpu.h"
+#include "x86.h"
+
+.macro SAVE_GPRS
+    pushq %rax
+    pushq %rbx
+    pushq %rcx
+    pushq %rdx
+    pushq %rsi
+    pushq %rdi
+    pushq %rbp
+    pushq %r8
+    pushq %r9
+    pushq %r10
+    pushq %r11
+    pushq %r12
+    pushq %r13
+    pushq %r14
+    pushq %r15
+.endm
+
+.macro RESTORE_GPRS
+    popq %r15
+    popq %r14
+    popq %r13
+    popq %r12
+    popq %r11
+    popq %r10
+    popq %r9
+    popq %r8
+    popq %rbp
+    popq %rdi
+    popq %rsi
+    popq %rdx
+    popq %rcx
+    popq %rbx
+    popq %rax
+.endm
+
+    .text
+/* Hypercall: rax = number, rdi rsi rdx r10 r8 r9 = arguments, rcx = rip, r11 = rflags. */
+    .globl syscall_entry
+    .p2align 4
+syscall_entry:
+    swapgs
+    movq %rsp, %gs:PCPU_SCRATCH_RSP
+    movq %gs:PCPU_STACK_TOP, %rsp
+    pushq $SEL_GUEST_DS
+    pushq %gs:PCPU_SCRATCH_RSP
+    pushq %r11
+    pushq $SEL_GUEST_CS64
+    pushq %rcx
+    pushq $0
+    pushq $VECTOR_SYSCALL
+    SAVE_GPRS
+    cmpq hypercall_count(%rip), %rax
+    jae 1f
+    movq %r10, %rcx
+    leaq hypercall_table(%rip), %r11
+    call *(%r11,%rax,8)
+    movq %rax, FRAME_RAX(%rsp)
+    .globl hypercall_return
+hypercall_return:
+    /* sysret to a non-canonical rip would fault in ring 0: refuse it. */
+    movq FRAME_RIP(%rsp), %rcx
+    movq %rcx, %r11
+    sarq $47, %r11
+    incq %r11
+    cmpq $1, %r11
+    ja 2f
+    RESTORE_GPRS
+    addq $16, %rsp                  /* vector, error code */
+    popq %rcx                       /* rip */
+    addq $8, %rsp                   /* cs */
+    popq %r11                       /* rflags */
+    movq (%rsp), %rsp               /* guest rsp */
+    swapgs
+    sysretq
+1:  movq $-38, FRAME_RAX(%rsp)      /* -HAKO_ENOSYS */
+    jmp hypercall_return
+2:  movq %rsp, %rdi
+    call hypercall_bad_return       /* does not return */
+    ud2
+
+/* Exception and interrupt stubs: 16 bytes each, exc_stubs + 16 * vector. */
+    .p2align 4
+    .globl exc_stubs
+exc_stubs:
+    .set vec, 0
+    .rept 256
+    .p2align 4
+    .if (vec == 8) || (vec >= 10 && vec <= 14) || (vec == 17) || (vec == 21) || (vec == 29) || (vec == 30)
+    .else
+    pushq $0                        /* no CPU error code: push a zero */
+    .endif
+    pushq $vec
+    jmp exc_common
+    .set vec, vec + 1
+    .endr
+
+exc_common:
+    testb $3, 24(%rsp)              /* frame: vector, error, rip, cs */
+    jz 1f
+    swapgs
+1:  SAVE_GPRS
+    cld
+    movq %rsp, %rdi
+    call trap_entry
+    .globl resume_frame
+resume_frame:                       /* rsp = struct cpu_regs to return to */
+    RESTORE_GPRS
+    addq $16, %rsp
+    testb $3, 8(%rsp)
+    jz 2f
+    swapgs
+2:  iretq
+
+/* void context_switch(uint64_t *save_rsp, uint64_t load_rsp) */
+    .globl context_switch
+context_switch:
+    pushq %rbp
+    pushq %rbx
+    pushq %r12
+    pushq %r13
+    pushq %r14
+    pushq %r15
+    movq %rsp, (%rdi)
+    movq %rsi, %rsp
+    popq %r15
+    popq %r14
+    popq %r13
+    popq %r12
+    popq %rbx
+    popq %rbp
+    ret
+
+/* First return address of a new vCPU's switch frame: enter its guest frame. */
+    .globl vcpu_first_entry
+vcpu_first_entry:
+    jmp resume_frame

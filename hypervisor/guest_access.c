@@ -1,0 +1,95 @@
+/*
+ * hypervisor/guest_access.c: guest pointer validation by software page walk.
+ */
+#include "guest_access.h"
+
+#include <hako/arch-x86_64.h>
+#include <hako/errno.h>
+
+#include "frame.h"
+#include "lib.h"
+#include "mm.h"
+
+bool guest_range_ok(uint64_t va, uint64_t len)
+{
+    if (len == 0)
+        return va_is_canonical(va) && !(va >= HAKO_HV_VA_START && va < HAKO_HV_VA_END);
+    uint64_t last = va + (len - 1);
+    if (last < va)
+        return false;                                   /* wraps */
+    if (last < HAKO_LOWER_HALF_END)
+        return true;                                    /* wholly in the lower half */
+    return va >= HAKO_HV_VA_END;                        /* wholly above the hypervisor */
+}
+
+/* The table entry at index idx of the table in machine frame of entry e, or 0 if bad. */
+static uint64_t table_entry(uint64_t table_pa, unsigned idx)
+{
+    if (!frame_get(table_pa >> PAGE_SHIFT))
+        return 0;                                       /* points outside RAM: treat as absent */
+    const uint64_t *t = phys_to_virt(table_pa & PTE_ADDR);
+    return __atomic_load_n(&t[idx], __ATOMIC_RELAXED);   /* read each entry once */
+}
+
+int guest_translate(uint64_t cr3, uint64_t va, bool write, uint64_t *pa)
+{
+    uint64_t need = PTE_P | PTE_U | (write ? PTE_W : 0);
+    uint64_t table = cr3 & PTE_ADDR;
+    static const unsigned shift[4] = { 39, 30, 21, 12 };
+    if (!guest_range_ok(va, 1))
+        return -HAKO_EFAULT;
+    for (unsigned level = 0; level < 4; level++) {
+        uint64_t e = table_entry(table, (va >> shift[level]) & 511);
+        if ((e & need) != need)
+            return -HAKO_EFAULT;
+        uint64_t page_mask = (1ull << shift[level]) - 1;
+        if (level == 3 || ((level == 1 || level == 2) && (e & PTE_PS))) {
+            uint64_t base = e & PTE_ADDR & ~page_mask;
+            if (!frame_get((base | (va & page_mask)) >> PAGE_SHIFT))
+                return -HAKO_EFAULT;
+            *pa = base | (va & page_mask);
+            return 0;
+        }
+        table = e & PTE_ADDR;
+    }
+    return -HAKO_EFAULT; /* not reached */
+}
+
+int guest_copy_from(uint64_t cr3, void *dst, uint64_t va, uint64_t len)
+{
+    if (!guest_range_ok(va, len))
+        return -HAKO_EFAULT;
+    char *d = dst;
+    while (len) {
+        uint64_t pa, chunk = MIN(len, PAGE_SIZE - (va & (PAGE_SIZE - 1)));
+        if (guest_translate(cr3, va, false, &pa))
+            return -HAKO_EFAULT;
+        memcpy(d, phys_to_virt(pa), chunk);
+        d += chunk, va += chunk, len -= chunk;
+    }
+    return 0;
+}
+
+int guest_copy_to(uint64_t cr3, uint64_t va, const void *src, uint64_t len)
+{
+    if (!guest_range_ok(va, len))
+        return -HAKO_EFAULT;
+    if (len == 0)
+        return 0;
+    uint64_t pa;
+    for (uint64_t p = va & PAGE_MASK; p <= va + (len - 1); p += PAGE_SIZE) {
+        if (guest_translate(cr3, p < va ? va : p, true, &pa))
+            return -HAKO_EFAULT;
+        if (p + PAGE_SIZE < p)
+            break;
+    }
+    const char *s = src;
+    while (len) {
+        uint64_t chunk = MIN(len, PAGE_SIZE - (va & (PAGE_SIZE - 1)));
+        if (guest_translate(cr3, va, true, &pa))
+            return -HAKO_EFAULT;   /* tables changed under us (another vCPU) */
+        memcpy(phys_to_virt(pa), s, chunk);
+        s += chunk, va += chunk, len -= chunk;
+    }
+    return 0;
+}

@@ -1,0 +1,24 @@
+/*
+ * hypervisor/paging.h: the hypervisor's own page tables (direct map, image, stacks).
+ */
+#ifndef HV_PAGING_H
+#define HV_PAGING_H
+
+#include <stdint.h>
+
+/* Build the final hypervisor tables for RAM [0, ram_end) and switch to them. */
+void paging_init(uint64_t ram_end);
+
+/* Map one 4 KiB page at hypervisor address va (in a hypervisor slot) to mfn. */
+void paging_map_hv_page(uint64_t va, uint64_t mfn, uint64_t flags);
+
+/* Remove the mapping at hypervisor address va and flush it from the TLB. */
+void paging_unmap_hv_page(uint64_t va);
+
+/* Copy the hypervisor's L4 slots into a new top-level table (guest or idle). */
+void paging_copy_hv_slots(uint64_t *l4);
+
+/* Machine address of the idle (hypervisor-only) top-level table. */
+uint64_t paging_idle_cr3(void);
+
+#endif /* HV_PAGING_H */

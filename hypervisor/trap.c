@@ -1,0 +1,59 @@
+/*
+ * hypervisor/trap.c: exceptions and interrupts, and the hypervisor's panic path.
+ * A fault in the hypervisor is fatal; a fault in a guest stops only that domain.
+ */
+#include "console.h"
+#include "cpu.h"
+#include "domain.h"
+#include "lib.h"
+#include "panic.h"
+#include "percpu.h"
+
+static int panicking;
+
+/* Stop the machine after printing why (and the faulting frame, when there is one). */
+static void NORETURN panic_regs(const struct cpu_regs *regs, const char *msg)
+{
+    if (panicking++)
+        machine_exit(HV_EXIT_PANIC);        /* a fault while panicking: just stop */
+    printk("PANIC: %s\n", msg);
+    struct vcpu *v = current_vcpu();
+    if (v)
+        printk("  while running d%u (%s)\n", v->dom->domid, v->dom->name);
+    if (regs)
+        dump_regs(regs);
+    machine_exit(HV_EXIT_PANIC);
+}
+
+void panic(const char *fmt, ...)
+{
+    char buf[192];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof(buf), fmt, ap);
+    va_end(ap);
+    panic_regs(NULL, buf);
+}
+
+/* Entry from exc_common (entry.S) for every vector; returns to resume the frame. */
+void trap_entry(struct cpu_regs *regs)
+{
+    if ((regs->cs & 3) == 0)
+        panic_regs(regs, "exception in the hypervisor");
+    struct vcpu *v = current_vcpu();
+    if (regs->vector == 2 || regs->vector == 8 || regs->vector == 18)
+        panic_regs(regs, "NMI, double fault or machine check");
+    if (regs->vector >= 32) {
+        printk("spurious interrupt, vector %lu\n", regs->vector);
+        return;
+    }
+    domain_crash(v->dom, regs, "unhandled exception");
+}
+
+/* The frame of a hypercall would return to a non-canonical rip (a syscall in the last
+ * bytes of the lower half): sysret would fault in ring 0, so stop the domain instead. */
+void hypercall_bad_return(struct cpu_regs *regs)
+{
+    domain_crash(current_vcpu()->dom, regs, "hypercall returns to a non-canonical address");
+    panic_regs(regs, "crashed domain resumed");
+}

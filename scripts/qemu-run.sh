@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# scripts/qemu-run.sh: boot the hako hypervisor with a dom0 kernel under QEMU (TCG).
+#
+#   qemu-run.sh [--timeout SECONDS] [--reboot-loop] [--debug] [--mem SIZE] [--icount]
+#               HYPERVISOR_ELF DOM0_ELF [HYPERVISOR_OPTIONS... --] [DOM0 COMMAND LINE...]
+#
+# Exit status is the machine's: dom0's poweroff status (0..123), 124 reboot requested,
+# 125 no result (QEMU died, timed out, or the machine reset/triple-faulted), 126 dom0
+# crashed, 127 hypervisor panic. QEMU's isa-debug-exit turns the hypervisor's status v
+# into process status 2v+1; every other QEMU exit is "no result".
+set -u
+timeout_s=60
+reboot_loop=0
+debug=0
+mem=256M
+icount=0
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --timeout) timeout_s=$2; shift 2 ;;
+    --reboot-loop) reboot_loop=1; shift ;;
+    --debug) debug=1; shift ;;
+    --mem) mem=$2; shift 2 ;;
+    --icount) icount=1; shift ;;
+    *) break ;;
+  esac
+done
+if [ $# -lt 2 ]; then
+  sed -n '2,12p' "$0" >&2
+  exit 2
+fi
+hv=$1 dom0=$2
+shift 2
+cmdline="$*"
+case " $cmdline " in
+  *" -- "*|"-- "*) ;;
+  *) cmdline="-- $cmdline" ;;     # everything given is dom0's command line
+esac
+
+args=(-M microvm -accel tcg -cpu max -m "$mem" -smp 1 -no-reboot -nodefaults
+      -display none -serial stdio
+      -device isa-debug-exit,iobase=0xf4,iosize=4
+      -kernel "$hv" -initrd "$dom0" -append "$cmdline")
+[ "$icount" = 1 ] && args+=(-icount shift=0,sleep=off)
+[ "$debug" = 1 ] && args+=(-s -S)
+
+run_once() {
+  if [ "$timeout_s" = 0 ]; then
+    qemu-system-x86_64 "${args[@]}"
+  else
+    timeout --foreground -k 5 "$timeout_s" qemu-system-x86_64 "${args[@]}"
+  fi
+  local rc=$?
+  if [ $((rc % 2)) = 1 ] && [ "$rc" -lt 256 ]; then
+    status=$(((rc - 1) / 2))
+  else
+    case "$rc" in
+      124|137) echo "hako: QEMU timed out after ${timeout_s}s (hang?)" >&2 ;;
+      0) echo "hako: QEMU exited without a result (machine reset or triple fault)" >&2 ;;
+      *) echo "hako: QEMU failed (exit $rc)" >&2 ;;
+    esac
+    status=125
+  fi
+}
+
+while :; do
+  run_once
+  if [ "$status" = 124 ] && [ "$reboot_loop" = 1 ]; then
+    echo "hako: dom0 asked for a reboot; starting again" >&2
+    continue
+  fi
+  break
+done
+case "$status" in
+  126) echo "hako: dom0 crashed" >&2 ;;
+  127) echo "hako: hypervisor panic" >&2 ;;
+esac
+exit "$status"
