@@ -6,7 +6,7 @@ set -euo pipefail
 
 # Not needed: bzip2 (newlib-source ships a .tar.xz) and texinfo (newlib's
 # all-target-newlib/install-target-newlib never run makeinfo; tested without it).
-PACKAGES="gcc make binutils python3 qemu-system-x86 newlib-source libcmocka-dev gdb cpio xz-utils"
+PACKAGES="gcc g++ make binutils python3 qemu-system-x86 newlib-source libcmocka-dev gdb cpio xz-utils"
 
 read -r -a pkgs <<<"$PACKAGES"
 

@@ -32,7 +32,7 @@ hv=$1 dom0=$2
 shift 2
 cmdline="$*"
 case " $cmdline " in
-  *" -- "*|"-- "*) ;;
+  *" -- "*|"-- "*|*" --"|--) ;;
   *) cmdline="-- $cmdline" ;;     # everything given is dom0's command line
 esac
 

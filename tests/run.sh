@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# tests/run.sh BUILD: run every hako test and finish with "N passed, N failed".
+#   1. public headers compile alone          (tests/abi)
+#   2. host unit tests, cmocka               (build/tests/unit/test_*)
+#   3. in-guest XTF-style test kernels       (build/tests/xtf/test-*.elf, one result line)
+#   4. system tests that boot QEMU           (tests/system/test-*.sh)
+#   5. newlib links for the guest target     (tests/newlib)
+# Every QEMU run has a timeout; only an explicit result counts as a pass.
+set -u
+BUILD=${1:-build}
+cd "$(dirname "$0")/.."
+export BUILD
+passed=0 failed=0 skipped=0
+log=$BUILD/tests/logs
+mkdir -p "$log"
+
+# Count PASS:/FAIL:/SKIP: lines from a test program's output.
+count_lines() {
+  local out=$1
+  passed=$((passed + $(grep -c '^PASS: ' "$out")))
+  failed=$((failed + $(grep -c '^FAIL: ' "$out")))
+  skipped=$((skipped + $(grep -c '^SKIP: ' "$out")))
+  grep -E '^(FAIL|SKIP): ' "$out" | sed 's/^/  /'
+}
+
+echo "== public headers"
+tests/abi/check-headers.sh > "$log/headers.txt" 2>&1
+count_lines "$log/headers.txt"
+
+echo "== unit tests (cmocka)"
+for t in "$BUILD"/tests/unit/test_*; do
+  [ -x "$t" ] || continue
+  name=$(basename "$t")
+  "$t" > "$log/$name.txt" 2>&1
+  rc=$?
+  p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$log/$name.txt" | tail -1)
+  f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' "$log/$name.txt" | tail -1)
+  p=${p:-0} f=${f:-0}
+  if [ "$rc" != 0 ] && [ "$f" = 0 ]; then f=1; fi   # crashed before reporting
+  passed=$((passed + p)) failed=$((failed + f))
+  echo "  $name: $p passed, $f failed"
+  [ "$f" = 0 ] || grep -E '^\[  (FAILED|ERROR)|Assertion|ERROR|panic' "$log/$name.txt" | head -20 | sed 's/^/    /'
+done
+
+echo "== in-guest test kernels (XTF style)"
+for k in "$BUILD"/tests/xtf/test-*.elf; do
+  [ -f "$k" ] || continue
+  name=$(basename "$k" .elf)
+  scripts/qemu-run.sh --timeout 60 "$BUILD/hako.elf" "$k" > "$log/$name.txt" 2>&1
+  rc=$?
+  result=$(grep -ao 'Test result: [A-Z]*' "$log/$name.txt" | tail -1)
+  case "$result:$rc" in
+    "Test result: SUCCESS:0") echo "PASS: $name"; passed=$((passed + 1)) ;;
+    "Test result: SKIP:0") echo "SKIP: $name"; skipped=$((skipped + 1)) ;;
+    *) echo "FAIL: $name (${result:-no result line}, exit status $rc)"; failed=$((failed + 1))
+       grep -a -E 'FAIL|ERROR|PANIC|crashed' "$log/$name.txt" | head -20 | sed 's/^/    /' ;;
+  esac
+done
+
+echo "== system tests (QEMU)"
+for s in tests/system/test-*.sh; do
+  name=$(basename "$s" .sh)
+  bash "$s" > "$log/$name.txt" 2>&1
+  rc=$?
+  count_lines "$log/$name.txt"
+  n=$(grep -cE '^(PASS|FAIL|SKIP): ' "$log/$name.txt")
+  if [ "$rc" != 0 ] && ! grep -q '^FAIL: ' "$log/$name.txt"; then
+    echo "FAIL: $name exited $rc without reporting a failure"; failed=$((failed + 1))
+  fi
+  echo "  $name: $n checks"
+done
+
+echo "== newlib"
+bash tests/newlib/check.sh > "$log/newlib.txt" 2>&1
+count_lines "$log/newlib.txt"
+
+echo "logs: $log"
+if [ "$skipped" -gt 0 ]; then
+  echo "$passed passed, $failed failed, $skipped skipped"
+else
+  echo "$passed passed, $failed failed"
+fi
+[ "$failed" = 0 ]

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# tests/system/test-crash.sh: a faulting guest stops with a register dump naming the
+# domain, vector, rip and error code; the hypervisor survives and exits 126.
+cd "$(dirname "$0")/../.." || exit 1
+. tests/system/lib.sh
+
+check_fault() {
+  local word=$1 vector=$2 name=$3 extra=$4
+  boot "$DOM0" "fault=$word"
+  expect_status 126 "fault=$word: dom0 crash exits with status 126"
+  expect_output "fault=$word: dump names domain, vector $vector, rip, error code" \
+    '^\(hv\) d0 \(dom0\) crashed: unhandled exception' \
+    "vector $vector \($name" 'error code 0x[0-9a-f]+' 'rip ffffffff8[0-9a-f]+ cs 002b' \
+    'rax [0-9a-f]{16}' "$extra"
+  expect_output "fault=$word: hypervisor cleans up after the crash" \
+    'stopped: crash' 'all domains destroyed' 'machine exit status 126'
+  expect_no_output "fault=$word: no hypervisor panic" 'PANIC'
+}
+
+check_fault ud 6 '#UD' 'r15 [0-9a-f]{16}'
+check_fault pf 14 '#PF' 'cr2 ffff800000000000'
+check_fault gp 13 '#GP' 'rflags [0-9a-f]{16}'
+finish

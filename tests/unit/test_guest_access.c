@@ -1,0 +1,454 @@
+/*
+ * tests/unit/test_guest_access.c: host cmocka tests for hypervisor/guest_access.c.
+ *
+ * Fake RAM is an aligned buffer of NFRAMES pages; test_directmap_base points at it so
+ * physical address pa lives at ram + pa. The frame table covers exactly NFRAMES frames,
+ * so anything at or above NFRAMES is "outside RAM". Page tables are built by hand in
+ * frames handed out by a bump allocator; data pages use fixed mfns from DATA up.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include <hako/arch-x86_64.h>
+#include <hako/errno.h>
+
+#include "frame.h"
+#include "guest_access.h"
+#include "mm.h"
+
+#define NFRAMES 1024u                 /* 4 MiB of fake RAM */
+#define DATA    600u                  /* first data mfn; tables come from 1.. */
+#define USR     (PTE_P | PTE_W | PTE_U)
+#define RO      (PTE_P | PTE_U)
+
+#define LOW_VA  0x0000000000400000ull  /* lower half */
+#define KERN_VA 0xFFFFFFFF80000000ull  /* upper guest area */
+#define TOP_VA  0xFFFFFFFFFFFFF000ull  /* last page of the address space */
+
+static uint8_t *ram;
+static struct frame_info ftab[NFRAMES];
+static uint64_t next_table;
+static uint64_t cr3;
+
+static uint64_t *table_of(uint64_t mfn) { return (uint64_t *)(ram + mfn * PAGE_SIZE); }
+static uint8_t *page(uint64_t mfn) { return ram + mfn * PAGE_SIZE; }
+
+static uint64_t alloc_table(void)
+{
+    assert_true(next_table < DATA);
+    memset(table_of(next_table), 0, PAGE_SIZE);
+    return next_table++;
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    ram = aligned_alloc(PAGE_SIZE, NFRAMES * PAGE_SIZE);
+    assert_non_null(ram);
+    memset(ram, 0, NFRAMES * PAGE_SIZE);
+    test_directmap_base = (uintptr_t)ram;
+    frame_init(ftab, NFRAMES);
+    next_table = 1;
+    cr3 = (alloc_table() << PAGE_SHIFT) | PTE_PWT | PTE_PCD; /* flag bits must be ignored */
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    free(ram);
+    ram = NULL;
+    return 0;
+}
+
+/* The entry for va at level (0 = L4 .. 3 = L1), creating tables down to it (all USR). */
+static uint64_t *entry(uint64_t va, unsigned level)
+{
+    static const unsigned shift[4] = { 39, 30, 21, 12 };
+    uint64_t *t = table_of((cr3 & PTE_ADDR) >> PAGE_SHIFT);
+    for (unsigned l = 0; l < level; l++) {
+        uint64_t *e = &t[(va >> shift[l]) & 511];
+        if (!(*e & PTE_P))
+            *e = (alloc_table() << PAGE_SHIFT) | USR;
+        t = table_of((*e & PTE_ADDR) >> PAGE_SHIFT);
+    }
+    return &t[(va >> shift[level]) & 511];
+}
+
+/* Map the 4 KiB page at va to mfn with leaf flags. */
+static void map(uint64_t va, uint64_t mfn, uint64_t flags)
+{
+    *entry(va, 3) = (mfn << PAGE_SHIFT) | flags;
+}
+
+static int xlate(uint64_t va, bool write, uint64_t *pa)
+{
+    *pa = 0xDEADull;
+    return guest_translate(cr3, va, write, pa);
+}
+
+/* ---- guest_range_ok ---- */
+
+static void test_range_len_zero(void **state)
+{
+    (void)state;
+    assert_true(guest_range_ok(0, 0));
+    assert_true(guest_range_ok(HAKO_LOWER_HALF_END - 1, 0));
+    assert_true(guest_range_ok(HAKO_HV_VA_END, 0));
+    assert_true(guest_range_ok(UINT64_MAX, 0));
+    assert_false(guest_range_ok(HAKO_LOWER_HALF_END, 0));   /* non-canonical */
+    assert_false(guest_range_ok(HAKO_HV_VA_START, 0));      /* hypervisor hole */
+    assert_false(guest_range_ok(HAKO_HV_VA_END - 1, 0));
+}
+
+static void test_range_wrap_rejected(void **state)
+{
+    (void)state;
+    assert_false(guest_range_ok(TOP_VA, 0x2000));
+    assert_false(guest_range_ok(UINT64_MAX, 2));
+    assert_false(guest_range_ok(1, UINT64_MAX));
+    assert_false(guest_range_ok(0, UINT64_MAX));   /* spans everything incl. the hole */
+}
+
+static void test_range_lower_half_edge(void **state)
+{
+    (void)state;
+    assert_true(guest_range_ok(0, HAKO_LOWER_HALF_END));               /* whole half */
+    assert_true(guest_range_ok(HAKO_LOWER_HALF_END - 0x1000, 0x1000)); /* up to the end */
+    assert_false(guest_range_ok(HAKO_LOWER_HALF_END - 0x1000, 0x1001));
+    assert_false(guest_range_ok(HAKO_LOWER_HALF_END - 1, 2));
+    assert_false(guest_range_ok(HAKO_LOWER_HALF_END, 1));
+    assert_false(guest_range_ok(0x0000900000000000ull, 0x10));
+    /* From the lower half, across the non-canonical gap and the hole, into the upper area. */
+    assert_false(guest_range_ok(HAKO_LOWER_HALF_END - 8, HAKO_HV_VA_END + 8 - HAKO_LOWER_HALF_END + 8));
+}
+
+static void test_range_hypervisor_hole(void **state)
+{
+    (void)state;
+    assert_false(guest_range_ok(HAKO_HV_VA_START, 1));
+    assert_false(guest_range_ok(HAKO_HV_VA_START + 0x1000, 8));
+    assert_false(guest_range_ok(HAKO_HV_VA_START - 8, 16));    /* from non-canonical */
+    assert_false(guest_range_ok(HAKO_HV_VA_END - 8, 16));      /* straddles the hole end */
+    assert_false(guest_range_ok(HAKO_HV_VA_END - 1, 1));
+    assert_true(guest_range_ok(HAKO_HV_VA_END, 16));
+    assert_true(guest_range_ok(KERN_VA, 0x10000));
+}
+
+static void test_range_top_of_address_space(void **state)
+{
+    (void)state;
+    assert_true(guest_range_ok(TOP_VA, 0x1000));                /* ends exactly at 2^64 */
+    assert_true(guest_range_ok(UINT64_MAX, 1));
+    assert_true(guest_range_ok(HAKO_HV_VA_END, 0ull - HAKO_HV_VA_END)); /* whole upper area */
+    assert_false(guest_range_ok(HAKO_HV_VA_END - 1, 0ull - HAKO_HV_VA_END + 1));
+}
+
+/* ---- guest_translate ---- */
+
+static void test_translate_user_page_with_offset(void **state)
+{
+    (void)state;
+    uint64_t pa;
+    map(LOW_VA, DATA, USR);
+    map(KERN_VA + 0x5000, DATA + 7, RO);
+    assert_int_equal(xlate(LOW_VA + 0x123, false, &pa), 0);
+    assert_int_equal(pa, DATA * PAGE_SIZE + 0x123);
+    assert_int_equal(xlate(LOW_VA + 0xFFF, true, &pa), 0);
+    assert_int_equal(pa, DATA * PAGE_SIZE + 0xFFF);
+    assert_int_equal(xlate(KERN_VA + 0x5ABC, false, &pa), 0);
+    assert_int_equal(pa, (DATA + 7) * PAGE_SIZE + 0xABC);
+    /* Neighbouring pages are not mapped. */
+    assert_int_equal(xlate(LOW_VA + 0x1000, false, &pa), -HAKO_EFAULT);
+    assert_int_equal(xlate(KERN_VA + 0x4FFF, false, &pa), -HAKO_EFAULT);
+}
+
+static void test_translate_fails_without_present_at_any_level(void **state)
+{
+    (void)state;
+    uint64_t pa;
+    for (unsigned level = 0; level < 4; level++) {
+        uint64_t va = KERN_VA + ((uint64_t)level << 12);
+        map(va, DATA + level, USR);
+        assert_int_equal(xlate(va, false, &pa), 0);
+        *entry(va, level) &= ~PTE_P;
+        assert_int_equal(xlate(va, false, &pa), -HAKO_EFAULT);
+        *entry(va, level) |= PTE_P;               /* restore for the next level */
+    }
+}
+
+static void test_translate_fails_without_user_at_any_level(void **state)
+{
+    (void)state;
+    uint64_t pa;
+    for (unsigned level = 0; level < 4; level++) {
+        uint64_t va = LOW_VA + ((uint64_t)level << 12);
+        map(va, DATA + level, USR);
+        assert_int_equal(xlate(va, false, &pa), 0);
+        *entry(va, level) &= ~PTE_U;
+        assert_int_equal(xlate(va, false, &pa), -HAKO_EFAULT);
+        assert_int_equal(xlate(va, true, &pa), -HAKO_EFAULT);
+        *entry(va, level) |= PTE_U;
+    }
+}
+
+static void test_translate_write_needs_writable_at_every_level(void **state)
+{
+    (void)state;
+    uint64_t pa;
+    for (unsigned level = 0; level < 4; level++) {
+        uint64_t va = KERN_VA + ((uint64_t)level << 12);
+        map(va, DATA + level, USR);
+        assert_int_equal(xlate(va, true, &pa), 0);
+        *entry(va, level) &= ~PTE_W;
+        assert_int_equal(xlate(va, true, &pa), -HAKO_EFAULT);
+        assert_int_equal(xlate(va, false, &pa), 0);   /* reading is still fine */
+        assert_int_equal(pa, (DATA + level) * PAGE_SIZE);
+        *entry(va, level) |= PTE_W;
+    }
+}
+
+static void test_translate_2mib_page(void **state)
+{
+    (void)state;
+    uint64_t pa, va = 0x40200000ull;
+    /* 2 MiB page at pa 2 MiB; bit 12 (PAT for large pages) must not leak into pa. */
+    *entry(va, 2) = 0x200000ull | (1ull << 12) | USR | PTE_PS;
+    assert_int_equal(xlate(va + 0x12345, true, &pa), 0);
+    assert_int_equal(pa, 0x212345);
+    assert_int_equal(xlate(va + 0x1FFFFF, false, &pa), 0);
+    assert_int_equal(pa, 0x3FFFFF);
+    assert_int_equal(xlate(va + 0x200000, false, &pa), -HAKO_EFAULT); /* next 2 MiB */
+}
+
+static void test_translate_1gib_page(void **state)
+{
+    (void)state;
+    uint64_t pa, va = 0xFFFFFFFFC0000000ull;
+    *entry(va, 1) = 0x0ull | RO | PTE_PS;        /* 1 GiB page at pa 0 */
+    assert_int_equal(xlate(va + 0x34567, false, &pa), 0);
+    assert_int_equal(pa, 0x34567);
+    assert_int_equal(xlate(va + 0x34567, true, &pa), -HAKO_EFAULT);   /* read-only */
+    /* Inside the 1 GiB page but beyond fake RAM. */
+    assert_int_equal(xlate(va + NFRAMES * PAGE_SIZE, false, &pa), -HAKO_EFAULT);
+    assert_int_equal(xlate(va + 0x3FFFF000, false, &pa), -HAKO_EFAULT);
+}
+
+static void test_translate_ps_bit_in_l1_is_a_4k_page(void **state)
+{
+    (void)state;
+    uint64_t pa;
+    map(LOW_VA, DATA, USR | PTE_PS);             /* bit 7 at L1 is PAT, not a size */
+    assert_int_equal(xlate(LOW_VA + 0x10, false, &pa), 0);
+    assert_int_equal(pa, DATA * PAGE_SIZE + 0x10);
+}
+
+static void test_translate_rejects_entries_outside_ram(void **state)
+{
+    (void)state;
+    uint64_t pa;
+    map(LOW_VA, NFRAMES, USR);                         /* leaf just past RAM */
+    assert_int_equal(xlate(LOW_VA, false, &pa), -HAKO_EFAULT);
+    map(LOW_VA, NFRAMES - 1, USR);                     /* last frame of RAM is fine */
+    assert_int_equal(xlate(LOW_VA, false, &pa), 0);
+    assert_int_equal(pa, (NFRAMES - 1) * PAGE_SIZE);
+
+    map(KERN_VA, DATA, USR);
+    *entry(KERN_VA, 1) = ((uint64_t)(NFRAMES + 5) << PAGE_SHIFT) | USR; /* L3 -> non-RAM L2 */
+    assert_int_equal(xlate(KERN_VA, false, &pa), -HAKO_EFAULT);
+    *entry(KERN_VA, 0) = PTE_ADDR | USR;                                /* L4 -> far away */
+    assert_int_equal(xlate(KERN_VA, false, &pa), -HAKO_EFAULT);
+
+    *entry(0x40200000ull, 2) = 0x400000ull | USR | PTE_PS;  /* 2 MiB page at end of RAM */
+    assert_int_equal(xlate(0x40200000ull, false, &pa), -HAKO_EFAULT);
+
+    uint64_t good_cr3 = cr3;
+    cr3 = (uint64_t)NFRAMES << PAGE_SHIFT;                 /* cr3 itself outside RAM */
+    assert_int_equal(xlate(LOW_VA, false, &pa), -HAKO_EFAULT);
+    cr3 = good_cr3;
+}
+
+static void test_translate_rejects_hole_and_noncanonical_even_if_mapped(void **state)
+{
+    (void)state;
+    uint64_t pa;
+    /* Both addresses index L4 slot 256; map it so only the range check can refuse. */
+    map(HAKO_HV_VA_START, DATA, USR);
+    assert_int_equal(L4_INDEX(HAKO_LOWER_HALF_END), 256);
+    assert_int_equal(xlate(HAKO_HV_VA_START, false, &pa), -HAKO_EFAULT);
+    assert_int_equal(xlate(HAKO_LOWER_HALF_END, false, &pa), -HAKO_EFAULT);
+    assert_int_equal(pa, 0xDEAD);                      /* *pa untouched on failure */
+}
+
+/* ---- copies ---- */
+
+static void test_copy_from_across_mapped_pages(void **state)
+{
+    (void)state;
+    map(KERN_VA, DATA + 10, RO);          /* non-contiguous frames, reverse order */
+    map(KERN_VA + 0x1000, DATA + 3, RO);
+    memset(page(DATA + 10) + 0xFF0, 'a', 16);
+    memset(page(DATA + 3), 'b', 16);
+    char buf[32], want[32];
+    memset(want, 'a', 16);
+    memset(want + 16, 'b', 16);
+    assert_int_equal(guest_copy_from(cr3, buf, KERN_VA + 0xFF0, 32), 0);
+    assert_memory_equal(buf, want, 32);
+}
+
+static void test_copy_from_fails_when_second_page_unmapped(void **state)
+{
+    (void)state;
+    char buf[32];
+    map(LOW_VA, DATA, USR);
+    assert_int_equal(guest_copy_from(cr3, buf, LOW_VA + 0xFF0, 16), 0);
+    assert_int_equal(guest_copy_from(cr3, buf, LOW_VA + 0xFF0, 17), -HAKO_EFAULT);
+    map(LOW_VA + 0x1000, DATA + 1, PTE_P | PTE_W);    /* supervisor page */
+    assert_int_equal(guest_copy_from(cr3, buf, LOW_VA + 0xFF0, 32), -HAKO_EFAULT);
+}
+
+static void test_copy_to_writes_right_bytes(void **state)
+{
+    (void)state;
+    map(KERN_VA, DATA, USR);
+    map(KERN_VA + 0x1000, DATA + 1, USR);
+    memset(page(DATA), 0x11, PAGE_SIZE);
+    memset(page(DATA + 1), 0x22, PAGE_SIZE);
+    char src[40];
+    for (int i = 0; i < 40; i++)
+        src[i] = (char)(0x80 + i);
+    assert_int_equal(guest_copy_to(cr3, KERN_VA + 0xFE0, src, 40), 0);
+    assert_memory_equal(page(DATA) + 0xFE0, src, 32);
+    assert_memory_equal(page(DATA + 1), src + 32, 8);
+    assert_int_equal(page(DATA)[0xFDF], 0x11);       /* nothing outside the range */
+    assert_int_equal(page(DATA + 1)[8], 0x22);
+}
+
+static void test_copy_to_readonly_page_leaves_memory_untouched(void **state)
+{
+    (void)state;
+    map(LOW_VA, DATA, USR);                    /* writable */
+    map(LOW_VA + 0x1000, DATA + 1, USR);       /* writable */
+    map(LOW_VA + 0x2000, DATA + 2, RO);        /* read-only */
+    memset(page(DATA), 0x33, 3 * PAGE_SIZE);
+    static uint8_t before[3 * PAGE_SIZE], src[2 * PAGE_SIZE];
+    memcpy(before, page(DATA), sizeof(before));
+    memset(src, 0x77, sizeof(src));
+    /* Starts in a writable page, ends in the read-only one. */
+    assert_int_equal(guest_copy_to(cr3, LOW_VA + 0x800, src, 0x1900), -HAKO_EFAULT);
+    assert_memory_equal(page(DATA), before, sizeof(before));
+    /* Read-only first page. */
+    assert_int_equal(guest_copy_to(cr3, LOW_VA + 0x2800, src, 0x10), -HAKO_EFAULT);
+    assert_memory_equal(page(DATA), before, sizeof(before));
+    /* Unmapped third page after two writable ones. */
+    map(KERN_VA, DATA, USR);
+    map(KERN_VA + 0x1000, DATA + 1, USR);
+    assert_int_equal(guest_copy_to(cr3, KERN_VA + 0x10, src, 0x2000), -HAKO_EFAULT);
+    assert_memory_equal(page(DATA), before, sizeof(before));
+    /* Same range minus its last byte fits the two writable pages. */
+    assert_int_equal(guest_copy_to(cr3, KERN_VA + 0x10, src, 0x1FF0), 0);
+    assert_int_equal(page(DATA)[0x10], 0x77);
+}
+
+static void test_copy_to_supervisor_page_in_middle_fails(void **state)
+{
+    (void)state;
+    map(KERN_VA, DATA, USR);
+    map(KERN_VA + 0x1000, DATA + 1, PTE_P | PTE_W);  /* no U */
+    map(KERN_VA + 0x2000, DATA + 2, USR);
+    static uint8_t src[3 * PAGE_SIZE];
+    memset(src, 0x5A, sizeof(src));
+    assert_int_equal(guest_copy_to(cr3, KERN_VA, src, sizeof(src)), -HAKO_EFAULT);
+    for (size_t i = 0; i < 3 * PAGE_SIZE; i++)
+        assert_int_equal(page(DATA)[i], 0);
+}
+
+static void test_copy_at_top_of_address_space(void **state)
+{
+    (void)state;
+    map(TOP_VA, DATA, USR);
+    char src[16] = "top-of-the-addr", buf[16];
+    assert_int_equal(guest_copy_to(cr3, UINT64_MAX - 15, src, 16), 0);
+    assert_memory_equal(page(DATA) + PAGE_SIZE - 16, src, 16);
+    assert_int_equal(guest_copy_from(cr3, buf, UINT64_MAX - 15, 16), 0);
+    assert_memory_equal(buf, src, 16);
+    static uint8_t whole[PAGE_SIZE];
+    memset(whole, 0xC3, sizeof(whole));
+    assert_int_equal(guest_copy_to(cr3, TOP_VA, whole, PAGE_SIZE), 0);
+    assert_memory_equal(page(DATA), whole, PAGE_SIZE);
+    assert_int_equal(guest_copy_to(cr3, UINT64_MAX - 15, src, 17), -HAKO_EFAULT); /* wraps */
+}
+
+static void test_copy_bad_pointers_touch_nothing(void **state)
+{
+    (void)state;
+    /* Slot 256 is mapped user-writable so only the range check can stop the copies. */
+    map(HAKO_HV_VA_START, DATA, USR);
+    map(HAKO_LOWER_HALF_END, DATA + 1, USR);
+    map(HAKO_LOWER_HALF_END - 0x1000, DATA + 2, USR);
+    memset(page(DATA), 0x44, 3 * PAGE_SIZE);
+    char src[16], buf[16], canary[16];
+    memset(src, 0x99, sizeof(src));
+    memset(buf, 0xEE, sizeof(buf));
+    memcpy(canary, buf, sizeof(buf));
+    static const uint64_t bad[] = {
+        HAKO_HV_VA_START, HAKO_HV_VA_START + 0x100, HAKO_LOWER_HALF_END,
+        HAKO_LOWER_HALF_END - 8, HAKO_HV_VA_END - 8,
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        assert_int_equal(guest_copy_to(cr3, bad[i], src, 16), -HAKO_EFAULT);
+        assert_int_equal(guest_copy_from(cr3, buf, bad[i], 16), -HAKO_EFAULT);
+        assert_memory_equal(buf, canary, 16);
+    }
+    for (size_t i = 0; i < 3 * PAGE_SIZE; i++)
+        assert_int_equal(page(DATA)[i], 0x44);
+}
+
+static void test_copy_len_zero_succeeds_without_access(void **state)
+{
+    (void)state;
+    char buf[4] = "abc";
+    assert_int_equal(guest_copy_from(cr3, buf, LOW_VA, 0), 0);     /* unmapped */
+    assert_int_equal(guest_copy_to(cr3, KERN_VA, "x", 0), 0);
+    assert_string_equal(buf, "abc");
+    map(LOW_VA, DATA, RO);
+    assert_int_equal(guest_copy_to(cr3, LOW_VA, "x", 0), 0);       /* read-only is fine */
+    assert_int_equal(page(DATA)[0], 0);
+    assert_int_equal(guest_copy_to(cr3, HAKO_HV_VA_START, "x", 0), -HAKO_EFAULT);
+}
+
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        T(test_range_len_zero),
+        T(test_range_wrap_rejected),
+        T(test_range_lower_half_edge),
+        T(test_range_hypervisor_hole),
+        T(test_range_top_of_address_space),
+        T(test_translate_user_page_with_offset),
+        T(test_translate_fails_without_present_at_any_level),
+        T(test_translate_fails_without_user_at_any_level),
+        T(test_translate_write_needs_writable_at_every_level),
+        T(test_translate_2mib_page),
+        T(test_translate_1gib_page),
+        T(test_translate_ps_bit_in_l1_is_a_4k_page),
+        T(test_translate_rejects_entries_outside_ram),
+        T(test_translate_rejects_hole_and_noncanonical_even_if_mapped),
+        T(test_copy_from_across_mapped_pages),
+        T(test_copy_from_fails_when_second_page_unmapped),
+        T(test_copy_to_writes_right_bytes),
+        T(test_copy_to_readonly_page_leaves_memory_untouched),
+        T(test_copy_to_supervisor_page_in_middle_fails),
+        T(test_copy_at_top_of_address_space),
+        T(test_copy_bad_pointers_touch_nothing),
+        T(test_copy_len_zero_succeeds_without_access),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
