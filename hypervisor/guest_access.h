@@ -13,7 +13,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-/* True when [va, va+len) is a non-wrapping range wholly inside guest address space. */
+/* True when [va, va+len) is a non-wrapping range wholly inside guest address space;
+ * always true for len 0, which touches nothing. */
 bool guest_range_ok(uint64_t va, uint64_t len);
 
 /* Translate va in address space cr3; 0 and *pa = machine address, or -HAKO_EFAULT. */
