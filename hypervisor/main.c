@@ -2,7 +2,8 @@
  * hypervisor/main.c: start of day. Find memory, take over the CPU, build dom0, run it.
  *
  * Boot command line: hypervisor options, then "--", then dom0's kernel command line.
- * Hypervisor options: dom0_mem=<size> (default 32M).
+ * Hypervisor options: dom0_mem=<size> (default 32M); hv_selftest=fault takes an exception
+ * in the hypervisor after dom0 is built, to exercise the panic path.
  */
 #include <hako/start_info.h>
 #include <hako/version.h>
@@ -189,5 +190,11 @@ void hv_main(uint64_t start_info_pa)
                boot.mod[i].end - boot.mod[i].start);
     paging_init(boot.ram_end);
     build_dom0();
+    size_t len;
+    const char *selftest = hv_option("hv_selftest", &len);
+    if (selftest && len == 5 && strncmp(selftest, "fault", 5) == 0) {
+        printk("selftest: reading a non-canonical address in the hypervisor\n");
+        (void)*(volatile uint64_t *)0x8000000000000000ull;
+    }
     sched_run();
 }

@@ -20,4 +20,11 @@ check_fault() {
 check_fault ud 6 '#UD' 'r15 [0-9a-f]{16}'
 check_fault pf 14 '#PF' 'cr2 ffff800000000000'
 check_fault gp 13 '#GP' 'rflags [0-9a-f]{16}'
+
+# A fault in the hypervisor itself is a panic: register dump, status 127.
+boot "$DOM0" hv_selftest=fault --
+expect_status 127 "hypervisor exception stops the machine with status 127"
+expect_output "hypervisor panic dumps registers" 'PANIC: exception in the hypervisor' \
+  'vector 13 \(#GP' 'rip ffff8000001[0-9a-f]+ cs 0008' 'error code 0x0'
+expect_no_output "the guest never ran after the panic" '^\(d0\)'
 finish
