@@ -84,13 +84,13 @@ int strncmp(const char *a, const char *b, size_t n)
 }
 
 /* First occurrence of needle in hay, or NULL. */
-const char *strstr(const char *hay, const char *needle)
+char *strstr(const char *hay, const char *needle)
 {
     size_t n = strlen(needle);
     for (; *hay; hay++)
         if (strncmp(hay, needle, n) == 0)
-            return hay;
-    return n == 0 ? hay : NULL;
+            return (char *)hay;
+    return n == 0 ? (char *)hay : NULL;
 }
 
 struct outbuf {

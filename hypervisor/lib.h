@@ -25,7 +25,7 @@ size_t strlen(const char *s);
 size_t strnlen(const char *s, size_t max);
 int strcmp(const char *a, const char *b);
 int strncmp(const char *a, const char *b, size_t n);
-const char *strstr(const char *hay, const char *needle);
+char *strstr(const char *hay, const char *needle);
 
 /* Format into buf (always NUL-terminated when size > 0); returns the untruncated length. */
 int vsnprintf(char *buf, size_t size, const char *fmt, va_list ap);

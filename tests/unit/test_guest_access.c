@@ -32,8 +32,7 @@
 
 static uint8_t *ram;
 static struct frame_info ftab[NFRAMES];
-static uint64_t next_table;
-static uint64_t cr3;
+static uint64_t next_table, cr3;
 
 static uint64_t *table_of(uint64_t mfn) { return (uint64_t *)(ram + mfn * PAGE_SIZE); }
 static uint8_t *page(uint64_t mfn) { return ram + mfn * PAGE_SIZE; }
@@ -58,13 +57,7 @@ static int setup(void **state)
     return 0;
 }
 
-static int teardown(void **state)
-{
-    (void)state;
-    free(ram);
-    ram = NULL;
-    return 0;
-}
+static int teardown(void **state) { (void)state; free(ram); return 0; }
 
 /* The entry for va at level (0 = L4 .. 3 = L1), creating tables down to it (all USR). */
 static uint64_t *entry(uint64_t va, unsigned level)
@@ -88,36 +81,37 @@ static void map(uint64_t va, uint64_t mfn, uint64_t flags)
 
 static int xlate(uint64_t va, bool write, uint64_t *pa)
 {
-    *pa = 0xDEADull;
+    *pa = 0xDEADull;                              /* must survive a failed translation */
     return guest_translate(cr3, va, write, pa);
 }
 
 /* ---- guest_range_ok ---- */
 
-static void test_range_len_zero(void **state)
+#define TEST(name) static void name(void **state __attribute__((unused)))
+
+TEST(test_range_len_zero_always_ok)
 {
-    (void)state;
+    /* ABI 6: a length of 0 is accepted without looking at the pointer. */
     assert_true(guest_range_ok(0, 0));
-    assert_true(guest_range_ok(HAKO_LOWER_HALF_END - 1, 0));
     assert_true(guest_range_ok(HAKO_HV_VA_END, 0));
     assert_true(guest_range_ok(UINT64_MAX, 0));
-    assert_false(guest_range_ok(HAKO_LOWER_HALF_END, 0));   /* non-canonical */
-    assert_false(guest_range_ok(HAKO_HV_VA_START, 0));      /* hypervisor hole */
-    assert_false(guest_range_ok(HAKO_HV_VA_END - 1, 0));
+    assert_true(guest_range_ok(HAKO_LOWER_HALF_END, 0));   /* non-canonical */
+    assert_true(guest_range_ok(HAKO_HV_VA_START, 0));      /* hypervisor hole */
+    /* ...while one byte at the same places is checked. */
+    assert_false(guest_range_ok(HAKO_LOWER_HALF_END, 1));
+    assert_false(guest_range_ok(HAKO_HV_VA_START, 1));
 }
 
-static void test_range_wrap_rejected(void **state)
+TEST(test_range_wrap_rejected)
 {
-    (void)state;
     assert_false(guest_range_ok(TOP_VA, 0x2000));
     assert_false(guest_range_ok(UINT64_MAX, 2));
     assert_false(guest_range_ok(1, UINT64_MAX));
     assert_false(guest_range_ok(0, UINT64_MAX));   /* spans everything incl. the hole */
 }
 
-static void test_range_lower_half_edge(void **state)
+TEST(test_range_lower_half_edge)
 {
-    (void)state;
     assert_true(guest_range_ok(0, HAKO_LOWER_HALF_END));               /* whole half */
     assert_true(guest_range_ok(HAKO_LOWER_HALF_END - 0x1000, 0x1000)); /* up to the end */
     assert_false(guest_range_ok(HAKO_LOWER_HALF_END - 0x1000, 0x1001));
@@ -125,12 +119,12 @@ static void test_range_lower_half_edge(void **state)
     assert_false(guest_range_ok(HAKO_LOWER_HALF_END, 1));
     assert_false(guest_range_ok(0x0000900000000000ull, 0x10));
     /* From the lower half, across the non-canonical gap and the hole, into the upper area. */
-    assert_false(guest_range_ok(HAKO_LOWER_HALF_END - 8, HAKO_HV_VA_END + 8 - HAKO_LOWER_HALF_END + 8));
+    assert_false(guest_range_ok(HAKO_LOWER_HALF_END - 8,
+                                HAKO_HV_VA_END + 16 - HAKO_LOWER_HALF_END));
 }
 
-static void test_range_hypervisor_hole(void **state)
+TEST(test_range_hypervisor_hole)
 {
-    (void)state;
     assert_false(guest_range_ok(HAKO_HV_VA_START, 1));
     assert_false(guest_range_ok(HAKO_HV_VA_START + 0x1000, 8));
     assert_false(guest_range_ok(HAKO_HV_VA_START - 8, 16));    /* from non-canonical */
@@ -140,9 +134,8 @@ static void test_range_hypervisor_hole(void **state)
     assert_true(guest_range_ok(KERN_VA, 0x10000));
 }
 
-static void test_range_top_of_address_space(void **state)
+TEST(test_range_top_of_address_space)
 {
-    (void)state;
     assert_true(guest_range_ok(TOP_VA, 0x1000));                /* ends exactly at 2^64 */
     assert_true(guest_range_ok(UINT64_MAX, 1));
     assert_true(guest_range_ok(HAKO_HV_VA_END, 0ull - HAKO_HV_VA_END)); /* whole upper area */
@@ -151,9 +144,8 @@ static void test_range_top_of_address_space(void **state)
 
 /* ---- guest_translate ---- */
 
-static void test_translate_user_page_with_offset(void **state)
+TEST(test_translate_user_page_with_offset)
 {
-    (void)state;
     uint64_t pa;
     map(LOW_VA, DATA, USR);
     map(KERN_VA + 0x5000, DATA + 7, RO);
@@ -168,9 +160,8 @@ static void test_translate_user_page_with_offset(void **state)
     assert_int_equal(xlate(KERN_VA + 0x4FFF, false, &pa), -HAKO_EFAULT);
 }
 
-static void test_translate_fails_without_present_at_any_level(void **state)
+TEST(test_translate_fails_without_present_at_any_level)
 {
-    (void)state;
     uint64_t pa;
     for (unsigned level = 0; level < 4; level++) {
         uint64_t va = KERN_VA + ((uint64_t)level << 12);
@@ -182,9 +173,8 @@ static void test_translate_fails_without_present_at_any_level(void **state)
     }
 }
 
-static void test_translate_fails_without_user_at_any_level(void **state)
+TEST(test_translate_fails_without_user_at_any_level)
 {
-    (void)state;
     uint64_t pa;
     for (unsigned level = 0; level < 4; level++) {
         uint64_t va = LOW_VA + ((uint64_t)level << 12);
@@ -197,9 +187,8 @@ static void test_translate_fails_without_user_at_any_level(void **state)
     }
 }
 
-static void test_translate_write_needs_writable_at_every_level(void **state)
+TEST(test_translate_write_needs_writable_at_every_level)
 {
-    (void)state;
     uint64_t pa;
     for (unsigned level = 0; level < 4; level++) {
         uint64_t va = KERN_VA + ((uint64_t)level << 12);
@@ -213,9 +202,8 @@ static void test_translate_write_needs_writable_at_every_level(void **state)
     }
 }
 
-static void test_translate_2mib_page(void **state)
+TEST(test_translate_2mib_page)
 {
-    (void)state;
     uint64_t pa, va = 0x40200000ull;
     /* 2 MiB page at pa 2 MiB; bit 12 (PAT for large pages) must not leak into pa. */
     *entry(va, 2) = 0x200000ull | (1ull << 12) | USR | PTE_PS;
@@ -226,9 +214,8 @@ static void test_translate_2mib_page(void **state)
     assert_int_equal(xlate(va + 0x200000, false, &pa), -HAKO_EFAULT); /* next 2 MiB */
 }
 
-static void test_translate_1gib_page(void **state)
+TEST(test_translate_1gib_page)
 {
-    (void)state;
     uint64_t pa, va = 0xFFFFFFFFC0000000ull;
     *entry(va, 1) = 0x0ull | RO | PTE_PS;        /* 1 GiB page at pa 0 */
     assert_int_equal(xlate(va + 0x34567, false, &pa), 0);
@@ -239,18 +226,25 @@ static void test_translate_1gib_page(void **state)
     assert_int_equal(xlate(va + 0x3FFFF000, false, &pa), -HAKO_EFAULT);
 }
 
-static void test_translate_ps_bit_in_l1_is_a_4k_page(void **state)
+TEST(test_translate_ps_bit_in_l1_is_a_4k_page)
 {
-    (void)state;
     uint64_t pa;
     map(LOW_VA, DATA, USR | PTE_PS);             /* bit 7 at L1 is PAT, not a size */
     assert_int_equal(xlate(LOW_VA + 0x10, false, &pa), 0);
     assert_int_equal(pa, DATA * PAGE_SIZE + 0x10);
 }
 
-static void test_translate_rejects_entries_outside_ram(void **state)
+TEST(test_translate_ps_bit_in_l4_is_not_a_512gib_page)
 {
-    (void)state;
+    uint64_t pa;
+    /* No 512 GiB pages: frame 0 (all zero) must be walked as an L3 table, not taken
+     * as a page at pa 0 (which would give pa 0x10010, inside fake RAM). */
+    *entry(0x10010, 0) = 0x0ull | USR | PTE_PS;
+    assert_int_equal(xlate(0x10010, false, &pa), -HAKO_EFAULT);
+}
+
+TEST(test_translate_rejects_entries_outside_ram)
+{
     uint64_t pa;
     map(LOW_VA, NFRAMES, USR);                         /* leaf just past RAM */
     assert_int_equal(xlate(LOW_VA, false, &pa), -HAKO_EFAULT);
@@ -273,9 +267,8 @@ static void test_translate_rejects_entries_outside_ram(void **state)
     cr3 = good_cr3;
 }
 
-static void test_translate_rejects_hole_and_noncanonical_even_if_mapped(void **state)
+TEST(test_translate_rejects_hole_and_noncanonical_even_if_mapped)
 {
-    (void)state;
     uint64_t pa;
     /* Both addresses index L4 slot 256; map it so only the range check can refuse. */
     map(HAKO_HV_VA_START, DATA, USR);
@@ -287,9 +280,8 @@ static void test_translate_rejects_hole_and_noncanonical_even_if_mapped(void **s
 
 /* ---- copies ---- */
 
-static void test_copy_from_across_mapped_pages(void **state)
+TEST(test_copy_from_across_mapped_pages)
 {
-    (void)state;
     map(KERN_VA, DATA + 10, RO);          /* non-contiguous frames, reverse order */
     map(KERN_VA + 0x1000, DATA + 3, RO);
     memset(page(DATA + 10) + 0xFF0, 'a', 16);
@@ -301,9 +293,8 @@ static void test_copy_from_across_mapped_pages(void **state)
     assert_memory_equal(buf, want, 32);
 }
 
-static void test_copy_from_fails_when_second_page_unmapped(void **state)
+TEST(test_copy_from_fails_when_second_page_unmapped)
 {
-    (void)state;
     char buf[32];
     map(LOW_VA, DATA, USR);
     assert_int_equal(guest_copy_from(cr3, buf, LOW_VA + 0xFF0, 16), 0);
@@ -312,9 +303,8 @@ static void test_copy_from_fails_when_second_page_unmapped(void **state)
     assert_int_equal(guest_copy_from(cr3, buf, LOW_VA + 0xFF0, 32), -HAKO_EFAULT);
 }
 
-static void test_copy_to_writes_right_bytes(void **state)
+TEST(test_copy_to_writes_right_bytes)
 {
-    (void)state;
     map(KERN_VA, DATA, USR);
     map(KERN_VA + 0x1000, DATA + 1, USR);
     memset(page(DATA), 0x11, PAGE_SIZE);
@@ -329,9 +319,8 @@ static void test_copy_to_writes_right_bytes(void **state)
     assert_int_equal(page(DATA + 1)[8], 0x22);
 }
 
-static void test_copy_to_readonly_page_leaves_memory_untouched(void **state)
+TEST(test_copy_to_readonly_page_leaves_memory_untouched)
 {
-    (void)state;
     map(LOW_VA, DATA, USR);                    /* writable */
     map(LOW_VA + 0x1000, DATA + 1, USR);       /* writable */
     map(LOW_VA + 0x2000, DATA + 2, RO);        /* read-only */
@@ -342,6 +331,12 @@ static void test_copy_to_readonly_page_leaves_memory_untouched(void **state)
     /* Starts in a writable page, ends in the read-only one. */
     assert_int_equal(guest_copy_to(cr3, LOW_VA + 0x800, src, 0x1900), -HAKO_EFAULT);
     assert_memory_equal(page(DATA), before, sizeof(before));
+    /* Only the very last byte lands in the read-only page. */
+    assert_int_equal(guest_copy_to(cr3, LOW_VA + 0x1FF0, src, 0x11), -HAKO_EFAULT);
+    assert_memory_equal(page(DATA), before, sizeof(before));
+    assert_int_equal(guest_copy_to(cr3, LOW_VA + 0x1FF0, src, 0x10), 0);
+    assert_int_equal(page(DATA + 1)[0xFF0], 0x77);
+    memcpy(page(DATA), before, sizeof(before));
     /* Read-only first page. */
     assert_int_equal(guest_copy_to(cr3, LOW_VA + 0x2800, src, 0x10), -HAKO_EFAULT);
     assert_memory_equal(page(DATA), before, sizeof(before));
@@ -355,22 +350,20 @@ static void test_copy_to_readonly_page_leaves_memory_untouched(void **state)
     assert_int_equal(page(DATA)[0x10], 0x77);
 }
 
-static void test_copy_to_supervisor_page_in_middle_fails(void **state)
+TEST(test_copy_to_supervisor_page_in_middle_fails)
 {
-    (void)state;
     map(KERN_VA, DATA, USR);
     map(KERN_VA + 0x1000, DATA + 1, PTE_P | PTE_W);  /* no U */
     map(KERN_VA + 0x2000, DATA + 2, USR);
     static uint8_t src[3 * PAGE_SIZE];
     memset(src, 0x5A, sizeof(src));
     assert_int_equal(guest_copy_to(cr3, KERN_VA, src, sizeof(src)), -HAKO_EFAULT);
-    for (size_t i = 0; i < 3 * PAGE_SIZE; i++)
-        assert_int_equal(page(DATA)[i], 0);
+    memset(src, 0, sizeof(src));
+    assert_memory_equal(page(DATA), src, sizeof(src));          /* still all zero */
 }
 
-static void test_copy_at_top_of_address_space(void **state)
+TEST(test_copy_at_top_of_address_space)
 {
-    (void)state;
     map(TOP_VA, DATA, USR);
     char src[16] = "top-of-the-addr", buf[16];
     assert_int_equal(guest_copy_to(cr3, UINT64_MAX - 15, src, 16), 0);
@@ -384,9 +377,8 @@ static void test_copy_at_top_of_address_space(void **state)
     assert_int_equal(guest_copy_to(cr3, UINT64_MAX - 15, src, 17), -HAKO_EFAULT); /* wraps */
 }
 
-static void test_copy_bad_pointers_touch_nothing(void **state)
+TEST(test_copy_bad_pointers_touch_nothing)
 {
-    (void)state;
     /* Slot 256 is mapped user-writable so only the range check can stop the copies. */
     map(HAKO_HV_VA_START, DATA, USR);
     map(HAKO_LOWER_HALF_END, DATA + 1, USR);
@@ -405,13 +397,13 @@ static void test_copy_bad_pointers_touch_nothing(void **state)
         assert_int_equal(guest_copy_from(cr3, buf, bad[i], 16), -HAKO_EFAULT);
         assert_memory_equal(buf, canary, 16);
     }
-    for (size_t i = 0; i < 3 * PAGE_SIZE; i++)
-        assert_int_equal(page(DATA)[i], 0x44);
+    static uint8_t want[3 * PAGE_SIZE];
+    memset(want, 0x44, sizeof(want));
+    assert_memory_equal(page(DATA), want, sizeof(want));
 }
 
-static void test_copy_len_zero_succeeds_without_access(void **state)
+TEST(test_copy_len_zero_succeeds_without_access)
 {
-    (void)state;
     char buf[4] = "abc";
     assert_int_equal(guest_copy_from(cr3, buf, LOW_VA, 0), 0);     /* unmapped */
     assert_int_equal(guest_copy_to(cr3, KERN_VA, "x", 0), 0);
@@ -419,7 +411,12 @@ static void test_copy_len_zero_succeeds_without_access(void **state)
     map(LOW_VA, DATA, RO);
     assert_int_equal(guest_copy_to(cr3, LOW_VA, "x", 0), 0);       /* read-only is fine */
     assert_int_equal(page(DATA)[0], 0);
-    assert_int_equal(guest_copy_to(cr3, HAKO_HV_VA_START, "x", 0), -HAKO_EFAULT);
+    /* Even a hypervisor or non-canonical pointer: nothing is touched. */
+    map(HAKO_HV_VA_START, DATA + 1, USR);
+    assert_int_equal(guest_copy_to(cr3, HAKO_HV_VA_START, "x", 0), 0);
+    assert_int_equal(guest_copy_from(cr3, buf, HAKO_LOWER_HALF_END, 0), 0);
+    assert_int_equal(page(DATA + 1)[0], 0);
+    assert_string_equal(buf, "abc");
 }
 
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -427,7 +424,7 @@ static void test_copy_len_zero_succeeds_without_access(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        T(test_range_len_zero),
+        T(test_range_len_zero_always_ok),
         T(test_range_wrap_rejected),
         T(test_range_lower_half_edge),
         T(test_range_hypervisor_hole),
@@ -439,6 +436,7 @@ int main(void)
         T(test_translate_2mib_page),
         T(test_translate_1gib_page),
         T(test_translate_ps_bit_in_l1_is_a_4k_page),
+        T(test_translate_ps_bit_in_l4_is_not_a_512gib_page),
         T(test_translate_rejects_entries_outside_ram),
         T(test_translate_rejects_hole_and_noncanonical_even_if_mapped),
         T(test_copy_from_across_mapped_pages),
