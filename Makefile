@@ -28,7 +28,13 @@ HV_ELF     := $(BUILD)/hako.elf
 
 GUEST_LIB_SRCS := guest-pv/head.S guest-pv/klib.c guest-pv/privops_pv.c
 GUEST_LIB_OBJS := $(patsubst %,$(BUILD)/%.o,$(GUEST_LIB_SRCS))
+GUEST_KERNEL_SRCS := guest-pv/main.c guest-pv/mm.c guest-pv/trap.c guest-pv/proc.c \
+	guest-pv/entry.S guest-pv/user_blob.S
+GUEST_KERNEL_OBJS := $(patsubst %,$(BUILD)/%.o,$(GUEST_KERNEL_SRCS))
 GUEST_ELF  := $(BUILD)/guest-pv.elf
+# User programs: lower half, small code model, no libc yet.
+USER_CFLAGS := $(FREESTANDING) $(WARN) -mcmodel=small -fno-pic -fno-pie -Iguest-pv/user
+USER_INIT  := $(BUILD)/guest-pv/user/init.elf
 
 XTF_TESTS  := $(patsubst tests/xtf/test-%.c,%,$(wildcard tests/xtf/test-*.c))
 XTF_ELFS   := $(patsubst %,$(BUILD)/tests/xtf/test-%.elf,$(XTF_TESTS))
@@ -57,7 +63,7 @@ $(NEWLIB_STAMP): | $(DEPS_STAMP)
 newlib: $(NEWLIB_STAMP)
 
 # Every compile needs the toolchain from deps; order-only so it does not force rebuilds.
-$(HV_OBJS) $(GUEST_LIB_OBJS) $(BUILD)/guest-pv/main.c.o $(UNIT_BINS) $(ABI_STAMP): | $(DEPS_STAMP)
+$(HV_OBJS) $(GUEST_LIB_OBJS) $(GUEST_KERNEL_OBJS) $(UNIT_BINS) $(ABI_STAMP): | $(DEPS_STAMP)
 
 # ---- hypervisor ---------------------------------------------------------------------
 HV_VERSION := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
@@ -86,8 +92,16 @@ $(BUILD)/guest-pv/%.c.o: guest-pv/%.c
 $(BUILD)/guest-pv/%.S.o: guest-pv/%.S
 	@mkdir -p $(@D)
 	$(CC) $(GUEST_CFLAGS) -c $< -o $@
-$(GUEST_ELF): $(GUEST_LIB_OBJS) $(BUILD)/guest-pv/main.c.o guest-pv/kernel.ld
-	$(LD) $(LDFLAGS_FREE) -T guest-pv/kernel.ld -o $@ $(GUEST_LIB_OBJS) $(BUILD)/guest-pv/main.c.o
+$(GUEST_ELF): $(GUEST_LIB_OBJS) $(GUEST_KERNEL_OBJS) guest-pv/kernel.ld
+	$(LD) $(LDFLAGS_FREE) -T guest-pv/kernel.ld -o $@ $(GUEST_LIB_OBJS) $(GUEST_KERNEL_OBJS)
+
+$(BUILD)/guest-pv/user_blob.S.o: $(USER_INIT)
+$(BUILD)/guest-pv/user_blob.S.o: GUEST_CFLAGS += -DUSER_INIT_PATH='"$(USER_INIT)"'
+$(BUILD)/guest-pv/user/%.o: guest-pv/user/% | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(CC) $(USER_CFLAGS) -c $< -o $@
+$(USER_INIT): $(BUILD)/guest-pv/user/crt.S.o $(BUILD)/guest-pv/user/init.c.o guest-pv/user/user.ld
+	$(LD) $(LDFLAGS_FREE) -T guest-pv/user/user.ld -o $@ $(filter %.o,$^)
 
 $(BUILD)/tests/xtf/%.c.o: tests/xtf/%.c | $(DEPS_STAMP)
 	@mkdir -p $(@D)
@@ -101,6 +115,7 @@ $(BUILD)/tests/xtf/test-%.elf: $(BUILD)/tests/xtf/test-%.c.o $(BUILD)/tests/xtf/
 UNIT_SRCS_test_elf          := hypervisor/elf.c
 UNIT_SRCS_test_frame        := hypervisor/frame.c tests/unit/hv_stubs.c
 UNIT_SRCS_test_guest_access := hypervisor/guest_access.c hypervisor/frame.c tests/unit/hv_stubs.c
+UNIT_SRCS_test_pagetype := hypervisor/pagetype.c hypervisor/frame.c tests/unit/hv_stubs.c
 .SECONDEXPANSION:
 $(BUILD)/tests/unit/%: tests/unit/%.c $$(UNIT_SRCS_%)
 	@mkdir -p $(@D)

@@ -4,7 +4,8 @@
  * Reads start info, says hello through the console hypercall, checks that the boot
  * environment is what ABI.md promises, and shuts down with a status.
  * Command-line words for exercising the hypervisor's failure paths:
- *   fault=ud | fault=pf | fault=gp   take that exception (the domain crashes)
+ *   fault=ud | fault=pf | fault=gp   take that exception before registering handlers
+ *                                    (the hypervisor crashes the domain with a dump)
  *   shutdown=crash | shutdown=reboot stop with that reason
  *   exit=N                           power off with status N (0..9)
  */
@@ -13,7 +14,15 @@
 #include <hako/start_info.h>
 
 #include "klib.h"
+#include "mm.h"
 #include "privops.h"
+#include "proc.h"
+#include "trap.h"
+
+#define LAZY_BASE  0xFFFFFFFFC0000000ull   /* demand-zero test region */
+#define LAZY_PAGES 16
+
+extern const char user_init_start[], user_init_end[];
 
 static int checks_run, checks_failed;
 
@@ -80,6 +89,33 @@ static void check_boot_state(const struct hako_start_info *si)
     check(mem_ok, "free memory is mapped, writable and zeroed");
 }
 
+/* Memory and traps: demand-zero pages, then the first user program. */
+static void check_memory_and_user_mode(void)
+{
+    long audit = hako_hypercall3(HAKO_HC_debug_op, HAKO_DEBUG_AUDIT, 0, 0);
+    check(audit == 0, "hypervisor reference counts consistent at boot");
+
+    mm_set_lazy_region(LAZY_BASE, LAZY_BASE + LAZY_PAGES * PAGE_SIZE);
+    int lazy_ok = 1;
+    for (uint64_t i = 0; i < LAZY_PAGES; i++) {
+        volatile uint64_t *p = (volatile uint64_t *)(LAZY_BASE + i * PAGE_SIZE + 8 * i);
+        lazy_ok &= *p == 0;              /* first touch faults and maps a zeroed page */
+        *p = 0x1234 + i;
+        lazy_ok &= *p == 0x1234 + i;
+    }
+    check(lazy_ok && mm_lazy_faults() == LAZY_PAGES, "demand-zero pages, one fault each");
+
+    uint64_t free_before = pfn_free_count(), fault_addr = 0;
+    long status = proc_run(user_init_start, (uint64_t)(user_init_end - user_init_start),
+                           &fault_addr);
+    kprintf("user program ended with status %lx (fault address %lx)\n", status, fault_addr);
+    check(status == PROC_EXIT_FAULT + 14 && fault_addr == 0xFFFFFFFF80000000ull,
+          "user program ran, made system calls, and could not read kernel memory");
+    check(pfn_free_count() == free_before, "user program's memory returned");
+    audit = hako_hypercall3(HAKO_HC_debug_op, HAKO_DEBUG_AUDIT, 0, 0);
+    check(audit == 0, "hypervisor reference counts consistent after the user program");
+}
+
 /* Entry from head.S. */
 void kernel_main(const struct hako_start_info *si)
 {
@@ -89,8 +125,11 @@ void kernel_main(const struct hako_start_info *si)
             (si->flags & HAKO_SIF_PRIVILEGED) ? " (control domain)" : "", si->nr_pages,
             si->nr_pages >> 8, si->cmdline);
     check_boot_state(si);
+    maybe_fault(si->cmdline);          /* before trap_init: the hypervisor reports these */
+    mm_init(si);
+    trap_init();
+    check_memory_and_user_mode();
     kprintf("boot checks: %d run, %d failed\n", checks_run, checks_failed);
-    maybe_fault(si->cmdline);
     if (cmdline_has(si->cmdline, "shutdown=crash"))
         privops->shutdown(HAKO_SHUTDOWN_CRASH, 42);
     if (cmdline_has(si->cmdline, "shutdown=reboot"))

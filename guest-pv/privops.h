@@ -9,6 +9,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <hako/memory.h>
+#include <hako/traps.h>
+
 struct privops {
     const char *name;
     /* Write bytes to the console. */
@@ -19,6 +22,20 @@ struct privops {
     void (*yield)(void);
     /* Stop the machine/domain: reason is HAKO_SHUTDOWN_*, code 0..255. */
     void (*shutdown)(unsigned reason, unsigned code) __attribute__((noreturn));
+
+    /* Page tables: apply n entry updates in order; *done = how many were applied. */
+    long (*mmu_update)(const struct hako_mmu_update *reqs, unsigned n, unsigned *done);
+    /* Replace the leaf entry mapping va in the current address space. */
+    long (*update_va_mapping)(uint64_t va, uint64_t pte, unsigned flags);
+    /* Pin/unpin tables, switch base pointers, flush TLBs (HAKO_MMUEXT_*). */
+    long (*mmuext)(const struct hako_mmuext_op *ops, unsigned n);
+
+    /* Exceptions and user mode: install handlers, the stack for events from user mode,
+     * the user syscall entry, and resume a trap frame (returns only on failure). */
+    long (*set_trap_table)(const struct hako_trap_info *t, unsigned n);
+    long (*set_kernel_stack)(uint64_t rsp);
+    long (*set_syscall_entry)(uint64_t rip);
+    long (*resume)(struct hako_trap_frame *frame);
 };
 
 extern const struct privops *privops;

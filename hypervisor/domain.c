@@ -5,6 +5,7 @@
 
 #include <hako/errno.h>
 #include <hako/hypercall.h>
+#include <hako/memory.h>
 
 #include "console.h"
 #include "cpu.h"
@@ -74,11 +75,22 @@ struct domain *domain_create(uint16_t domid, const char *name, bool privileged, 
     return d;
 }
 
+void vcpu_update_cr3(struct vcpu *v)
+{
+    v->cr3 = (v->in_user ? v->user_l4 : v->kernel_l4) << PAGE_SHIFT;
+    if (current_vcpu() == v)
+        write_cr3(v->cr3);
+}
+
 void domain_destroy(struct domain *d)
 {
     HV_ASSERT(current_vcpu() != &d->vcpu);
     sched_remove(&d->vcpu);
     domains[d->domid] = NULL;
+    /* Every frame goes back to the pool at once, so references among them need no
+     * unwinding; only the machine-to-phys entries are cleared. */
+    for (uint32_t mfn = d->mem.head; mfn != FRAME_NONE; mfn = frame_get(mfn)->next)
+        m2p_set(mfn, HAKO_M2P_INVALID);
     for (unsigned i = 1; i <= HV_STACK_PAGES; i++)
         paging_unmap_hv_page(d->vcpu.stack_top - i * PAGE_SIZE);
     stack_slots_used &= ~(1ull << d->stack_slot);

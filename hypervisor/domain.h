@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "frame.h"
+#include "percpu.h"
 #include "x86.h"
 
 #define MAX_DOMAINS 64
@@ -25,15 +26,31 @@ enum domain_state {
     DOMAIN_CRASHED,     /* stopped by a fault or a crash request; held for inspection */
 };
 
+/* A hypercall split into parts: where to pick up when the guest re-issues it. */
+struct hc_continuation {
+    bool active;
+    uint64_t nr, rip, args[3];
+    uint64_t progress;          /* items already done */
+};
+
 struct vcpu {
+    bool in_user;               /* guest user mode (else guest kernel mode) */
     struct domain *dom;
     uint64_t stack_top;         /* top of its hypervisor stack; a cpu_regs frame sits below */
     uint64_t saved_rsp;         /* hypervisor stack pointer while switched out */
     uint64_t cr3;               /* machine address of its current top-level table */
     bool runnable;
     struct vcpu *rq_next;       /* run queue link */
+    uint64_t kernel_l4;         /* mfn of the kernel-mode top-level table (holds a type ref) */
+    uint64_t user_l4;           /* mfn of the user-mode top-level table, 0 = none */
+    uint64_t kernel_sp;         /* guest kernel stack for events from user mode, 0 = none */
+    uint64_t trap_handler[32];  /* guest handlers for vectors 0..31, 0 = none */
+    uint64_t syscall_callback;  /* guest kernel entry for user-mode syscall, 0 = none */
+    struct hc_continuation cont;
+    uint64_t continuations;     /* hypercalls split so far */
     uint8_t fpu[512] __attribute__((aligned(16)));  /* fxsave area while switched out */
 };
+_Static_assert(__builtin_offsetof(struct vcpu, in_user) == VCPU_IN_USER, "vcpu in_user");
 
 struct domain {
     uint16_t domid;
@@ -43,6 +60,9 @@ struct domain {
     uint32_t shutdown_code;
     char name[DOMAIN_NAME_MAX];
     uint64_t nr_pages;          /* guest memory pages */
+    uint64_t max_pages;         /* the most it may own */
+    uint64_t p2m_va;            /* where the builder put the guest's p2m */
+    uint64_t shinfo_mfn;        /* shared-info frame (the hypervisor holds a writable ref) */
     struct frame_list mem;      /* frames owned by the guest */
     struct frame_list hv_mem;   /* hypervisor frames held for this domain (incl. this page) */
     unsigned stack_slot;
@@ -54,6 +74,9 @@ static inline struct cpu_regs *vcpu_regs(struct vcpu *v)
 {
     return (struct cpu_regs *)(v->stack_top - sizeof(struct cpu_regs));
 }
+
+/* Point v at the top-level table of its current mode; loads CR3 when v is running. */
+void vcpu_update_cr3(struct vcpu *v);
 
 /* Create an empty domain (no memory yet) with one vCPU; NULL with *err set on failure. */
 struct domain *domain_create(uint16_t domid, const char *name, bool privileged, int *err);

@@ -19,7 +19,9 @@
 #include "elf.h"
 #include "lib.h"
 #include "mm.h"
+#include "pagetype.h"
 #include "paging.h"
+#include "panic.h"
 
 struct layout {
     uint64_t virt_base, nr_pages, nr_mapped;
@@ -133,6 +135,7 @@ static void fill_memory(struct domain *d, const struct domain_build_params *p,
         if (pfn && pfn % 512 == 0)
             p2m = mfn_to_virt(p2m_cur = list_next(p2m_cur));
         p2m[pfn % 512] = mfn;
+        m2p_set(mfn, pfn);
         if (pfn < l->kernel_pages)
             load_page(p, img, l->virt_base + (pfn << PAGE_SHIFT), mfn_to_virt(mfn));
         if (pfn >= l->nr_mapped)
@@ -216,8 +219,21 @@ int domain_build(struct domain *d, const struct domain_build_params *p, const ch
     }
     fill_memory(d, p, &img, &l, upper, l1_first, p2m_first);
     fill_start_info(d, p, &l, mfn_to_virt(si_mfn));
+    d->max_pages = p->nr_pages;
+    d->p2m_va = l.virt_base + (l.p2m_pfn << PAGE_SHIFT);
 
+    /* Validate the whole initial tree through the normal type machinery: the kernel base
+     * pointer and a pin each hold an L4 reference; the hypervisor keeps the shared-info
+     * frame writable-typed so it can never become a page table. A failure here would be
+     * a builder bug, not a guest's doing. */
     struct vcpu *v = &d->vcpu;
+    v->kernel_l4 = upper[0];
+    uint64_t shinfo_mfn = ((const uint64_t *)mfn_to_virt(p2m_first))[l.shinfo_pfn];
+    HV_ASSERT(get_page_and_type(v->kernel_l4, PGT_L4, d->domid) == 0);
+    HV_ASSERT(pt_pin(v->kernel_l4, PGT_L4, d->domid) == 0);
+    HV_ASSERT(get_page_and_type(shinfo_mfn, PGT_WRITABLE, d->domid) == 0);
+    d->shinfo_mfn = shinfo_mfn;
+
     struct cpu_regs *r = vcpu_regs(v);
     memset(r, 0, sizeof(*r));
     r->rip = img.entry;
@@ -226,6 +242,6 @@ int domain_build(struct domain *d, const struct domain_build_params *p, const ch
     r->rsp = l.virt_base + (l.first_free << PAGE_SHIFT);
     r->ss = HAKO_GUEST_DS;
     r->rdi = l.virt_base + (l.si_pfn << PAGE_SHIFT);
-    v->cr3 = (uint64_t)upper[0] << PAGE_SHIFT;
+    vcpu_update_cr3(v);
     return 0;
 }

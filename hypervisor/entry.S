@@ -60,6 +60,9 @@ syscall_entry:
     pushq $0
     pushq $VECTOR_SYSCALL
     SAVE_GPRS
+    movq %gs:PCPU_CURRENT, %r11
+    testb $1, VCPU_IN_USER(%r11)
+    jnz 3f                          /* guest user mode: a system call for the guest kernel */
     cmpq hypercall_count(%rip), %rax
     jae 1f
     movq %r10, %rcx
@@ -88,6 +91,15 @@ hypercall_return:
 2:  movq %rsp, %rdi
     call hypercall_bad_return       /* does not return */
     ud2
+3:  movq %rsp, %rdi
+    call vtrap_user_syscall
+    jmp resume_frame
+
+/* void resume_frame_at(struct cpu_regs *regs): leave through the iretq path. */
+    .globl resume_frame_at
+resume_frame_at:
+    movq %rdi, %rsp
+    jmp resume_frame
 
 /* Exception and interrupt stubs: 16 bytes each, exc_stubs + 16 * vector. */
     .p2align 4

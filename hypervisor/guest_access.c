@@ -70,20 +70,28 @@ int guest_copy_from(uint64_t cr3, void *dst, uint64_t va, uint64_t len)
     return 0;
 }
 
-int guest_copy_to(uint64_t cr3, uint64_t va, const void *src, uint64_t len)
+int guest_check(uint64_t cr3, uint64_t va, uint64_t len, bool write)
 {
+    uint64_t pa;
     if (!guest_range_ok(va, len))
         return -HAKO_EFAULT;
     if (len == 0)
         return 0;
-    uint64_t pa;
     for (uint64_t p = va & PAGE_MASK; p <= va + (len - 1); p += PAGE_SIZE) {
-        if (guest_translate(cr3, p < va ? va : p, true, &pa))
+        if (guest_translate(cr3, p < va ? va : p, write, &pa))
             return -HAKO_EFAULT;
         if (p + PAGE_SIZE < p)
-            break;
+            break;                                      /* range ends at 2^64 */
     }
+    return 0;
+}
+
+int guest_copy_to(uint64_t cr3, uint64_t va, const void *src, uint64_t len)
+{
+    if (guest_check(cr3, va, len, true))
+        return -HAKO_EFAULT;
     const char *s = src;
+    uint64_t pa;
     while (len) {
         uint64_t chunk = MIN(len, PAGE_SIZE - (va & (PAGE_SIZE - 1)));
         if (guest_translate(cr3, va, true, &pa))

@@ -20,6 +20,10 @@ bool guest_range_ok(uint64_t va, uint64_t len);
 /* Translate va in address space cr3; 0 and *pa = machine address, or -HAKO_EFAULT. */
 int guest_translate(uint64_t cr3, uint64_t va, bool write, uint64_t *pa);
 
+/* Check that all of [va, va+len) is accessible (writable too when write): 0 or
+ * -HAKO_EFAULT. Touches nothing. */
+int guest_check(uint64_t cr3, uint64_t va, uint64_t len, bool write);
+
 /* Copy len bytes from guest va into dst; 0 or -HAKO_EFAULT (dst then undefined). */
 int guest_copy_from(uint64_t cr3, void *dst, uint64_t va, uint64_t len);
 

@@ -9,7 +9,9 @@
 #include "cpu.h"
 #include "domain.h"
 #include "guest_access.h"
+#include "hcalls.h"
 #include "lib.h"
+#include "pagetype.h"
 #include "percpu.h"
 #include "sched.h"
 
@@ -25,17 +27,11 @@ static struct domain *caller(void)
     return current_vcpu()->dom;
 }
 
-/* The caller's current address space, for guest pointers. */
-static uint64_t caller_cr3(void)
-{
-    return current_vcpu()->cr3;
-}
-
 /* console_io(cmd, buf, len): write to or read from the console. */
-static long hc_console_io(uint64_t cmd, uint64_t buf, uint64_t len, uint64_t a4, uint64_t a5,
-                          uint64_t a6)
+long hc_console_io(HC_ARGS)
 {
-    (void)a4, (void)a5, (void)a6;
+    HC_UNUSED();
+    uint64_t cmd = a1, buf = a2, len = a3;
     char kbuf[HAKO_CONSOLE_IO_MAX];
     if (cmd != HAKO_CONSOLE_WRITE && cmd != HAKO_CONSOLE_READ)
         return -HAKO_ENOSYS;
@@ -49,14 +45,8 @@ static long hc_console_io(uint64_t cmd, uint64_t buf, uint64_t len, uint64_t a4,
     }
     if (!caller()->privileged)
         return -HAKO_EPERM;
-    if (!guest_range_ok(buf, len))
-        return -HAKO_EFAULT;
     /* Check the whole buffer is writable before consuming input we could not deliver. */
-    uint64_t pa;
-    for (uint64_t off = 0; off < len; off += HAKO_PAGE_SIZE)
-        if (guest_translate(caller_cr3(), buf + off, true, &pa))
-            return -HAKO_EFAULT;
-    if (len && guest_translate(caller_cr3(), buf + len - 1, true, &pa))
+    if (guest_check(caller_cr3(), buf, len, true))
         return -HAKO_EFAULT;
     size_t n = console_read(kbuf, len);
     if (guest_copy_to(caller_cr3(), buf, kbuf, n))
@@ -65,10 +55,11 @@ static long hc_console_io(uint64_t cmd, uint64_t buf, uint64_t len, uint64_t a4,
 }
 
 /* version(cmd, arg): ABI version, or the full version/feature record. */
-static long hc_version(uint64_t cmd, uint64_t arg, uint64_t a3, uint64_t a4, uint64_t a5,
-                       uint64_t a6)
+long hc_version(HC_ARGS)
 {
-    (void)a3, (void)a4, (void)a5, (void)a6;
+    HC_UNUSED();
+    (void)a3;
+    uint64_t cmd = a1, arg = a2;
     extern const uint64_t hypercall_count;
     switch (cmd) {
     case HAKO_VERSION_ABI:
@@ -91,10 +82,10 @@ static long hc_version(uint64_t cmd, uint64_t arg, uint64_t a3, uint64_t a4, uin
 }
 
 /* sched_op(cmd, arg1, arg2): yield or shut down the calling domain. */
-static long hc_sched_op(uint64_t cmd, uint64_t reason, uint64_t code, uint64_t a4,
-                        uint64_t a5, uint64_t a6)
+long hc_sched_op(HC_ARGS)
 {
-    (void)a4, (void)a5, (void)a6;
+    HC_UNUSED();
+    uint64_t cmd = a1, reason = a2, code = a3;
     switch (cmd) {
     case HAKO_SCHED_YIELD:
         schedule();
@@ -113,9 +104,63 @@ static long hc_sched_op(uint64_t cmd, uint64_t reason, uint64_t code, uint64_t a
     }
 }
 
+/* debug_op(cmd, arg): self-checks a guest (or its tests) can ask for. */
+long hc_debug_op(HC_ARGS)
+{
+    HC_UNUSED();
+    (void)a2, (void)a3;
+    struct vcpu *v = current_vcpu();
+    switch (a1) {
+    case HAKO_DEBUG_AUDIT: {
+        struct hv_ref refs[3] = {
+            { v->kernel_l4, PGT_L4 },
+            { v->dom->shinfo_mfn, PGT_WRITABLE },
+            { v->user_l4, PGT_L4 },
+        };
+        return pagetype_audit(v->dom->domid, refs, v->user_l4 ? 3 : 2);
+    }
+    case HAKO_DEBUG_CONTINUATIONS:
+        return (long)v->continuations;
+    default:
+        return -HAKO_ENOSYS;
+    }
+}
+
+uint64_t hc_resume(uint64_t nr, uint64_t a1, uint64_t a2, uint64_t a3)
+{
+    struct vcpu *v = current_vcpu();
+    struct hc_continuation *c = &v->cont;
+    bool same = c->active && c->nr == nr && c->rip == vcpu_regs(v)->rip && c->args[0] == a1 &&
+                c->args[1] == a2 && c->args[2] == a3;
+    c->active = false;
+    return same ? c->progress : 0;
+}
+
+long hc_preempt(uint64_t nr, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t progress)
+{
+    struct vcpu *v = current_vcpu();
+    struct cpu_regs *regs = vcpu_regs(v);
+    regs->rip -= 2;                         /* back onto the 2-byte syscall instruction */
+    v->cont = (struct hc_continuation){
+        .active = true, .nr = nr, .rip = regs->rip, .args = { a1, a2, a3 }, .progress = progress,
+    };
+    v->continuations++;
+    schedule();                             /* let anyone else who is runnable go first */
+    return (long)nr;                        /* rax must hold the number when it re-runs */
+}
+
 const hypercall_fn hypercall_table[] = {
     [HAKO_HC_console_io] = hc_console_io,
     [HAKO_HC_version] = hc_version,
     [HAKO_HC_sched_op] = hc_sched_op,
+    [HAKO_HC_mmu_update] = hc_mmu_update,
+    [HAKO_HC_mmuext_op] = hc_mmuext_op,
+    [HAKO_HC_update_va_mapping] = hc_update_va_mapping,
+    [HAKO_HC_memory_op] = hc_memory_op,
+    [HAKO_HC_set_trap_table] = hc_set_trap_table,
+    [HAKO_HC_stack_switch] = hc_stack_switch,
+    [HAKO_HC_iret] = hc_iret,
+    [HAKO_HC_set_callback] = hc_set_callback,
+    [HAKO_HC_debug_op] = hc_debug_op,
 };
 const uint64_t hypercall_count = ARRAY_SIZE(hypercall_table);

@@ -16,6 +16,7 @@
 #include "frame.h"
 #include "lib.h"
 #include "mm.h"
+#include "pagetype.h"
 #include "paging.h"
 #include "panic.h"
 #include "sched.h"
@@ -90,11 +91,13 @@ static void memory_init(void)
     for (unsigned i = 0; i < ARRAY_SIZE(boot.info_pages); i++)
         reserve(boot.info_pages[i].start, boot.info_pages[i].end);
 
+    /* The frame table, followed by the page-type audit's two counters per frame. */
     uint64_t nr_frames = boot.ram_end >> PAGE_SHIFT;
-    uint64_t table_size = ALIGN_UP(nr_frames * sizeof(struct frame_info), PAGE_SIZE);
+    uint64_t table_size = ALIGN_UP(nr_frames * (sizeof(struct frame_info) + 8), PAGE_SIZE);
     uint64_t table_pa = find_boot_area(table_size);
     reserve(table_pa, table_pa + table_size);
     frame_init(phys_to_virt(table_pa), nr_frames);
+    pagetype_init(phys_to_virt(table_pa + nr_frames * sizeof(struct frame_info)), cpu_has.nx);
     for (unsigned i = 0; i < boot.nr_ram; i++) {
         free_ram(boot.ram[i].start, boot.ram[i].end);
         total += boot.ram[i].end - boot.ram[i].start;
@@ -189,6 +192,7 @@ void hv_main(uint64_t start_info_pa)
         printk("module %u: %016lx-%016lx (%lu bytes)\n", i, boot.mod[i].start, boot.mod[i].end,
                boot.mod[i].end - boot.mod[i].start);
     paging_init(boot.ram_end);
+    m2p_init(frame_count());
     build_dom0();
     size_t len;
     const char *selftest = hv_option("hv_selftest", &len);

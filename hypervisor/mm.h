@@ -4,6 +4,8 @@
  * The hypervisor owns L4 slots 256..271 (hako/arch-x86_64.h). Inside them:
  *   slot 256  0xFFFF800000000000  direct map of all RAM (supervisor, NX except hv text)
  *   slot 257  0xFFFF808000000000  per-vCPU hypervisor stacks with guard pages
+ *   slot 258  0xFFFF810000000000  m2p, read-only and user-visible (HAKO_M2P_VA)
+ *   slot 259  0xFFFF818000000000  the same m2p frames, writable, for the hypervisor
  * The hypervisor image runs inside the direct map at DIRECTMAP_BASE + physical address.
  */
 #ifndef HV_MM_H
@@ -36,6 +38,7 @@
 #define HV_STACK_PAGES 4                   /* 16 KiB per vCPU */
 #define HV_STACK_SLOT  (64 * 1024ull)      /* stack plus guard pages below it */
 #define HV_STACK_SLOTS 64                  /* vCPUs that can exist at once */
+#define HV_M2P_RW_BASE 0xFFFF818000000000ull
 
 #ifdef HAKO_HOST_TEST
 extern uintptr_t test_directmap_base;      /* host tests point this at fake RAM */

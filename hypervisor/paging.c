@@ -10,6 +10,7 @@
 #include "paging.h"
 
 #include <hako/arch-x86_64.h>
+#include <hako/memory.h>
 
 #include "cpu.h"
 #include "frame.h"
@@ -35,11 +36,13 @@ static uint64_t *alloc_table(void)
     return t;
 }
 
-/* The next-level table under entry *e, allocating it when absent. */
-static uint64_t *next_table(uint64_t *e)
+/* The next-level table under entry *e, allocating it when absent. Tables under the
+ * guest-visible m2p slot are user-accessible (their leaves are read-only). */
+static uint64_t *next_table(uint64_t *e, uint64_t va)
 {
     if (!(*e & PTE_P))
-        *e = virt_to_phys(alloc_table()) | PTE_P | PTE_W;
+        *e = virt_to_phys(alloc_table()) | PTE_P | PTE_W |
+             (L4_INDEX(va) == L4_INDEX(HAKO_M2P_VA) ? PTE_U : 0);
     HV_ASSERT(!(*e & PTE_PS));
     return phys_to_virt(*e & PTE_ADDR);
 }
@@ -47,9 +50,9 @@ static uint64_t *next_table(uint64_t *e)
 /* Pointer to the L1 entry for va under l4, creating intermediate tables. */
 static uint64_t *l1_entry(uint64_t *l4, uint64_t va)
 {
-    uint64_t *l3 = next_table(&l4[L4_INDEX(va)]);
-    uint64_t *l2 = next_table(&l3[L3_INDEX(va)]);
-    uint64_t *l1 = next_table(&l2[L2_INDEX(va)]);
+    uint64_t *l3 = next_table(&l4[L4_INDEX(va)], va);
+    uint64_t *l2 = next_table(&l3[L3_INDEX(va)], va);
+    uint64_t *l1 = next_table(&l2[L2_INDEX(va)], va);
     return &l1[L1_INDEX(va)];
 }
 
@@ -71,7 +74,8 @@ void paging_init(uint64_t ram_end)
 
     idle_l4 = alloc_table();
     for (unsigned s = HAKO_HV_L4_FIRST; s <= HAKO_HV_L4_LAST; s++)
-        idle_l4[s] = virt_to_phys(alloc_table()) | PTE_P | PTE_W;
+        idle_l4[s] = virt_to_phys(alloc_table()) | PTE_P | PTE_W |
+                     (s == L4_INDEX(HAKO_M2P_VA) ? PTE_U : 0);
 
     for (uint64_t pa = 0; pa < ALIGN_UP(ram_end, 1ul << 21); pa += 1ul << 21) {
         uint64_t va = DIRECTMAP_BASE + pa;
@@ -80,8 +84,8 @@ void paging_init(uint64_t ram_end)
                 *l1_entry(idle_l4, va + off) = (pa + off) | image_page_flags(va + off, nx);
             continue;
         }
-        uint64_t *l3 = next_table(&idle_l4[L4_INDEX(va)]);
-        uint64_t *l2 = next_table(&l3[L3_INDEX(va)]);
+        uint64_t *l3 = next_table(&idle_l4[L4_INDEX(va)], va);
+        uint64_t *l2 = next_table(&l3[L3_INDEX(va)], va);
         l2[L2_INDEX(va)] = pa | PTE_P | PTE_W | PTE_PS | nx;
     }
     /* Tables for every stack slot now, so creating and destroying vCPUs never
@@ -110,6 +114,29 @@ void paging_copy_hv_slots(uint64_t *l4)
 {
     for (unsigned s = HAKO_HV_L4_FIRST; s <= HAKO_HV_L4_LAST; s++)
         l4[s] = idle_l4[s];
+}
+
+void m2p_init(uint64_t nr_frames)
+{
+    static struct frame_list m2p_frames = { FRAME_NONE, 0 };
+    uint64_t nx = cpu_has.nx ? PTE_NX : 0;
+    uint64_t pages = ALIGN_UP(nr_frames * 8, PAGE_SIZE) / PAGE_SIZE;
+    for (uint64_t i = 0; i < pages; i++) {
+        uint32_t mfn = frame_alloc(OWNER_HV, &m2p_frames);
+        if (mfn == FRAME_NONE)
+            panic("out of memory for the m2p table");
+        memset(mfn_to_virt(mfn), 0xFF, PAGE_SIZE);          /* HAKO_M2P_INVALID */
+        *l1_entry(idle_l4, HAKO_M2P_VA + i * PAGE_SIZE) = ((uint64_t)mfn << PAGE_SHIFT) |
+                                                           PTE_P | PTE_U | nx;
+        *l1_entry(idle_l4, HV_M2P_RW_BASE + i * PAGE_SIZE) = ((uint64_t)mfn << PAGE_SHIFT) |
+                                                              PTE_P | PTE_W | nx;
+    }
+    write_cr3(read_cr3());
+}
+
+void m2p_set(uint64_t mfn, uint64_t pfn)
+{
+    ((uint64_t *)HV_M2P_RW_BASE)[mfn] = pfn;
 }
 
 uint64_t paging_idle_cr3(void)

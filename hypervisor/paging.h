@@ -18,6 +18,12 @@ void paging_unmap_hv_page(uint64_t va);
 /* Copy the hypervisor's L4 slots into a new top-level table (guest or idle). */
 void paging_copy_hv_slots(uint64_t *l4);
 
+/* Allocate and map the m2p table for nr_frames machine frames, all invalid. */
+void m2p_init(uint64_t nr_frames);
+
+/* Record that machine frame mfn holds pseudo-physical frame pfn (or HAKO_M2P_INVALID). */
+void m2p_set(uint64_t mfn, uint64_t pfn);
+
 /* Machine address of the idle (hypervisor-only) top-level table. */
 uint64_t paging_idle_cr3(void);
 

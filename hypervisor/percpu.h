@@ -6,6 +6,8 @@
 
 #define PCPU_SCRATCH_RSP 8
 #define PCPU_STACK_TOP   16
+#define PCPU_CURRENT     24
+#define VCPU_IN_USER     0     /* offsetof(struct vcpu, in_user), checked in domain.h */
 
 #ifndef __ASSEMBLER__
 #include <stdint.h>
@@ -21,6 +23,7 @@ struct percpu {
 };
 _Static_assert(__builtin_offsetof(struct percpu, scratch_rsp) == PCPU_SCRATCH_RSP, "pcpu");
 _Static_assert(__builtin_offsetof(struct percpu, stack_top) == PCPU_STACK_TOP, "pcpu");
+_Static_assert(__builtin_offsetof(struct percpu, current) == PCPU_CURRENT, "pcpu");
 
 /* This CPU's per-CPU area. */
 static inline struct percpu *this_cpu(void)

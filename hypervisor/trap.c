@@ -8,6 +8,7 @@
 #include "lib.h"
 #include "panic.h"
 #include "percpu.h"
+#include "vtrap.h"
 
 static int panicking;
 
@@ -47,7 +48,9 @@ void trap_entry(struct cpu_regs *regs)
         printk("spurious interrupt, vector %lu\n", regs->vector);
         return;
     }
-    domain_crash(v->dom, regs, "unhandled exception");
+    uint64_t cr2 = regs->vector == 14 ? read_cr2() : 0;
+    if (!vtrap_bounce(v, regs, regs->vector, regs->error_code, cr2))
+        domain_crash(v->dom, regs, "unhandled exception (no guest handler)");
 }
 
 /* The frame of a hypercall would return to a non-canonical rip (a syscall in the last

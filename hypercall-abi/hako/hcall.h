@@ -7,7 +7,7 @@
 
 #include "compiler.h"
 
-#if defined(__GNUC__) && defined(__x86_64__)
+#if defined(__GNUC__) && defined(__x86_64__) && !defined(__ASSEMBLER__)
 /* Issue hypercall nr with six arguments; returns rax (>= 0 or -HAKO_E*). */
 static inline long hako_hypercall6(unsigned long nr, unsigned long a1, unsigned long a2,
                                    unsigned long a3, unsigned long a4, unsigned long a5,

@@ -27,6 +27,15 @@
 #define HAKO_HC_console_io   0   /* console_io(cmd, buf, len) */
 #define HAKO_HC_version      1   /* version(cmd, arg) */
 #define HAKO_HC_sched_op     2   /* sched_op(cmd, arg1, arg2) */
+#define HAKO_HC_mmu_update   3   /* mmu_update(reqs, count, done)          memory.h */
+#define HAKO_HC_mmuext_op    4   /* mmuext_op(ops, count, done)            memory.h */
+#define HAKO_HC_update_va_mapping 5 /* update_va_mapping(va, val, flags)   memory.h */
+#define HAKO_HC_memory_op    6   /* memory_op(cmd, arg)                    memory.h */
+#define HAKO_HC_set_trap_table 7 /* set_trap_table(table, count)           traps.h */
+#define HAKO_HC_stack_switch 8   /* stack_switch(kernel_rsp)               traps.h */
+#define HAKO_HC_iret         9   /* iret(): frame at rsp; no return on success */
+#define HAKO_HC_set_callback 10  /* set_callback(type, address)            traps.h */
+#define HAKO_HC_debug_op     11  /* debug_op(cmd, arg) */
 
 /* ---- console_io ---------------------------------------------------------------- */
 #define HAKO_CONSOLE_WRITE   0   /* IN buf[len]: write bytes to the domain's console. Returns len. */
@@ -42,6 +51,7 @@
 /* Feature bits in hako_version_info.features. */
 #define HAKO_FEAT_NX         (1ULL << 0)  /* bit 63 (no-execute) in guest PTEs is honoured */
 
+#ifndef __ASSEMBLER__
 struct hako_version_info {
     uint16_t abi_major;          /* OUT */
     uint16_t abi_minor;          /* OUT */
@@ -53,6 +63,8 @@ struct hako_version_info {
 HAKO_STATIC_ASSERT(sizeof(struct hako_version_info) == 80, "hako_version_info size");
 HAKO_STATIC_ASSERT(HAKO_OFFSETOF(struct hako_version_info, features) == 8, "features offset");
 HAKO_STATIC_ASSERT(HAKO_OFFSETOF(struct hako_version_info, hv_version) == 16, "hv_version offset");
+#endif
+
 
 /* ---- sched_op ------------------------------------------------------------------ */
 #define HAKO_SCHED_YIELD     0   /* Give up the CPU; returns 0 when scheduled again. */
@@ -64,5 +76,12 @@ HAKO_STATIC_ASSERT(HAKO_OFFSETOF(struct hako_version_info, hv_version) == 16, "h
 #define HAKO_SHUTDOWN_REBOOT   1 /* stop and ask to be restarted */
 #define HAKO_SHUTDOWN_CRASH    2 /* the guest kernel gave up; code is its own reason */
 #define HAKO_SHUTDOWN_CODE_MAX 255
+
+/* ---- debug_op ------------------------------------------------------------------ */
+#define HAKO_DEBUG_AUDIT         0  /* Recount every reference to the caller's frames from its
+                                       page tables, pins and base pointers; returns the number
+                                       of frames whose counts disagree (0 = consistent). */
+#define HAKO_DEBUG_CONTINUATIONS 1  /* Returns how many times the caller's hypercalls were
+                                       split (preempted and continued) so far. */
 
 #endif /* HAKO_HYPERCALL_H */

@@ -14,6 +14,7 @@
 #define HAKO_SIF_PRIVILEGED   (1u << 0)     /* control domain: may use domain-control operations */
 #define HAKO_SIF_INITDOMAIN   (1u << 1)     /* the first domain, built by the hypervisor at boot */
 
+#ifndef __ASSEMBLER__
 struct hako_start_info {
     uint32_t magic;             /* HAKO_START_INFO_MAGIC */
     uint16_t abi_major;         /* ABI of the hypervisor that built the domain */
@@ -43,5 +44,7 @@ HAKO_STATIC_ASSERT(HAKO_OFFSETOF(struct hako_start_info, first_free_pfn) == 96, 
 HAKO_STATIC_ASSERT(HAKO_OFFSETOF(struct hako_start_info, cmdline_len) == 120, "cmdline_len offset");
 HAKO_STATIC_ASSERT(HAKO_OFFSETOF(struct hako_start_info, cmdline) == 192, "cmdline offset");
 HAKO_STATIC_ASSERT(sizeof(struct hako_start_info) == 192 + 1024, "hako_start_info size");
+#endif
+
 
 #endif /* HAKO_START_INFO_H */

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # tests/abi/check-headers.sh: every public header must compile on its own as C99, C11
-# and C++11 with -pedantic -Wall -Wextra -Werror. Prints PASS/FAIL per header and mode;
-# exits non-zero if any fails.
+# and C++11 with -pedantic -Wall -Wextra -Werror, and can be included from assembler
+# (for its constants). Prints PASS/FAIL per header and mode; exits non-zero if any fails.
 set -u
 cd "$(dirname "$0")/../.."
 rc=0
@@ -15,6 +15,12 @@ for h in hypercall-abi/hako/*.h; do
       echo "FAIL: header $inc alone ($mode)"; sed 's/^/    /' /tmp/hdr.$$; rc=1
     fi
   done
+  if printf '#include <%s>\n' "$inc" | gcc -x assembler-with-cpp -Ihypercall-abi -c - \
+      -o /dev/null 2>/tmp/hdr.$$; then
+    echo "PASS: header $inc from assembler"
+  else
+    echo "FAIL: header $inc from assembler"; sed 's/^/    /' /tmp/hdr.$$; rc=1
+  fi
 done
 rm -f /tmp/hdr.$$
 exit $rc

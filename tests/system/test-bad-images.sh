@@ -24,7 +24,12 @@ head -c $((off + fsz / 2)) "$DOM0" > "$tmp/trunc-half"
 refused "truncated in the segments" "$tmp/trunc-half" ".+"
 refused "the hypervisor itself (no hako note, hypervisor range)" "$HV" ".+"
 refused "a host program (not ET_EXEC for hako)" /bin/true ".+"
-refused "memory too small for the image" "$DOM0" "memory too small" dom0_mem=40K --
+# Room for the kernel's pages but not for its boot layout (start info, p2m, tables...).
+read -r lo hi < <(readelf -lW "$DOM0" | awk '$1 == "LOAD" { if (!lo) lo = $3; v = $3; m = $6 }
+  END { print lo, v, m }' | { read -r lo v m; echo "$lo $(printf '%d' $((v + m)))"; })
+kpages=$(( (hi - lo + 4095) / 4096 ))
+refused "memory too small for the boot layout" "$DOM0" "memory too small" dom0_mem=$(( (kpages + 2) * 4 ))K --
+refused "image larger than the memory" "$DOM0" "image too large" dom0_mem=8K --
 
 boot "$DOM0" dom0_mem=lots --
 expect_status 127 "bad dom0_mem option stops the hypervisor"

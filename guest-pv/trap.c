@@ -1,0 +1,49 @@
+/*
+ * guest-pv/trap.c: dispatch of bounced exceptions and user system calls.
+ */
+#include "trap.h"
+
+#include <hako/hypercall.h>
+
+#include "klib.h"
+#include "mm.h"
+#include "privops.h"
+
+extern char guest_trap_entry[];
+
+static const char *const names[32] = {
+    [0] = "divide error", [1] = "debug", [3] = "breakpoint", [4] = "overflow",
+    [5] = "bound range", [6] = "invalid opcode", [7] = "device not available",
+    [10] = "invalid TSS", [11] = "segment not present", [12] = "stack fault",
+    [13] = "general protection", [14] = "page fault", [16] = "x87 error",
+    [17] = "alignment check", [19] = "SIMD error",
+};
+
+void trap_init(void)
+{
+    struct hako_trap_info t[32];
+    unsigned n = 0;
+    for (unsigned v = 0; v < 32; v++)
+        if (names[v])
+            t[n++] = (struct hako_trap_info){ .vector = (uint8_t)v,
+                                              .handler = (uint64_t)guest_trap_entry };
+    if (privops->set_trap_table(t, n) || privops->set_syscall_entry((uint64_t)guest_trap_entry))
+        kprintf("trap: cannot register handlers\n");
+}
+
+/* Called by entry.S for every bounced event; returning resumes the frame. */
+void guest_trap(struct guest_regs *regs, struct hako_trap_frame *f)
+{
+    if (f->vector == HAKO_TRAP_SYSCALL) {
+        proc_syscall(regs, f);
+        return;
+    }
+    if (f->flags & HAKO_TF_USER)
+        proc_user_fault(f);
+    if (f->vector == 14 && mm_handle_fault(f->fault_addr, f->error_code))
+        return;
+    kprintf("kernel exception %lu (%s) at rip %lx, error %lx, address %lx, rsp %lx\n",
+            f->vector, names[f->vector] ? names[f->vector] : "?", f->rip, f->error_code,
+            f->fault_addr, f->rsp);
+    privops->shutdown(HAKO_SHUTDOWN_CRASH, (unsigned)f->vector);
+}

@@ -1,0 +1,30 @@
+/*
+ * guest-pv/trap.h: the guest kernel's exception and system-call handling.
+ */
+#ifndef GUEST_TRAP_H
+#define GUEST_TRAP_H
+
+#include <stdint.h>
+
+#include <hako/traps.h>
+
+/* Registers saved by entry.S below the trap frame (lowest address first). */
+struct guest_regs {
+    uint64_t r15, r14, r13, r12, r11, r10, r9, r8, rbp, rdi, rsi, rdx, rcx, rbx, rax;
+};
+
+/* Saved kernel context for leaving user mode (entry.S). */
+struct kjmp {
+    uint64_t rbx, rbp, r12, r13, r14, r15, rsp, rip;
+};
+int kjmp_save(struct kjmp *j) __attribute__((returns_twice));
+void kjmp_jump(struct kjmp *j, int value) __attribute__((noreturn));
+
+/* Register the trap handlers and the user syscall entry with the hypervisor. */
+void trap_init(void);
+
+/* Hooks for the process code: a user syscall, and a user-mode exception. */
+void proc_syscall(struct guest_regs *regs, struct hako_trap_frame *frame);
+void proc_user_fault(struct hako_trap_frame *frame) __attribute__((noreturn));
+
+#endif /* GUEST_TRAP_H */

@@ -1,0 +1,59 @@
+/*
+ * hypervisor/hcalls.h: hypercall handlers (one file per group) and their shared helpers.
+ */
+#ifndef HV_HCALLS_H
+#define HV_HCALLS_H
+
+#include <stdint.h>
+
+#include "domain.h"
+#include "percpu.h"
+
+#define HC_ARGS uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5, uint64_t a6
+#define HC_UNUSED(...) (void)a4, (void)a5, (void)a6
+
+/* Items a batch hypercall handles before it lets the CPU go and continues. */
+#define HC_PREEMPT_CHUNK 1024
+
+/* hypercall.c */
+long hc_console_io(HC_ARGS);
+long hc_version(HC_ARGS);
+long hc_sched_op(HC_ARGS);
+long hc_debug_op(HC_ARGS);
+
+/* mmu.c */
+long hc_mmu_update(HC_ARGS);
+long hc_mmuext_op(HC_ARGS);
+long hc_update_va_mapping(HC_ARGS);
+long hc_memory_op(HC_ARGS);
+
+/* vtrap.c */
+long hc_set_trap_table(HC_ARGS);
+long hc_stack_switch(HC_ARGS);
+long hc_iret(HC_ARGS);
+long hc_set_callback(HC_ARGS);
+
+/* The calling vCPU's guest-pointer address space. */
+static inline uint64_t caller_cr3(void)
+{
+    return current_vcpu()->cr3;
+}
+
+/* Where a split hypercall (nr with these arguments) left off, or 0 for a fresh call. */
+uint64_t hc_resume(uint64_t nr, uint64_t a1, uint64_t a2, uint64_t a3);
+
+/* Split the running hypercall after `progress` items: the guest re-issues it on return
+ * (rip moves back onto its syscall) and it resumes there. Returns the value the handler
+ * must return (the hypercall number, which lands in rax). */
+long hc_preempt(uint64_t nr, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t progress);
+
+/* Leave the hypervisor through the full-frame (iretq) path with regs; never returns. */
+void resume_frame_at(struct cpu_regs *regs) __attribute__((noreturn));
+
+/* Flush this CPU's non-global TLB entries. */
+static inline void flush_tlb_local(void)
+{
+    write_cr3(read_cr3());
+}
+
+#endif /* HV_HCALLS_H */

@@ -1,0 +1,223 @@
+/*
+ * hypervisor/mmu.c: the memory hypercalls (mmu_update, mmuext_op, update_va_mapping,
+ * memory_op). Validation and reference counting live in pagetype.c; this file decodes
+ * guest requests (copied in once), batches them, and splits long batches.
+ */
+#include <hako/arch-x86_64.h>
+#include <hako/errno.h>
+#include <hako/hypercall.h>
+#include <hako/memory.h>
+
+#include "frame.h"
+#include "guest_access.h"
+#include "hcalls.h"
+#include "lib.h"
+#include "mm.h"
+#include "pagetype.h"
+#include "paging.h"
+#include "x86.h"
+
+#define COPY_BATCH 32   /* requests copied in at a time */
+
+/* Apply one mmu_update request for domain domid. */
+static int mmu_one(uint16_t domid, const struct hako_mmu_update *req, bool *flush)
+{
+    uint64_t mfn = req->ptr >> PAGE_SHIFT;
+    switch (req->ptr & HAKO_MMU_CMD_MASK) {
+    case HAKO_MMU_NORMAL_PT_UPDATE:
+        if (req->ptr & 7)
+            return -HAKO_EINVAL;
+        return pt_update(mfn, (req->ptr & (PAGE_SIZE - 1)) >> 3, req->val, domid, flush);
+    case HAKO_MMU_MACHPHYS_UPDATE: {
+        struct frame_info *f = frame_get(mfn);
+        if (req->ptr & (PAGE_SIZE - 1) & ~HAKO_MMU_CMD_MASK)
+            return -HAKO_EINVAL;
+        if (!f || f->owner != domid)
+            return -HAKO_EPERM;
+        m2p_set(mfn, req->val);
+        return 0;
+    }
+    default:
+        return -HAKO_EINVAL;
+    }
+}
+
+/* Common shape of the two batch hypercalls: check, resume, copy in COPY_BATCH items at a
+ * time, apply in order until one fails, split every HC_PREEMPT_CHUNK items, flush the TLB
+ * if entries changed, report *done. */
+typedef int (*batch_item_fn)(uint16_t domid, const void *item, bool *flush);
+
+static long run_batch(uint64_t nr, uint64_t items, uint64_t count, uint64_t done_ptr,
+                      size_t item_size, batch_item_fn apply)
+{
+    uint64_t cr3 = caller_cr3();
+    uint16_t domid = current_vcpu()->dom->domid;
+    if (count > HAKO_MMU_BATCH_MAX)
+        return -HAKO_E2BIG;
+    if (done_ptr & 7)
+        return -HAKO_EINVAL;
+    if (done_ptr && guest_check(cr3, done_ptr, 8, true))
+        return -HAKO_EFAULT;
+    uint64_t i = hc_resume(nr, items, count, done_ptr), start = i;
+    uint8_t buf[COPY_BATCH * 24];
+    bool flush = false;
+    long rc = 0;
+    while (i < count && rc == 0) {
+        if (i - start >= HC_PREEMPT_CHUNK) {
+            if (flush)
+                flush_tlb_local();
+            return hc_preempt(nr, items, count, done_ptr, i);
+        }
+        uint64_t n = MIN(count - i, (uint64_t)COPY_BATCH);
+        if (guest_copy_from(cr3, buf, items + i * item_size, n * item_size)) {
+            rc = -HAKO_EFAULT;
+            break;
+        }
+        for (uint64_t j = 0; j < n && rc == 0; j++)
+            if ((rc = apply(domid, buf + j * item_size, &flush)) == 0)
+                i++;
+    }
+    if (flush)
+        flush_tlb_local();
+    if (done_ptr && guest_copy_to(cr3, done_ptr, &i, 8))
+        return -HAKO_EFAULT;
+    return rc;
+}
+
+static int mmu_item(uint16_t domid, const void *item, bool *flush)
+{
+    struct hako_mmu_update req;
+    memcpy(&req, item, sizeof(req));
+    return mmu_one(domid, &req, flush);
+}
+
+/* mmu_update(reqs, count, done) */
+long hc_mmu_update(HC_ARGS)
+{
+    HC_UNUSED();
+    return run_batch(HAKO_HC_mmu_update, a1, a2, a3, sizeof(struct hako_mmu_update), mmu_item);
+}
+
+/* Replace the vCPU's kernel (user == false) or user top-level table with mfn (0: none,
+ * user only), holding an L4 type reference on the new one. */
+static int set_baseptr(struct vcpu *v, uint64_t mfn, bool user)
+{
+    uint64_t *slot = user ? &v->user_l4 : &v->kernel_l4;
+    if (mfn == 0 && !user)
+        return -HAKO_EINVAL;
+    if (mfn) {
+        int rc = get_page_and_type(mfn, PGT_L4, v->dom->domid);
+        if (rc)
+            return rc;
+    }
+    uint64_t old = *slot;
+    *slot = mfn;
+    vcpu_update_cr3(v);
+    if (old)
+        put_page_and_type(old);
+    return 0;
+}
+
+/* Apply one mmuext operation. */
+static int mmuext_item(uint16_t domid, const void *item, bool *flush)
+{
+    struct hako_mmuext_op op;
+    memcpy(&op, item, sizeof(op));
+    (void)flush;
+    if (op._pad0 || op.arg2)
+        return -HAKO_EINVAL;
+    switch (op.cmd) {
+    case HAKO_MMUEXT_PIN_L1_TABLE:
+    case HAKO_MMUEXT_PIN_L2_TABLE:
+    case HAKO_MMUEXT_PIN_L3_TABLE:
+    case HAKO_MMUEXT_PIN_L4_TABLE:
+        return pt_pin(op.arg1, PGT_L1 + op.cmd - HAKO_MMUEXT_PIN_L1_TABLE, domid);
+    case HAKO_MMUEXT_UNPIN_TABLE:
+        return pt_unpin(op.arg1, domid);
+    case HAKO_MMUEXT_NEW_BASEPTR:
+    case HAKO_MMUEXT_NEW_USER_BASEPTR:
+        return set_baseptr(current_vcpu(), op.arg1, op.cmd == HAKO_MMUEXT_NEW_USER_BASEPTR);
+    case HAKO_MMUEXT_TLB_FLUSH_LOCAL:
+    case HAKO_MMUEXT_TLB_FLUSH_ALL:      /* one vCPU per domain: local is all */
+        flush_tlb_local();
+        return 0;
+    case HAKO_MMUEXT_INVLPG_LOCAL:
+    case HAKO_MMUEXT_INVLPG_ALL:
+        if (!guest_range_ok(op.arg1, 1))
+            return -HAKO_EINVAL;
+        invlpg(op.arg1);
+        return 0;
+    default:
+        return -HAKO_ENOSYS;
+    }
+}
+
+/* mmuext_op(ops, count, done) */
+long hc_mmuext_op(HC_ARGS)
+{
+    HC_UNUSED();
+    return run_batch(HAKO_HC_mmuext_op, a1, a2, a3, sizeof(struct hako_mmuext_op), mmuext_item);
+}
+
+/* The validated L1 table mapping va in address space cr3, or 0 if there is none. */
+static uint64_t find_l1(uint64_t cr3, uint64_t va)
+{
+    uint64_t table = cr3 >> PAGE_SHIFT;
+    static const unsigned shift[3] = { 39, 30, 21 };
+    for (unsigned level = 0; level < 3; level++) {
+        uint64_t e = ((const uint64_t *)mfn_to_virt(table))[(va >> shift[level]) & 511];
+        if (!(e & PTE_P) || (e & PTE_PS))
+            return 0;
+        table = (e & PTE_ADDR) >> PAGE_SHIFT;
+    }
+    return table;
+}
+
+/* update_va_mapping(va, val, flags) */
+long hc_update_va_mapping(HC_ARGS)
+{
+    HC_UNUSED();
+    uint64_t va = a1, val = a2, flags = a3;
+    struct vcpu *v = current_vcpu();
+    if (flags > HAKO_UVMF_TLB_FLUSH || !guest_range_ok(va, 1))
+        return -HAKO_EINVAL;
+    uint64_t l1 = find_l1(v->cr3, va);
+    if (!l1)
+        return -HAKO_EINVAL;
+    bool changed = false;
+    int rc = pt_update(l1, L1_INDEX(va), val, v->dom->domid, &changed);
+    if (rc)
+        return rc;
+    if (flags == HAKO_UVMF_TLB_FLUSH)
+        flush_tlb_local();
+    else if (changed || flags == HAKO_UVMF_INVLPG)
+        invlpg(va);              /* a changed entry is always flushed: safety, not policy */
+    return 0;
+}
+
+/* memory_op(cmd, arg) */
+long hc_memory_op(HC_ARGS)
+{
+    HC_UNUSED();
+    (void)a3;
+    struct domain *d = current_vcpu()->dom;
+    switch (a1) {
+    case HAKO_MEM_CURRENT_RESERVATION:
+        return (long)d->nr_pages;
+    case HAKO_MEM_MAXIMUM_RESERVATION:
+        return (long)d->max_pages;
+    case HAKO_MEM_MACHPHYS_MAPPING: {
+        if (a2 & 7)
+            return -HAKO_EINVAL;
+        struct hako_machphys_mapping m = {
+            .m2p_va = HAKO_M2P_VA,
+            .m2p_entries = frame_count(),
+            .p2m_va = d->p2m_va,
+            .p2m_entries = d->nr_pages,
+        };
+        return guest_copy_to(caller_cr3(), a2, &m, sizeof(m));
+    }
+    default:
+        return -HAKO_ENOSYS;
+    }
+}

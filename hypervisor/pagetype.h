@@ -1,0 +1,83 @@
+/*
+ * hypervisor/pagetype.h: frame types, reference counts and page-table validation
+ * (pure logic over the frame table and the direct map; host-testable).
+ *
+ * Model (ABI.md "Memory"): every frame a domain owns has one type at a time --
+ * none, writable, or page table of level 1..4 -- and two counts in its frame_info:
+ *   ref_count   references of any kind: entries of validated tables that map or point at
+ *               the frame, pins, and references the hypervisor holds;
+ *   type_count  references that rely on the type: writable leaf mappings (writable),
+ *               entries of level N+1 tables pointing at it (level N), pins, base pointers.
+ * A frame's type can change only while its type_count is 0. Becoming a page table means
+ * every entry is checked and takes its own references ("validation"); when the last
+ * type reference of a table goes, its entries drop theirs ("devalidation", recursive).
+ * Invariants (checked by pagetype_audit): the counts equal what validated tables, pins
+ * and hypervisor references say; no frame typed as a page table is mapped writable.
+ */
+#ifndef HV_PAGETYPE_H
+#define HV_PAGETYPE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define PGT_NONE      0u
+#define PGT_WRITABLE  1u
+#define PGT_L1        2u   /* PGT_L1 + n - 1 is level n */
+#define PGT_L2        3u
+#define PGT_L3        4u
+#define PGT_L4        5u
+#define PGT_TYPE_MASK 0xFu
+#define PGT_PINNED    0x100u   /* the guest pinned this table */
+
+/* Level (1..4) of a page-table type, or 0. */
+static inline unsigned pgt_level(unsigned type)
+{
+    type &= PGT_TYPE_MASK;
+    return type >= PGT_L1 && type <= PGT_L4 ? type - PGT_L1 + 1 : 0;
+}
+
+/* A reference the hypervisor itself holds on a domain's frame (for the audit). */
+struct hv_ref {
+    uint64_t mfn;
+    unsigned type;       /* PGT_* the reference holds, or PGT_NONE for a plain reference */
+};
+
+/* Give the audit its scratch space: two counters per frame of the frame table. */
+void pagetype_init(uint32_t (*scratch)[2], bool nx_allowed);
+
+/* Take a plain reference on mfn for domid: 0, or -HAKO_EPERM if it is not domid's. */
+int get_page(uint64_t mfn, uint16_t domid);
+void put_page(uint64_t mfn);
+
+/* Take a type reference (the caller holds a plain one): 0, -HAKO_EBUSY when the frame
+ * has another type in use, or a validation error. */
+int get_page_type(uint64_t mfn, unsigned type, uint16_t domid);
+void put_page_type(uint64_t mfn);
+
+/* Both of the above, undone together on failure. */
+int get_page_and_type(uint64_t mfn, unsigned type, uint16_t domid);
+void put_page_and_type(uint64_t mfn);
+
+/* Check a new entry for a level-`level` table of domid and take the references it
+ * needs: 0, -HAKO_EINVAL (bad bits), -HAKO_EPERM (not the domain's frame), -HAKO_EBUSY
+ * (type conflict). Not-present entries need nothing. */
+int pte_get(unsigned level, uint64_t pte, uint16_t domid);
+void pte_put(unsigned level, uint64_t pte);
+
+/* Replace entry idx of table table_mfn (a validated table owned by domid) with val.
+ * Sets *flush when a present entry changed, so the caller flushes the TLB before the
+ * guest runs again. 0 or -HAKO_E*; on failure nothing changed. */
+int pt_update(uint64_t table_mfn, unsigned idx, uint64_t val, uint16_t domid, bool *flush);
+
+/* Pin / unpin a table for domid (type = PGT_L1..PGT_L4). */
+int pt_pin(uint64_t mfn, unsigned type, uint16_t domid);
+int pt_unpin(uint64_t mfn, uint16_t domid);
+
+/* Drop every pin domid holds (domain teardown). */
+void pt_unpin_all(uint16_t domid);
+
+/* Recount all references to domid's frames from its validated tables, pins and the
+ * hypervisor references given; returns how many frames disagree with their counts. */
+unsigned pagetype_audit(uint16_t domid, const struct hv_ref *refs, unsigned nr_refs);
+
+#endif /* HV_PAGETYPE_H */

@@ -1,0 +1,141 @@
+/*
+ * hypervisor/vtrap.c: virtual exceptions, the guest's two modes, and their hypercalls
+ * (set_trap_table, stack_switch, set_callback, iret). See ABI.md "Traps".
+ */
+#include "vtrap.h"
+
+#include <hako/arch-x86_64.h>
+#include <hako/errno.h>
+#include <hako/traps.h>
+
+#include "console.h"
+#include "guest_access.h"
+#include "hcalls.h"
+#include "lib.h"
+#include "x86.h"
+
+/* RFLAGS bits a guest may set in a frame it resumes: arithmetic flags, TF, DF, AC. */
+#define GUEST_RFLAGS_MASK 0x40DD5ull
+
+/* A guest code or stack address the hypervisor may jump to or store at. */
+static bool guest_addr_ok(uint64_t va)
+{
+    return guest_range_ok(va, 1);
+}
+
+/* Switch v between kernel and user mode, loading the matching top-level table. */
+static void set_mode(struct vcpu *v, bool user)
+{
+    v->in_user = user;
+    vcpu_update_cr3(v);
+}
+
+bool vtrap_bounce(struct vcpu *v, struct cpu_regs *regs, uint64_t vector, uint64_t error_code,
+                  uint64_t fault_addr)
+{
+    uint64_t handler = vector == HAKO_TRAP_SYSCALL ? v->syscall_callback
+                       : vector < HAKO_TRAP_VECTORS ? v->trap_handler[vector] : 0;
+    bool from_user = v->in_user;
+    if (!handler || (from_user && !v->kernel_sp))
+        return false;
+    struct hako_trap_frame f = {
+        .rax = regs->rax, .rcx = regs->rcx, .r11 = regs->r11,
+        .vector = vector, .error_code = error_code, .fault_addr = fault_addr,
+        .flags = from_user ? HAKO_TF_USER : 0,
+        .rip = regs->rip, .cs = regs->cs, .rflags = regs->rflags, .rsp = regs->rsp,
+        .ss = regs->ss,
+    };
+    if (from_user)
+        set_mode(v, false);
+    uint64_t stack = from_user ? v->kernel_sp : regs->rsp;
+    uint64_t frame_va = ALIGN_DOWN(stack - sizeof(f), 16);
+    if (stack < sizeof(f) || guest_copy_to(v->cr3, frame_va, &f, sizeof(f)))
+        domain_crash(v->dom, regs, "cannot write a trap frame on the guest kernel stack");
+    regs->rip = handler;
+    regs->rsp = frame_va;
+    regs->rflags = HAKO_GUEST_RFLAGS;
+    regs->cs = HAKO_GUEST_CS64;
+    regs->ss = HAKO_GUEST_DS;
+    return true;
+}
+
+void vtrap_user_syscall(struct cpu_regs *regs)
+{
+    struct vcpu *v = current_vcpu();
+    if (!vtrap_bounce(v, regs, HAKO_TRAP_SYSCALL, 0, 0))
+        domain_crash(v->dom, regs, "syscall from user mode with no kernel syscall callback");
+}
+
+/* set_trap_table(table, count): all entries are checked before any is applied. */
+long hc_set_trap_table(HC_ARGS)
+{
+    HC_UNUSED();
+    (void)a3;
+    struct hako_trap_info t[HAKO_TRAP_VECTORS];
+    if (a2 > HAKO_TRAP_VECTORS || (a1 & 7))
+        return -HAKO_EINVAL;
+    if (guest_copy_from(caller_cr3(), t, a1, a2 * sizeof(t[0])))
+        return -HAKO_EFAULT;
+    for (uint64_t i = 0; i < a2; i++) {
+        bool pad = false;
+        for (unsigned b = 0; b < sizeof(t[i]._pad0); b++)
+            pad |= t[i]._pad0[b] != 0;
+        if (pad || t[i].vector >= HAKO_TRAP_VECTORS ||
+            (t[i].handler && !guest_addr_ok(t[i].handler)))
+            return -HAKO_EINVAL;
+    }
+    for (uint64_t i = 0; i < a2; i++)
+        current_vcpu()->trap_handler[t[i].vector] = t[i].handler;
+    return 0;
+}
+
+/* stack_switch(kernel_rsp): the stack for events that arrive in user mode. */
+long hc_stack_switch(HC_ARGS)
+{
+    HC_UNUSED();
+    (void)a2, (void)a3;
+    if (a1 && !guest_addr_ok(a1 - 1))
+        return -HAKO_EINVAL;
+    current_vcpu()->kernel_sp = a1;
+    return 0;
+}
+
+/* set_callback(type, address) */
+long hc_set_callback(HC_ARGS)
+{
+    HC_UNUSED();
+    (void)a3;
+    if (a1 != HAKO_CALLBACK_SYSCALL)
+        return -HAKO_ENOSYS;
+    if (a2 && !guest_addr_ok(a2))
+        return -HAKO_EINVAL;
+    current_vcpu()->syscall_callback = a2;
+    return 0;
+}
+
+/* iret(): resume the context in the trap frame at the caller's rsp. */
+long hc_iret(HC_ARGS)
+{
+    HC_UNUSED();
+    (void)a1, (void)a2, (void)a3;
+    struct vcpu *v = current_vcpu();
+    struct cpu_regs *regs = vcpu_regs(v);
+    struct hako_trap_frame f;
+    if (guest_copy_from(v->cr3, &f, regs->rsp, sizeof(f)))
+        return -HAKO_EFAULT;
+    if (!guest_addr_ok(f.rip) || (f.flags & ~HAKO_TF_USER))
+        return -HAKO_EINVAL;
+    if ((f.flags & HAKO_TF_USER) && !v->user_l4)
+        return -HAKO_EINVAL;
+    regs->rax = f.rax;
+    regs->rcx = f.rcx;
+    regs->r11 = f.r11;
+    regs->rip = f.rip;
+    regs->rsp = f.rsp;
+    regs->rflags = (f.rflags & GUEST_RFLAGS_MASK) | HAKO_GUEST_RFLAGS;
+    regs->cs = HAKO_GUEST_CS64;
+    regs->ss = HAKO_GUEST_DS;
+    if (f.flags & HAKO_TF_USER)
+        set_mode(v, true);
+    resume_frame_at(regs);
+}

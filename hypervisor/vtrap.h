@@ -1,0 +1,22 @@
+/*
+ * hypervisor/vtrap.h: delivering exceptions and user system calls to the guest kernel.
+ */
+#ifndef HV_VTRAP_H
+#define HV_VTRAP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "domain.h"
+
+/* Deliver vector (0..31 or HAKO_TRAP_SYSCALL) to v's guest kernel by building a trap
+ * frame on its kernel stack and pointing regs at the handler. False when the guest has
+ * no handler for it; the domain has then been left untouched. A guest stack the frame
+ * cannot be written to crashes the domain (does not return). */
+bool vtrap_bounce(struct vcpu *v, struct cpu_regs *regs, uint64_t vector, uint64_t error_code,
+                  uint64_t fault_addr);
+
+/* entry.S: syscall from guest user mode, to be bounced to the kernel's syscall callback. */
+void vtrap_user_syscall(struct cpu_regs *regs);
+
+#endif /* HV_VTRAP_H */
