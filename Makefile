@@ -39,6 +39,8 @@ USER_INIT  := $(BUILD)/guest-pv/user/init.elf
 XTF_TESTS  := $(patsubst tests/xtf/test-%.c,%,$(wildcard tests/xtf/test-*.c))
 XTF_ELFS   := $(patsubst %,$(BUILD)/tests/xtf/test-%.elf,$(XTF_TESTS))
 
+BENCH_ELFS := $(patsubst tests/bench/%.c,$(BUILD)/tests/bench/%.elf,$(wildcard tests/bench/bench-*.c))
+
 UNIT_TESTS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 UNIT_BINS  := $(patsubst %,$(BUILD)/tests/unit/%,$(UNIT_TESTS))
 
@@ -48,8 +50,8 @@ ABI_STAMP   := $(BUILD)/abi/headers.ok
 DEPS_STAMP   := $(BUILD)/.deps-ok
 NEWLIB_STAMP := $(BUILD)/newlib/.stamp
 
-.PHONY: all deps newlib run test debug clean
-all: $(HV_ELF) $(GUEST_ELF) $(XTF_ELFS) $(UNIT_BINS) $(ABI_STAMP)
+.PHONY: all deps newlib run test bench debug clean
+all: $(HV_ELF) $(GUEST_ELF) $(XTF_ELFS) $(BENCH_ELFS) $(UNIT_BINS) $(ABI_STAMP)
 
 # ---- set-up -------------------------------------------------------------------------
 $(DEPS_STAMP): scripts/deps.sh
@@ -111,6 +113,15 @@ $(BUILD)/tests/xtf/test-%.elf: $(BUILD)/tests/xtf/test-%.c.o $(BUILD)/tests/xtf/
 	$(LD) $(LDFLAGS_FREE) -T guest-pv/kernel.ld -o $@ $(GUEST_LIB_OBJS) \
 		$(BUILD)/tests/xtf/framework.c.o $<
 
+# Benchmark kernels: XTF framework plus the guest's memory code.
+$(BUILD)/tests/bench/%.c.o: tests/bench/%.c | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(CC) $(GUEST_CFLAGS) -Itests/xtf -c $< -o $@
+$(BUILD)/tests/bench/bench-%.elf: $(BUILD)/tests/bench/bench-%.c.o $(BUILD)/tests/xtf/framework.c.o \
+		$(GUEST_LIB_OBJS) $(BUILD)/guest-pv/mm.c.o guest-pv/kernel.ld
+	$(LD) $(LDFLAGS_FREE) -T guest-pv/kernel.ld -o $@ $(GUEST_LIB_OBJS) $(BUILD)/guest-pv/mm.c.o \
+		$(BUILD)/tests/xtf/framework.c.o $<
+
 # ---- host unit tests (cmocka) -------------------------------------------------------
 UNIT_SRCS_test_elf          := hypervisor/elf.c
 UNIT_SRCS_test_frame        := hypervisor/frame.c tests/unit/hv_stubs.c
@@ -138,6 +149,10 @@ debug: all
 
 test: all $(NEWLIB_STAMP)
 	tests/run.sh $(BUILD)
+
+# Benchmarks print tables and write $(BUILD)/bench/results.csv; they are not tests.
+bench: all
+	scripts/bench.sh $(BUILD)
 
 clean:
 	rm -rf $(BUILD)/hypervisor $(BUILD)/guest-pv $(BUILD)/tests $(BUILD)/abi $(BUILD)/*.elf

@@ -146,6 +146,15 @@ int kvsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
     return (int)pos;
 }
 
+int ksnprintf(char *buf, size_t size, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = kvsnprintf(buf, size, fmt, ap);
+    va_end(ap);
+    return n;
+}
+
 void kprintf(const char *fmt, ...)
 {
     char buf[512];

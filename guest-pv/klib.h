@@ -23,6 +23,9 @@ int cmdline_has(const char *cmdline, const char *word);
 /* Format like snprintf: %s %c %d %u %x %p, 'l' size, '0' padding and width. */
 int kvsnprintf(char *buf, size_t size, const char *fmt, va_list ap);
 
+/* Format into buf like snprintf (same conversions as kvsnprintf). */
+int ksnprintf(char *buf, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 /* Print through the privileged-operations table's console. */
 void kprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
