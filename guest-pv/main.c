@@ -6,6 +6,8 @@
  * Command-line words for exercising the hypervisor's failure paths:
  *   fault=ud | fault=pf | fault=gp   take that exception before registering handlers
  *                                    (the hypervisor crashes the domain with a dump)
+ *   fault=badstack                   take one with an unusable stack, after registering
+ *                                    handlers (delivering it fails: the domain crashes)
  *   shutdown=crash | shutdown=reboot stop with that reason
  *   exit=N                           power off with status N (0..9)
  */
@@ -89,6 +91,30 @@ static void check_boot_state(const struct hako_start_info *si)
     check(mem_ok, "free memory is mapped, writable and zeroed");
 }
 
+/* Exceptions are delivered to our handlers with the right frame, and resume. */
+static void check_exception_delivery(const struct hako_start_info *si)
+{
+    struct hako_trap_frame f;
+    uint64_t rip;
+    trap_expect(3, 0);                         /* int3 is a trap: rip is already past it */
+    __asm__ volatile("leaq 1f(%%rip), %0; int3; 1:" : "=r"(rip));
+    check(trap_expected_hit(&f) && f.vector == 3 && f.rip == rip && !(f.flags & HAKO_TF_USER),
+          "breakpoint delivered to the kernel");
+    trap_expect(6, 2);                         /* ud2 is a fault: resume 2 bytes on */
+    __asm__ volatile("leaq 1f(%%rip), %0; 1: ud2" : "=r"(rip));
+    check(trap_expected_hit(&f) && f.vector == 6 && f.rip == rip, "invalid opcode delivered");
+    trap_expect(13, 1);                        /* cli is privileged in ring 3 */
+    __asm__ volatile("cli");
+    check(trap_expected_hit(&f) && f.vector == 13 && f.error_code == 0,
+          "general protection delivered");
+    trap_expect(14, 3);                        /* a read of the hypervisor's range */
+    __asm__ volatile("movabsq $0xFFFF800000000000, %%rax; movq (%%rax), %%rax" : : : "rax");
+    check(trap_expected_hit(&f) && f.vector == 14 && f.fault_addr == 0xFFFF800000000000ull &&
+              (f.error_code & 4),
+          "page fault delivered with its address");
+    (void)si;
+}
+
 /* Memory and traps: demand-zero pages, then the first user program. */
 static void check_memory_and_user_mode(void)
 {
@@ -128,7 +154,10 @@ void kernel_main(const struct hako_start_info *si)
     maybe_fault(si->cmdline);          /* before trap_init: the hypervisor reports these */
     mm_init(si);
     trap_init();
+    check_exception_delivery(si);
     check_memory_and_user_mode();
+    if (cmdline_has(si->cmdline, "fault=badstack"))   /* nowhere to put the trap frame */
+        __asm__ volatile("movq $0x1000, %rsp; ud2");
     kprintf("boot checks: %d run, %d failed\n", checks_run, checks_failed);
     if (cmdline_has(si->cmdline, "shutdown=crash"))
         privops->shutdown(HAKO_SHUTDOWN_CRASH, 42);

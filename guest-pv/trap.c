@@ -19,6 +19,23 @@ static const char *const names[32] = {
     [17] = "alignment check", [19] = "SIMD error",
 };
 
+static uint64_t expect_vector = ~0ull, expect_skip;
+static int expect_hit;
+static struct hako_trap_frame expect_frame;
+
+void trap_expect(uint64_t vector, uint64_t skip)
+{
+    expect_vector = vector;
+    expect_skip = skip;
+    expect_hit = 0;
+}
+
+int trap_expected_hit(struct hako_trap_frame *out)
+{
+    *out = expect_frame;
+    return expect_hit;
+}
+
 void trap_init(void)
 {
     struct hako_trap_info t[32];
@@ -40,6 +57,13 @@ void guest_trap(struct guest_regs *regs, struct hako_trap_frame *f)
     }
     if (f->flags & HAKO_TF_USER)
         proc_user_fault(f);
+    if (f->vector == expect_vector) {
+        expect_frame = *f;
+        expect_hit = 1;
+        expect_vector = ~0ull;
+        f->rip += expect_skip;
+        return;
+    }
     if (f->vector == 14 && mm_handle_fault(f->fault_addr, f->error_code))
         return;
     kprintf("kernel exception %lu (%s) at rip %lx, error %lx, address %lx, rsp %lx\n",

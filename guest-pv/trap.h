@@ -23,6 +23,13 @@ void kjmp_jump(struct kjmp *j, int value) __attribute__((noreturn));
 /* Register the trap handlers and the user syscall entry with the hypervisor. */
 void trap_init(void);
 
+/* Arm a one-shot expectation: the next kernel exception `vector` is recorded and resumed
+ * `skip` bytes past the faulting instruction (for self-tests of exception delivery). */
+void trap_expect(uint64_t vector, uint64_t skip);
+
+/* The frame of the last expected exception, and whether it happened since arming. */
+int trap_expected_hit(struct hako_trap_frame *out);
+
 /* Hooks for the process code: a user syscall, and a user-mode exception. */
 void proc_syscall(struct guest_regs *regs, struct hako_trap_frame *frame);
 void proc_user_fault(struct hako_trap_frame *frame) __attribute__((noreturn));

@@ -11,6 +11,7 @@
 #include "cpu.h"
 #include "lib.h"
 #include "mm.h"
+#include "pagetype.h"
 #include "paging.h"
 #include "panic.h"
 #include "percpu.h"
@@ -78,8 +79,10 @@ struct domain *domain_create(uint16_t domid, const char *name, bool privileged, 
 void vcpu_update_cr3(struct vcpu *v)
 {
     v->cr3 = (v->in_user ? v->user_l4 : v->kernel_l4) << PAGE_SHIFT;
-    if (current_vcpu() == v)
+    if (current_vcpu() == v) {
         write_cr3(v->cr3);
+        pagetype_tlb_flushed();
+    }
 }
 
 void domain_destroy(struct domain *d)

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "domain.h"
+#include "pagetype.h"
 #include "percpu.h"
 
 #define HC_ARGS uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5, uint64_t a6
@@ -54,6 +55,15 @@ void resume_frame_at(struct cpu_regs *regs) __attribute__((noreturn));
 static inline void flush_tlb_local(void)
 {
     write_cr3(read_cr3());
+    pagetype_tlb_flushed();
+}
+
+/* Before returning to the guest from a page-table hypercall: flush if a stale writable
+ * translation could reach a frame that has become a page table (pagetype.h). */
+static inline void flush_tlb_if_unsafe(void)
+{
+    if (pagetype_flush_needed())
+        flush_tlb_local();
 }
 
 #endif /* HV_HCALLS_H */

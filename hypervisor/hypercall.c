@@ -140,10 +140,11 @@ long hc_preempt(uint64_t nr, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t pro
 {
     struct vcpu *v = current_vcpu();
     struct cpu_regs *regs = vcpu_regs(v);
-    regs->rip -= 2;                         /* back onto the 2-byte syscall instruction */
+    /* Remember the return address: re-issuing the syscall produces the same one. */
     v->cont = (struct hc_continuation){
         .active = true, .nr = nr, .rip = regs->rip, .args = { a1, a2, a3 }, .progress = progress,
     };
+    regs->rip -= 2;                         /* back onto the 2-byte syscall instruction */
     v->continuations++;
     schedule();                             /* let anyone else who is runnable go first */
     return (long)nr;                        /* rax must hold the number when it re-runs */

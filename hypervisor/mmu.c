@@ -20,14 +20,15 @@
 #define COPY_BATCH 32   /* requests copied in at a time */
 
 /* Apply one mmu_update request for domain domid. */
-static int mmu_one(uint16_t domid, const struct hako_mmu_update *req, bool *flush)
+static int mmu_one(uint16_t domid, const struct hako_mmu_update *req)
 {
     uint64_t mfn = req->ptr >> PAGE_SHIFT;
+    bool changed;
     switch (req->ptr & HAKO_MMU_CMD_MASK) {
     case HAKO_MMU_NORMAL_PT_UPDATE:
         if (req->ptr & 7)
             return -HAKO_EINVAL;
-        return pt_update(mfn, (req->ptr & (PAGE_SIZE - 1)) >> 3, req->val, domid, flush);
+        return pt_update(mfn, (req->ptr & (PAGE_SIZE - 1)) >> 3, req->val, domid, &changed);
     case HAKO_MMU_MACHPHYS_UPDATE: {
         struct frame_info *f = frame_get(mfn);
         if (req->ptr & (PAGE_SIZE - 1) & ~HAKO_MMU_CMD_MASK)
@@ -44,8 +45,8 @@ static int mmu_one(uint16_t domid, const struct hako_mmu_update *req, bool *flus
 
 /* Common shape of the two batch hypercalls: check, resume, copy in COPY_BATCH items at a
  * time, apply in order until one fails, split every HC_PREEMPT_CHUNK items, flush the TLB
- * if entries changed, report *done. */
-typedef int (*batch_item_fn)(uint16_t domid, const void *item, bool *flush);
+ * when safety needs it, report *done. */
+typedef int (*batch_item_fn)(uint16_t domid, const void *item);
 
 static long run_batch(uint64_t nr, uint64_t items, uint64_t count, uint64_t done_ptr,
                       size_t item_size, batch_item_fn apply)
@@ -60,12 +61,10 @@ static long run_batch(uint64_t nr, uint64_t items, uint64_t count, uint64_t done
         return -HAKO_EFAULT;
     uint64_t i = hc_resume(nr, items, count, done_ptr), start = i;
     uint8_t buf[COPY_BATCH * 24];
-    bool flush = false;
     long rc = 0;
     while (i < count && rc == 0) {
         if (i - start >= HC_PREEMPT_CHUNK) {
-            if (flush)
-                flush_tlb_local();
+            flush_tlb_if_unsafe();
             return hc_preempt(nr, items, count, done_ptr, i);
         }
         uint64_t n = MIN(count - i, (uint64_t)COPY_BATCH);
@@ -74,21 +73,20 @@ static long run_batch(uint64_t nr, uint64_t items, uint64_t count, uint64_t done
             break;
         }
         for (uint64_t j = 0; j < n && rc == 0; j++)
-            if ((rc = apply(domid, buf + j * item_size, &flush)) == 0)
+            if ((rc = apply(domid, buf + j * item_size)) == 0)
                 i++;
     }
-    if (flush)
-        flush_tlb_local();
+    flush_tlb_if_unsafe();   /* the guest flushes for its own view (ABI.md 10) */
     if (done_ptr && guest_copy_to(cr3, done_ptr, &i, 8))
         return -HAKO_EFAULT;
     return rc;
 }
 
-static int mmu_item(uint16_t domid, const void *item, bool *flush)
+static int mmu_item(uint16_t domid, const void *item)
 {
     struct hako_mmu_update req;
     memcpy(&req, item, sizeof(req));
-    return mmu_one(domid, &req, flush);
+    return mmu_one(domid, &req);
 }
 
 /* mmu_update(reqs, count, done) */
@@ -119,11 +117,10 @@ static int set_baseptr(struct vcpu *v, uint64_t mfn, bool user)
 }
 
 /* Apply one mmuext operation. */
-static int mmuext_item(uint16_t domid, const void *item, bool *flush)
+static int mmuext_item(uint16_t domid, const void *item)
 {
     struct hako_mmuext_op op;
     memcpy(&op, item, sizeof(op));
-    (void)flush;
     if (op._pad0 || op.arg2)
         return -HAKO_EINVAL;
     switch (op.cmd) {
@@ -190,8 +187,9 @@ long hc_update_va_mapping(HC_ARGS)
         return rc;
     if (flags == HAKO_UVMF_TLB_FLUSH)
         flush_tlb_local();
-    else if (changed || flags == HAKO_UVMF_INVLPG)
-        invlpg(va);              /* a changed entry is always flushed: safety, not policy */
+    else if (flags == HAKO_UVMF_INVLPG)
+        invlpg(va);
+    flush_tlb_if_unsafe();
     return 0;
 }
 

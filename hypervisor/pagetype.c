@@ -15,6 +15,18 @@
 
 static uint32_t (*audit_scratch)[2];
 static uint64_t allowed_nx;
+static bool writable_dropped;   /* a writable leaf went away since the last TLB flush */
+static bool table_created;      /* a frame became a page table since the last TLB flush */
+
+bool pagetype_flush_needed(void)
+{
+    return writable_dropped && table_created;
+}
+
+void pagetype_tlb_flushed(void)
+{
+    writable_dropped = table_created = false;
+}
 
 void pagetype_init(uint32_t (*scratch)[2], bool nx_allowed)
 {
@@ -57,6 +69,7 @@ int get_page_type(uint64_t mfn, unsigned type, uint16_t domid)
         /* Claim the type before validating, so a loop back to this frame sees it. */
         f->type = (uint16_t)type;
         f->type_count = 1;
+        table_created |= pgt_level(type) != 0;
         int rc = pgt_level(type) ? validate_table(mfn, pgt_level(type), domid) : 0;
         if (rc) {
             f->type = PGT_NONE;
@@ -108,6 +121,7 @@ static int get_leaf(uint64_t mfn, bool writable, uint16_t domid)
 
 static void put_leaf(uint64_t mfn, bool writable)
 {
+    writable_dropped |= writable;
     writable ? put_page_and_type(mfn) : put_page(mfn);
 }
 
@@ -219,8 +233,8 @@ int pt_pin(uint64_t mfn, unsigned type, uint16_t domid)
     struct frame_info *f = frame_get(mfn);
     if (!f || f->owner != domid)
         return -HAKO_EPERM;
-    if (f->type & PGT_PINNED)
-        return -HAKO_EEXIST;
+    if (f->type & PGT_PINNED)            /* pinned as another type: a type conflict */
+        return (f->type & PGT_TYPE_MASK) == type ? -HAKO_EEXIST : -HAKO_EBUSY;
     int rc = get_page_and_type(mfn, type, domid);
     if (rc)
         return rc;

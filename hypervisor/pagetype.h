@@ -76,6 +76,16 @@ int pt_unpin(uint64_t mfn, uint16_t domid);
 /* Drop every pin domid holds (domain teardown). */
 void pt_unpin_all(uint16_t domid);
 
+/*
+ * TLB safety. Removing a writable mapping can leave a stale writable translation in the
+ * TLB; that is harmless until the frame becomes a page table. So the hypervisor must
+ * flush this CPU's TLB before returning to the guest whenever both happened since the
+ * last flush (with one L1 reachable through several addresses, flushing only the edited
+ * address is not enough). Every CR3 load counts as a flush.
+ */
+bool pagetype_flush_needed(void);
+void pagetype_tlb_flushed(void);
+
 /* Recount all references to domid's frames from its validated tables, pins and the
  * hypervisor references given; returns how many frames disagree with their counts. */
 unsigned pagetype_audit(uint16_t domid, const struct hv_ref *refs, unsigned nr_refs);

@@ -10,6 +10,7 @@
 #include "console.h"
 #include "cpu.h"
 #include "lib.h"
+#include "pagetype.h"
 #include "paging.h"
 #include "panic.h"
 #include "percpu.h"
@@ -62,6 +63,7 @@ static void switch_state(struct vcpu *prev, struct vcpu *next)
     if (next) {
         __asm__ volatile("fxrstor64 %0" : : "m"(next->fpu));
         write_cr3(next->cr3);
+        pagetype_tlb_flushed();
         cpu_set_kernel_stack(next->stack_top);
     } else {
         write_cr3(paging_idle_cr3());   /* idle never runs on a domain's tables */

@@ -21,6 +21,15 @@ check_fault ud 6 '#UD' 'r15 [0-9a-f]{16}'
 check_fault pf 14 '#PF' 'cr2 ffff800000000000'
 check_fault gp 13 '#GP' 'rflags [0-9a-f]{16}'
 
+# A fault the guest has a handler for, but with no usable stack for the trap frame: only
+# the domain stops, with a clear message.
+boot "$DOM0" fault=badstack
+expect_status 126 "fault with a bad guest stack: dom0 crash exits with status 126"
+expect_output "fault with a bad guest stack: clear message and dump" \
+  'd0 \(dom0\) crashed: cannot write a trap frame on the guest kernel stack' \
+  'vector 6 \(#UD' 'rsp 0000000000001000' 'machine exit status 126'
+expect_no_output "fault with a bad guest stack: no hypervisor panic" 'PANIC'
+
 # A fault in the hypervisor itself is a panic: register dump, status 127.
 boot "$DOM0" hv_selftest=fault --
 expect_status 127 "hypervisor exception stops the machine with status 127"
