@@ -82,6 +82,7 @@ void vcpu_update_cr3(struct vcpu *v)
     if (current_vcpu() == v) {
         write_cr3(v->cr3);
         pagetype_tlb_flushed();
+        v->stat_cr3_loads++;
     }
 }
 

@@ -48,6 +48,7 @@ struct vcpu {
     uint64_t syscall_callback;  /* guest kernel entry for user-mode syscall, 0 = none */
     struct hc_continuation cont;
     uint64_t continuations;     /* hypercalls split so far */
+    uint64_t stat_tlb_flushes, stat_invlpgs, stat_cr3_loads;  /* HAKO_COUNTER_* */
     uint8_t fpu[512] __attribute__((aligned(16)));  /* fxsave area while switched out */
 };
 _Static_assert(__builtin_offsetof(struct vcpu, in_user) == VCPU_IN_USER, "vcpu in_user");

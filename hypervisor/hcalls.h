@@ -56,6 +56,14 @@ static inline void flush_tlb_local(void)
 {
     write_cr3(read_cr3());
     pagetype_tlb_flushed();
+    current_vcpu()->stat_tlb_flushes++;
+}
+
+/* Invalidate one guest page on this CPU. */
+static inline void flush_tlb_one(uint64_t va)
+{
+    invlpg(va);
+    current_vcpu()->stat_invlpgs++;
 }
 
 /* Before returning to the guest from a page-table hypercall: flush if a stale writable

@@ -108,7 +108,7 @@ long hc_sched_op(HC_ARGS)
 long hc_debug_op(HC_ARGS)
 {
     HC_UNUSED();
-    (void)a2, (void)a3;
+    (void)a3;
     struct vcpu *v = current_vcpu();
     switch (a1) {
     case HAKO_DEBUG_AUDIT: {
@@ -121,6 +121,13 @@ long hc_debug_op(HC_ARGS)
     }
     case HAKO_DEBUG_CONTINUATIONS:
         return (long)v->continuations;
+    case HAKO_DEBUG_COUNTER:
+        switch (a2) {
+        case HAKO_COUNTER_TLB_FLUSHES: return (long)v->stat_tlb_flushes;
+        case HAKO_COUNTER_INVLPGS: return (long)v->stat_invlpgs;
+        case HAKO_COUNTER_CR3_LOADS: return (long)v->stat_cr3_loads;
+        default: return -HAKO_EINVAL;
+        }
     default:
         return -HAKO_ENOSYS;
     }

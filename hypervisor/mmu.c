@@ -142,7 +142,7 @@ static int mmuext_item(uint16_t domid, const void *item)
     case HAKO_MMUEXT_INVLPG_ALL:
         if (!guest_range_ok(op.arg1, 1))
             return -HAKO_EINVAL;
-        invlpg(op.arg1);
+        flush_tlb_one(op.arg1);
         return 0;
     default:
         return -HAKO_ENOSYS;
@@ -188,7 +188,7 @@ long hc_update_va_mapping(HC_ARGS)
     if (flags == HAKO_UVMF_TLB_FLUSH)
         flush_tlb_local();
     else if (flags == HAKO_UVMF_INVLPG)
-        invlpg(va);
+        flush_tlb_one(va);
     flush_tlb_if_unsafe();
     return 0;
 }

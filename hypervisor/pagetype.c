@@ -17,15 +17,17 @@ static uint32_t (*audit_scratch)[2];
 static uint64_t allowed_nx;
 static bool writable_dropped;   /* a writable leaf went away since the last TLB flush */
 static bool table_created;      /* a frame became a page table since the last TLB flush */
+static bool table_dropped;      /* a frame stopped being a page table since then: the
+                                   CPU's paging-structure caches may still use it */
 
 bool pagetype_flush_needed(void)
 {
-    return writable_dropped && table_created;
+    return (writable_dropped && table_created) || table_dropped;
 }
 
 void pagetype_tlb_flushed(void)
 {
-    writable_dropped = table_created = false;
+    writable_dropped = table_created = table_dropped = false;
 }
 
 void pagetype_init(uint32_t (*scratch)[2], bool nx_allowed)
@@ -93,8 +95,10 @@ void put_page_type(uint64_t mfn)
         return;
     unsigned level = pgt_level(f->type);
     f->type = PGT_NONE;
-    if (level)
+    if (level) {
+        table_dropped = true;
         devalidate_table(mfn, level);
+    }
 }
 
 int get_page_and_type(uint64_t mfn, unsigned type, uint16_t domid)

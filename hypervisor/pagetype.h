@@ -78,10 +78,13 @@ void pt_unpin_all(uint16_t domid);
 
 /*
  * TLB safety. Removing a writable mapping can leave a stale writable translation in the
- * TLB; that is harmless until the frame becomes a page table. So the hypervisor must
- * flush this CPU's TLB before returning to the guest whenever both happened since the
- * last flush (with one L1 reachable through several addresses, flushing only the edited
- * address is not enough). Every CR3 load counts as a flush.
+ * TLB; that is harmless until the frame becomes a page table. And a frame that stops
+ * being a page table may still be used by the CPU's paging-structure caches until the
+ * next flush, so it must not become writable (or another level) before one. So the
+ * hypervisor flushes this CPU's TLB before returning to the guest when a table was
+ * created after a writable mapping went, or when any table was dropped (with one L1
+ * reachable through several addresses, flushing only the edited address is not
+ * enough). Every CR3 load counts as a flush.
  */
 bool pagetype_flush_needed(void);
 void pagetype_tlb_flushed(void);

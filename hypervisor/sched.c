@@ -64,6 +64,7 @@ static void switch_state(struct vcpu *prev, struct vcpu *next)
         __asm__ volatile("fxrstor64 %0" : : "m"(next->fpu));
         write_cr3(next->cr3);
         pagetype_tlb_flushed();
+        next->stat_cr3_loads++;
         cpu_set_kernel_stack(next->stack_top);
     } else {
         write_cr3(paging_idle_cr3());   /* idle never runs on a domain's tables */

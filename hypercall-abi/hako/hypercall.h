@@ -83,5 +83,10 @@ HAKO_STATIC_ASSERT(HAKO_OFFSETOF(struct hako_version_info, hv_version) == 16, "h
                                        of frames whose counts disagree (0 = consistent). */
 #define HAKO_DEBUG_CONTINUATIONS 1  /* Returns how many times the caller's hypercalls were
                                        split (preempted and continued) so far. */
+#define HAKO_DEBUG_COUNTER       2  /* arg = HAKO_COUNTER_*: returns that per-vCPU count */
+
+#define HAKO_COUNTER_TLB_FLUSHES 0  /* full TLB flushes done for this vCPU by hypercalls */
+#define HAKO_COUNTER_INVLPGS     1  /* single-page invalidations done for it */
+#define HAKO_COUNTER_CR3_LOADS   2  /* address-space switches (mode changes, scheduling) */
 
 #endif /* HAKO_HYPERCALL_H */

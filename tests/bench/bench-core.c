@@ -28,6 +28,18 @@ static inline uint64_t rdtsc(void)
     return ((uint64_t)hi << 32) | lo;
 }
 
+static uint64_t counter(unsigned which)
+{
+    return (uint64_t)hako_hypercall3(HAKO_HC_debug_op, HAKO_DEBUG_COUNTER, which, 0);
+}
+
+/* TLB flushes (full or one page) and CR3 loads so far. */
+static void transitions(uint64_t *flushes, uint64_t *cr3)
+{
+    *flushes = counter(HAKO_COUNTER_TLB_FLUSHES) + counter(HAKO_COUNTER_INVLPGS);
+    *cr3 = counter(HAKO_COUNTER_CR3_LOADS);
+}
+
 /* Print one result; per-op transition counts are given as numerator/denominator. */
 static void report(const char *metric, uint64_t total, uint64_t ops, uint64_t syscalls,
                    uint64_t flushes, uint64_t cr3)
@@ -45,6 +57,7 @@ void test_main(const struct hako_start_info *si)
 
     /* hc.null: the cheapest hypercall, version(ABI): entry, dispatch, exit. */
     const uint64_t n = 20000;
+    uint64_t f0, c0, f1, c1;
     uint64_t t0 = rdtsc();
     for (uint64_t i = 0; i < n; i++)
         hako_hypercall3(HAKO_HC_version, HAKO_VERSION_ABI, 0, 0);
@@ -54,7 +67,7 @@ void test_main(const struct hako_start_info *si)
     for (uint64_t i = 0; i < n; i++)
         __asm__ volatile("" : : "r"(i) : "memory");
     uint64_t t3 = rdtsc();
-    report("hc.null", (t1 - t0) - (t3 - t2), n, n, 0, 0);
+    report("hc.null", (t1 - t0) - (t3 - t2), n, n, 0, 0);   /* touches no TLB state */
 
     /* Scratch: 512 free pages of the linear map; their L1 entries are what we rewrite,
      * flipping W each round so every request changes a present entry. */
@@ -71,17 +84,20 @@ void test_main(const struct hako_start_info *si)
     /* mmu.uva: one update_va_mapping per PTE (the demand-paging path). */
     uint64_t va = (uint64_t)pfn_to_va(base_pfn);
     uint64_t pte_rw = (pfn_to_mfn(base_pfn) << 12) | PTE_KERNEL_RW;
+    transitions(&f0, &c0);
     t0 = rdtsc();
     for (unsigned i = 0; i < 2000; i++)
         privops->update_va_mapping(va, (i & 1) ? pte_rw : pte_rw & ~HAKO_PTE_W, HAKO_UVMF_INVLPG);
     t1 = rdtsc();
-    report("mmu.uva", t1 - t0, 2000, 2000, 2000, 0);
+    transitions(&f1, &c1);
+    report("mmu.uva", t1 - t0, 2000, 2000, f1 - f0, c1 - c0);
 
     /* mmu.batch@N: mmu_update batches of N distinct PTEs. */
     static const unsigned sizes[] = { 1, 8, 64, 512 };
     for (unsigned s = 0; s < 4; s++) {
         unsigned bn = sizes[s];
         uint64_t total = 0, ops = 0;
+        transitions(&f0, &c0);
         for (unsigned r = 0; r < REPS; r++, round++) {
             for (unsigned i = 0; i < bn; i++) {
                 uint64_t pte = (pfn_to_mfn(base_pfn + i) << 12) | PTE_KERNEL_RW;
@@ -100,7 +116,8 @@ void test_main(const struct hako_start_info *si)
         }
         char name[32];
         ksnprintf(name, sizeof(name), "mmu.batch@%u", bn);
-        report(name, total, ops, REPS, REPS, 0);
+        transitions(&f1, &c1);
+        report(name, total, ops, REPS, f1 - f0, c1 - c0);
     }
     /* Leave every scratch page writable again. */
     for (unsigned i = 0; i < MAX_BATCH; i++)

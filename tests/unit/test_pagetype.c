@@ -49,8 +49,7 @@ static uint64_t pte(uint64_t mfn, uint64_t flags) { return (mfn << PAGE_SHIFT) |
 static uint64_t new_tbl(void)
 {
     assert_true(next_tbl < DATA);
-    memset(tbl(next_tbl), 0, PAGE_SIZE);
-    return next_tbl++;
+    return memset(tbl(next_tbl), 0, PAGE_SIZE), next_tbl++;
 }
 
 static uint16_t owner_of(uint64_t mfn)
@@ -65,18 +64,15 @@ static int setup(void **state)
     (void)state;
     ram = aligned_alloc(PAGE_SIZE, NFRAMES * PAGE_SIZE);
     assert_non_null(ram);
-    memset(ram, 0, NFRAMES * PAGE_SIZE);
-    test_directmap_base = (uintptr_t)ram;
-    frame_init(ftab, NFRAMES);
-    frame_add_free_range(16, NFRAMES - 16);
+    memset(ram, 0, NFRAMES * PAGE_SIZE), test_directmap_base = (uintptr_t)ram;
+    frame_init(ftab, NFRAMES), frame_add_free_range(16, NFRAMES - 16);
     struct frame_list lists[3] = { { FRAME_NONE, 0 }, { FRAME_NONE, 0 }, { FRAME_NONE, 0 } };
     for (uint64_t mfn = 16; mfn < 1664; mfn++) {
         uint16_t o = owner_of(mfn);
         assert_int_equal(frame_alloc(o, &lists[o == OWNER_HV ? 0 : o]), mfn);
     }
     pagetype_init(scratch, true);
-    next_tbl = 16;
-    return 0;
+    return next_tbl = 16, 0;
 }
 
 static int teardown(void **state) { (void)state; free(ram); return 0; }
@@ -95,14 +91,12 @@ static void check_snap_(int line)
                      snap[m].ref_count);
 }
 
-#define check_all_clear() check_all_clear_(__LINE__)
-static void check_all_clear_(int line)
-{
-    for (unsigned m = 0; m < NFRAMES; m++)
-        if (ftab[m].type || ftab[m].type_count || ftab[m].ref_count)
-            fail_msg("line %d: mfn %u not clear: type %#x type_count %u ref_count %u",
-                     line, m, ftab[m].type, ftab[m].type_count, ftab[m].ref_count);
-}
+/* Every frame untyped and unreferenced (the snapshot is overwritten). */
+#define check_all_clear() do {                                                  \
+        for (unsigned m_ = 0; m_ < NFRAMES; m_++)                               \
+            snap[m_] = (struct frame_info){ ftab[m_].next, ftab[m_].owner, 0, 0, 0 }; \
+        check_snap();                                                           \
+    } while (0)
 
 #define counts(mfn, ty, tc, rc) do {                    \
         assert_int_equal(fi(mfn)->type, (ty));           \
@@ -165,12 +159,11 @@ TEST(test_pte_disallowed_bits_each_level)
     for (unsigned level = 1; level <= 4; level++) {
         uint64_t t = target(level), good = pte(t, RW);
         take_snap();
-        for (size_t i = 0; i < N(bad); i++) {
-            ERR(pte_get(level, good | bad[i], D1), EINVAL); check_snap();
-        }
-        if (level != 2) {   /* bit 7: PAT at L1, 1 GiB / 512 GiB page at L3 / L4 */
-            ERR(pte_get(level, good | PTE_PS, D1), EINVAL); check_snap();
-        }
+        for (size_t i = 0; i < N(bad); i++)
+            ERR(pte_get(level, good | bad[i], D1), EINVAL);
+        if (level != 2)     /* bit 7: PAT at L1, 1 GiB / 512 GiB page at L3 / L4 */
+            ERR(pte_get(level, good | PTE_PS, D1), EINVAL);
+        check_snap();
         OK(pte_get(level, good, D1));   /* the control */
         assert_int_equal(fi(t)->ref_count, 1);
         pte_put(level, good); check_snap();
@@ -283,12 +276,9 @@ TEST(test_nonleaf_error_propagates_all_counts_restored)
         if (!bad[k].alone_rc)
             pte_put(2, pte(l1b, RW));
         check_snap();
-        assert_int_equal(pte_get(3, pte(l2, RW), D1), bad[k].rc);
-        check_snap();
-        assert_int_equal(pte_get(4, pte(l3, RW), D1), bad[k].rc);
-        check_snap();
-        assert_int_equal(pt_pin(l4, PGT_L4, D1), bad[k].rc);
-        check_snap();
+        assert_int_equal(pte_get(3, pte(l2, RW), D1), bad[k].rc); check_snap();
+        assert_int_equal(pte_get(4, pte(l3, RW), D1), bad[k].rc); check_snap();
+        assert_int_equal(pt_pin(l4, PGT_L4, D1), bad[k].rc); check_snap();
         assert_int_not_equal(tbl(l4)[256], HV_MARK(256));
     }
     tbl(l1b)[511] = 0;
@@ -337,10 +327,9 @@ TEST(test_ps_2m_misaligned_or_bad_bits)
                              pte(BIG + 511, RO | PTE_PS), pte(BIG, RO | PTE_PS | PTE_PCD),
                              pte(BIG, RO | PTE_PS | PTE_PWT), pte(BIG, RO | PTE_PS | PTE_G),
                              pte(BIG, RO | PTE_PS) | (1ull << 52) };
-    for (size_t i = 0; i < N(bad); i++) {
-        ERR(pte_get(2, bad[i], D1), EINVAL);   /* 1 << 12: the PAT bit */
-        check_snap();
-    }
+    for (size_t i = 0; i < N(bad); i++)     /* BIG + 1: bit 12, the PAT bit of a 2 MiB page */
+        ERR(pte_get(2, bad[i], D1), EINVAL);
+    check_snap();
 }
 
 /* ---- types changing ---- */
@@ -533,8 +522,7 @@ TEST(test_devalidation_releases_whole_tree)
     check_all_clear();
     for (unsigned i = HAKO_HV_L4_FIRST; i <= HAKO_HV_L4_LAST; i++)
         OK(tbl(l4)[i]);
-    assert_int_equal(tbl(l4)[0], pte(l3, RW));      /* guest entries stay */
-    assert_int_equal(tbl(l4)[511], pte(l3b, RW));
+    assert_true(tbl(l4)[0] == pte(l3, RW) && tbl(l4)[511] == pte(l3b, RW)); /* guest's stay */
     assert_int_equal(tbl(l3b)[256], pte(l2b, RW));  /* only L4 hv slots are special */
 }
 
@@ -545,10 +533,8 @@ TEST(test_pin_unpin)
     OK(pt_pin(l2, PGT_L2, D1)); counts(l2, PGT_L2 | PGT_PINNED, 1, 1);
     counts(l1, PGT_L1, 1, 1);
     struct frame_info pinned[NFRAMES];
-    memcpy(pinned, ftab, sizeof(pinned));
-    ERR(pt_pin(l2, PGT_L2, D1), EEXIST);
-    assert_memory_equal(pinned, ftab, sizeof(pinned));
-    OK(pt_unpin(l2, D1)); check_snap(); ERR(pt_unpin(l2, D1), EINVAL);
+    memcpy(pinned, ftab, sizeof(pinned)), ERR(pt_pin(l2, PGT_L2, D1), EEXIST);
+    assert_memory_equal(pinned, ftab, sizeof(pinned)); OK(pt_unpin(l2, D1)); check_snap(); ERR(pt_unpin(l2, D1), EINVAL);
     ERR(pt_unpin(DATA, D1), EINVAL); check_snap();
     /* Another domain's table. */
     OK(pt_pin(FOREIGN, PGT_L1, D2)); take_snap(); ERR(pt_unpin(FOREIGN, D1), EPERM);
@@ -600,12 +586,11 @@ TEST(test_audit_clean_and_detects_corruption)
     assert_true(pagetype_audit(D1, refs, 1) > 0);          /* missing hv ref */
     assert_true(pagetype_audit(D1, refs + 1, 1) > 0);
     assert_true(pagetype_audit(D1, refs, 3) > 0);          /* one too many */
-    refs[0].type = PGT_L3;
-    assert_true(pagetype_audit(D1, refs, 2) > 0);          /* wrongly typed */
-    refs[0].type = PGT_L4;
-    fi(DATA)->ref_count++;
+    refs[0].type = PGT_L3;                                 /* wrongly typed */
     assert_true(pagetype_audit(D1, refs, 2) > 0);
-    fi(DATA)->ref_count--; fi(l2)->type_count++;
+    refs[0].type = PGT_L4, fi(DATA)->ref_count++;
+    assert_true(pagetype_audit(D1, refs, 2) > 0);
+    fi(DATA)->ref_count--, fi(l2)->type_count++;
     assert_true(pagetype_audit(D1, refs, 2) > 0);
     fi(l2)->type_count--; OK(pagetype_audit(D1, refs, 2));
     const uint64_t behind[] = { pte(DATA + 2, RO), pte(DATA + 2, RW), pte(l2, RO),
@@ -620,8 +605,7 @@ TEST(test_audit_clean_and_detects_corruption)
     fi(l2)->ref_count--; fi(l2)->type_count--; tbl(l1)[9] = 0;
     tbl(l2)[1] = pte(BIG, RW | PTE_PS);          /* 2 MiB entry made writable */
     assert_true(pagetype_audit(D1, refs, 2) > 0);
-    tbl(l2)[1] = pte(BIG, RO | PTE_PS);
-    fi(l1)->type = PGT_L1;                       /* pin flag lost */
+    tbl(l2)[1] = pte(BIG, RO | PTE_PS), fi(l1)->type = PGT_L1;   /* pin flag lost */
     assert_true(pagetype_audit(D1, refs, 2) > 0);
     fi(l1)->type = PGT_L1 | PGT_PINNED; OK(pagetype_audit(D1, refs, 2));
 }
@@ -656,15 +640,9 @@ static uint64_t rand_val(unsigned level, const uint64_t *pool)
     uint64_t r = rnd(), mfn;
     if (r % 10 == 0)
         return rnd() & ~PTE_P;
-    unsigned c = (r >> 8) % 20;
-    if (c < 12)
-        mfn = pool[(r >> 16) % NPOOL];
-    else if (c < 16)
-        mfn = DATA + (r >> 16) % 8;
-    else if (c < 18)
-        mfn = c == 16 ? BIG : BIG2;
-    else
-        mfn = c == 18 ? FOREIGN : HVF;
+    unsigned c = (r >> 8) % 20;   /* pool table, data, 2 MiB run, other owners */
+    mfn = c < 12 ? pool[(r >> 16) % NPOOL] : c < 16 ? DATA + (r >> 16) % 8
+        : c < 18 ? (c == 16 ? BIG : BIG2) : (c == 18 ? FOREIGN : HVF);
     uint64_t v = pte(mfn, RO) | ((r >> 24) & 1 ? PTE_W : 0) | ((r >> 25) & 1 ? PTE_A : 0) |
                  ((r >> 26) & 1 ? PTE_D : 0);
     if (level == 2 && (c == 16 || c == 17 || (r >> 27) % 8 == 0))
