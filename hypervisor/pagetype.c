@@ -227,7 +227,7 @@ int pt_update(uint64_t table_mfn, unsigned idx, uint64_t val, uint16_t domid, bo
         return rc;
     __atomic_store_n(slot, val, __ATOMIC_RELAXED);
     pte_put(level, old);
-    if (old & PTE_P)
+    if ((old & PTE_P) && old != val)
         *flush = true;
     return 0;
 }
@@ -235,6 +235,8 @@ int pt_update(uint64_t table_mfn, unsigned idx, uint64_t val, uint16_t domid, bo
 int pt_pin(uint64_t mfn, unsigned type, uint16_t domid)
 {
     struct frame_info *f = frame_get(mfn);
+    if (!pgt_level(type))
+        return -HAKO_EINVAL;                 /* only page tables can be pinned */
     if (!f || f->owner != domid)
         return -HAKO_EPERM;
     if (f->type & PGT_PINNED)            /* pinned as another type: a type conflict */
