@@ -100,3 +100,13 @@ void kernel_main(const struct hako_start_info *si)
     kprintf("Test result: %s\n", names[status]);
     privops->shutdown(HAKO_SHUTDOWN_POWEROFF, codes[status]);
 }
+
+const char *what(const char *fmt, ...)
+{
+    static char buf[200];
+    va_list ap;
+    va_start(ap, fmt);
+    kvsnprintf(buf, sizeof(buf), fmt, ap);
+    va_end(ap);
+    return buf;
+}

@@ -41,6 +41,9 @@ int xtf_check(int ok, const char *fmt, ...) __attribute__((format(printf, 2, 3))
 /* Checks run and failed so far. */
 extern unsigned xtf_checks, xtf_failures;
 
+/* Format a check description into a static buffer (valid until the next call). */
+const char *what(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 #define XTF_EXPECT_RC(expr, expected, what) \
     xtf_expect_rc((long)(expr), (long)(expected), (what), #expr, __FILE__, __LINE__)
 

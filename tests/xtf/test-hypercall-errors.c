@@ -40,15 +40,6 @@ static const struct { uint64_t va; const char *what; } bad_ptrs[] = {
 };
 #define NR_BAD (sizeof(bad_ptrs) / sizeof(bad_ptrs[0]))
 
-static char what_buf[200];
-static const char *what(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    kvsnprintf(what_buf, sizeof(what_buf), fmt, ap);
-    va_end(ap);
-    return what_buf;
-}
 
 /* ---- walking the initial page tables, to verify the test's own preconditions ---- */
 

@@ -56,15 +56,6 @@ _Static_assert(sizeof(struct hako_trap_frame) == 96, "trap frame");
 
 /* ---- small helpers ---------------------------------------------------------------- */
 
-static char what_buf[200];
-static const char *what(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    kvsnprintf(what_buf, sizeof(what_buf), fmt, ap);
-    va_end(ap);
-    return what_buf;
-}
 
 static __attribute__((noreturn)) void die(const char *why)
 {
