@@ -108,25 +108,32 @@ $(USER_INIT): $(BUILD)/guest-pv/user/crt.S.o $(BUILD)/guest-pv/user/init.c.o gue
 $(BUILD)/tests/xtf/%.c.o: tests/xtf/%.c | $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	$(CC) $(GUEST_CFLAGS) -Itests/xtf -c $< -o $@
+# Test and benchmark kernels link the guest's library pieces from an archive, so each
+# takes only what it uses (a test that wants exception entry defines guest_trap()).
+GUEST_LIB_A := $(BUILD)/guest-pv/libguest.a
+$(GUEST_LIB_A): $(BUILD)/guest-pv/klib.c.o $(BUILD)/guest-pv/privops_pv.c.o \
+		$(BUILD)/guest-pv/entry.S.o $(BUILD)/guest-pv/mm.c.o
+	rm -f $@ && ar rcs $@ $^
+XTF_LINK = $(LD) $(LDFLAGS_FREE) -T guest-pv/kernel.ld -o $@ $(BUILD)/guest-pv/head.S.o \
+	$(filter-out $(BUILD)/guest-pv/head.S.o,$(filter %.o,$^)) $(GUEST_LIB_A)
 $(BUILD)/tests/xtf/test-%.elf: $(BUILD)/tests/xtf/test-%.c.o $(BUILD)/tests/xtf/framework.c.o \
-		$(GUEST_LIB_OBJS) guest-pv/kernel.ld
-	$(LD) $(LDFLAGS_FREE) -T guest-pv/kernel.ld -o $@ $(GUEST_LIB_OBJS) \
-		$(BUILD)/tests/xtf/framework.c.o $<
+		$(BUILD)/guest-pv/head.S.o $(GUEST_LIB_A) guest-pv/kernel.ld
+	$(XTF_LINK)
 
 # Benchmark kernels: XTF framework plus the guest's memory code.
 $(BUILD)/tests/bench/%.c.o: tests/bench/%.c | $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	$(CC) $(GUEST_CFLAGS) -Itests/xtf -c $< -o $@
 $(BUILD)/tests/bench/bench-%.elf: $(BUILD)/tests/bench/bench-%.c.o $(BUILD)/tests/xtf/framework.c.o \
-		$(GUEST_LIB_OBJS) $(BUILD)/guest-pv/mm.c.o guest-pv/kernel.ld
-	$(LD) $(LDFLAGS_FREE) -T guest-pv/kernel.ld -o $@ $(GUEST_LIB_OBJS) $(BUILD)/guest-pv/mm.c.o \
-		$(BUILD)/tests/xtf/framework.c.o $<
+		$(BUILD)/guest-pv/head.S.o $(GUEST_LIB_A) guest-pv/kernel.ld
+	$(XTF_LINK)
 
 # ---- host unit tests (cmocka) -------------------------------------------------------
 UNIT_SRCS_test_elf          := hypervisor/elf.c
 UNIT_SRCS_test_frame        := hypervisor/frame.c tests/unit/hv_stubs.c
 UNIT_SRCS_test_guest_access := hypervisor/guest_access.c hypervisor/frame.c tests/unit/hv_stubs.c
 UNIT_SRCS_test_pagetype := hypervisor/pagetype.c hypervisor/frame.c tests/unit/hv_stubs.c
+UNIT_SRCS_test_sched_policy := hypervisor/sched_policy.c tests/unit/hv_stubs.c
 .SECONDEXPANSION:
 $(BUILD)/tests/unit/%: tests/unit/%.c $$(UNIT_SRCS_%)
 	@mkdir -p $(@D)

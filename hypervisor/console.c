@@ -79,6 +79,11 @@ void printk(const char *fmt, ...)
     console_write(CONSOLE_SOURCE_HV, buf, MIN((size_t)n, sizeof(buf) - 1));
 }
 
+bool console_has_input(void)
+{
+    return inb(COM1 + UART_LSR) & LSR_DR;
+}
+
 size_t console_read(char *buf, size_t len)
 {
     size_t n = 0;

@@ -5,6 +5,7 @@
 #ifndef HV_CONSOLE_H
 #define HV_CONSOLE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -18,6 +19,9 @@ void console_write(int source, const char *buf, size_t len);
 
 /* Hypervisor printf to the console. */
 void printk(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* True when input bytes are waiting. */
+bool console_has_input(void);
 
 /* Read up to len pending input bytes without waiting; returns the count. */
 size_t console_read(char *buf, size_t len);

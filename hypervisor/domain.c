@@ -8,6 +8,7 @@
 #include <hako/memory.h>
 
 #include "console.h"
+#include "evtchn.h"
 #include "cpu.h"
 #include "lib.h"
 #include "mm.h"
@@ -33,7 +34,7 @@ struct domain *domain_create(uint16_t domid, const char *name, bool privileged, 
         *err = domid >= MAX_DOMAINS ? -HAKO_EINVAL : -HAKO_EEXIST;
         return NULL;
     }
-    if (stack_slots_used == ~0ull || frame_free_count() < 1 + HV_STACK_PAGES) {
+    if (stack_slots_used == ~0ull || frame_free_count() < 2 + HV_STACK_PAGES) {
         *err = -HAKO_ENOMEM;
         return NULL;
     }
@@ -48,6 +49,13 @@ struct domain *domain_create(uint16_t domid, const char *name, bool privileged, 
     d->state = DOMAIN_RUNNING;
     snprintf(d->name, sizeof(d->name), "%s", name);
 
+    if (!evtchn_init(d)) {
+        struct frame_list l = d->hv_mem;
+        frame_free_list(&l);
+        *err = -HAKO_ENOMEM;
+        return NULL;
+    }
+    d->vcpu.se.weight = SCHED_DEFAULT_WEIGHT;
     d->stack_slot = (unsigned)__builtin_ctzll(~stack_slots_used);
     stack_slots_used |= 1ull << d->stack_slot;
     struct vcpu *v = &d->vcpu;
@@ -90,6 +98,7 @@ void domain_destroy(struct domain *d)
 {
     HV_ASSERT(current_vcpu() != &d->vcpu);
     sched_remove(&d->vcpu);
+    evtchn_teardown(d);
     domains[d->domid] = NULL;
     /* Every frame goes back to the pool at once, so references among them need no
      * unwinding; only the machine-to-phys entries are cleared. */
@@ -115,6 +124,9 @@ void domain_shutdown(struct domain *d, uint32_t reason, uint32_t code)
     d->shutdown_code = code;
     printk("d%u (%s) stopped: %s, code %u\n", d->domid, d->name, reason_names[reason], code);
     sched_remove(&d->vcpu);
+    struct domain *dom0 = domain_get(0);
+    if (dom0 && dom0 != d)
+        evtchn_send_virq(dom0, HAKO_VIRQ_DOM_EXC);   /* the toolstack wants to know */
     if (current_vcpu() == &d->vcpu)
         schedule();                     /* not runnable any more: never comes back */
 }

@@ -7,8 +7,12 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <hako/events.h>
+#include <hako/hypercall.h>
+
 #include "frame.h"
 #include "percpu.h"
+#include "sched_policy.h"
 #include "x86.h"
 
 #define MAX_DOMAINS 64
@@ -35,6 +39,8 @@ struct hc_continuation {
 
 struct vcpu {
     bool in_user;               /* guest user mode (else guest kernel mode) */
+    struct hako_vcpu_info *vcpu_info;   /* its slot in the shared-info page (direct map) */
+    uint64_t hc_count[HC_COUNT_SLOTS];  /* hypercalls made, by number (entry.S counts) */
     struct domain *dom;
     uint64_t stack_top;         /* top of its hypervisor stack; a cpu_regs frame sits below */
     uint64_t saved_rsp;         /* hypervisor stack pointer while switched out */
@@ -48,10 +54,25 @@ struct vcpu {
     uint64_t syscall_callback;  /* guest kernel entry for user-mode syscall, 0 = none */
     struct hc_continuation cont;
     uint64_t continuations;     /* hypercalls split so far */
+    uint64_t event_callback;    /* guest entry for event upcalls, 0 = none */
+    uint64_t failsafe_callback; /* guest entry for refused iret frames, 0 = none */
+    bool blocked;               /* waiting for an event (sched_op BLOCK or POLL) */
+    bool polling;               /* ... for one of poll_ports (POLL) */
+    uint32_t nr_poll_ports;
+    uint32_t poll_ports[HAKO_SCHED_POLL_MAX];
+    uint64_t poll_deadline_ns;  /* POLL timeout, 0 = none */
+    uint64_t timer_deadline_ns; /* one-shot timer, 0 = off */
+    uint64_t timer_period_ns;   /* periodic timer, 0 = off */
+    uint64_t timer_next_ns;     /* next periodic expiry */
+    struct sched_entity se;     /* scheduling state */
+    uint64_t run_start_ns;      /* when it last started running */
+    uint64_t cpu_time_ns;       /* CPU time used */
     uint64_t stat_tlb_flushes, stat_invlpgs, stat_cr3_loads;  /* HAKO_COUNTER_* */
     uint8_t fpu[512] __attribute__((aligned(16)));  /* fxsave area while switched out */
 };
 _Static_assert(__builtin_offsetof(struct vcpu, in_user) == VCPU_IN_USER, "vcpu in_user");
+_Static_assert(__builtin_offsetof(struct vcpu, vcpu_info) == VCPU_INFO_PTR, "vcpu vcpu_info");
+_Static_assert(__builtin_offsetof(struct vcpu, hc_count) == VCPU_HC_COUNT, "vcpu hc_count");
 
 struct domain {
     uint16_t domid;
@@ -67,6 +88,12 @@ struct domain {
     struct frame_list mem;      /* frames owned by the guest */
     struct frame_list hv_mem;   /* hypervisor frames held for this domain (incl. this page) */
     unsigned stack_slot;
+    bool paused;                /* by the control domain */
+    struct hako_shared_info *shinfo;    /* the shared-info page (direct map) */
+    struct evtchn *evtchn;      /* HAKO_NR_EVENT_CHANNELS ports (one hypervisor page) */
+    uint16_t virq_port[HAKO_NR_VIRQS];  /* port bound to each virq, 0 = none */
+    uint64_t stat_events;       /* events raised on this domain */
+    uint64_t stat_traps[32];    /* guest exceptions by vector */
     struct vcpu vcpu;           /* one vCPU for now */
 };
 
@@ -75,6 +102,13 @@ static inline struct cpu_regs *vcpu_regs(struct vcpu *v)
 {
     return (struct cpu_regs *)(v->stack_top - sizeof(struct cpu_regs));
 }
+
+/* Recompute whether v may run (domain running, not paused, not blocked) for the
+ * scheduler. */
+void vcpu_update_runnable(struct vcpu *v);
+
+/* v has an event: unblock it if it waits for one. */
+void vcpu_wake(struct vcpu *v);
 
 /* Point v at the top-level table of its current mode; loads CR3 when v is running. */
 void vcpu_update_cr3(struct vcpu *v);

@@ -22,6 +22,7 @@
 #include "pagetype.h"
 #include "paging.h"
 #include "panic.h"
+#include "time.h"
 
 struct layout {
     uint64_t virt_base, nr_pages, nr_mapped;
@@ -233,6 +234,10 @@ int domain_build(struct domain *d, const struct domain_build_params *p, const ch
     HV_ASSERT(pt_pin(v->kernel_l4, PGT_L4, d->domid) == 0);
     HV_ASSERT(get_page_and_type(shinfo_mfn, PGT_WRITABLE, d->domid) == 0);
     d->shinfo_mfn = shinfo_mfn;
+    d->shinfo = mfn_to_virt(shinfo_mfn);
+    v->vcpu_info = &d->shinfo->vcpu_info[0];
+    v->vcpu_info->evtchn_upcall_mask = 1;      /* events start masked (ABI.md 4.3) */
+    time_fill(&v->vcpu_info->time);
 
     struct cpu_regs *r = vcpu_regs(v);
     memset(r, 0, sizeof(*r));

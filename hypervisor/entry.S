@@ -65,12 +65,18 @@ syscall_entry:
     jnz 3f                          /* guest user mode: a system call for the guest kernel */
     cmpq hypercall_count(%rip), %rax
     jae 1f
+    incq VCPU_HC_COUNT(%r11,%rax,8)  /* hypercall_count <= HC_COUNT_SLOTS (hypercall.c) */
     movq %r10, %rcx
     leaq hypercall_table(%rip), %r11
     call *(%r11,%rax,8)
     movq %rax, FRAME_RAX(%rsp)
     .globl hypercall_return
 hypercall_return:
+    /* An unmasked event pending (upcall_pending == 1, upcall_mask == 0)? Upcall. */
+    movq %gs:PCPU_CURRENT, %r11
+    movq VCPU_INFO_PTR(%r11), %r11
+    cmpw $1, (%r11)
+    je 4f
     /* sysret to a non-canonical rip would fault in ring 0: refuse it. */
     movq FRAME_RIP(%rsp), %rcx
     movq %rcx, %r11
@@ -94,6 +100,9 @@ hypercall_return:
 3:  movq %rsp, %rdi
     call vtrap_user_syscall
     jmp resume_frame
+4:  movq %rsp, %rdi
+    call vtrap_hypercall_events     /* does not return */
+    ud2
 
 /* void resume_frame_at(struct cpu_regs *regs): leave through the iretq path. */
     .globl resume_frame_at

@@ -22,6 +22,12 @@ long hc_version(HC_ARGS);
 long hc_sched_op(HC_ARGS);
 long hc_debug_op(HC_ARGS);
 
+long hc_event_channel_op(HC_ARGS);
+long hc_set_timer_op(HC_ARGS);
+
+/* domctl.c */
+long hc_domctl(HC_ARGS);
+
 /* mmu.c */
 long hc_mmu_update(HC_ARGS);
 long hc_mmuext_op(HC_ARGS);

@@ -5,9 +5,13 @@
 #include <hako/arch-x86_64.h>
 #include <hako/hypercall.h>
 
+#include <hako/events.h>
+
 #include "console.h"
 #include "cpu.h"
 #include "domain.h"
+#include "evtchn.h"
+#include "time.h"
 #include "guest_access.h"
 #include "hcalls.h"
 #include "lib.h"
@@ -84,12 +88,42 @@ long hc_version(HC_ARGS)
 /* sched_op(cmd, arg1, arg2): yield or shut down the calling domain. */
 long hc_sched_op(HC_ARGS)
 {
-    HC_UNUSED();
+    (void)a5, (void)a6;
     uint64_t cmd = a1, reason = a2, code = a3;
+    struct vcpu *v = current_vcpu();
     switch (cmd) {
     case HAKO_SCHED_YIELD:
         schedule();
         return 0;
+    case HAKO_SCHED_BLOCK:
+        /* Enabling events and blocking is one step, so a wakeup cannot be missed. */
+        __atomic_store_n(&v->vcpu_info->evtchn_upcall_mask, 0, __ATOMIC_SEQ_CST);
+        if (!__atomic_load_n(&v->vcpu_info->evtchn_upcall_pending, __ATOMIC_SEQ_CST)) {
+            v->blocked = true;
+            vcpu_update_runnable(v);
+            schedule();
+        }
+        return 0;
+    case HAKO_SCHED_POLL: {
+        uint64_t ports = a2, count = a3;
+        if (count == 0 || count > HAKO_SCHED_POLL_MAX || (ports & 3))
+            return -HAKO_EINVAL;
+        if (guest_copy_from(caller_cr3(), v->poll_ports, ports, count * 4))
+            return -HAKO_EFAULT;
+        v->nr_poll_ports = (uint32_t)count;
+        if (evtchn_any_pending(v->dom, v->poll_ports, v->nr_poll_ports))
+            return 1;
+        if (a4 && a4 <= time_now_ns())
+            return 0;
+        v->poll_deadline_ns = a4;
+        v->polling = v->blocked = true;
+        vcpu_update_runnable(v);
+        sched_timers_changed();
+        schedule();
+        v->polling = false;
+        v->poll_deadline_ns = 0;
+        return evtchn_any_pending(v->dom, v->poll_ports, v->nr_poll_ports) ? 1 : 0;
+    }
     case HAKO_SCHED_SHUTDOWN:
         if (reason > HAKO_SHUTDOWN_CRASH || code > HAKO_SHUTDOWN_CODE_MAX)
             return -HAKO_EINVAL;
@@ -121,6 +155,11 @@ long hc_debug_op(HC_ARGS)
     }
     case HAKO_DEBUG_CONTINUATIONS:
         return (long)v->continuations;
+    case HAKO_DEBUG_FREE_FRAMES:
+        return (long)frame_free_count();
+    case HAKO_DEBUG_RAISE_VIRQ:
+        evtchn_send_virq(v->dom, HAKO_VIRQ_DEBUG);
+        return 0;
     case HAKO_DEBUG_COUNTER:
         switch (a2) {
         case HAKO_COUNTER_TLB_FLUSHES: return (long)v->stat_tlb_flushes;
@@ -131,6 +170,55 @@ long hc_debug_op(HC_ARGS)
     default:
         return -HAKO_ENOSYS;
     }
+}
+
+/* event_channel_op(cmd, arg) */
+long hc_event_channel_op(HC_ARGS)
+{
+    HC_UNUSED();
+    (void)a3;
+    struct domain *d = caller();
+    if (a1 >= HAKO_EVTCHNOP_SEND)
+        return evtchn_port_op(d, (unsigned)a1, a2);
+    if (a1 > HAKO_EVTCHNOP_STATUS)
+        return -HAKO_ENOSYS;
+    struct hako_evtchn op;
+    if (a2 & 7)
+        return -HAKO_EINVAL;
+    if (guest_copy_from(caller_cr3(), &op, a2, sizeof(op)) ||
+        guest_check(caller_cr3(), a2, sizeof(op), true))
+        return -HAKO_EFAULT;
+    long rc = evtchn_op(d, (unsigned)a1, &op);
+    if (rc == 0)
+        guest_copy_to(caller_cr3(), a2, &op, sizeof(op));   /* checked writable above */
+    return rc;
+}
+
+/* set_timer_op(cmd, value) */
+long hc_set_timer_op(HC_ARGS)
+{
+    HC_UNUSED();
+    (void)a3;
+    struct vcpu *v = current_vcpu();
+    switch (a1) {
+    case HAKO_TIMER_ONESHOT:
+        v->timer_deadline_ns = a2;
+        if (a2 && a2 <= time_now_ns()) {        /* already due: fire now */
+            v->timer_deadline_ns = 0;
+            evtchn_send_virq(v->dom, HAKO_VIRQ_TIMER);
+        }
+        break;
+    case HAKO_TIMER_PERIODIC:
+        if (a2 && a2 < HAKO_TIMER_MIN_PERIOD)
+            return -HAKO_EINVAL;
+        v->timer_period_ns = a2;
+        v->timer_next_ns = a2 ? time_now_ns() + a2 : 0;
+        break;
+    default:
+        return -HAKO_ENOSYS;
+    }
+    sched_timers_changed();
+    return 0;
 }
 
 uint64_t hc_resume(uint64_t nr, uint64_t a1, uint64_t a2, uint64_t a3)
@@ -170,5 +258,9 @@ const hypercall_fn hypercall_table[] = {
     [HAKO_HC_iret] = hc_iret,
     [HAKO_HC_set_callback] = hc_set_callback,
     [HAKO_HC_debug_op] = hc_debug_op,
+    [HAKO_HC_event_channel_op] = hc_event_channel_op,
+    [HAKO_HC_set_timer_op] = hc_set_timer_op,
+    [HAKO_HC_domctl] = hc_domctl,
 };
 const uint64_t hypercall_count = ARRAY_SIZE(hypercall_table);
+_Static_assert(ARRAY_SIZE(hypercall_table) <= HC_COUNT_SLOTS, "entry.S counts every number");

@@ -20,6 +20,7 @@
 #include "paging.h"
 #include "panic.h"
 #include "sched.h"
+#include "time.h"
 
 #ifndef HAKO_HV_VERSION
 #define HAKO_HV_VERSION "unknown"
@@ -193,6 +194,7 @@ void hv_main(uint64_t start_info_pa)
                boot.mod[i].end - boot.mod[i].start);
     paging_init(boot.ram_end);
     m2p_init(frame_count());
+    time_init();
     build_dom0();
     size_t len;
     const char *selftest = hv_option("hv_selftest", &len);

@@ -6,6 +6,8 @@
  *   slot 257  0xFFFF808000000000  per-vCPU hypervisor stacks with guard pages
  *   slot 258  0xFFFF810000000000  m2p, read-only and user-visible (HAKO_M2P_VA)
  *   slot 259  0xFFFF818000000000  the same m2p frames, writable, for the hypervisor
+ *   slot 260  0xFFFF820000000000  the local APIC registers
+ *   slot 261  0xFFFF828000000000  scratch window for kernel images being built (16 MiB)
  * The hypervisor image runs inside the direct map at DIRECTMAP_BASE + physical address.
  */
 #ifndef HV_MM_H
@@ -39,6 +41,8 @@
 #define HV_STACK_SLOT  (64 * 1024ull)      /* stack plus guard pages below it */
 #define HV_STACK_SLOTS 64                  /* vCPUs that can exist at once */
 #define HV_M2P_RW_BASE 0xFFFF818000000000ull
+#define HV_SCRATCH_BASE 0xFFFF828000000000ull
+#define HV_SCRATCH_SIZE (16ull << 20)
 
 #ifdef HAKO_HOST_TEST
 extern uintptr_t test_directmap_base;      /* host tests point this at fake RAM */

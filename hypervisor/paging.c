@@ -93,6 +93,8 @@ void paging_init(uint64_t ram_end)
     for (uint64_t va = HV_STACKS_BASE; va < HV_STACKS_BASE + HV_STACK_SLOTS * HV_STACK_SLOT;
          va += HV_STACK_SLOT)
         (void)l1_entry(idle_l4, va + HV_STACK_SLOT - PAGE_SIZE);
+    for (uint64_t va = HV_SCRATCH_BASE; va < HV_SCRATCH_BASE + HV_SCRATCH_SIZE; va += 1ul << 21)
+        (void)l1_entry(idle_l4, va);      /* the same for the image scratch window */
     write_cr3(virt_to_phys(idle_l4));
 }
 

@@ -1,7 +1,7 @@
 /*
- * hypervisor/sched.c: round-robin run queue and vCPU switching.
- * (Weights, caps, timer-driven preemption and blocking arrive with the scheduler work;
- * the switching mechanism here is the one they will use.)
+ * hypervisor/sched.c: switching between vCPUs, blocking and waking, guest timers, and
+ * the timer interrupt. Who runs next is decided by sched_policy.c (credit scheduling
+ * with weights and caps); this file applies the decision.
  */
 #include "sched.h"
 
@@ -9,49 +9,61 @@
 
 #include "console.h"
 #include "cpu.h"
+#include "evtchn.h"
 #include "lib.h"
 #include "pagetype.h"
 #include "paging.h"
 #include "panic.h"
 #include "percpu.h"
+#include "sched_policy.h"
+#include "time.h"
 #include "x86.h"
 
 void context_switch(uint64_t *save_rsp, uint64_t load_rsp);
 
-static struct vcpu *rq_head;  /* runnable vCPUs, in round-robin order */
+static struct sched_policy policy;
+static bool policy_ready;
+static uint64_t slice_end_ns;        /* when the running vCPU's slice ends, 0 = none */
+
+/* The policy, started on first use (after the time base exists). */
+static struct sched_policy *pol(void)
+{
+    if (!policy_ready) {
+        policy_init(&policy, time_now_ns());
+        policy_ready = true;
+    }
+    return &policy;
+}
 
 void sched_add(struct vcpu *v)
 {
-    if (v->runnable)
-        return;
-    v->runnable = true;
-    v->rq_next = NULL;
-    struct vcpu **p = &rq_head;
-    while (*p)
-        p = &(*p)->rq_next;
-    *p = v;
+    if (!v->se.queued)
+        policy_add(pol(), &v->se);
+    vcpu_update_runnable(v);
 }
 
 void sched_remove(struct vcpu *v)
 {
-    if (!v->runnable)
-        return;
-    for (struct vcpu **p = &rq_head; *p; p = &(*p)->rq_next) {
-        if (*p == v) {
-            *p = v->rq_next;
-            break;
-        }
-    }
+    if (v->se.queued)
+        policy_remove(pol(), &v->se);
     v->runnable = false;
-    v->rq_next = NULL;
 }
 
-/* The vCPU to run after cur: the next in the queue, wrapping; NULL when none. */
-static struct vcpu *pick_next(struct vcpu *cur)
+void vcpu_update_runnable(struct vcpu *v)
 {
-    if (cur && cur->runnable && cur->rq_next)
-        return cur->rq_next;
-    return rq_head;
+    struct domain *d = v->dom;
+    v->runnable = d->state == DOMAIN_RUNNING && !d->paused && !v->blocked;
+    if (v->se.queued)
+        policy_set_runnable(pol(), &v->se, v->runnable);
+}
+
+void vcpu_wake(struct vcpu *v)
+{
+    if (!v->blocked)
+        return;
+    v->blocked = false;
+    v->polling = false;
+    vcpu_update_runnable(v);
 }
 
 /* Load next's address space, stacks and FPU state; save prev's FPU state. */
@@ -68,15 +80,93 @@ static void switch_state(struct vcpu *prev, struct vcpu *next)
         cpu_set_kernel_stack(next->stack_top);
     } else {
         write_cr3(paging_idle_cr3());   /* idle never runs on a domain's tables */
+        pagetype_tlb_flushed();
     }
     pc->current = next;
+}
+
+#define CONSOLE_POLL_NS 20000000ull   /* the UART is polled for dom0's console virq */
+
+/* The port dom0 bound to console input, 0 if none. */
+static unsigned console_virq_port(void)
+{
+    struct domain *dom0 = domain_get(0);
+    return dom0 && dom0->state == DOMAIN_RUNNING ? dom0->virq_port[HAKO_VIRQ_CONSOLE] : 0;
+}
+
+/* The earliest guest timer, poll timeout or console poll, 0 if none. */
+static uint64_t next_guest_deadline(void)
+{
+    uint64_t best = console_virq_port() ? time_now_ns() + CONSOLE_POLL_NS : 0;
+    for (unsigned id = 0; id < MAX_DOMAINS; id++) {
+        struct domain *d = domain_get((uint16_t)id);
+        if (!d)
+            continue;
+        struct vcpu *v = &d->vcpu;
+        uint64_t cand[3] = { v->timer_deadline_ns, v->timer_period_ns ? v->timer_next_ns : 0,
+                             v->polling ? v->poll_deadline_ns : 0 };
+        for (unsigned i = 0; i < 3; i++)
+            if (cand[i] && (!best || cand[i] < best))
+                best = cand[i];
+    }
+    return best;
+}
+
+/* Program the APIC for the next thing that needs the CPU's attention. */
+static void reprogram(void)
+{
+    uint64_t g = next_guest_deadline();
+    uint64_t t = slice_end_ns && (!g || slice_end_ns < g) ? slice_end_ns : g;
+    time_set_deadline(t);
+}
+
+void sched_timers_changed(void)
+{
+    reprogram();
+}
+
+/* Fire due guest timers and poll timeouts; tell dom0 about console input. */
+static void run_guest_timers(uint64_t now)
+{
+    if (console_virq_port() && console_has_input())
+        evtchn_send_virq(domain_get(0), HAKO_VIRQ_CONSOLE);
+    for (unsigned id = 0; id < MAX_DOMAINS; id++) {
+        struct domain *d = domain_get((uint16_t)id);
+        if (!d || d->state != DOMAIN_RUNNING)
+            continue;
+        struct vcpu *v = &d->vcpu;
+        if (v->timer_deadline_ns && now >= v->timer_deadline_ns) {
+            v->timer_deadline_ns = 0;
+            evtchn_send_virq(d, HAKO_VIRQ_TIMER);
+        }
+        if (v->timer_period_ns && now >= v->timer_next_ns) {
+            while (v->timer_next_ns <= now)
+                v->timer_next_ns += v->timer_period_ns;
+            evtchn_send_virq(d, HAKO_VIRQ_TIMER);
+        }
+        if (v->polling && v->poll_deadline_ns && now >= v->poll_deadline_ns)
+            vcpu_wake(v);
+    }
 }
 
 void schedule(void)
 {
     struct percpu *pc = this_cpu();
     struct vcpu *prev = pc->current;
-    struct vcpu *next = pick_next(prev);
+    uint64_t now = time_now_ns(), slice = 0;
+    if (prev) {
+        uint64_t ran = now - prev->run_start_ns;
+        prev->cpu_time_ns += ran;
+        if (prev->se.queued)
+            policy_charge(pol(), &prev->se, ran, now);
+    }
+    struct sched_entity *e = policy_pick(pol(), now, prev ? &prev->se : NULL, &slice);
+    struct vcpu *next = e ? (struct vcpu *)((char *)e - __builtin_offsetof(struct vcpu, se))
+                          : NULL;
+    slice_end_ns = slice ? now + slice : 0;
+    reprogram();
+    if (next)
+        next->run_start_ns = now;
     if (next == prev)
         return;
     switch_state(prev, next);
@@ -84,8 +174,16 @@ void schedule(void)
     context_switch(save, next ? next->saved_rsp : pc->idle_rsp);
 }
 
-/* Called in the idle context when nothing is runnable: end the machine when dom0 is
- * gone or stopped, destroying every domain first. */
+void sched_timer_interrupt(void)
+{
+    time_ack();
+    uint64_t now = time_now_ns();
+    run_guest_timers(now);
+    schedule();                         /* slice over, or someone woke: decide again */
+}
+
+/* Called in the idle context when nothing can run: end the machine when dom0 is gone
+ * or stopped, destroying every domain first. */
 static void idle_check_machine(void)
 {
     struct domain *dom0 = domain_get(0);
@@ -113,12 +211,9 @@ static void idle_check_machine(void)
 void sched_run(void)
 {
     for (;;) {
-        if (rq_head) {
-            schedule();             /* returns when every vCPU has left the CPU */
-            continue;
-        }
+        schedule();                     /* returns when nothing can run */
         idle_check_machine();
-        /* Domains exist but none can run: wait for an interrupt to wake one. */
+        /* Wait for the timer or a device; interrupts are taken only here and in guests. */
         __asm__ volatile("sti; hlt; cli");
     }
 }

@@ -6,16 +6,22 @@
 
 #include "domain.h"
 
-/* Make v eligible to run. */
+/* Make v known to the scheduler (runnable when its domain may run). */
 void sched_add(struct vcpu *v);
 
-/* Take v off the run queue (it keeps its state). */
+/* Forget v (domain stopped or destroyed). */
 void sched_remove(struct vcpu *v);
 
 /* Give the CPU to the next runnable vCPU, returning when the caller runs again
  * (immediately when it is the only one). A caller that is no longer runnable never
  * returns. */
 void schedule(void);
+
+/* A guest timer or poll deadline changed: reprogram the hardware timer. */
+void sched_timers_changed(void);
+
+/* The APIC timer fired (interrupts path). */
+void sched_timer_interrupt(void);
 
 /* Become this CPU's idle context and run vCPUs until no domain is left; never returns. */
 void sched_run(void) __attribute__((noreturn));

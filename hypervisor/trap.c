@@ -8,6 +8,8 @@
 #include "lib.h"
 #include "panic.h"
 #include "percpu.h"
+#include "sched.h"
+#include "time.h"
 #include "vtrap.h"
 
 static int panicking;
@@ -39,18 +41,26 @@ void panic(const char *fmt, ...)
 /* Entry from exc_common (entry.S) for every vector; returns to resume the frame. */
 void trap_entry(struct cpu_regs *regs)
 {
-    if ((regs->cs & 3) == 0)
-        panic_regs(regs, "exception in the hypervisor");
-    struct vcpu *v = current_vcpu();
-    if (regs->vector == 2 || regs->vector == 8 || regs->vector == 18)
-        panic_regs(regs, "NMI, double fault or machine check");
-    if (regs->vector >= 32) {
-        printk("spurious interrupt, vector %lu\n", regs->vector);
+    bool from_guest = regs->cs & 3;
+    if (regs->vector >= 32) {               /* interrupts: from a guest or the idle loop */
+        if (regs->vector == TIMER_VECTOR)
+            sched_timer_interrupt();
+        else if (regs->vector != SPURIOUS_VECTOR)
+            printk("unexpected interrupt, vector %lu\n", regs->vector);
+        if (from_guest)
+            vtrap_deliver_events(current_vcpu(), regs);
         return;
     }
+    if (!from_guest)
+        panic_regs(regs, "exception in the hypervisor");
+    if (regs->vector == 2 || regs->vector == 8 || regs->vector == 18)
+        panic_regs(regs, "NMI, double fault or machine check");
+    struct vcpu *v = current_vcpu();
+    v->dom->stat_traps[regs->vector]++;
     uint64_t cr2 = regs->vector == 14 ? read_cr2() : 0;
     if (!vtrap_bounce(v, regs, regs->vector, regs->error_code, cr2))
         domain_crash(v->dom, regs, "unhandled exception (no guest handler)");
+    vtrap_deliver_events(v, regs);
 }
 
 /* The frame of a hypercall would return to a non-canonical rip (a syscall in the last

@@ -30,18 +30,29 @@ static void set_mode(struct vcpu *v, bool user)
     vcpu_update_cr3(v);
 }
 
+/* The guest handler for a bounced vector, 0 if none. */
+static uint64_t handler_for(struct vcpu *v, uint64_t vector)
+{
+    switch (vector) {
+    case HAKO_TRAP_SYSCALL: return v->syscall_callback;
+    case HAKO_TRAP_EVENT: return v->event_callback;
+    case HAKO_TRAP_FAILSAFE: return v->failsafe_callback;
+    default: return vector < HAKO_TRAP_VECTORS ? v->trap_handler[vector] : 0;
+    }
+}
+
 bool vtrap_bounce(struct vcpu *v, struct cpu_regs *regs, uint64_t vector, uint64_t error_code,
                   uint64_t fault_addr)
 {
-    uint64_t handler = vector == HAKO_TRAP_SYSCALL ? v->syscall_callback
-                       : vector < HAKO_TRAP_VECTORS ? v->trap_handler[vector] : 0;
+    uint64_t handler = handler_for(v, vector);
     bool from_user = v->in_user;
     if (!handler || (from_user && !v->kernel_sp))
         return false;
+    uint8_t masked = __atomic_load_n(&v->vcpu_info->evtchn_upcall_mask, __ATOMIC_SEQ_CST);
     struct hako_trap_frame f = {
         .rax = regs->rax, .rcx = regs->rcx, .r11 = regs->r11,
         .vector = vector, .error_code = error_code, .fault_addr = fault_addr,
-        .flags = from_user ? HAKO_TF_USER : 0,
+        .flags = (from_user ? HAKO_TF_USER : 0) | (masked ? HAKO_TF_EVENTS_MASKED : 0),
         .rip = regs->rip, .cs = regs->cs, .rflags = regs->rflags, .rsp = regs->rsp,
         .ss = regs->ss,
     };
@@ -56,7 +67,23 @@ bool vtrap_bounce(struct vcpu *v, struct cpu_regs *regs, uint64_t vector, uint64
     regs->rflags = HAKO_GUEST_RFLAGS;
     regs->cs = HAKO_GUEST_CS64;
     regs->ss = HAKO_GUEST_DS;
+    if (vector == HAKO_TRAP_EVENT)
+        __atomic_store_n(&v->vcpu_info->evtchn_upcall_mask, 1, __ATOMIC_SEQ_CST);
     return true;
+}
+
+void vtrap_deliver_events(struct vcpu *v, struct cpu_regs *regs)
+{
+    struct hako_vcpu_info *vi = v->vcpu_info;
+    if (__atomic_load_n(&vi->evtchn_upcall_pending, __ATOMIC_SEQ_CST) &&
+        !__atomic_load_n(&vi->evtchn_upcall_mask, __ATOMIC_SEQ_CST))
+        vtrap_bounce(v, regs, HAKO_TRAP_EVENT, 0, 0);
+}
+
+void vtrap_hypercall_events(struct cpu_regs *regs)
+{
+    vtrap_deliver_events(current_vcpu(), regs);
+    resume_frame_at(regs);
 }
 
 void vtrap_user_syscall(struct cpu_regs *regs)
@@ -105,11 +132,15 @@ long hc_set_callback(HC_ARGS)
 {
     HC_UNUSED();
     (void)a3;
-    if (a1 != HAKO_CALLBACK_SYSCALL)
+    struct vcpu *v = current_vcpu();
+    uint64_t *slot = a1 == HAKO_CALLBACK_SYSCALL ? &v->syscall_callback
+                     : a1 == HAKO_CALLBACK_EVENT ? &v->event_callback
+                     : a1 == HAKO_CALLBACK_FAILSAFE ? &v->failsafe_callback : NULL;
+    if (!slot)
         return -HAKO_ENOSYS;
     if (a2 && !guest_addr_ok(a2))
         return -HAKO_EINVAL;
-    current_vcpu()->syscall_callback = a2;
+    *slot = a2;
     return 0;
 }
 
@@ -121,12 +152,18 @@ long hc_iret(HC_ARGS)
     struct vcpu *v = current_vcpu();
     struct cpu_regs *regs = vcpu_regs(v);
     struct hako_trap_frame f;
+    long err = 0;
     if (guest_copy_from(v->cr3, &f, regs->rsp, sizeof(f)))
-        return -HAKO_EFAULT;
-    if (!guest_addr_ok(f.rip) || (f.flags & ~HAKO_TF_USER))
-        return -HAKO_EINVAL;
-    if ((f.flags & HAKO_TF_USER) && !v->user_l4)
-        return -HAKO_EINVAL;
+        err = -HAKO_EFAULT;
+    else if (!guest_addr_ok(f.rip) || (f.flags & ~(HAKO_TF_USER | HAKO_TF_EVENTS_MASKED)) ||
+             ((f.flags & HAKO_TF_USER) && !v->user_l4))
+        err = -HAKO_EINVAL;
+    if (err) {
+        /* A refused frame goes to the failsafe callback when there is one. */
+        if (vtrap_bounce(v, regs, HAKO_TRAP_FAILSAFE, (uint64_t)-err, 0))
+            resume_frame_at(regs);
+        return err;
+    }
     regs->rax = f.rax;
     regs->rcx = f.rcx;
     regs->r11 = f.r11;
@@ -137,5 +174,8 @@ long hc_iret(HC_ARGS)
     regs->ss = HAKO_GUEST_DS;
     if (f.flags & HAKO_TF_USER)
         set_mode(v, true);
+    __atomic_store_n(&v->vcpu_info->evtchn_upcall_mask, (f.flags & HAKO_TF_EVENTS_MASKED) ? 1 : 0,
+                     __ATOMIC_SEQ_CST);
+    vtrap_deliver_events(v, regs);      /* unmasking may let a pending event in at once */
     resume_frame_at(regs);
 }

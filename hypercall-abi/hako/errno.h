@@ -23,6 +23,7 @@
 #define HAKO_ENOSPC    28   /* no space left (table full) */
 #define HAKO_ERANGE    34   /* value out of range */
 #define HAKO_ENOSYS    38   /* unknown hypercall number or sub-command */
+#define HAKO_ENOTCONN 107   /* event channel not connected (peer closed or never bound) */
 #define HAKO_ECANCELED 125  /* operation cancelled */
 
 #endif /* HAKO_ERRNO_H */

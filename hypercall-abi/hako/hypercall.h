@@ -36,6 +36,9 @@
 #define HAKO_HC_iret         9   /* iret(): frame at rsp; no return on success */
 #define HAKO_HC_set_callback 10  /* set_callback(type, address)            traps.h */
 #define HAKO_HC_debug_op     11  /* debug_op(cmd, arg) */
+#define HAKO_HC_event_channel_op 12 /* event_channel_op(cmd, arg)          events.h */
+#define HAKO_HC_set_timer_op 13  /* set_timer_op(cmd, value)               events.h */
+#define HAKO_HC_domctl       14  /* domctl(cmd, arg): control domain only  domctl.h */
 
 /* ---- console_io ---------------------------------------------------------------- */
 #define HAKO_CONSOLE_WRITE   0   /* IN buf[len]: write bytes to the domain's console. Returns len. */
@@ -72,6 +75,13 @@ HAKO_STATIC_ASSERT(HAKO_OFFSETOF(struct hako_version_info, hv_version) == 16, "h
                                     Does not return on success; -HAKO_EINVAL for a bad
                                     reason or code. */
 
+#define HAKO_SCHED_BLOCK     2   /* Wait until an event is pending for this vCPU; clears the
+                                    upcall mask first. Returns 0 (at once if one is pending). */
+#define HAKO_SCHED_POLL      3   /* arg1 = IN uint32_t ports[arg2], arg2 = count (1..128),
+                                    arg3 = absolute timeout in ns (0 = none). Returns 1 when
+                                    one of the ports is pending, 0 on timeout. */
+#define HAKO_SCHED_POLL_MAX  128
+
 #define HAKO_SHUTDOWN_POWEROFF 0 /* clean stop; code is the exit status */
 #define HAKO_SHUTDOWN_REBOOT   1 /* stop and ask to be restarted */
 #define HAKO_SHUTDOWN_CRASH    2 /* the guest kernel gave up; code is its own reason */
@@ -84,6 +94,8 @@ HAKO_STATIC_ASSERT(HAKO_OFFSETOF(struct hako_version_info, hv_version) == 16, "h
 #define HAKO_DEBUG_CONTINUATIONS 1  /* Returns how many times the caller's hypercalls were
                                        split (preempted and continued) so far. */
 #define HAKO_DEBUG_COUNTER       2  /* arg = HAKO_COUNTER_*: returns that per-vCPU count */
+#define HAKO_DEBUG_RAISE_VIRQ    3  /* raise HAKO_VIRQ_DEBUG on the caller */
+#define HAKO_DEBUG_FREE_FRAMES   4  /* returns the hypervisor's free machine frames (leak checks) */
 
 #define HAKO_COUNTER_TLB_FLUSHES 0  /* full TLB flushes done for this vCPU by hypercalls */
 #define HAKO_COUNTER_INVLPGS     1  /* single-page invalidations done for it */

@@ -14,6 +14,8 @@
 
 #define HAKO_TRAP_VECTORS   32      /* exception vectors 0..31 can have handlers */
 #define HAKO_TRAP_SYSCALL   256     /* trap_frame.vector for a user-mode syscall */
+#define HAKO_TRAP_EVENT     257     /* trap_frame.vector for an event upcall */
+#define HAKO_TRAP_FAILSAFE  258     /* an iret frame was refused; error_code = -error */
 
 /* set_trap_table(table, count): IN struct hako_trap_info table[count], count <= 32.
  * Each entry sets (handler != 0) or clears (handler == 0) the handler of one vector. */
@@ -27,12 +29,16 @@ HAKO_STATIC_ASSERT(sizeof(struct hako_trap_info) == 16, "hako_trap_info size");
 #endif
 
 
-/* set_callback(type, address): where user-mode `syscall` lands in the kernel. */
-#define HAKO_CALLBACK_SYSCALL 0u
+/* set_callback(type, address) */
+#define HAKO_CALLBACK_SYSCALL  0u   /* where user-mode `syscall` lands in the kernel */
+#define HAKO_CALLBACK_EVENT    1u   /* event upcalls (the upcall mask is set on entry) */
+#define HAKO_CALLBACK_FAILSAFE 2u   /* instead of failing, a refused iret lands here */
 
 /* trap_frame.flags */
 #define HAKO_TF_USER   (1ULL << 0)  /* the interrupted context was user mode; iret with it
                                        set returns to user mode */
+#define HAKO_TF_EVENTS_MASKED (1ULL << 1) /* the interrupted context had its upcall mask
+                                       set; iret restores the mask from this bit */
 
 /*
  * Pushed by the hypervisor on the kernel stack (16-byte aligned) when it bounces an

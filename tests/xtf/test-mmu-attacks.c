@@ -827,7 +827,7 @@ static void attack_user(void)
     memset(&uframe, 0, sizeof(uframe));
     uframe.rip = USER_CODE, uframe.rsp = USER_STACK + 4096, uframe.flags = HAKO_TF_USER;
     ATTACK("iret to user mode with no user base pointer", iret_to(&uframe), EINVAL);
-    uframe.flags = 2;
+    uframe.flags = 1ull << 2;            /* the first bit ABI.md does not define */
     ATTACK("iret with unknown flags", iret_to(&uframe), EINVAL);
     uframe.flags = HAKO_TF_USER, uframe.rip = HAKO_HV_VA_START;
     ATTACK("iret to a hypervisor rip", iret_to(&uframe), EINVAL);

@@ -1,0 +1,70 @@
+/*
+ * hako public ABI: domain control, for the control domain (HAKO_SIF_PRIVILEGED) only.
+ * domctl(cmd, arg) from any other domain returns -HAKO_EPERM. See ABI.md "Domain control".
+ */
+#ifndef HAKO_DOMCTL_H
+#define HAKO_DOMCTL_H
+
+#include "compiler.h"
+
+#define HAKO_DOMCTL_CREATE     0  /* arg = IN/OUT struct hako_domctl_create *; returns domid */
+#define HAKO_DOMCTL_DESTROY    1  /* arg = domid: free a domain (not the caller) */
+#define HAKO_DOMCTL_PAUSE      2  /* arg = domid: stop scheduling it */
+#define HAKO_DOMCTL_UNPAUSE    3  /* arg = domid */
+#define HAKO_DOMCTL_GETINFO    4  /* arg = IN/OUT struct hako_domctl_info * */
+#define HAKO_DOMCTL_NEXT       5  /* arg = domid: returns the lowest existing domid >= arg,
+                                     or -HAKO_ESRCH: iterate to list domains */
+#define HAKO_DOMCTL_SET_SCHED  6  /* arg = IN struct hako_domctl_sched * */
+
+#define HAKO_DOMCTL_IMAGE_MAX  (16u << 20)  /* largest kernel image CREATE accepts */
+#define HAKO_DOMAIN_NAME_MAX   32
+
+/* hako_domctl_info.state */
+#define HAKO_DOMSTATE_RUNNING   0   /* may run (running, runnable or blocked) */
+#define HAKO_DOMSTATE_PAUSED    1
+#define HAKO_DOMSTATE_SHUTDOWN  2   /* stopped itself; see shutdown_reason/code */
+#define HAKO_DOMSTATE_CRASHED   3   /* stopped by a fault or crash request */
+
+#ifndef __ASSEMBLER__
+struct hako_domctl_create {
+    uint64_t image_va;      /* IN: kernel ELF image in the caller's memory */
+    uint64_t image_len;     /* IN: bytes, 1..HAKO_DOMCTL_IMAGE_MAX */
+    uint64_t mem_pages;     /* IN: memory for the new domain */
+    uint64_t cmdline_va;    /* IN: NUL-terminated command line (< 1024 bytes), 0 = empty */
+    char     name[HAKO_DOMAIN_NAME_MAX]; /* IN: NUL-terminated name */
+    uint16_t weight;        /* IN: scheduling weight 1..65535, 0 = default (256) */
+    uint16_t cap;           /* IN: CPU cap in percent of one CPU, 0 = none, else 1..100 */
+    uint16_t domid;         /* OUT: the new domain's id */
+    uint16_t _pad0;         /* IN: zero */
+    uint64_t _reserved[2];  /* IN: zero */
+};
+HAKO_STATIC_ASSERT(sizeof(struct hako_domctl_create) == 88, "hako_domctl_create size");
+
+struct hako_domctl_info {
+    uint16_t domid;         /* IN */
+    uint16_t state;         /* OUT: HAKO_DOMSTATE_* */
+    uint16_t weight;        /* OUT */
+    uint16_t cap;           /* OUT */
+    uint32_t flags;         /* OUT: HAKO_SIF_* it was built with */
+    uint32_t shutdown_reason; /* OUT: when stopped */
+    uint32_t shutdown_code;   /* OUT */
+    uint32_t _pad0;
+    uint64_t nr_pages;      /* OUT: memory */
+    uint64_t cpu_time_ns;   /* OUT: CPU time used */
+    uint64_t events;        /* OUT: events raised on it */
+    uint64_t hypercalls[16]; /* OUT: hypercalls made, by number (0..15) */
+    uint64_t traps[32];     /* OUT: exceptions taken, by vector */
+    char     name[HAKO_DOMAIN_NAME_MAX]; /* OUT */
+};
+HAKO_STATIC_ASSERT(sizeof(struct hako_domctl_info) == 464, "hako_domctl_info size");
+
+struct hako_domctl_sched {
+    uint16_t domid;         /* IN */
+    uint16_t weight;        /* IN: 1..65535 */
+    uint16_t cap;           /* IN: 0..100 */
+    uint16_t _pad0;         /* IN: zero */
+};
+HAKO_STATIC_ASSERT(sizeof(struct hako_domctl_sched) == 8, "hako_domctl_sched size");
+#endif
+
+#endif /* HAKO_DOMCTL_H */

@@ -1,0 +1,206 @@
+/*
+ * hypervisor/domctl.c: domain control for the control domain (create, destroy, pause,
+ * unpause, get info, list, scheduling parameters). Kernel images are copied into a
+ * hypervisor scratch window once, validated and built from there.
+ */
+#include <hako/domctl.h>
+#include <hako/errno.h>
+#include <hako/start_info.h>
+
+#include "console.h"
+#include "cpu.h"
+#include "domain_build.h"
+#include "evtchn.h"
+#include "guest_access.h"
+#include "hcalls.h"
+#include "lib.h"
+#include "mm.h"
+#include "paging.h"
+#include "sched.h"
+
+/* Copy the image at guest va (len bytes) into freshly mapped scratch pages; 0 or error.
+ * The pages are in *frames; the image is at HV_SCRATCH_BASE. */
+static int image_copy_in(uint64_t va, uint64_t len, struct frame_list *frames)
+{
+    uint64_t pages = ALIGN_UP(len, PAGE_SIZE) / PAGE_SIZE;
+    if (frame_free_count() < pages)
+        return -HAKO_ENOMEM;
+    for (uint64_t i = 0; i < pages; i++)
+        paging_map_hv_page(HV_SCRATCH_BASE + i * PAGE_SIZE, frame_alloc(OWNER_HV, frames),
+                           PTE_P | PTE_W | (cpu_has.nx ? PTE_NX : 0));
+    return guest_copy_from(caller_cr3(), (void *)HV_SCRATCH_BASE, va, len) ? -HAKO_EFAULT : 0;
+}
+
+/* Unmap and free the scratch pages. */
+static void image_release(struct frame_list *frames)
+{
+    for (uint64_t i = 0; i < frames->count; i++)
+        paging_unmap_hv_page(HV_SCRATCH_BASE + i * PAGE_SIZE);
+    frame_free_list(frames);
+}
+
+/* Copy a NUL-terminated guest string of at most max-1 bytes; 0 or error. */
+static int string_copy_in(uint64_t va, char *buf, size_t max)
+{
+    for (size_t i = 0; i < max; i++) {
+        if (guest_copy_from(caller_cr3(), &buf[i], va + i, 1))
+            return -HAKO_EFAULT;
+        if (!buf[i])
+            return 0;
+    }
+    return -HAKO_EINVAL;
+}
+
+/* The lowest free domain id above 0, or 0 when all are taken. */
+static uint16_t free_domid(void)
+{
+    for (uint16_t id = 1; id < MAX_DOMAINS; id++)
+        if (!domain_get(id))
+            return id;
+    return 0;
+}
+
+static long domctl_create(uint64_t arg)
+{
+    struct hako_domctl_create c;
+    char cmdline[HAKO_CMDLINE_MAX] = "";
+    if (arg & 7)
+        return -HAKO_EINVAL;
+    if (guest_copy_from(caller_cr3(), &c, arg, sizeof(c)) || guest_check(caller_cr3(), arg, sizeof(c), true))
+        return -HAKO_EFAULT;
+    if (c.image_len == 0 || c.image_len > HAKO_DOMCTL_IMAGE_MAX || c.mem_pages == 0 ||
+        c._pad0 || c._reserved[0] || c._reserved[1] || c.cap > 100 ||
+        strnlen(c.name, sizeof(c.name)) == sizeof(c.name))
+        return -HAKO_EINVAL;
+    if (c.cmdline_va) {
+        int rc = string_copy_in(c.cmdline_va, cmdline, sizeof(cmdline));
+        if (rc)
+            return rc;
+    }
+    if (c.mem_pages > frame_free_count())
+        return -HAKO_ENOMEM;
+    uint16_t domid = free_domid();
+    if (!domid)
+        return -HAKO_ENOSPC;
+
+    struct frame_list scratch = { FRAME_NONE, 0 };
+    int rc = image_copy_in(c.image_va, c.image_len, &scratch);
+    int err = 0;
+    struct domain *d = rc ? NULL : domain_create(domid, c.name[0] ? c.name : "domU", false, &err);
+    if (!rc && !d)
+        rc = err;
+    if (!rc) {
+        const char *why = "unknown";
+        struct domain_build_params p = {
+            .image = (const void *)HV_SCRATCH_BASE, .image_len = c.image_len,
+            .nr_pages = c.mem_pages, .cmdline = cmdline, .si_flags = 0,
+        };
+        if ((rc = domain_build(d, &p, &why))) {
+            printk("d%u: kernel refused: %s (error %d)\n", domid, why, rc);
+            domain_destroy(d);
+        }
+    }
+    image_release(&scratch);
+    if (rc)
+        return rc;
+    d->vcpu.se.weight = c.weight ? c.weight : SCHED_DEFAULT_WEIGHT;
+    d->vcpu.se.cap = c.cap;
+    c.domid = domid;
+    guest_copy_to(caller_cr3(), arg, &c, sizeof(c));   /* checked writable above */
+    printk("d%u (%s) created: %lu pages, weight %u, cap %u\n", domid, d->name, c.mem_pages,
+           d->vcpu.se.weight, c.cap);
+    sched_add(&d->vcpu);
+    return domid;
+}
+
+static long domctl_getinfo(uint64_t arg)
+{
+    struct hako_domctl_info info;
+    if (arg & 7)
+        return -HAKO_EINVAL;
+    if (guest_copy_from(caller_cr3(), &info, arg, sizeof(info)))
+        return -HAKO_EFAULT;
+    struct domain *d = domain_get(info.domid);
+    if (!d)
+        return -HAKO_ESRCH;
+    uint16_t domid = info.domid;
+    memset(&info, 0, sizeof(info));
+    info.domid = domid;
+    info.state = d->state == DOMAIN_SHUTDOWN  ? HAKO_DOMSTATE_SHUTDOWN
+                 : d->state == DOMAIN_CRASHED ? HAKO_DOMSTATE_CRASHED
+                 : d->paused                  ? HAKO_DOMSTATE_PAUSED
+                                              : HAKO_DOMSTATE_RUNNING;
+    info.weight = d->vcpu.se.weight;
+    info.cap = d->vcpu.se.cap;
+    info.flags = d->privileged ? HAKO_SIF_PRIVILEGED : 0;
+    info.shutdown_reason = d->shutdown_reason;
+    info.shutdown_code = d->shutdown_code;
+    info.nr_pages = d->nr_pages;
+    info.cpu_time_ns = d->vcpu.cpu_time_ns;
+    info.events = d->stat_events;
+    for (unsigned i = 0; i < 16; i++)
+        info.hypercalls[i] = d->vcpu.hc_count[i];
+    for (unsigned i = 0; i < 32; i++)
+        info.traps[i] = d->stat_traps[i];
+    memcpy(info.name, d->name, sizeof(info.name));
+    return guest_copy_to(caller_cr3(), arg, &info, sizeof(info));
+}
+
+/* A domain other than the caller that arg names; NULL with *rc set otherwise. */
+static struct domain *target(uint64_t arg, long *rc)
+{
+    struct domain *d = arg < MAX_DOMAINS ? domain_get((uint16_t)arg) : NULL;
+    *rc = !d ? -HAKO_ESRCH : d == current_vcpu()->dom ? -HAKO_EINVAL : 0;
+    return *rc ? NULL : d;
+}
+
+/* domctl(cmd, arg) */
+long hc_domctl(HC_ARGS)
+{
+    HC_UNUSED();
+    (void)a3;
+    long rc;
+    struct domain *d;
+    if (!current_vcpu()->dom->privileged)
+        return -HAKO_EPERM;
+    switch (a1) {
+    case HAKO_DOMCTL_CREATE:
+        return domctl_create(a2);
+    case HAKO_DOMCTL_DESTROY:
+        if (!(d = target(a2, &rc)))
+            return rc;
+        printk("d%u (%s) destroyed\n", d->domid, d->name);
+        domain_destroy(d);
+        return 0;
+    case HAKO_DOMCTL_PAUSE:
+    case HAKO_DOMCTL_UNPAUSE:
+        if (!(d = target(a2, &rc)))
+            return rc;
+        d->paused = a1 == HAKO_DOMCTL_PAUSE;
+        vcpu_update_runnable(&d->vcpu);
+        return 0;
+    case HAKO_DOMCTL_GETINFO:
+        return domctl_getinfo(a2);
+    case HAKO_DOMCTL_NEXT:
+        for (uint64_t id = a2; id < MAX_DOMAINS; id++)
+            if (domain_get((uint16_t)id))
+                return (long)id;
+        return -HAKO_ESRCH;
+    case HAKO_DOMCTL_SET_SCHED: {
+        struct hako_domctl_sched s;
+        if (a2 & 7)
+            return -HAKO_EINVAL;
+        if (guest_copy_from(caller_cr3(), &s, a2, sizeof(s)))
+            return -HAKO_EFAULT;
+        if (!s.weight || s.cap > 100 || s._pad0)
+            return -HAKO_EINVAL;
+        if (!(d = domain_get(s.domid)))
+            return -HAKO_ESRCH;
+        d->vcpu.se.weight = s.weight;
+        d->vcpu.se.cap = s.cap;
+        return 0;
+    }
+    default:
+        return -HAKO_ENOSYS;
+    }
+}

@@ -1,0 +1,160 @@
+/*
+ * hypervisor/time.c: the time base and the local APIC timer.
+ *
+ * At boot the TSC and the APIC timer are measured against the PIT (1.193182 MHz, polled,
+ * no interrupts). System time is derived from the TSC with a 32.32 fixed-point factor,
+ * exactly the formula guests use from their vcpu_info. The APIC timer runs in one-shot
+ * mode; TSC-deadline mode is used where the CPU has it.
+ */
+#include "time.h"
+
+#include "console.h"
+#include "cpu.h"
+#include "lib.h"
+#include "mm.h"
+#include "paging.h"
+#include "panic.h"
+#include "x86.h"
+
+#define PIT_HZ          1193182ull
+#define CALIBRATE_TICKS 11932u          /* 10 ms of PIT ticks */
+#define MSR_APIC_BASE   0x1B
+#define MSR_TSC_DEADLINE 0x6E0
+#define APIC_VA         0xFFFF820000000000ull   /* hypervisor slot 260 */
+#define APIC_EOI        0xB0
+#define APIC_SVR        0xF0
+#define APIC_LVT_TIMER  0x320
+#define APIC_TIMER_INIT 0x380
+#define APIC_TIMER_CUR  0x390
+#define APIC_TIMER_DIV  0x3E0
+
+static uint64_t tsc_at_boot, tsc_hz, apic_hz;
+static uint32_t tsc_mul;          /* ns = (tsc_delta << shift) * mul >> 32 */
+static int8_t tsc_shift;
+static bool deadline_mode;
+
+static uint32_t apic_read(unsigned reg)
+{
+    return *(volatile uint32_t *)(APIC_VA + reg);
+}
+
+static void apic_write(unsigned reg, uint32_t v)
+{
+    *(volatile uint32_t *)(APIC_VA + reg) = v;
+}
+
+/* The PIT channel 0 counter (counting down). */
+static uint16_t pit_read(void)
+{
+    outb(0x43, 0x00);                       /* latch channel 0 */
+    uint8_t lo = inb(0x40);
+    return (uint16_t)(lo | (inb(0x40) << 8));
+}
+
+/* Choose mul/shift so that (delta << shift) * mul >> 32 converts TSC ticks to ns. */
+static void set_scale(uint64_t hz)
+{
+    int shift = 0;
+    uint64_t ns = 1000000000ull;
+    while (hz > 2 * ns) {                   /* keep mul = ns/hz * 2^32 below 2^32 */
+        hz >>= 1;
+        shift--;
+    }
+    while (hz <= ns) {
+        hz <<= 1;
+        shift++;
+    }
+    tsc_shift = (int8_t)shift;
+    tsc_mul = (uint32_t)((ns << 32) / hz);
+}
+
+void time_init(void)
+{
+    uint64_t base = rdmsr(MSR_APIC_BASE);
+    paging_map_hv_page(APIC_VA, (base & PTE_ADDR) >> PAGE_SHIFT,
+                       PTE_P | PTE_W | PTE_PCD | PTE_PWT | (cpu_has.nx ? PTE_NX : 0));
+    wrmsr(MSR_APIC_BASE, base | (1u << 11));          /* globally enabled, xAPIC mode */
+    apic_write(APIC_SVR, 0x100 | SPURIOUS_VECTOR);   /* software enable */
+    apic_write(APIC_TIMER_DIV, 0x3);                  /* divide by 16 */
+    apic_write(APIC_LVT_TIMER, 1u << 16);             /* masked while calibrating */
+    apic_write(APIC_TIMER_INIT, 0xFFFFFFFFu);
+
+    outb(0x43, 0x30);                                 /* ch0, lo/hi, mode 0 */
+    outb(0x40, 0xFF);
+    outb(0x40, 0xFF);
+    uint16_t p0 = pit_read();
+    uint64_t t0 = rdtsc();
+    uint32_t a0 = apic_read(APIC_TIMER_CUR);
+    uint16_t p;
+    unsigned spins = 0;
+    do {
+        p = pit_read();
+    } while ((uint16_t)(p0 - p) < CALIBRATE_TICKS && ++spins < 50000000u);
+    uint64_t t1 = rdtsc();
+    uint32_t a1 = apic_read(APIC_TIMER_CUR);
+    uint64_t ticks = (uint16_t)(p0 - p);
+    if (ticks < CALIBRATE_TICKS)
+        panic("the PIT does not count: cannot calibrate the TSC");
+    tsc_hz = (t1 - t0) * PIT_HZ / ticks;
+    apic_hz = (uint64_t)(a0 - a1) * PIT_HZ / ticks;
+    if (!tsc_hz || !apic_hz)
+        panic("timer calibration failed (tsc %lu Hz, apic %lu Hz)", tsc_hz, apic_hz);
+    set_scale(tsc_hz);
+    tsc_at_boot = rdtsc();
+
+    uint32_t a, b, c, d;
+    cpuid(1, 0, &a, &b, &c, &d);
+    deadline_mode = c & (1u << 24);
+    apic_write(APIC_TIMER_INIT, 0);
+    apic_write(APIC_LVT_TIMER, TIMER_VECTOR | (deadline_mode ? (2u << 17) : 0));
+    printk("time: TSC %lu kHz, APIC timer %lu kHz, %s mode\n", tsc_hz / 1000, apic_hz / 1000,
+           deadline_mode ? "TSC-deadline" : "one-shot");
+}
+
+/* TSC ticks -> ns with the guests' formula. */
+static uint64_t tsc_to_ns(uint64_t delta)
+{
+    delta = tsc_shift >= 0 ? delta << tsc_shift : delta >> -tsc_shift;
+    return (uint64_t)(((unsigned __int128)delta * tsc_mul) >> 32);
+}
+
+uint64_t time_now_ns(void)
+{
+    return tsc_to_ns(rdtsc() - tsc_at_boot);
+}
+
+void time_fill(struct hako_vcpu_time_info *t)
+{
+    __atomic_store_n(&t->version, t->version + 1, __ATOMIC_SEQ_CST);   /* odd: updating */
+    t->tsc_timestamp = tsc_at_boot;
+    t->system_time = 0;
+    t->tsc_to_system_mul = tsc_mul;
+    t->tsc_shift = tsc_shift;
+    __atomic_store_n(&t->version, t->version + 1, __ATOMIC_SEQ_CST);
+}
+
+void time_set_deadline(uint64_t deadline_ns)
+{
+    if (!deadline_ns) {
+        if (deadline_mode)
+            wrmsr(MSR_TSC_DEADLINE, 0);
+        else
+            apic_write(APIC_TIMER_INIT, 0);
+        return;
+    }
+    /* Far deadlines are approached in steps of at most a second (no overflow; the
+     * interrupt then simply finds nothing due and asks again). */
+    uint64_t now = time_now_ns();
+    uint64_t delta = deadline_ns > now ? MIN(deadline_ns - now, 1000000000ull) : 1000;
+    if (deadline_mode) {
+        wrmsr(MSR_TSC_DEADLINE, rdtsc() + delta * tsc_hz / 1000000000ull + 1);
+    } else {
+        uint64_t count = delta * apic_hz / 1000000000ull;
+        apic_write(APIC_TIMER_INIT, (uint32_t)MIN(MAX(count, 1ull), 0xFFFFFFFFull));
+    }
+}
+
+void time_ack(void)
+{
+    apic_write(APIC_EOI, 0);
+}

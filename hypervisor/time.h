@@ -1,0 +1,29 @@
+/*
+ * hypervisor/time.h: system time (TSC based), the local APIC timer, guest timers.
+ */
+#ifndef HV_TIME_H
+#define HV_TIME_H
+
+#include <stdint.h>
+
+#include <hako/events.h>
+
+#define TIMER_VECTOR    0xF0
+#define SPURIOUS_VECTOR 0xFF
+
+/* Calibrate the TSC and the APIC timer against the PIT and start the APIC. */
+void time_init(void);
+
+/* Nanoseconds since boot. */
+uint64_t time_now_ns(void);
+
+/* Describe the time base to a guest (version protocol of hako_vcpu_time_info). */
+void time_fill(struct hako_vcpu_time_info *t);
+
+/* Ask for a timer interrupt at deadline_ns (system time); 0 = none. The latest call wins. */
+void time_set_deadline(uint64_t deadline_ns);
+
+/* Acknowledge a timer interrupt. */
+void time_ack(void);
+
+#endif /* HV_TIME_H */
