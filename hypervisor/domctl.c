@@ -157,7 +157,6 @@ static struct domain *target(uint64_t arg, long *rc)
 /* domctl(cmd, arg) */
 long hc_domctl(HC_ARGS)
 {
-    HC_UNUSED();
     (void)a3;
     long rc;
     struct domain *d;

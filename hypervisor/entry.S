@@ -8,40 +8,62 @@
 #include "percpu.h"
 #include "x86.h"
 
-.macro SAVE_GPRS
+/* Caller-saved registers, highest frame slot first (struct cpu_regs). */
+.macro SAVE_SCRATCH
     pushq %rax
-    pushq %rbx
     pushq %rcx
     pushq %rdx
     pushq %rsi
     pushq %rdi
-    pushq %rbp
     pushq %r8
     pushq %r9
     pushq %r10
     pushq %r11
-    pushq %r12
-    pushq %r13
-    pushq %r14
-    pushq %r15
 .endm
 
-.macro RESTORE_GPRS
-    popq %r15
-    popq %r14
-    popq %r13
-    popq %r12
+.macro RESTORE_SCRATCH
     popq %r11
     popq %r10
     popq %r9
     popq %r8
-    popq %rbp
     popq %rdi
     popq %rsi
     popq %rdx
     popq %rcx
-    popq %rbx
     popq %rax
+.endm
+
+.macro SAVE_GPRS
+    SAVE_SCRATCH
+    pushq %r15
+    pushq %r14
+    pushq %r13
+    pushq %r12
+    pushq %rbp
+    pushq %rbx
+.endm
+
+.macro RESTORE_GPRS
+    popq %rbx
+    popq %rbp
+    popq %r12
+    popq %r13
+    popq %r14
+    popq %r15
+    RESTORE_SCRATCH
+.endm
+
+/* Complete a hypercall frame at off(%rsp): the callee-saved registers (still the guest's,
+ * C preserves them), the vector and the error code. */
+.macro FILL_FRAME off
+    movq %rbx, \off+0(%rsp)
+    movq %rbp, \off+8(%rsp)
+    movq %r12, \off+16(%rsp)
+    movq %r13, \off+24(%rsp)
+    movq %r14, \off+32(%rsp)
+    movq %r15, \off+40(%rsp)
+    movq $VECTOR_SYSCALL, \off+FRAME_VECTOR(%rsp)
+    movq $0, \off+FRAME_ERROR(%rsp)
 .endm
 
     .text
@@ -57,16 +79,15 @@ syscall_entry:
     pushq %r11
     pushq $SEL_GUEST_CS64
     pushq %rcx
-    pushq $0
-    pushq $VECTOR_SYSCALL
-    SAVE_GPRS
+    subq $16, %rsp                  /* vector, error code: only slow paths need them */
+    SAVE_SCRATCH
+    subq $48, %rsp                  /* callee-saved slots: FILL_FRAME when needed */
     movq %gs:PCPU_CURRENT, %r11
     testb $1, VCPU_IN_USER(%r11)
     jnz 3f                          /* guest user mode: a system call for the guest kernel */
     cmpq hypercall_count(%rip), %rax
     jae 1f
     incq VCPU_HC_COUNT(%r11,%rax,8)  /* hypercall_count <= HC_COUNT_SLOTS (hypercall.c) */
-    movq %r10, %rcx
     leaq hypercall_table(%rip), %r11
     call *(%r11,%rax,8)
     movq %rax, FRAME_RAX(%rsp)
@@ -84,7 +105,8 @@ hypercall_return:
     incq %r11
     cmpq $1, %r11
     ja 2f
-    RESTORE_GPRS
+    addq $48, %rsp                  /* callee-saved: still in their registers */
+    RESTORE_SCRATCH
     addq $16, %rsp                  /* vector, error code */
     popq %rcx                       /* rip */
     addq $8, %rsp                   /* cs */
@@ -94,15 +116,29 @@ hypercall_return:
     sysretq
 1:  movq $-38, FRAME_RAX(%rsp)      /* -HAKO_ENOSYS */
     jmp hypercall_return
-2:  movq %rsp, %rdi
+2:  FILL_FRAME 0
+    movq %rsp, %rdi
     call hypercall_bad_return       /* does not return */
     ud2
-3:  movq %rsp, %rdi
+3:  FILL_FRAME 0
+    movq %rsp, %rdi
     call vtrap_user_syscall
     jmp resume_frame
-4:  movq %rsp, %rdi
+4:  FILL_FRAME 0
+    movq %rsp, %rdi
     call vtrap_hypercall_events     /* does not return */
     ud2
+
+/* Hypercalls that need the complete frame (they dump it or resume through it) are
+ * entered through these: fill it in, then run the C handler. The frame sits just
+ * above our return address. */
+    .globl hc_sched_op_full, hc_iret_full
+hc_sched_op_full:
+    FILL_FRAME 8
+    jmp hc_sched_op
+hc_iret_full:
+    FILL_FRAME 8
+    jmp hc_iret
 
 /* void resume_frame_at(struct cpu_regs *regs): leave through the iretq path. */
     .globl resume_frame_at

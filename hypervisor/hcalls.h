@@ -10,8 +10,10 @@
 #include "pagetype.h"
 #include "percpu.h"
 
-#define HC_ARGS uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5, uint64_t a6
-#define HC_UNUSED(...) (void)a4, (void)a5, (void)a6
+/* Handlers get the first three arguments (rdi, rsi, rdx) directly; the rare one that
+ * needs more reads r10/r8/r9 from its frame (vcpu_regs), which keeps the entry path
+ * from shuffling r10 into rcx for every call. */
+#define HC_ARGS uint64_t a1, uint64_t a2, uint64_t a3
 
 /* Items a batch hypercall handles before it lets the CPU go and continues. */
 #define HC_PREEMPT_CHUNK 1024
@@ -39,6 +41,10 @@ long hc_set_trap_table(HC_ARGS);
 long hc_stack_switch(HC_ARGS);
 long hc_iret(HC_ARGS);
 long hc_set_callback(HC_ARGS);
+
+/* entry.S: complete the frame, then run hc_sched_op / hc_iret. */
+long hc_sched_op_full(HC_ARGS);
+long hc_iret_full(HC_ARGS);
 
 /* The calling vCPU's guest-pointer address space. */
 static inline uint64_t caller_cr3(void)

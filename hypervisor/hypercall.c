@@ -23,7 +23,7 @@
 #define HAKO_HV_VERSION "unknown"
 #endif
 
-typedef long (*hypercall_fn)(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t);
+typedef long (*hypercall_fn)(uint64_t, uint64_t, uint64_t);
 
 /* The calling domain. */
 static struct domain *caller(void)
@@ -34,7 +34,6 @@ static struct domain *caller(void)
 /* console_io(cmd, buf, len): write to or read from the console. */
 long hc_console_io(HC_ARGS)
 {
-    HC_UNUSED();
     uint64_t cmd = a1, buf = a2, len = a3;
     char kbuf[HAKO_CONSOLE_IO_MAX];
     if (cmd != HAKO_CONSOLE_WRITE && cmd != HAKO_CONSOLE_READ)
@@ -61,7 +60,6 @@ long hc_console_io(HC_ARGS)
 /* version(cmd, arg): ABI version, or the full version/feature record. */
 long hc_version(HC_ARGS)
 {
-    HC_UNUSED();
     (void)a3;
     uint64_t cmd = a1, arg = a2;
     extern const uint64_t hypercall_count;
@@ -88,7 +86,6 @@ long hc_version(HC_ARGS)
 /* sched_op(cmd, arg1, arg2): yield or shut down the calling domain. */
 long hc_sched_op(HC_ARGS)
 {
-    (void)a5, (void)a6;
     uint64_t cmd = a1, reason = a2, code = a3;
     struct vcpu *v = current_vcpu();
     switch (cmd) {
@@ -113,9 +110,10 @@ long hc_sched_op(HC_ARGS)
         v->nr_poll_ports = (uint32_t)count;
         if (evtchn_any_pending(v->dom, v->poll_ports, v->nr_poll_ports))
             return 1;
-        if (a4 && a4 <= time_now_ns())
+        uint64_t timeout = vcpu_regs(v)->r10;          /* the 4th argument */
+        if (timeout && timeout <= time_now_ns())
             return 0;
-        v->poll_deadline_ns = a4;
+        v->poll_deadline_ns = timeout;
         v->polling = v->blocked = true;
         vcpu_update_runnable(v);
         sched_timers_changed();
@@ -141,7 +139,6 @@ long hc_sched_op(HC_ARGS)
 /* debug_op(cmd, arg): self-checks a guest (or its tests) can ask for. */
 long hc_debug_op(HC_ARGS)
 {
-    HC_UNUSED();
     (void)a3;
     struct vcpu *v = current_vcpu();
     switch (a1) {
@@ -175,7 +172,6 @@ long hc_debug_op(HC_ARGS)
 /* event_channel_op(cmd, arg) */
 long hc_event_channel_op(HC_ARGS)
 {
-    HC_UNUSED();
     (void)a3;
     struct domain *d = caller();
     if (a1 >= HAKO_EVTCHNOP_SEND)
@@ -197,7 +193,6 @@ long hc_event_channel_op(HC_ARGS)
 /* set_timer_op(cmd, value) */
 long hc_set_timer_op(HC_ARGS)
 {
-    HC_UNUSED();
     (void)a3;
     struct vcpu *v = current_vcpu();
     switch (a1) {
@@ -248,14 +243,14 @@ long hc_preempt(uint64_t nr, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t pro
 const hypercall_fn hypercall_table[] = {
     [HAKO_HC_console_io] = hc_console_io,
     [HAKO_HC_version] = hc_version,
-    [HAKO_HC_sched_op] = hc_sched_op,
+    [HAKO_HC_sched_op] = hc_sched_op_full,
     [HAKO_HC_mmu_update] = hc_mmu_update,
     [HAKO_HC_mmuext_op] = hc_mmuext_op,
     [HAKO_HC_update_va_mapping] = hc_update_va_mapping,
     [HAKO_HC_memory_op] = hc_memory_op,
     [HAKO_HC_set_trap_table] = hc_set_trap_table,
     [HAKO_HC_stack_switch] = hc_stack_switch,
-    [HAKO_HC_iret] = hc_iret,
+    [HAKO_HC_iret] = hc_iret_full,
     [HAKO_HC_set_callback] = hc_set_callback,
     [HAKO_HC_debug_op] = hc_debug_op,
     [HAKO_HC_event_channel_op] = hc_event_channel_op,

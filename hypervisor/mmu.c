@@ -92,7 +92,6 @@ static int mmu_item(uint16_t domid, const void *item)
 /* mmu_update(reqs, count, done) */
 long hc_mmu_update(HC_ARGS)
 {
-    HC_UNUSED();
     return run_batch(HAKO_HC_mmu_update, a1, a2, a3, sizeof(struct hako_mmu_update), mmu_item);
 }
 
@@ -152,7 +151,6 @@ static int mmuext_item(uint16_t domid, const void *item)
 /* mmuext_op(ops, count, done) */
 long hc_mmuext_op(HC_ARGS)
 {
-    HC_UNUSED();
     return run_batch(HAKO_HC_mmuext_op, a1, a2, a3, sizeof(struct hako_mmuext_op), mmuext_item);
 }
 
@@ -173,7 +171,6 @@ static uint64_t find_l1(uint64_t cr3, uint64_t va)
 /* update_va_mapping(va, val, flags) */
 long hc_update_va_mapping(HC_ARGS)
 {
-    HC_UNUSED();
     uint64_t va = a1, val = a2, flags = a3;
     struct vcpu *v = current_vcpu();
     if (flags > HAKO_UVMF_TLB_FLUSH || !guest_range_ok(va, 1))
@@ -196,7 +193,6 @@ long hc_update_va_mapping(HC_ARGS)
 /* memory_op(cmd, arg) */
 long hc_memory_op(HC_ARGS)
 {
-    HC_UNUSED();
     (void)a3;
     struct domain *d = current_vcpu()->dom;
     switch (a1) {

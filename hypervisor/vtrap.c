@@ -96,7 +96,6 @@ void vtrap_user_syscall(struct cpu_regs *regs)
 /* set_trap_table(table, count): all entries are checked before any is applied. */
 long hc_set_trap_table(HC_ARGS)
 {
-    HC_UNUSED();
     (void)a3;
     struct hako_trap_info t[HAKO_TRAP_VECTORS];
     if (a2 > HAKO_TRAP_VECTORS || (a1 & 7))
@@ -119,7 +118,6 @@ long hc_set_trap_table(HC_ARGS)
 /* stack_switch(kernel_rsp): the stack for events that arrive in user mode. */
 long hc_stack_switch(HC_ARGS)
 {
-    HC_UNUSED();
     (void)a2, (void)a3;
     if (a1 && !guest_addr_ok(a1 - 1))
         return -HAKO_EINVAL;
@@ -130,7 +128,6 @@ long hc_stack_switch(HC_ARGS)
 /* set_callback(type, address) */
 long hc_set_callback(HC_ARGS)
 {
-    HC_UNUSED();
     (void)a3;
     struct vcpu *v = current_vcpu();
     uint64_t *slot = a1 == HAKO_CALLBACK_SYSCALL ? &v->syscall_callback
@@ -147,7 +144,6 @@ long hc_set_callback(HC_ARGS)
 /* iret(): resume the context in the trap frame at the caller's rsp. */
 long hc_iret(HC_ARGS)
 {
-    HC_UNUSED();
     (void)a1, (void)a2, (void)a3;
     struct vcpu *v = current_vcpu();
     struct cpu_regs *regs = vcpu_regs(v);

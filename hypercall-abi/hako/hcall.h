@@ -24,6 +24,22 @@ static inline long hako_hypercall6(unsigned long nr, unsigned long a1, unsigned 
     return ret;
 }
 
+/* The same with fewer arguments: only the registers used are loaded. */
+static inline long hako_hypercall1(unsigned long nr, unsigned long a1)
+{
+    long ret;
+    __asm__ __volatile__("syscall" : "=a"(ret) : "a"(nr), "D"(a1) : "rcx", "r11", "memory");
+    return ret;
+}
+
+static inline long hako_hypercall2(unsigned long nr, unsigned long a1, unsigned long a2)
+{
+    long ret;
+    __asm__ __volatile__("syscall" : "=a"(ret) : "a"(nr), "D"(a1), "S"(a2)
+                         : "rcx", "r11", "memory");
+    return ret;
+}
+
 static inline long hako_hypercall3(unsigned long nr, unsigned long a1, unsigned long a2,
                                    unsigned long a3)
 {

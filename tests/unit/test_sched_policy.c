@@ -292,6 +292,25 @@ static void test_zero_credit_is_over(void **state)
     assert_int_equal(slice, 1 * MS);
 }
 
+static void test_over_entities_round_robin(void **state)
+{
+    (void)state;
+    struct sim *s = &S;
+    sim_init(s, 0, 4, 256);
+    for (int i = 0; i < 4; i++)
+        policy_set_runnable(&s->p, &s->e[i], true);
+    for (int i = 0; i < 4; i++)
+        s->e[i].credit_ns = -(int64_t)(i + 1); /* everyone "over" (white-box set-up) */
+    policy_set_runnable(&s->p, &s->e[3], false);
+    uint64_t slice;
+    struct sched_entity *prev = &s->e[0];
+    for (int k = 1; k <= 7; k++) {
+        prev = policy_pick(&s->p, 1000, prev, &slice);
+        assert_ptr_equal(prev, &s->e[k % 3]); /* e1, e2, e0, ...; blocked e3 skipped */
+        assert_int_equal(slice, SLICE);
+    }
+}
+
 static void test_wake_keeps_debt_once_share_is_used(void **state)
 {
     (void)state;
@@ -668,6 +687,7 @@ int main(void)
         cmocka_unit_test(test_entity_woken_mid_run_gets_its_share),
         cmocka_unit_test(test_wake_while_busy_peer_has_full_credit_no_starvation),
         cmocka_unit_test(test_zero_credit_is_over),
+        cmocka_unit_test(test_over_entities_round_robin),
         cmocka_unit_test(test_wake_keeps_debt_once_share_is_used),
         cmocka_unit_test(test_block_wake_cycles_earn_no_extra_credit),
         cmocka_unit_test(test_cap_alone_gets_cap_and_cpu_idles),
