@@ -51,12 +51,18 @@ static int string_copy_in(uint64_t va, char *buf, size_t max)
     return -HAKO_EINVAL;
 }
 
-/* The lowest free domain id above 0, or 0 when all are taken. */
+/* A free domain id above 0, or 0 when all are taken. Ids are handed out round-robin so
+ * a destroyed domain's id is not reused at once (its peers may still hold unbound ports
+ * naming it). */
+static uint16_t last_domid;     /* the id most recently given to a created domain */
+
 static uint16_t free_domid(void)
 {
-    for (uint16_t id = 1; id < MAX_DOMAINS; id++)
+    for (unsigned n = 0; n < MAX_DOMAINS - 1; n++) {
+        uint16_t id = (uint16_t)(1 + (last_domid + n) % (MAX_DOMAINS - 1));
         if (!domain_get(id))
             return id;
+    }
     return 0;
 }
 
@@ -103,6 +109,7 @@ static long domctl_create(uint64_t arg)
     image_release(&scratch);
     if (rc)
         return rc;
+    last_domid = domid;
     d->vcpu.se.weight = c.weight ? c.weight : SCHED_DEFAULT_WEIGHT;
     d->vcpu.se.cap = c.cap;
     c.domid = domid;

@@ -58,6 +58,15 @@ static unsigned port_alloc(struct domain *d)
     return 0;
 }
 
+/* Flag an upcall for v and wake it if it is blocked -- but not if it is polling: a poll
+ * ends only on its own ports (or its timeout). */
+static void raise_upcall(struct vcpu *v, struct hako_vcpu_info *vi)
+{
+    __atomic_store_n(&vi->evtchn_upcall_pending, 1, __ATOMIC_SEQ_CST);
+    if (!v->polling)
+        vcpu_wake(v);
+}
+
 void evtchn_set_pending(struct domain *d, unsigned port)
 {
     struct hako_shared_info *s = d->shinfo;
@@ -71,10 +80,8 @@ void evtchn_set_pending(struct domain *d, unsigned port)
         return;
     if (test(&s->evtchn_mask[port / 64], port % 64))
         return;
-    if (!test_and_set(&vi->evtchn_pending_sel, port / 64)) {
-        __atomic_store_n(&vi->evtchn_upcall_pending, 1, __ATOMIC_SEQ_CST);
-        vcpu_wake(v);
-    }
+    if (!test_and_set(&vi->evtchn_pending_sel, port / 64))
+        raise_upcall(v, vi);
 }
 
 void evtchn_send_virq(struct domain *d, unsigned virq)
@@ -140,8 +147,6 @@ long evtchn_op(struct domain *d, unsigned cmd, struct hako_evtchn *op)
         struct evtchn *pe = port_get(peer, op->remote_port);
         if (!pe || pe->state != HAKO_EVTCHN_UNBOUND || pe->remote_dom != d->domid)
             return -HAKO_EINVAL;    /* not offered to us */
-        if (peer == d && op->remote_port == 0)
-            return -HAKO_EINVAL;
         unsigned p = port_alloc(d);
         if (!p)
             return -HAKO_ENOSPC;
@@ -210,10 +215,8 @@ long evtchn_port_op(struct domain *d, unsigned cmd, uint64_t port)
         struct hako_vcpu_info *vi = &s->vcpu_info[0];
         clear(&s->evtchn_mask[port / 64], port % 64);
         if (test(&s->evtchn_pending[port / 64], port % 64) &&
-            !test_and_set(&vi->evtchn_pending_sel, port / 64)) {
-            __atomic_store_n(&vi->evtchn_upcall_pending, 1, __ATOMIC_SEQ_CST);
-            vcpu_wake(&d->vcpu);
-        }
+            !test_and_set(&vi->evtchn_pending_sel, port / 64))
+            raise_upcall(&d->vcpu, vi);
         return 0;
     }
     }

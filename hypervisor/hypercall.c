@@ -174,6 +174,8 @@ long hc_event_channel_op(HC_ARGS)
 {
     (void)a3;
     struct domain *d = caller();
+    if (a1 > HAKO_EVTCHNOP_UNMASK)
+        return -HAKO_ENOSYS;
     if (a1 >= HAKO_EVTCHNOP_SEND)
         return evtchn_port_op(d, (unsigned)a1, a2);
     if (a1 > HAKO_EVTCHNOP_STATUS)
@@ -206,8 +208,9 @@ long hc_set_timer_op(HC_ARGS)
     case HAKO_TIMER_PERIODIC:
         if (a2 && a2 < HAKO_TIMER_MIN_PERIOD)
             return -HAKO_EINVAL;
+        uint64_t now = time_now_ns();
         v->timer_period_ns = a2;
-        v->timer_next_ns = a2 ? time_now_ns() + a2 : 0;
+        v->timer_next_ns = !a2 ? 0 : a2 > UINT64_MAX - now ? UINT64_MAX : now + a2;
         break;
     default:
         return -HAKO_ENOSYS;

@@ -140,8 +140,13 @@ static void run_guest_timers(uint64_t now)
             evtchn_send_virq(d, HAKO_VIRQ_TIMER);
         }
         if (v->timer_period_ns && now >= v->timer_next_ns) {
-            while (v->timer_next_ns <= now)
-                v->timer_next_ns += v->timer_period_ns;
+            /* Next expiry after now, skipping missed ones; a period that would run past
+             * 2^64 ns simply ends the timer. */
+            uint64_t missed = (now - v->timer_next_ns) / v->timer_period_ns + 1;
+            if (missed > (UINT64_MAX - v->timer_next_ns) / v->timer_period_ns)
+                v->timer_period_ns = v->timer_next_ns = 0;
+            else
+                v->timer_next_ns += missed * v->timer_period_ns;
             evtchn_send_virq(d, HAKO_VIRQ_TIMER);
         }
         if (v->polling && v->poll_deadline_ns && now >= v->poll_deadline_ns)
