@@ -119,6 +119,16 @@ XTF_LINK = $(LD) $(LDFLAGS_FREE) -T guest-pv/kernel.ld -o $@ $(BUILD)/guest-pv/h
 $(BUILD)/tests/xtf/test-%.elf: $(BUILD)/tests/xtf/test-%.c.o $(BUILD)/tests/xtf/framework.c.o \
 		$(BUILD)/guest-pv/head.S.o $(GUEST_LIB_A) guest-pv/kernel.ld
 	$(XTF_LINK)
+# test-domains carries a small domU kernel (tests/xtf/domu) to create domains from.
+DOMU_ELF := $(BUILD)/tests/xtf/domu/domu.elf
+$(BUILD)/tests/xtf/domu/%.o: tests/xtf/domu/% | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(CC) $(GUEST_CFLAGS) -c $< -o $@
+$(DOMU_ELF): $(BUILD)/tests/xtf/domu/domu.c.o $(BUILD)/guest-pv/head.S.o $(GUEST_LIB_A) guest-pv/kernel.ld
+	$(XTF_LINK)
+$(BUILD)/tests/xtf/domu/image.S.o: $(DOMU_ELF)
+$(BUILD)/tests/xtf/domu/image.S.o: GUEST_CFLAGS += -DDOMU_PATH='"$(DOMU_ELF)"'
+$(BUILD)/tests/xtf/test-domains.elf: $(BUILD)/tests/xtf/domu/image.S.o
 
 # Benchmark kernels: XTF framework plus the guest's memory code.
 $(BUILD)/tests/bench/%.c.o: tests/bench/%.c | $(DEPS_STAMP)
@@ -134,6 +144,7 @@ UNIT_SRCS_test_frame        := hypervisor/frame.c tests/unit/hv_stubs.c
 UNIT_SRCS_test_guest_access := hypervisor/guest_access.c hypervisor/frame.c tests/unit/hv_stubs.c
 UNIT_SRCS_test_pagetype := hypervisor/pagetype.c hypervisor/frame.c tests/unit/hv_stubs.c
 UNIT_SRCS_test_sched_policy := hypervisor/sched_policy.c tests/unit/hv_stubs.c
+UNIT_SRCS_test_evtchn := hypervisor/evtchn.c hypervisor/frame.c tests/unit/hv_stubs.c
 .SECONDEXPANSION:
 $(BUILD)/tests/unit/%: tests/unit/%.c $$(UNIT_SRCS_%)
 	@mkdir -p $(@D)
