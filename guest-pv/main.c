@@ -8,11 +8,13 @@
  *                                    (the hypervisor crashes the domain with a dump)
  *   fault=badstack                   take one with an unusable stack, after registering
  *                                    handlers (delivering it fails: the domain crashes)
+ *   fault=syscall-end                hypercall whose return address is not canonical
  *   shutdown=crash | shutdown=reboot stop with that reason
  *   exit=N                           power off with status N (0..9)
  */
 #include <hako/hcall.h>
 #include <hako/hypercall.h>
+#include <hako/events.h>
 #include <hako/start_info.h>
 
 #include "klib.h"
@@ -142,6 +144,24 @@ static void check_memory_and_user_mode(void)
     check(audit == 0, "hypervisor reference counts consistent after the user program");
 }
 
+/* Make a hypercall from the last two bytes of the lower half, with an event pending and
+ * unmasked, so its return address (2^47) is not canonical: the hypervisor must stop the
+ * domain rather than return there. */
+static void syscall_at_end_of_lower_half(const struct hako_start_info *si)
+{
+    uint64_t pfn = pfn_alloc(), page = 0x00007FFFFFFFF000ull;
+    ((uint8_t *)pfn_to_va(pfn))[4094] = 0x0F;          /* syscall */
+    ((uint8_t *)pfn_to_va(pfn))[4095] = 0x05;
+    if (!pfn || mm_map(mm_kernel_l4(), page, pfn_to_mfn(pfn), HAKO_PTE_P | HAKO_PTE_U) ||
+        mm_flush())
+        return;
+    struct hako_shared_info *sh = (struct hako_shared_info *)si->shared_info_va;
+    sh->vcpu_info[0].evtchn_upcall_pending = 1;
+    sh->vcpu_info[0].evtchn_upcall_mask = 0;
+    __asm__ volatile("movl %0, %%eax; xorl %%edi, %%edi; jmp *%1"
+                     : : "i"(HAKO_HC_version), "r"(page + 4094) : "rax", "rdi", "memory");
+}
+
 /* Entry from head.S. */
 void kernel_main(const struct hako_start_info *si)
 {
@@ -158,6 +178,8 @@ void kernel_main(const struct hako_start_info *si)
     check_memory_and_user_mode();
     if (cmdline_has(si->cmdline, "fault=badstack"))   /* nowhere to put the trap frame */
         __asm__ volatile("movq $0x1000, %rsp; ud2");
+    if (cmdline_has(si->cmdline, "fault=syscall-end"))
+        syscall_at_end_of_lower_half(si);
     kprintf("boot checks: %d run, %d failed\n", checks_run, checks_failed);
     if (cmdline_has(si->cmdline, "shutdown=crash"))
         privops->shutdown(HAKO_SHUTDOWN_CRASH, 42);

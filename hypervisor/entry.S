@@ -93,18 +93,19 @@ syscall_entry:
     movq %rax, FRAME_RAX(%rsp)
     .globl hypercall_return
 hypercall_return:
-    /* An unmasked event pending (upcall_pending == 1, upcall_mask == 0)? Upcall. */
-    movq %gs:PCPU_CURRENT, %r11
-    movq VCPU_INFO_PTR(%r11), %r11
-    cmpw $1, (%r11)
-    je 4f
-    /* sysret to a non-canonical rip would fault in ring 0: refuse it. */
+    /* Returning to a non-canonical rip would fault in ring 0 (sysret, and iretq on the
+     * upcall path too): refuse it first. */
     movq FRAME_RIP(%rsp), %rcx
     movq %rcx, %r11
     sarq $47, %r11
     incq %r11
     cmpq $1, %r11
     ja 2f
+    /* An unmasked event pending (upcall_pending == 1, upcall_mask == 0)? Upcall. */
+    movq %gs:PCPU_CURRENT, %r11
+    movq VCPU_INFO_PTR(%r11), %r11
+    cmpw $1, (%r11)
+    je 4f
     addq $48, %rsp                  /* callee-saved: still in their registers */
     RESTORE_SCRATCH
     addq $16, %rsp                  /* vector, error code */

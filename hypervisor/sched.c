@@ -170,8 +170,10 @@ void schedule(void)
                           : NULL;
     slice_end_ns = slice ? now + slice : 0;
     reprogram();
-    if (next)
+    if (next) {
         next->run_start_ns = now;
+        time_fill(&next->vcpu_info->time);
+    }
     if (next == prev)
         return;
     switch_state(prev, next);

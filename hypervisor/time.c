@@ -125,9 +125,10 @@ uint64_t time_now_ns(void)
 
 void time_fill(struct hako_vcpu_time_info *t)
 {
+    uint64_t tsc = rdtsc();
     __atomic_store_n(&t->version, t->version + 1, __ATOMIC_SEQ_CST);   /* odd: updating */
-    t->tsc_timestamp = tsc_at_boot;
-    t->system_time = 0;
+    t->tsc_timestamp = tsc;
+    t->system_time = tsc_to_ns(tsc - tsc_at_boot);
     t->tsc_to_system_mul = tsc_mul;
     t->tsc_shift = tsc_shift;
     __atomic_store_n(&t->version, t->version + 1, __ATOMIC_SEQ_CST);

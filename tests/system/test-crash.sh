@@ -30,6 +30,15 @@ expect_output "fault with a bad guest stack: clear message and dump" \
   'vector 6 \(#UD' 'rsp 0000000000001000' 'machine exit status 126'
 expect_no_output "fault with a bad guest stack: no hypervisor panic" 'PANIC'
 
+# A hypercall from the last bytes of the lower half cannot be returned from (sysret or
+# iret to a non-canonical address would fault in ring 0): the domain stops instead, also
+# when an event upcall is due at that moment.
+boot "$DOM0" fault=syscall-end
+expect_status 126 "hypercall returning to a non-canonical address: dom0 crash, status 126"
+expect_output "hypercall returning to a non-canonical address: clear message" \
+  'd0 \(dom0\) crashed: hypercall returns to a non-canonical address' 'rip 0000800000000000'
+expect_no_output "hypercall returning to a non-canonical address: no hypervisor panic" 'PANIC'
+
 # A fault in the hypervisor itself is a panic: register dump, status 127.
 boot "$DOM0" hv_selftest=fault --
 expect_status 127 "hypervisor exception stops the machine with status 127"
