@@ -17,6 +17,7 @@
 #include "mm.h"
 #include "paging.h"
 #include "sched.h"
+#include "time.h"
 
 /* Copy the image at guest va (len bytes) into freshly mapped scratch pages; 0 or error.
  * The pages are in *frames; the image is at HV_SCRATCH_BASE. */
@@ -144,6 +145,8 @@ static long domctl_getinfo(uint64_t arg)
     info.shutdown_code = d->shutdown_code;
     info.nr_pages = d->nr_pages;
     info.cpu_time_ns = d->vcpu.cpu_time_ns;
+    if (current_vcpu() == &d->vcpu)       /* the caller itself: include the running slice */
+        info.cpu_time_ns += time_now_ns() - d->vcpu.run_start_ns;
     info.events = d->stat_events;
     for (unsigned i = 0; i < 16; i++)
         info.hypercalls[i] = d->vcpu.hc_count[i];

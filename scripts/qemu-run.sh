@@ -43,14 +43,25 @@ args=(-M microvm -accel tcg -cpu max -m "$mem" -smp 1 -no-reboot -nodefaults
 [ "$icount" = 1 ] && args+=(-icount shift=0,sleep=off)
 [ "$debug" = 1 ] && args+=(-s -S)
 
+errlog=$(mktemp)
+trap 'rm -f "$errlog"' EXIT
+
 run_once() {
+  # QEMU's own diagnostics go to stderr (kept apart so they can be told from a result).
   if [ "$timeout_s" = 0 ]; then
-    qemu-system-x86_64 "${args[@]}"
+    qemu-system-x86_64 "${args[@]}" 2> >(tee "$errlog" >&2)
   else
-    timeout --foreground -k 5 "$timeout_s" qemu-system-x86_64 "${args[@]}"
+    timeout --foreground -k 5 "$timeout_s" qemu-system-x86_64 "${args[@]}" 2> >(tee "$errlog" >&2)
   fi
   local rc=$?
-  if [ $((rc % 2)) = 1 ] && [ "$rc" -lt 256 ]; then
+  wait
+  # Exit code 1 is both "the machine stopped with status 0" and QEMU failing to start;
+  # QEMU says why on stderr in the second case.
+  if [ "$rc" = 1 ] && grep -qE '^qemu(-system-x86_64)?: ' "$errlog" &&
+     ! grep -q 'terminating on signal' "$errlog"; then
+    echo "hako: QEMU failed to run the machine (see its message above)" >&2
+    status=125
+  elif [ $((rc % 2)) = 1 ] && [ "$rc" -lt 256 ]; then
     status=$(((rc - 1) / 2))
   else
     case "$rc" in

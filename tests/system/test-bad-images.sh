@@ -35,6 +35,10 @@ boot "$DOM0" dom0_mem=lots --
 expect_status 127 "bad dom0_mem option stops the hypervisor"
 expect_output "bad dom0_mem option is explained" 'PANIC: bad dom0_mem option'
 
+# QEMU itself failing (here: no such dom0 file) must never look like a clean power-off.
+boot "$tmp/does-not-exist"
+expect_status 125 "QEMU failing to start reports 'no result' (125), not status 0"
+
 # No boot module at all: run QEMU directly without -initrd.
 timeout 30 qemu-system-x86_64 -M microvm -accel tcg -cpu max -m 256M -no-reboot -nodefaults \
   -display none -serial stdio -device isa-debug-exit,iobase=0xf4,iosize=4 \
