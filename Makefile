@@ -128,7 +128,8 @@ $(DOMU_ELF): $(BUILD)/tests/xtf/domu/domu.c.o $(BUILD)/guest-pv/head.S.o $(GUEST
 	$(XTF_LINK)
 $(BUILD)/tests/xtf/domu/image.S.o: $(DOMU_ELF)
 $(BUILD)/tests/xtf/domu/image.S.o: GUEST_CFLAGS += -DDOMU_PATH='"$(DOMU_ELF)"'
-$(BUILD)/tests/xtf/test-domains.elf: $(BUILD)/tests/xtf/domu/image.S.o
+$(BUILD)/tests/xtf/test-domains.elf $(BUILD)/tests/bench/bench-domains.elf: \
+		$(BUILD)/tests/xtf/domu/image.S.o
 
 # Benchmark kernels: XTF framework plus the guest's memory code.
 $(BUILD)/tests/bench/%.c.o: tests/bench/%.c | $(DEPS_STAMP)

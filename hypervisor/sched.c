@@ -24,6 +24,9 @@ void context_switch(uint64_t *save_rsp, uint64_t load_rsp);
 static struct sched_policy policy;
 static bool policy_ready;
 static uint64_t slice_end_ns;        /* when the running vCPU's slice ends, 0 = none */
+static bool guest_deadlines_changed = true; /* recompute guest_deadline before use */
+static uint64_t guest_deadline;             /* earliest guest timer / poll timeout */
+static uint64_t programmed_deadline;        /* what the APIC was last asked for */
 
 /* The policy, started on first use (after the time base exists). */
 static struct sched_policy *pol(void)
@@ -44,6 +47,7 @@ void sched_add(struct vcpu *v)
 
 void sched_remove(struct vcpu *v)
 {
+    guest_deadlines_changed = true;         /* its timers no longer count */
     if (v->se.queued)
         policy_remove(pol(), &v->se);
     v->runnable = false;
@@ -61,6 +65,8 @@ void vcpu_wake(struct vcpu *v)
 {
     if (!v->blocked)
         return;
+    if (v->polling)
+        guest_deadlines_changed = true;     /* its poll timeout no longer counts */
     v->blocked = false;
     v->polling = false;
     vcpu_update_runnable(v);
@@ -94,10 +100,14 @@ static unsigned console_virq_port(void)
     return dom0 && dom0->state == DOMAIN_RUNNING ? dom0->virq_port[HAKO_VIRQ_CONSOLE] : 0;
 }
 
-/* The earliest guest timer, poll timeout or console poll, 0 if none. */
-static uint64_t next_guest_deadline(void)
+
+/* The earliest guest timer or poll timeout (0 if none), recomputed only after a change. */
+static uint64_t earliest_guest_timer(void)
 {
-    uint64_t best = console_virq_port() ? time_now_ns() + CONSOLE_POLL_NS : 0;
+    if (!guest_deadlines_changed)
+        return guest_deadline;
+    guest_deadlines_changed = false;
+    uint64_t best = 0;
     for (unsigned id = 0; id < MAX_DOMAINS; id++) {
         struct domain *d = domain_get((uint16_t)id);
         if (!d)
@@ -109,25 +119,36 @@ static uint64_t next_guest_deadline(void)
             if (cand[i] && (!best || cand[i] < best))
                 best = cand[i];
     }
-    return best;
+    return guest_deadline = best;
 }
 
-/* Program the APIC for the next thing that needs the CPU's attention. */
+/* Program the APIC for the next thing that needs the CPU's attention: the end of the
+ * running slice, a guest timer, or the console poll. */
 static void reprogram(void)
 {
-    uint64_t g = next_guest_deadline();
-    uint64_t t = slice_end_ns && (!g || slice_end_ns < g) ? slice_end_ns : g;
-    time_set_deadline(t);
+    uint64_t t = earliest_guest_timer();
+    if (slice_end_ns && (!t || slice_end_ns < t))
+        t = slice_end_ns;
+    if (console_virq_port()) {
+        uint64_t c = time_now_ns() + CONSOLE_POLL_NS;
+        t = !t || c < t ? c : t;
+    }
+    /* An interrupt that comes earlier than needed only makes us decide again, so the
+     * APIC is touched only to bring the deadline forward (or to arm it at all). */
+    if (t && (!programmed_deadline || t < programmed_deadline))
+        time_set_deadline(programmed_deadline = t);
 }
 
 void sched_timers_changed(void)
 {
+    guest_deadlines_changed = true;
     reprogram();
 }
 
 /* Fire due guest timers and poll timeouts; tell dom0 about console input. */
 static void run_guest_timers(uint64_t now)
 {
+    guest_deadlines_changed = true;
     if (console_virq_port() && console_has_input())
         evtchn_send_virq(domain_get(0), HAKO_VIRQ_CONSOLE);
     for (unsigned id = 0; id < MAX_DOMAINS; id++) {
@@ -184,6 +205,7 @@ void schedule(void)
 void sched_timer_interrupt(void)
 {
     time_ack();
+    programmed_deadline = 0;                /* it fired: nothing is armed any more */
     uint64_t now = time_now_ns();
     run_guest_timers(now);
     schedule();                         /* slice over, or someone woke: decide again */

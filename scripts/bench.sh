@@ -52,6 +52,8 @@ awk -F, '$2 == "icount" && $4 == "insns" { v[$1] = $3 }
              over = v["mmu.batch@64"] - slope
              printf "\nmmu: marginal cost per PTE (slope 64..512) %.1f insns; at batch 64 the per-PTE cost is %.1f above it (target <= 15): %s\n", slope, over, over <= 15 ? "met" : "NOT met"
            }
+           if ("evtchn.rtt" in v)
+             printf "evtchn.rtt: %.0f insns per inter-domain event round trip (target < 1000): %s\n", v["evtchn.rtt"], v["evtchn.rtt"] < 1000 ? "met" : "NOT met"
            if ("hc.null" in v)
              printf "hc.null: %.1f insns per round trip (target <= 60): %s\n", v["hc.null"], v["hc.null"] <= 60 ? "met" : "NOT met"
          }' "$csv"

@@ -46,7 +46,7 @@ echo "== in-guest test kernels (XTF style)"
 for k in "$BUILD"/tests/xtf/test-*.elf; do
   [ -f "$k" ] || continue
   name=$(basename "$k" .elf)
-  scripts/qemu-run.sh --timeout 60 "$BUILD/hako.elf" "$k" > "$log/$name.txt" 2>&1
+  scripts/qemu-run.sh --timeout 60 "$BUILD/hako.elf" "$k" > "$log/$name.txt" 2>&1 </dev/null
   rc=$?
   result=$(grep -ao 'Test result: [A-Z]*' "$log/$name.txt" | tail -1)
   case "$result:$rc" in

@@ -6,6 +6,7 @@
  *                          ("ready"), then N times: block for the event, clear it, send
  *                          back; power off with code 0 (2 if binding failed)
  *   spin                   busy loop forever (CPU share tests)
+ *   yield                  yield forever (domain switch benchmark)
  *   block                  block forever on an event that never comes
  *   crash                  write to an unmapped address with no page-fault handler
  *   domctl                 try domain control; power off with code 0 only if every call
@@ -135,6 +136,9 @@ void kernel_main(const struct hako_start_info *si)
     if (cmdline_has(cmdline, "spin"))
         for (volatile uint64_t n = 0;; n++)
             ;
+    if (cmdline_has(cmdline, "yield"))
+        for (;;)
+            privops->yield();
     if (cmdline_has(cmdline, "block"))
         for (;;)                        /* nothing is bound: no event can ever come */
             HC3(HAKO_HC_sched_op, HAKO_SCHED_BLOCK, 0, 0);
