@@ -106,7 +106,7 @@ hypercall_return:
     movq VCPU_INFO_PTR(%r11), %r11
     cmpw $1, (%r11)
     je 4f
-    addq $48, %rsp                  /* callee-saved: still in their registers */
+5:  addq $48, %rsp                  /* callee-saved: still in their registers */
     RESTORE_SCRATCH
     addq $16, %rsp                  /* vector, error code */
     popq %rcx                       /* rip */
@@ -127,8 +127,10 @@ hypercall_return:
     jmp resume_frame
 4:  FILL_FRAME 0
     movq %rsp, %rdi
-    call vtrap_hypercall_events     /* does not return */
-    ud2
+    call vtrap_hypercall_events     /* bounced to the event callback? */
+    testl %eax, %eax
+    jz 5b                           /* no (no callback): the normal way out */
+    jmp resume_frame
 
 /* Hypercalls that need the complete frame (they dump it or resume through it) are
  * entered through these: fill it in, then run the C handler. The frame sits just

@@ -20,9 +20,10 @@
  *     is the most an entity overruns its credit while others wait for the CPU; debt
  *     beyond that was run "over" while nobody else wanted the CPU, and is forgiven.
  *   period_used_ns restarts at 0 for everyone.
- * - Wake-up mid-period: an entity that becomes runnable is topped up to its share
- *   (computed as above, at that moment, itself included) minus period_used_ns when that
- *   is positive; its credit is never lowered (debt stays once the share is used up). So it competes as "under" at once instead of waiting for
+ * - Wake-up mid-period: an entity that becomes runnable with no credit left is topped up
+ *   to its share (computed as above, at that moment, itself included) minus
+ *   period_used_ns when that is positive (one that still has credit keeps it: this keeps
+ *   the frequent block/wake path cheap); its credit is never lowered (debt stays once the share is used up). So it competes as "under" at once instead of waiting for
  *   the refill (otherwise an entity that happens to be blocked at every refill could
  *   starve next to a busy one), and block/wake cycles cannot earn more "under" time in a
  *   period than that share. Others' credits are not reduced, so a period may hand out
@@ -202,8 +203,8 @@ void policy_set_runnable(struct sched_policy *p, struct sched_entity *e, bool ru
     if (e->runnable == runnable)
         return;
     e->runnable = runnable;
-    if (!runnable || !e->queued)
-        return;
+    if (!runnable || !e->queued || e->credit_ns > 0)
+        return;     /* still "under": the top-up below could only matter once it is not */
     uint64_t pool, wsum;
     fill_period(p, &pool, &wsum);
     uint64_t share = share_of(e, pool, wsum);
@@ -244,10 +245,8 @@ struct sched_entity *policy_pick(struct sched_policy *p, uint64_t now,
     if (!p->head)
         return NULL;
 
-    struct sched_entity *start = p->head;
-    for (struct sched_entity *e = p->head; e; e = e->next)
-        if (e == prev)
-            start = e->next ? e->next : p->head;
+    /* Round-robin: start after prev when it is still on the list. */
+    struct sched_entity *start = prev && prev->queued && prev->next ? prev->next : p->head;
 
     struct sched_entity *under = NULL, *over = NULL;
     bool capped_waiting = false;

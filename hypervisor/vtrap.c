@@ -72,18 +72,17 @@ bool vtrap_bounce(struct vcpu *v, struct cpu_regs *regs, uint64_t vector, uint64
     return true;
 }
 
-void vtrap_deliver_events(struct vcpu *v, struct cpu_regs *regs)
+bool vtrap_deliver_events(struct vcpu *v, struct cpu_regs *regs)
 {
     struct hako_vcpu_info *vi = v->vcpu_info;
-    if (__atomic_load_n(&vi->evtchn_upcall_pending, __ATOMIC_SEQ_CST) &&
-        !__atomic_load_n(&vi->evtchn_upcall_mask, __ATOMIC_SEQ_CST))
-        vtrap_bounce(v, regs, HAKO_TRAP_EVENT, 0, 0);
+    return __atomic_load_n(&vi->evtchn_upcall_pending, __ATOMIC_SEQ_CST) &&
+           !__atomic_load_n(&vi->evtchn_upcall_mask, __ATOMIC_SEQ_CST) &&
+           vtrap_bounce(v, regs, HAKO_TRAP_EVENT, 0, 0);
 }
 
-void vtrap_hypercall_events(struct cpu_regs *regs)
+bool vtrap_hypercall_events(struct cpu_regs *regs)
 {
-    vtrap_deliver_events(current_vcpu(), regs);
-    resume_frame_at(regs);
+    return vtrap_deliver_events(current_vcpu(), regs);
 }
 
 void vtrap_user_syscall(struct cpu_regs *regs)

@@ -17,11 +17,12 @@ bool vtrap_bounce(struct vcpu *v, struct cpu_regs *regs, uint64_t vector, uint64
                   uint64_t fault_addr);
 
 /* If v has an unmasked event pending and an event callback, bounce to it (masking
- * further upcalls); regs is the context it interrupts. */
-void vtrap_deliver_events(struct vcpu *v, struct cpu_regs *regs);
+ * further upcalls); regs is the context it interrupts. True when it bounced. */
+bool vtrap_deliver_events(struct vcpu *v, struct cpu_regs *regs);
 
-/* entry.S: a hypercall is returning with an event to deliver; leaves through iretq. */
-void vtrap_hypercall_events(struct cpu_regs *regs);
+/* entry.S: a hypercall is returning with an unmasked event pending. True when regs now
+ * enter the event callback (leave through iretq), false to return normally. */
+bool vtrap_hypercall_events(struct cpu_regs *regs);
 
 /* entry.S: syscall from guest user mode, to be bounced to the kernel's syscall callback. */
 void vtrap_user_syscall(struct cpu_regs *regs);
