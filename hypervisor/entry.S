@@ -133,14 +133,25 @@ hypercall_return:
     jmp resume_frame
 
 /* Hypercalls that need the complete frame (they dump it or resume through it) are
- * entered through these: fill it in, then run the C handler. The frame sits just
- * above our return address. */
+ * entered through these: fill it in, then run the C handler. The frame is found from the
+ * stack top, so multicall can call them too (r11 is free: hypercalls clobber it). */
+.macro FILL_VCPU_FRAME
+    movq %gs:PCPU_STACK_TOP, %r11
+    movq %rbx, -FRAME_SIZE+0(%r11)
+    movq %rbp, -FRAME_SIZE+8(%r11)
+    movq %r12, -FRAME_SIZE+16(%r11)
+    movq %r13, -FRAME_SIZE+24(%r11)
+    movq %r14, -FRAME_SIZE+32(%r11)
+    movq %r15, -FRAME_SIZE+40(%r11)
+    movq $VECTOR_SYSCALL, -FRAME_SIZE+FRAME_VECTOR(%r11)
+    movq $0, -FRAME_SIZE+FRAME_ERROR(%r11)
+.endm
     .globl hc_sched_op_full, hc_iret_full
 hc_sched_op_full:
-    FILL_FRAME 8
+    FILL_VCPU_FRAME
     jmp hc_sched_op
 hc_iret_full:
-    FILL_FRAME 8
+    FILL_VCPU_FRAME
     jmp hc_iret
 
 /* void resume_frame_at(struct cpu_regs *regs): leave through the iretq path. */

@@ -46,6 +46,20 @@ long hc_set_callback(HC_ARGS);
 long hc_sched_op_full(HC_ARGS);
 long hc_iret_full(HC_ARGS);
 
+/* multicall.c */
+long hc_multicall(HC_ARGS);
+
+/* The dispatch table (hypercall.c) and its size. */
+typedef long (*hypercall_fn)(uint64_t, uint64_t, uint64_t);
+extern const hypercall_fn hypercall_table[];
+extern const uint64_t hypercall_count;
+
+/* The 4th argument of the running hypercall (r10, or the multicall entry's args[3]). */
+static inline uint64_t hc_arg4(struct vcpu *v)
+{
+    return v->mc_args ? v->mc_args[3] : vcpu_regs(v)->r10;
+}
+
 /* The calling vCPU's guest-pointer address space. */
 static inline uint64_t caller_cr3(void)
 {

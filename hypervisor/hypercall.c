@@ -12,6 +12,7 @@
 #include "domain.h"
 #include "evtchn.h"
 #include "time.h"
+#include "x86.h"
 #include "guest_access.h"
 #include "hcalls.h"
 #include "lib.h"
@@ -23,7 +24,6 @@
 #define HAKO_HV_VERSION "unknown"
 #endif
 
-typedef long (*hypercall_fn)(uint64_t, uint64_t, uint64_t);
 
 /* The calling domain. */
 static struct domain *caller(void)
@@ -110,7 +110,7 @@ long hc_sched_op(HC_ARGS)
         v->nr_poll_ports = (uint32_t)count;
         if (evtchn_any_pending(v->dom, v->poll_ports, v->nr_poll_ports))
             return 1;
-        uint64_t timeout = vcpu_regs(v)->r10;          /* the 4th argument */
+        uint64_t timeout = hc_arg4(v);
         if (timeout && timeout <= time_now_ns())
             return 0;
         v->poll_deadline_ns = timeout;
@@ -152,6 +152,19 @@ long hc_debug_op(HC_ARGS)
     }
     case HAKO_DEBUG_CONTINUATIONS:
         return (long)v->continuations;
+    case HAKO_DEBUG_TIME_HANDLER: {
+        if (a2 == 0 || a2 > 1000000)
+            return -HAKO_EINVAL;
+        /* Called through the dispatch table, as the entry path and multicall call it. */
+        hypercall_fn fn = hypercall_table[HAKO_HC_version];
+        __asm__ volatile("" : "+r"(fn));                  /* no inlining it away */
+        uint64_t t0 = rdtsc();
+        for (uint64_t i = 0; i < a2; i++) {
+            long r = fn(HAKO_VERSION_ABI, 0, 0);
+            __asm__ volatile("" : : "r"(r) : "memory");   /* keep every call */
+        }
+        return (long)(rdtsc() - t0);
+    }
     case HAKO_DEBUG_FREE_FRAMES:
         return (long)frame_free_count();
     case HAKO_DEBUG_RAISE_VIRQ:
@@ -259,6 +272,7 @@ const hypercall_fn hypercall_table[] = {
     [HAKO_HC_event_channel_op] = hc_event_channel_op,
     [HAKO_HC_set_timer_op] = hc_set_timer_op,
     [HAKO_HC_domctl] = hc_domctl,
+    [HAKO_HC_multicall] = hc_multicall,
 };
 const uint64_t hypercall_count = ARRAY_SIZE(hypercall_table);
 _Static_assert(ARRAY_SIZE(hypercall_table) <= HC_COUNT_SLOTS, "entry.S counts every number");

@@ -63,7 +63,8 @@ static long run_batch(uint64_t nr, uint64_t items, uint64_t count, uint64_t done
     uint8_t buf[COPY_BATCH * 24];
     long rc = 0;
     while (i < count && rc == 0) {
-        if (i - start >= HC_PREEMPT_CHUNK) {
+        if (i - start >= HC_PREEMPT_CHUNK && !current_vcpu()->mc_args) {   /* not inside
+                                                                 a multicall: see there */
             flush_tlb_if_unsafe();
             return hc_preempt(nr, items, count, done_ptr, i);
         }

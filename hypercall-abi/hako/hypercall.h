@@ -39,6 +39,7 @@
 #define HAKO_HC_event_channel_op 12 /* event_channel_op(cmd, arg)          events.h */
 #define HAKO_HC_set_timer_op 13  /* set_timer_op(cmd, value)               events.h */
 #define HAKO_HC_domctl       14  /* domctl(cmd, arg): control domain only  domctl.h */
+#define HAKO_HC_multicall    15  /* multicall(calls, count) */
 
 /* ---- console_io ---------------------------------------------------------------- */
 #define HAKO_CONSOLE_WRITE   0   /* IN buf[len]: write bytes to the domain's console. Returns len. */
@@ -87,6 +88,29 @@ HAKO_STATIC_ASSERT(HAKO_OFFSETOF(struct hako_version_info, hv_version) == 16, "h
 #define HAKO_SHUTDOWN_CRASH    2 /* the guest kernel gave up; code is its own reason */
 #define HAKO_SHUTDOWN_CODE_MAX 255
 
+/* ---- multicall ----------------------------------------------------------------- */
+/* multicall(calls, count): run calls[0..count) in order, each as if made on its own;
+ * each entry's result lands in its `result`. A failing entry does not stop the batch
+ * unless it has HAKO_MC_STOP_ON_ERROR; then the entries after it are not run and get
+ * -HAKO_ECANCELED. Returns the number of entries run, -HAKO_EFAULT if the array cannot
+ * be read or written, -HAKO_E2BIG when count > HAKO_MULTICALL_MAX. Long batches are split
+ * transparently. Not allowed inside a batch (result -HAKO_EINVAL): multicall itself
+ * (no nesting) and iret. */
+#define HAKO_MULTICALL_MAX     4096u
+#define HAKO_MC_STOP_ON_ERROR  (1u << 0)
+
+#ifndef __ASSEMBLER__
+struct hako_multicall_entry {
+    uint64_t op;          /* IN: hypercall number */
+    uint64_t args[6];     /* IN: its arguments, as rdi, rsi, rdx, r10, r8, r9 */
+    int64_t  result;      /* OUT: what it returned (or -HAKO_ECANCELED) */
+    uint32_t flags;       /* IN: HAKO_MC_* */
+    uint32_t _pad0;       /* IN: zero */
+};
+HAKO_STATIC_ASSERT(sizeof(struct hako_multicall_entry) == 72, "multicall entry size");
+HAKO_STATIC_ASSERT(HAKO_OFFSETOF(struct hako_multicall_entry, result) == 56, "result offset");
+#endif
+
 /* ---- debug_op ------------------------------------------------------------------ */
 #define HAKO_DEBUG_AUDIT         0  /* Recount every reference to the caller's frames from its
                                        page tables, pins and base pointers; returns the number
@@ -96,6 +120,9 @@ HAKO_STATIC_ASSERT(HAKO_OFFSETOF(struct hako_version_info, hv_version) == 16, "h
 #define HAKO_DEBUG_COUNTER       2  /* arg = HAKO_COUNTER_*: returns that per-vCPU count */
 #define HAKO_DEBUG_RAISE_VIRQ    3  /* raise HAKO_VIRQ_DEBUG on the caller */
 #define HAKO_DEBUG_FREE_FRAMES   4  /* returns the hypervisor's free machine frames (leak checks) */
+#define HAKO_DEBUG_TIME_HANDLER  5  /* runs the version(ABI) handler arg times (1..10^6) inside
+                                       the hypervisor; returns the TSC ticks it took (under
+                                       QEMU -icount: instructions): the bare handler cost */
 
 #define HAKO_COUNTER_TLB_FLUSHES 0  /* full TLB flushes done for this vCPU by hypercalls */
 #define HAKO_COUNTER_INVLPGS     1  /* single-page invalidations done for it */

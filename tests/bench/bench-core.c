@@ -69,6 +69,27 @@ void test_main(const struct hako_start_info *si)
     uint64_t t3 = rdtsc();
     report("hc.null", (t1 - t0) - (t3 - t2), n, n, 0, 0);   /* touches no TLB state */
 
+    /* hc.handler.null: the bare version(ABI) handler, timed inside the hypervisor. */
+    uint64_t h = (uint64_t)hako_hypercall2(HAKO_HC_debug_op, HAKO_DEBUG_TIME_HANDLER, n);
+    report("hc.handler.null", h, n, 0, 0, 0);
+
+    /* hc.multicall@N: the same null call, N to a multicall (per call). */
+    static struct hako_multicall_entry mc[256] __attribute__((aligned(8)));
+    static const unsigned mc_sizes[] = { 1, 8, 64, 256 };
+    for (unsigned s = 0; s < 4; s++) {
+        unsigned bn = mc_sizes[s], reps = 8192 / bn;
+        for (unsigned i = 0; i < bn; i++)
+            mc[i] = (struct hako_multicall_entry){ .op = HAKO_HC_version,
+                                                   .args = { HAKO_VERSION_ABI } };
+        t0 = rdtsc();
+        for (unsigned r = 0; r < reps; r++)
+            hako_hypercall2(HAKO_HC_multicall, (uint64_t)mc, bn);
+        t1 = rdtsc();
+        char name[32];
+        ksnprintf(name, sizeof(name), "hc.multicall@%u", bn);
+        report(name, t1 - t0, (uint64_t)reps * bn, reps, 0, 0);
+    }
+
     /* Scratch: 512 free pages of the linear map; their L1 entries are what we rewrite,
      * flipping W each round so every request changes a present entry. */
     uint64_t base_pfn = si->first_free_pfn + 64;

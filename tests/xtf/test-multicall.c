@@ -1,0 +1,108 @@
+/*
+ * tests/xtf/test-multicall.c: batched hypercalls. Every entry runs in order with its own
+ * result; failures do not stop a batch unless asked to; nesting and iret are refused;
+ * bad arrays fail cleanly; long batches are split and completed; batch hypercalls inside
+ * a multicall run to their end.
+ */
+#include <hako/hcall.h>
+#include <hako/hypercall.h>
+#include <hako/memory.h>
+
+#include "framework.h"
+#include "klib.h"
+#include "mm.h"
+
+const char test_title[] = "multicall";
+
+#define UL(x) ((unsigned long)(x))
+static struct hako_multicall_entry mc[HAKO_MULTICALL_MAX] __attribute__((aligned(8)));
+
+static long multicall(struct hako_multicall_entry *calls, unsigned long n)
+{
+    return hako_hypercall2(HAKO_HC_multicall, UL(calls), n);
+}
+
+static void set(unsigned i, uint64_t op, uint64_t a1, uint64_t a2, uint64_t a3, uint32_t flags)
+{
+    mc[i] = (struct hako_multicall_entry){ .op = op, .args = { a1, a2, a3 }, .result = 0x55,
+                                           .flags = flags };
+}
+
+void test_main(const struct hako_start_info *si)
+{
+    mm_init(si);
+    /* Basic batch and per-entry results, failures not stopping it. */
+    set(0, HAKO_HC_version, HAKO_VERSION_ABI, 0, 0, 0);
+    set(1, 999, 0, 0, 0, 0);
+    set(2, HAKO_HC_console_io, HAKO_CONSOLE_WRITE, UL("mc\n"), 3, 0);
+    set(3, HAKO_HC_version, 77, 0, 0, 0);
+    set(4, HAKO_HC_multicall, UL(mc), 1, 0, 0);
+    set(5, HAKO_HC_iret, 0, 0, 0, 0);
+    XTF_EXPECT_RC(multicall(mc, 6), 6, "batch of 6 with failures runs them all");
+    XTF_CHECK(mc[0].result == HAKO_ABI_VERSION, "entry 0 result %ld", (long)mc[0].result);
+    XTF_CHECK(mc[1].result == -HAKO_ENOSYS, "unknown op result %ld", (long)mc[1].result);
+    XTF_CHECK(mc[2].result == 3, "console write result %ld", (long)mc[2].result);
+    XTF_CHECK(mc[3].result == -HAKO_ENOSYS, "unknown sub-command result %ld", (long)mc[3].result);
+    XTF_CHECK(mc[4].result == -HAKO_EINVAL, "nested multicall refused: %ld", (long)mc[4].result);
+    XTF_CHECK(mc[5].result == -HAKO_EINVAL, "iret in a batch refused: %ld", (long)mc[5].result);
+
+    /* Stop on error: the rest is cancelled, not run. */
+    set(0, HAKO_HC_version, HAKO_VERSION_ABI, 0, 0, 0);
+    set(1, HAKO_HC_version, 77, 0, 0, HAKO_MC_STOP_ON_ERROR);
+    set(2, HAKO_HC_console_io, HAKO_CONSOLE_WRITE, UL("NOT REACHED\n"), 12, 0);
+    set(3, HAKO_HC_version, HAKO_VERSION_ABI, 0, 0, 0);
+    XTF_EXPECT_RC(multicall(mc, 4), 2, "stop on error: 2 entries ran");
+    XTF_CHECK(mc[1].result == -HAKO_ENOSYS && mc[2].result == -HAKO_ECANCELED &&
+                  mc[3].result == -HAKO_ECANCELED,
+              "stop on error results %ld %ld %ld", (long)mc[1].result, (long)mc[2].result,
+              (long)mc[3].result);
+    set(0, HAKO_HC_version, HAKO_VERSION_ABI, 0, 0, HAKO_MC_STOP_ON_ERROR);
+    XTF_EXPECT_RC(multicall(mc, 1), 1, "stop flag on a succeeding entry changes nothing");
+
+    /* Bad entries and arrays. */
+    set(0, HAKO_HC_version, HAKO_VERSION_ABI, 0, 0, 1u << 5);
+    XTF_EXPECT_RC(multicall(mc, 1), 1, "unknown flag: the entry fails, the call does not");
+    XTF_CHECK(mc[0].result == -HAKO_EINVAL, "unknown flag result %ld", (long)mc[0].result);
+    set(0, HAKO_HC_version, HAKO_VERSION_ABI, 0, 0, 0);
+    mc[0]._pad0 = 1;
+    multicall(mc, 1);
+    XTF_CHECK(mc[0].result == -HAKO_EINVAL, "non-zero padding result %ld", (long)mc[0].result);
+    XTF_EXPECT_RC(multicall(mc, HAKO_MULTICALL_MAX + 1), -HAKO_E2BIG, "too many entries");
+    XTF_EXPECT_RC(multicall((void *)(UL(mc) + 4), 1), -HAKO_EINVAL, "misaligned array");
+    XTF_EXPECT_RC(multicall(NULL, 1), -HAKO_EFAULT, "NULL array");
+    XTF_EXPECT_RC(hako_hypercall2(HAKO_HC_multicall, 0xFFFF800000000000ul, 1), -HAKO_EFAULT,
+                  "array in the hypervisor's range");
+    XTF_EXPECT_RC(multicall(NULL, 0), 0, "empty batch");
+    /* An array in read-only memory: the first result cannot be written. */
+    XTF_EXPECT_RC(hako_hypercall2(HAKO_HC_multicall, si->pt_base_va, 1), -HAKO_EFAULT,
+                  "array in read-only memory");
+
+    /* A long batch is split and completed. */
+    long c0 = hako_hypercall1(HAKO_HC_debug_op, HAKO_DEBUG_CONTINUATIONS);
+    for (unsigned i = 0; i < HAKO_MULTICALL_MAX; i++)
+        set(i, HAKO_HC_version, HAKO_VERSION_ABI, 0, 0, 0);
+    XTF_EXPECT_RC(multicall(mc, HAKO_MULTICALL_MAX), HAKO_MULTICALL_MAX, "4096 entries");
+    int all = 1;
+    for (unsigned i = 0; i < HAKO_MULTICALL_MAX; i++)
+        all &= mc[i].result == HAKO_ABI_VERSION;
+    XTF_CHECK(all, "every entry of the long batch has its result");
+    XTF_CHECK(hako_hypercall1(HAKO_HC_debug_op, HAKO_DEBUG_CONTINUATIONS) > c0,
+              "the long batch was split and continued");
+
+    /* A long mmu_update inside a multicall runs to its end (2000 > one split's worth). */
+    static struct hako_mmu_update req[2000];
+    uint64_t pfn = si->first_free_pfn + 100;
+    uint64_t maddr = mm_entry_maddr(mm_kernel_l4(), UL(pfn_to_va(pfn)), 1);
+    uint64_t pte = (pfn_to_mfn(pfn) << 12) | PTE_KERNEL_RW;
+    for (unsigned i = 0; i < 2000; i++)
+        req[i] = (struct hako_mmu_update){ .ptr = maddr, .val = (i & 1) ? pte : pte & ~HAKO_PTE_W };
+    static uint64_t done __attribute__((aligned(8)));
+    set(0, HAKO_HC_mmu_update, UL(req), 2000, UL(&done), 0);
+    set(1, HAKO_HC_version, HAKO_VERSION_ABI, 0, 0, 0);
+    XTF_EXPECT_RC(multicall(mc, 2), 2, "multicall with a 2000-entry mmu_update");
+    XTF_CHECK(mc[0].result == 0 && done == 2000 && mc[1].result == HAKO_ABI_VERSION,
+              "mmu_update inside multicall: result %ld done %lu", (long)mc[0].result, done);
+    XTF_EXPECT_RC(hako_hypercall1(HAKO_HC_debug_op, HAKO_DEBUG_AUDIT), 0, "audit after");
+    XTF_EXPECT_RC(hako_hypercall1(HAKO_HC_version, HAKO_VERSION_ABI), HAKO_ABI_VERSION,
+                  "hypervisor still works");
+}
