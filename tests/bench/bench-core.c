@@ -11,6 +11,7 @@
 #include <hako/hypercall.h>
 #include <hako/memory.h>
 
+#include "bench.h"
 #include "framework.h"
 #include "klib.h"
 #include "mm.h"
@@ -20,13 +21,6 @@ const char test_title[] = "bench-core";
 
 #define REPS 64
 #define MAX_BATCH 512
-
-static inline uint64_t rdtsc(void)
-{
-    uint32_t lo, hi;
-    __asm__ volatile("lfence; rdtsc" : "=a"(lo), "=d"(hi) : : "memory");
-    return ((uint64_t)hi << 32) | lo;
-}
 
 static uint64_t counter(unsigned which)
 {
@@ -40,14 +34,6 @@ static void transitions(uint64_t *flushes, uint64_t *cr3)
     *cr3 = counter(HAKO_COUNTER_CR3_LOADS);
 }
 
-/* Print one result; per-op transition counts are given as numerator/denominator. */
-static void report(const char *metric, uint64_t total, uint64_t ops, uint64_t syscalls,
-                   uint64_t flushes, uint64_t cr3)
-{
-    uint64_t milli = total * 1000 / ops;
-    kprintf("BENCH %s %lu.%03lu per-op %lu/%lu %lu/%lu %lu/%lu\n", metric, milli / 1000,
-            milli % 1000, syscalls, ops, flushes, ops, cr3, ops);
-}
 
 static struct hako_mmu_update reqs[MAX_BATCH];
 

@@ -14,6 +14,8 @@
 #include <hako/hcall.h>
 #include <hako/hypercall.h>
 
+#include "bench.h"
+#include "evwait.h"
 #include "framework.h"
 #include "klib.h"
 #include "privops.h"
@@ -25,20 +27,6 @@ extern const char domu_image_start[], domu_image_end[];
 #define RTT_ROUNDS 2000
 #define SWITCHES   2000
 
-static inline uint64_t rdtsc(void)
-{
-    uint32_t lo, hi;
-    __asm__ volatile("lfence; rdtsc" : "=a"(lo), "=d"(hi) : : "memory");
-    return ((uint64_t)hi << 32) | lo;
-}
-
-static void report(const char *metric, uint64_t total, uint64_t ops, uint64_t syscalls,
-                   uint64_t flushes, uint64_t cr3)
-{
-    uint64_t milli = total * 1000 / ops;
-    kprintf("BENCH %s %lu.%03lu per-op %lu/%lu %lu/%lu %lu/%lu\n", metric, milli / 1000,
-            milli % 1000, syscalls, ops, flushes, ops, cr3, ops);
-}
 
 /* Create a domU running the test kernel with this command line; its domid or < 0. */
 static long create(const char *cmdline)
@@ -53,19 +41,6 @@ static long create(const char *cmdline)
     return hako_hypercall2(HAKO_HC_domctl, HAKO_DOMCTL_CREATE, (uint64_t)&c);
 }
 
-/* Wait for port to be pending (events are not delivered: no callback), then clear it. */
-static void wait_port(struct hako_shared_info *sh, unsigned port)
-{
-    struct hako_vcpu_info *vi = &sh->vcpu_info[0];
-    uint64_t bit = 1ull << (port % 64);
-    for (;;) {
-        __atomic_store_n(&vi->evtchn_upcall_pending, 0, __ATOMIC_SEQ_CST);
-        __atomic_exchange_n(&vi->evtchn_pending_sel, 0, __ATOMIC_SEQ_CST);
-        if (__atomic_fetch_and(&sh->evtchn_pending[port / 64], ~bit, __ATOMIC_SEQ_CST) & bit)
-            return;
-        hako_hypercall1(HAKO_HC_sched_op, HAKO_SCHED_BLOCK);
-    }
-}
 
 void test_main(const struct hako_start_info *si)
 {

@@ -20,6 +20,7 @@
 #include <hako/hypercall.h>
 #include <hako/start_info.h>
 
+#include "../evwait.h"
 #include "klib.h"
 #include "privops.h"
 
@@ -48,21 +49,6 @@ static void __attribute__((noreturn)) poweroff(unsigned code)
     privops->shutdown(HAKO_SHUTDOWN_POWEROFF, code);
 }
 
-/* Wait for port to be pending, then clear it. Events stay undelivered (no callback):
- * we clear the upcall flag and the selector, look at the port, and only then block, so
- * an event arriving at any point either is seen here or makes BLOCK return at once. */
-static void wait_port(struct hako_shared_info *sh, unsigned port)
-{
-    struct hako_vcpu_info *vi = &sh->vcpu_info[0];
-    uint64_t bit = 1ull << (port % 64);
-    for (;;) {
-        __atomic_store_n(&vi->evtchn_upcall_pending, 0, __ATOMIC_SEQ_CST);
-        __atomic_exchange_n(&vi->evtchn_pending_sel, 0, __ATOMIC_SEQ_CST);
-        if (__atomic_fetch_and(&sh->evtchn_pending[port / 64], ~bit, __ATOMIC_SEQ_CST) & bit)
-            return;
-        HC3(HAKO_HC_sched_op, HAKO_SCHED_BLOCK, 0, 0);
-    }
-}
 
 static void ping(const struct hako_start_info *si)
 {
