@@ -36,7 +36,8 @@ static uint64_t gdt[8] __attribute__((aligned(16))) = {
     0,
     0x00AF9A000000FFFF, /* 0x08 hypervisor code 64, DPL 0 */
     0x00CF92000000FFFF, /* 0x10 hypervisor data, DPL 0 */
-    0x00CFFA000000FFFF, /* 0x18 guest code 32 (unused; sysret layout), DPL 3 */
+    0,                  /* 0x18 would be 32-bit guest code (sysret layout): left empty,
+                           so a guest can never enter compatibility mode */
     0x00CFF2000000FFFF, /* 0x20 guest data, DPL 3 */
     0x00AFFA000000FFFF, /* 0x28 guest code 64, DPL 3 */
     0, 0,               /* 0x30 TSS (16 bytes) */
@@ -47,7 +48,7 @@ static uint8_t ist_stacks[3][IST_STACK_SIZE] __attribute__((aligned(16)));
 static struct percpu cpu0;
 
 extern char exc_stubs[];
-extern char syscall_entry[];
+extern char syscall_entry[], cstar_entry[];
 
 /* Install IDT gate vec -> its stub with the given DPL and IST index. */
 static void set_gate(unsigned vec, unsigned dpl, unsigned ist)
@@ -118,7 +119,7 @@ void cpu_init(void)
     wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_SCE | (cpu_has.nx ? EFER_NXE : 0));
     wrmsr(MSR_STAR, ((uint64_t)(SEL_GUEST_CS32 & ~3) << 48) | ((uint64_t)SEL_HV_CS << 32));
     wrmsr(MSR_LSTAR, (uint64_t)syscall_entry);
-    wrmsr(MSR_CSTAR, 0);
+    wrmsr(MSR_CSTAR, (uint64_t)cstar_entry);   /* unreachable (no 32-bit code segment) */
     wrmsr(MSR_SFMASK, RFLAGS_IF | RFLAGS_TF | RFLAGS_DF | RFLAGS_NT | RFLAGS_AC);
 
     /* FPU/SSE usable by guests; the hypervisor itself is built without SSE. */

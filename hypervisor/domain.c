@@ -127,6 +127,12 @@ void domain_shutdown(struct domain *d, uint32_t reason, uint32_t code)
     struct domain *dom0 = domain_get(0);
     if (dom0 && dom0 != d)
         evtchn_send_virq(dom0, HAKO_VIRQ_DOM_EXC);   /* the toolstack wants to know */
+    if (d == dom0)                       /* the machine stops with dom0: nothing else runs */
+        for (unsigned id = 1; id < MAX_DOMAINS; id++)
+            if (domains[id]) {
+                domains[id]->paused = true;
+                vcpu_update_runnable(&domains[id]->vcpu);
+            }
     if (current_vcpu() == &d->vcpu)
         schedule();                     /* not runnable any more: never comes back */
 }

@@ -82,6 +82,7 @@ struct domain {
     uint32_t shutdown_reason;   /* HAKO_SHUTDOWN_* once stopped */
     uint32_t shutdown_code;
     char name[DOMAIN_NAME_MAX];
+    uint32_t si_flags;          /* HAKO_SIF_* it was built with */
     uint64_t nr_pages;          /* guest memory pages */
     uint64_t max_pages;         /* the most it may own */
     uint64_t p2m_va;            /* where the builder put the guest's p2m */

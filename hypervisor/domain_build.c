@@ -221,6 +221,7 @@ int domain_build(struct domain *d, const struct domain_build_params *p, const ch
     fill_memory(d, p, &img, &l, upper, l1_first, p2m_first);
     fill_start_info(d, p, &l, mfn_to_virt(si_mfn));
     d->max_pages = p->nr_pages;
+    d->si_flags = p->si_flags;
     d->p2m_va = l.virt_base + (l.p2m_pfn << PAGE_SHIFT);
 
     /* Validate the whole initial tree through the normal type machinery: the kernel base

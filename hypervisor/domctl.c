@@ -140,7 +140,7 @@ static long domctl_getinfo(uint64_t arg)
                                               : HAKO_DOMSTATE_RUNNING;
     info.weight = d->vcpu.se.weight;
     info.cap = d->vcpu.se.cap;
-    info.flags = d->privileged ? HAKO_SIF_PRIVILEGED : 0;
+    info.flags = d->si_flags;
     info.shutdown_reason = d->shutdown_reason;
     info.shutdown_code = d->shutdown_code;
     info.nr_pages = d->nr_pages;

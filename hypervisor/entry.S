@@ -154,6 +154,26 @@ hc_iret_full:
     FILL_VCPU_FRAME
     jmp hc_iret
 
+/* syscall from 32-bit code: impossible (the GDT has no 32-bit code segment), but should
+ * it ever happen, stop the domain instead of running on its stack. */
+    .globl cstar_entry
+cstar_entry:
+    swapgs
+    movq %rsp, %gs:PCPU_SCRATCH_RSP
+    movq %gs:PCPU_STACK_TOP, %rsp
+    pushq $SEL_GUEST_DS
+    pushq %gs:PCPU_SCRATCH_RSP
+    pushq %r11
+    pushq $SEL_GUEST_CS64
+    pushq %rcx
+    subq $16, %rsp
+    SAVE_SCRATCH
+    subq $48, %rsp
+    FILL_FRAME 0
+    movq %rsp, %rdi
+    call compat_syscall             /* does not return */
+    ud2
+
 /* void resume_frame_at(struct cpu_regs *regs): leave through the iretq path. */
     .globl resume_frame_at
 resume_frame_at:

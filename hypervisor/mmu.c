@@ -121,6 +121,8 @@ static int mmuext_item(uint16_t domid, const void *item)
 {
     struct hako_mmuext_op op;
     memcpy(&op, item, sizeof(op));
+    if (op.cmd > HAKO_MMUEXT_INVLPG_ALL)
+        return -HAKO_ENOSYS;
     if (op._pad0 || op.arg2)
         return -HAKO_EINVAL;
     switch (op.cmd) {

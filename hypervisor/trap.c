@@ -70,3 +70,10 @@ void hypercall_bad_return(struct cpu_regs *regs)
     domain_crash(current_vcpu()->dom, regs, "hypercall returns to a non-canonical address");
     panic_regs(regs, "crashed domain resumed");
 }
+
+/* A syscall from 32-bit code reached the hypervisor (entry.S cstar_entry). */
+void compat_syscall(struct cpu_regs *regs)
+{
+    domain_crash(current_vcpu()->dom, regs, "syscall from 32-bit code");
+    panic_regs(regs, "crashed domain resumed");
+}

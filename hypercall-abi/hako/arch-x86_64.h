@@ -10,7 +10,8 @@
 /*
  * Virtual address space. The hypervisor owns L4 slots 256..271, i.e. the canonical
  * range [HAKO_HV_VA_START, HAKO_HV_VA_END). Every top-level table a guest runs on has
- * these slots filled by the hypervisor; a guest can never map, read or write there.
+ * these slots filled by the hypervisor; a guest can never map or write there, and can
+ * read only the m2p table (hako/memory.h) there.
  * Everything else (the whole lower half and the upper half above HAKO_HV_VA_END) is
  * the guest's to use.
  */

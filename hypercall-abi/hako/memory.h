@@ -14,8 +14,9 @@
 
 /*
  * Read-only machine-to-pseudo-physical table (m2p), mapped by the hypervisor into every
- * address space at HAKO_M2P_VA: uint64_t m2p[mfn] = pfn for frames the reader owns
- * (HAKO_M2P_INVALID for frames it does not own, or that it has not described).
+ * address space at HAKO_M2P_VA: uint64_t m2p[mfn] = the pfn its owner recorded for the
+ * frame. Only entries for the reader's own frames mean anything to it; free frames read
+ * HAKO_M2P_INVALID.
  */
 #define HAKO_M2P_VA        0xFFFF810000000000ULL
 #define HAKO_M2P_INVALID   (~0ULL)
@@ -25,7 +26,7 @@
 #define HAKO_PTE_W         (1ULL << 1)   /* writable */
 #define HAKO_PTE_U         (1ULL << 2)   /* user: required in every present entry */
 #define HAKO_PTE_A         (1ULL << 5)   /* accessed */
-#define HAKO_PTE_D         (1ULL << 6)   /* dirty (leaf only) */
+#define HAKO_PTE_D         (1ULL << 6)   /* dirty (meaningful in leaf entries; ignored above) */
 #define HAKO_PTE_PS        (1ULL << 7)   /* 2 MiB page, in an L2 entry only */
 #define HAKO_PTE_AVAIL     (7ULL << 9)   /* bits 9..11: free for the guest */
 #define HAKO_PTE_NX        (1ULL << 63)  /* no-execute, when HAKO_FEAT_NX */

@@ -51,7 +51,7 @@ struct hako_trap_frame {
     uint64_t rax;         /* interrupted rax (a syscall handler stores the result here) */
     uint64_t rcx;         /* interrupted rcx */
     uint64_t r11;         /* interrupted r11 */
-    uint64_t vector;      /* 0..31, or HAKO_TRAP_SYSCALL */
+    uint64_t vector;      /* 0..31, HAKO_TRAP_SYSCALL, HAKO_TRAP_EVENT or HAKO_TRAP_FAILSAFE */
     uint64_t error_code;  /* CPU error code, 0 if the vector has none */
     uint64_t fault_addr;  /* page faults: the faulting address (CR2); else 0 */
     uint64_t flags;       /* HAKO_TF_* */
