@@ -114,6 +114,14 @@ static void check_exception_delivery(const struct hako_start_info *si)
     check(trap_expected_hit(&f) && f.vector == 14 && f.fault_addr == 0xFFFF800000000000ull &&
               (f.error_code & 4),
           "page fault delivered with its address");
+    /* Compatibility mode must be out of reach: selector 0x1B (what sysret's layout would
+     * make 32-bit code) is empty, so a far jump to it faults instead of switching. */
+    static struct { uint64_t offset; uint16_t sel; } __attribute__((packed)) far = { 0, 0x1B };
+    trap_expect_at(13, &far.offset);
+    __asm__ volatile("leaq 1f(%%rip), %%rax; movq %%rax, (%0); rex64 ljmp *(%0); 1:"
+                     : : "r"(&far) : "rax", "memory");
+    check(trap_expected_hit(&f) && f.vector == 13 && (f.error_code & ~7ull) == 0x18,
+          "no way into 32-bit code: far jump to selector 0x1B faults");
     (void)si;
 }
 

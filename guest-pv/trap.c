@@ -20,6 +20,7 @@ static const char *const names[32] = {
 };
 
 static uint64_t expect_vector = ~0ull, expect_skip;
+static const uint64_t *expect_resume;
 static int expect_hit;
 static struct hako_trap_frame expect_frame;
 
@@ -27,7 +28,14 @@ void trap_expect(uint64_t vector, uint64_t skip)
 {
     expect_vector = vector;
     expect_skip = skip;
+    expect_resume = 0;
     expect_hit = 0;
+}
+
+void trap_expect_at(uint64_t vector, const uint64_t *resume)
+{
+    trap_expect(vector, 0);
+    expect_resume = resume;
 }
 
 int trap_expected_hit(struct hako_trap_frame *out)
@@ -61,7 +69,7 @@ void guest_trap(struct guest_regs *regs, struct hako_trap_frame *f)
         expect_frame = *f;
         expect_hit = 1;
         expect_vector = ~0ull;
-        f->rip += expect_skip;
+        f->rip = expect_resume ? *expect_resume : f->rip + expect_skip;
         return;
     }
     if (f->vector == 14 && mm_handle_fault(f->fault_addr, f->error_code))

@@ -27,6 +27,9 @@ void trap_init(void);
  * `skip` bytes past the faulting instruction (for self-tests of exception delivery). */
 void trap_expect(uint64_t vector, uint64_t skip);
 
+/* The same, resuming at the address *resume holds when the exception comes. */
+void trap_expect_at(uint64_t vector, const uint64_t *resume);
+
 /* The frame of the last expected exception, and whether it happened since arming. */
 int trap_expected_hit(struct hako_trap_frame *out);
 
