@@ -116,7 +116,7 @@ static void check_exception_delivery(const struct hako_start_info *si)
           "page fault delivered with its address");
     /* Compatibility mode must be out of reach: selector 0x1B (what sysret's layout would
      * make 32-bit code) is empty, so a far jump to it faults instead of switching. */
-    static struct { uint64_t offset; uint16_t sel; } __attribute__((packed)) far = { 0, 0x1B };
+    static struct { uint64_t offset; uint16_t sel; } far = { 0, 0x1B };   /* m16:64 */
     trap_expect_at(13, &far.offset);
     __asm__ volatile("leaq 1f(%%rip), %%rax; movq %%rax, (%0); rex64 ljmp *(%0); 1:"
                      : : "r"(&far) : "rax", "memory");
