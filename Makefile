@@ -15,11 +15,12 @@ FREESTANDING := -std=gnu11 -O2 -g -ffreestanding -fno-stack-protector -mno-red-z
 
 # The hypervisor runs in its own upper-half slots: position-independent code, linked there.
 HV_CFLAGS    := $(FREESTANDING) $(WARN) -fpie -fvisibility=hidden -Ihypercall-abi -Ihypervisor \
-	-I$(BUILD)/hypervisor
+	-Iring-io -I$(BUILD)/hypervisor
 # Guest kernels run in the top 2 GiB of their address space, in ring 3.
-GUEST_CFLAGS := $(FREESTANDING) $(WARN) -mcmodel=kernel -fno-pic -fno-pie -Ihypercall-abi -Iguest-pv
+GUEST_CFLAGS := $(FREESTANDING) $(WARN) -mcmodel=kernel -fno-pic -fno-pie -Ihypercall-abi -Iguest-pv \
+	-Iring-io
 LDFLAGS_FREE := -nostdlib -static -z max-page-size=4096 -z noexecstack --no-warn-rwx-segments
-HOST_CFLAGS  := -std=gnu11 -O1 -g $(WARN) -DHAKO_HOST_TEST -Ihypercall-abi -Ihypervisor \
+HOST_CFLAGS  := -std=gnu11 -O1 -g $(WARN) -DHAKO_HOST_TEST -Ihypercall-abi -Ihypervisor -Iring-io \
 	-fsanitize=address,undefined -fno-sanitize-recover=all -MMD -MP
 
 HV_SRCS    := $(wildcard hypervisor/*.c) hypervisor/boot.S hypervisor/entry.S
@@ -51,7 +52,7 @@ DEPS_STAMP   := $(BUILD)/.deps-ok
 NEWLIB_STAMP := $(BUILD)/newlib/.stamp
 
 .PHONY: all deps newlib run test bench debug clean
-all: $(HV_ELF) $(GUEST_ELF) $(XTF_ELFS) $(BENCH_ELFS) $(UNIT_BINS) $(ABI_STAMP)
+all: $(HV_ELF) $(GUEST_ELF) $(XTF_ELFS) $(BENCH_ELFS) $(UNIT_BINS) $(ABI_STAMP) $(RINGIO_STAMP)
 
 # ---- set-up -------------------------------------------------------------------------
 $(DEPS_STAMP): scripts/deps.sh
@@ -146,10 +147,35 @@ UNIT_SRCS_test_guest_access := hypervisor/guest_access.c hypervisor/frame.c test
 UNIT_SRCS_test_pagetype := hypervisor/pagetype.c hypervisor/frame.c tests/unit/hv_stubs.c
 UNIT_SRCS_test_sched_policy := hypervisor/sched_policy.c tests/unit/hv_stubs.c
 UNIT_SRCS_test_evtchn := hypervisor/evtchn.c hypervisor/frame.c tests/unit/hv_stubs.c
+UNIT_SRCS_test_ringio :=
+UNIT_LIBS_test_ringio := -lpthread
 .SECONDEXPANSION:
 $(BUILD)/tests/unit/%: tests/unit/%.c $$(UNIT_SRCS_%)
 	@mkdir -p $(@D)
-	$(CC) $(HOST_CFLAGS) -o $@ $< $(UNIT_SRCS_$*) -lcmocka
+	$(CC) $(HOST_CFLAGS) -o $@ $< $(UNIT_SRCS_$*) -lcmocka $(UNIT_LIBS_$*)
+
+# ---- ring-io: its header compiles alone as C99, C11, C++11 and freestanding ---------
+RINGIO_STAMP := $(BUILD)/ring-io/header.ok
+$(RINGIO_STAMP): ring-io/ringio.h ring-io/header-check.c ring-io/check-header.sh | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	@ring-io/check-header.sh > $@.log 2>&1 || { cat $@.log; exit 1; }
+	@touch $@
+
+# ---- host ring benchmark (make bench only): -O2, no sanitizers ------------------------
+# It compares ring-io with ck_ring, rte_ring and Xen's ring.h: `deps.sh bench` installs
+# those packages (DPDK is big, so `make run`/`make test` do not need them).
+RINGBENCH := $(BUILD)/tests/ringbench/ringbench
+BENCH_DEPS_STAMP := $(BUILD)/.deps-bench-ok
+$(BENCH_DEPS_STAMP): scripts/deps.sh
+	@mkdir -p $(@D)
+	scripts/deps.sh bench
+	@touch $@
+# Expanded when the recipe runs, after deps.sh bench. DPDK's headers as system headers.
+RINGBENCH_DPDK = $(patsubst -I%,-isystem %,$(shell pkg-config --cflags libdpdk 2>/dev/null))
+$(RINGBENCH): tests/ringbench/ringbench.c ring-io/ringio.h | $(BENCH_DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(CC) -std=gnu11 -O2 -g $(WARN) $(RINGBENCH_DPDK) -o $@ $< \
+		$(if $(RINGBENCH_DPDK),-lrte_ring) -lpthread
 
 # ---- public headers: each compiles alone as C99, C11 and C++ ------------------------
 $(ABI_STAMP): $(ABI_HEADERS) tests/abi/check-headers.sh
@@ -170,10 +196,11 @@ test: all $(NEWLIB_STAMP)
 	tests/run.sh $(BUILD)
 
 # Benchmarks print tables and write $(BUILD)/bench/results.csv; they are not tests.
-bench: all
+bench: all $(RINGBENCH)
 	scripts/bench.sh $(BUILD)
 
 clean:
-	rm -rf $(BUILD)/hypervisor $(BUILD)/guest-pv $(BUILD)/tests $(BUILD)/abi $(BUILD)/*.elf
+	rm -rf $(BUILD)/hypervisor $(BUILD)/guest-pv $(BUILD)/tests $(BUILD)/abi $(BUILD)/ring-io \
+		$(BUILD)/*.elf
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -99,6 +99,7 @@ void domain_destroy(struct domain *d)
     HV_ASSERT(current_vcpu() != &d->vcpu);
     sched_remove(&d->vcpu);
     evtchn_teardown(d);
+    async_teardown(&d->vcpu);
     domains[d->domid] = NULL;
     /* Every frame goes back to the pool at once, so references among them need no
      * unwinding; only the machine-to-phys entries are cleared. */

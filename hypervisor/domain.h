@@ -10,6 +10,7 @@
 #include <hako/events.h>
 #include <hako/hypercall.h>
 
+#include "async.h"
 #include "frame.h"
 #include "percpu.h"
 #include "sched_policy.h"
@@ -66,6 +67,7 @@ struct vcpu {
     uint64_t timer_period_ns;   /* periodic timer, 0 = off */
     uint64_t timer_next_ns;     /* next periodic expiry */
     struct sched_entity se;     /* scheduling state */
+    struct async_state async;   /* asynchronous hypercall rings */
     uint64_t run_start_ns;      /* when it last started running */
     uint64_t cpu_time_ns;       /* CPU time used */
     uint64_t stat_tlb_flushes, stat_invlpgs, stat_cr3_loads;  /* HAKO_COUNTER_* */

@@ -46,8 +46,9 @@ long hc_set_callback(HC_ARGS);
 long hc_sched_op_full(HC_ARGS);
 long hc_iret_full(HC_ARGS);
 
-/* multicall.c */
+/* multicall.c, async.c */
 long hc_multicall(HC_ARGS);
+long hc_async_op(HC_ARGS);
 
 /* The dispatch table (hypercall.c) and its size. */
 typedef long (*hypercall_fn)(uint64_t, uint64_t, uint64_t);

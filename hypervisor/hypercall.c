@@ -90,9 +90,11 @@ long hc_sched_op(HC_ARGS)
     struct vcpu *v = current_vcpu();
     switch (cmd) {
     case HAKO_SCHED_YIELD:
+        async_drain(v, ASYNC_DRAIN_ON_ENTRY);
         schedule();
         return 0;
     case HAKO_SCHED_BLOCK:
+        async_drain(v, ASYNC_DRAIN_ON_ENTRY);     /* may post completions: an event */
         /* Enabling events and blocking is one step, so a wakeup cannot be missed. */
         __atomic_store_n(&v->vcpu_info->evtchn_upcall_mask, 0, __ATOMIC_SEQ_CST);
         if (!__atomic_load_n(&v->vcpu_info->evtchn_upcall_pending, __ATOMIC_SEQ_CST)) {
@@ -143,12 +145,13 @@ long hc_debug_op(HC_ARGS)
     struct vcpu *v = current_vcpu();
     switch (a1) {
     case HAKO_DEBUG_AUDIT: {
-        struct hv_ref refs[3] = {
+        struct hv_ref refs[3 + ASYNC_RINGS * ASYNC_MAX_PAGES] = {
             { v->kernel_l4, PGT_L4 },
             { v->dom->shinfo_mfn, PGT_WRITABLE },
             { v->user_l4, PGT_L4 },
         };
-        return pagetype_audit(v->dom->domid, refs, v->user_l4 ? 3 : 2);
+        unsigned n = async_refs(v, refs, v->user_l4 ? 3 : 2);
+        return pagetype_audit(v->dom->domid, refs, n);
     }
     case HAKO_DEBUG_CONTINUATIONS:
         return (long)v->continuations;
@@ -273,6 +276,7 @@ const hypercall_fn hypercall_table[] = {
     [HAKO_HC_set_timer_op] = hc_set_timer_op,
     [HAKO_HC_domctl] = hc_domctl,
     [HAKO_HC_multicall] = hc_multicall,
+    [HAKO_HC_async_op] = hc_async_op,
 };
 const uint64_t hypercall_count = ARRAY_SIZE(hypercall_table);
 _Static_assert(ARRAY_SIZE(hypercall_table) <= HC_COUNT_SLOTS, "entry.S counts every number");

@@ -8,6 +8,7 @@
  *   slot 259  0xFFFF818000000000  the same m2p frames, writable, for the hypervisor
  *   slot 260  0xFFFF820000000000  the local APIC registers
  *   slot 261  0xFFFF828000000000  scratch window for kernel images being built (16 MiB)
+ *   slot 262  0xFFFF830000000000  per-vCPU windows onto asynchronous-hypercall rings
  * The hypervisor image runs inside the direct map at DIRECTMAP_BASE + physical address.
  */
 #ifndef HV_MM_H
@@ -43,6 +44,8 @@
 #define HV_M2P_RW_BASE 0xFFFF818000000000ull
 #define HV_SCRATCH_BASE 0xFFFF828000000000ull
 #define HV_SCRATCH_SIZE (16ull << 20)
+#define HV_ASYNC_BASE   0xFFFF830000000000ull
+#define HV_ASYNC_SLOT   (256 * 1024ull)   /* per vCPU: two 128 KiB ring windows */
 
 #ifdef HAKO_HOST_TEST
 extern uintptr_t test_directmap_base;      /* host tests point this at fake RAM */

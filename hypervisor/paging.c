@@ -95,6 +95,9 @@ void paging_init(uint64_t ram_end)
         (void)l1_entry(idle_l4, va + HV_STACK_SLOT - PAGE_SIZE);
     for (uint64_t va = HV_SCRATCH_BASE; va < HV_SCRATCH_BASE + HV_SCRATCH_SIZE; va += 1ul << 21)
         (void)l1_entry(idle_l4, va);      /* the same for the image scratch window */
+    for (uint64_t va = HV_ASYNC_BASE; va < HV_ASYNC_BASE + HV_STACK_SLOTS * HV_ASYNC_SLOT;
+         va += 1ul << 21)
+        (void)l1_entry(idle_l4, va);      /* ... and the asynchronous-ring windows */
     write_cr3(virt_to_phys(idle_l4));
 }
 

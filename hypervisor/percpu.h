@@ -10,7 +10,7 @@
 #define VCPU_IN_USER     0     /* offsetof(struct vcpu, in_user), checked in domain.h */
 #define VCPU_INFO_PTR    8     /* offsetof(struct vcpu, vcpu_info) */
 #define VCPU_HC_COUNT    16    /* offsetof(struct vcpu, hc_count) */
-#define HC_COUNT_SLOTS   16    /* hypercall numbers counted per vCPU */
+#define HC_COUNT_SLOTS   32    /* hypercall numbers counted per vCPU */
 
 #ifndef __ASSEMBLER__
 #include <stdint.h>

@@ -47,8 +47,10 @@ void trap_entry(struct cpu_regs *regs)
             sched_timer_interrupt();
         else if (regs->vector != SPURIOUS_VECTOR)
             printk("unexpected interrupt, vector %lu\n", regs->vector);
-        if (from_guest)
+        if (from_guest) {
+            async_drain(current_vcpu(), ASYNC_DRAIN_ON_ENTRY);   /* no doorbell needed */
             vtrap_deliver_events(current_vcpu(), regs);
+        }
         return;
     }
     if (!from_guest)

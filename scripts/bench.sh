@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# scripts/bench.sh BUILD: run the benchmark kernels and write BUILD/bench/results.csv
-# (metric,config,value,unit). Each kernel runs twice in one go: under -icount shift=0,
-# where rdtsc counts retired instructions (deterministic), and under plain TCG, where it
-# counts host TSC ticks (wall-clock-like, noisy: compare ratios within one run only).
+# scripts/bench.sh BUILD: run the benchmark kernels, then the host ring benchmark
+# (tests/ringbench), and write BUILD/bench/results.csv (metric,config,value,unit).
+# Each kernel runs twice in one go: under -icount shift=0, where rdtsc counts retired
+# instructions (deterministic), and under plain TCG, where it counts host TSC ticks
+# (wall-clock-like, noisy: compare ratios within one run only).
 set -u
 BUILD=${1:-build}
 cd "$(dirname "$0")/.."
@@ -61,5 +62,16 @@ awk -F, '$2 == "icount" && $4 == "insns" { v[$1] = $3 }
            if ("hc.null" in v)
              printf "hc.null: %.1f insns per round trip (target <= 60): %s\n", v["hc.null"], v["hc.null"] <= 60 ? "met" : "NOT met"
          }' "$csv"
+
+# Host ring benchmark: ring-io against ck_ring, rte_ring and Xen's ring.h on the host's
+# two cores (not in QEMU); appends ring.spsc.* and ring.burst32.* rows (ops/s).
+ringbench=$BUILD/tests/ringbench/ringbench
+echo
+if [ -x "$ringbench" ]; then
+  timeout 600 "$ringbench" "$csv" || { echo "bench: ringbench failed" >&2; status=1; }
+else
+  echo "bench: $ringbench not built (make bench builds it)" >&2
+  status=1
+fi
 echo "results: $csv"
 exit $status

@@ -1,12 +1,23 @@
 #!/usr/bin/env bash
-# Install the Debian packages hako needs to build and test. Idempotent: when
-# everything is installed it makes no apt calls, prints nothing and exits 0.
+# Install the Debian packages hako needs to build and test (`deps.sh bench`: and to
+# benchmark). Idempotent: when everything is installed it makes no apt calls, prints
+# nothing and exits 0.
 # As root it installs what is missing; otherwise it says what to install.
 set -euo pipefail
 
 # Not needed: bzip2 (newlib-source ships a .tar.xz) and texinfo (newlib's
 # all-target-newlib/install-target-newlib never run makeinfo; tested without it).
 PACKAGES="gcc g++ make binutils python3 qemu-system-x86 newlib-source libcmocka-dev gdb cpio xz-utils"
+# `deps.sh bench` adds what the host ring benchmark (tests/ringbench, `make bench` only)
+# compares ring-io with: Concurrency Kit, DPDK and Xen's headers. libdpdk-dev alone pulls
+# in ~220 packages (~32 MB download, ~160 MB installed), so `make run`/`make test` do not.
+BENCH_PACKAGES="libck-dev libdpdk-dev libxen-dev pkg-config"
+if [ "${1:-}" = bench ]; then
+    PACKAGES="$PACKAGES $BENCH_PACKAGES"
+elif [ $# -gt 0 ]; then
+    echo "usage: deps.sh [bench]" >&2
+    exit 2
+fi
 
 read -r -a pkgs <<<"$PACKAGES"
 

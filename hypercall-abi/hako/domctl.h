@@ -52,7 +52,7 @@ struct hako_domctl_info {
     uint64_t nr_pages;      /* OUT: memory */
     uint64_t cpu_time_ns;   /* OUT: CPU time used */
     uint64_t events;        /* OUT: events raised on it */
-    uint64_t hypercalls[16]; /* OUT: hypercalls made, by number (0..15) */
+    uint64_t hypercalls[16]; /* OUT: hypercalls made, by number (0..15 only) */
     uint64_t traps[32];     /* OUT: exceptions taken, by vector */
     char     name[HAKO_DOMAIN_NAME_MAX]; /* OUT */
 };

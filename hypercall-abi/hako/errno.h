@@ -13,6 +13,7 @@
 #define HAKO_ENOENT     2   /* named object (domain, port, grant...) does not exist */
 #define HAKO_ESRCH      3   /* no such domain */
 #define HAKO_EINTR      4   /* interrupted; retry */
+#define HAKO_EIO        5   /* a shared ring was corrupted by its peer and has been detached */
 #define HAKO_E2BIG      7   /* argument list or batch too long */
 #define HAKO_EAGAIN    11   /* resource temporarily unavailable; retry */
 #define HAKO_ENOMEM    12   /* out of memory */

@@ -15,7 +15,8 @@
 #define HAKO_VIRQ_CONSOLE  1  /* console input is waiting (control domain only) */
 #define HAKO_VIRQ_DOM_EXC  2  /* some domain stopped or crashed (control domain only) */
 #define HAKO_VIRQ_DEBUG    3  /* raised by debug_op; for tests */
-#define HAKO_NR_VIRQS      4
+#define HAKO_VIRQ_ASYNC    4  /* new asynchronous-hypercall completions (async.h) */
+#define HAKO_NR_VIRQS      5
 
 #ifndef __ASSEMBLER__
 /*

@@ -1,0 +1,206 @@
+/*
+ * hypervisor/async.c: asynchronous hypercalls (ABI.md "Asynchronous hypercalls").
+ *
+ * The rings live in guest frames. At setup the hypervisor takes a writable-type
+ * reference on each (so none can become a page table while registered) and maps them
+ * into a per-vCPU window of its own, so later changes to the guest's mappings cannot
+ * move them. Both rings are driven with ring-io: the submission ring as consumer (every
+ * entry is copied out once, impossible indices detach the rings), the completion ring
+ * as producer (a full ring holds submissions back; nothing is dropped).
+ */
+#include "async.h"
+
+#include <hako/errno.h>
+#include <hako/events.h>
+#include <hako/hypercall.h>
+
+#include "console.h"
+#include "cpu.h"
+#include "domain.h"
+#include "evtchn.h"
+#include "guest_access.h"
+#include "hcalls.h"
+#include "lib.h"
+#include "mm.h"
+#include "pagetype.h"
+#include "paging.h"
+
+/* Hypervisor address of ring r's window for v. */
+static uint64_t window(struct vcpu *v, unsigned r)
+{
+    return HV_ASYNC_BASE + (uint64_t)v->dom->stack_slot * HV_ASYNC_SLOT +
+           r * (HV_ASYNC_SLOT / ASYNC_RINGS);
+}
+
+void async_teardown(struct vcpu *v)
+{
+    struct async_state *a = &v->async;
+    for (unsigned r = 0; r < ASYNC_RINGS; r++) {
+        for (unsigned i = 0; i < a->nr_pages[r]; i++) {
+            paging_unmap_hv_page(window(v, r) + i * PAGE_SIZE);
+            put_page_and_type(a->mfn[r][i]);
+        }
+        a->nr_pages[r] = 0;
+    }
+    a->active = false;
+    a->chain_cancelled = false;
+}
+
+/* Hold and map the frames of guest range [va, va+len) as ring r; 0 or error. */
+static int map_ring(struct vcpu *v, unsigned r, uint64_t va, uint64_t len)
+{
+    struct async_state *a = &v->async;
+    uint64_t pages = ALIGN_UP(len, PAGE_SIZE) / PAGE_SIZE;
+    if ((va & (PAGE_SIZE - 1)) || pages > ASYNC_MAX_PAGES || !guest_range_ok(va, len))
+        return -HAKO_EINVAL;
+    for (uint64_t i = 0; i < pages; i++) {
+        uint64_t pa;
+        int rc = guest_translate(v->cr3, va + i * PAGE_SIZE, true, &pa) ? -HAKO_EFAULT
+                 : get_page_and_type(pa >> PAGE_SHIFT, PGT_WRITABLE, v->dom->domid);
+        if (rc)
+            return rc;                          /* the caller tears down what was mapped */
+        a->mfn[r][i] = pa >> PAGE_SHIFT;
+        a->nr_pages[r]++;
+        paging_map_hv_page(window(v, r) + i * PAGE_SIZE, pa >> PAGE_SHIFT,
+                           PTE_P | PTE_W | (cpu_has.nx ? PTE_NX : 0));
+    }
+    return 0;
+}
+
+/* async_op(SETUP, arg) */
+static long async_setup(struct vcpu *v, uint64_t arg)
+{
+    struct hako_async_setup s;
+    if (arg & 7)
+        return -HAKO_EINVAL;
+    if (guest_copy_from(v->cr3, &s, arg, sizeof(s)))
+        return -HAKO_EFAULT;
+    if (s.sq_order > HAKO_ASYNC_MAX_ORDER || s.cq_order > HAKO_ASYNC_MAX_ORDER ||
+        s._reserved[0] || s._reserved[1])
+        return -HAKO_EINVAL;
+    if (v->async.active)
+        return -HAKO_EEXIST;
+    uint64_t sq_len = HAKO_ASYNC_RING_HDR + (sizeof(struct hako_async_sqe) << s.sq_order);
+    uint64_t cq_len = HAKO_ASYNC_RING_HDR + (sizeof(struct hako_async_cqe) << s.cq_order);
+    int rc = map_ring(v, 0, s.sq_va, sq_len);
+    if (!rc)
+        rc = map_ring(v, 1, s.cq_va, cq_len);
+    if (!rc) {
+        char *sq = (char *)window(v, 0), *cq = (char *)window(v, 1);
+        int a = ringio_cons_attach(&v->async.sq, (struct ringio_hdr *)sq, sq + HAKO_ASYNC_RING_HDR,
+                                   s.sq_order, sizeof(struct hako_async_sqe));
+        int b = ringio_prod_attach(&v->async.cq, (struct ringio_hdr *)cq, cq + HAKO_ASYNC_RING_HDR,
+                                   s.cq_order, sizeof(struct hako_async_cqe));
+        rc = a || b ? -HAKO_EIO : 0;            /* indices already impossible */
+    }
+    if (rc) {
+        async_teardown(v);
+        return rc;
+    }
+    v->async.active = true;
+    return 0;
+}
+
+/* May op run asynchronously? Not what blocks, leaves, or batches itself. */
+static bool async_allowed(uint64_t op)
+{
+    return op != HAKO_HC_sched_op && op != HAKO_HC_iret && op != HAKO_HC_multicall &&
+           op != HAKO_HC_async_op;
+}
+
+/* Run one submission; its result. */
+static long run_sqe(struct vcpu *v, const struct hako_async_sqe *e)
+{
+    if (v->async.chain_cancelled)
+        return -HAKO_ECANCELED;
+    if (e->_pad0 || (e->flags & ~(HAKO_ASYNC_LINK | HAKO_ASYNC_BARRIER | HAKO_ASYNC_NO_COMPLETION)))
+        return -HAKO_EINVAL;
+    if (e->op >= hypercall_count)
+        return -HAKO_ENOSYS;
+    if (!async_allowed(e->op))
+        return -HAKO_EINVAL;
+    uint64_t args6[6] = { e->args[0], e->args[1], e->args[2], e->args[3], e->args[4], 0 };
+    v->hc_count[e->op]++;
+    v->mc_args = args6;
+    long r = hypercall_table[e->op](args6[0], args6[1], args6[2]);
+    v->mc_args = NULL;
+    return r;
+}
+
+long async_drain(struct vcpu *v, unsigned max)
+{
+    struct async_state *a = &v->async;
+    if (!a->active)
+        return 0;
+    long posted = 0;
+    bool broken = false, notify = false, unused;
+    /* Entries run strictly in order and each completes before the next starts, so a
+     * BARRIER entry needs nothing more; a full completion ring stops the drain. */
+    for (unsigned n = 0; n < max; n++) {
+        int avail = ringio_cons_avail(&a->sq), space = ringio_prod_space(&a->cq);
+        if (avail < 0 || space < 0) {
+            broken = true;
+            break;
+        }
+        if (avail == 0 || space == 0)
+            break;
+        struct hako_async_sqe e;
+        if (ringio_cons_read(&a->sq, &e, 1) != 1) {
+            broken = true;
+            break;
+        }
+        long r = run_sqe(v, &e);
+        a->chain_cancelled = (e.flags & HAKO_ASYNC_LINK) && r < 0;
+        if (!(e.flags & HAKO_ASYNC_NO_COMPLETION)) {
+            struct hako_async_cqe c = { .user_data = e.user_data, .result = r };
+            if (ringio_prod_write(&a->cq, &c, 1) != 1) {
+                broken = true;
+                break;
+            }
+            posted++;
+        }
+        if (!a->active)                         /* an entry tore the rings down */
+            return posted;
+    }
+    if (!broken && (ringio_cons_publish(&a->sq, &unused) < 0 ||
+                    ringio_prod_publish(&a->cq, &notify) < 0))
+        broken = true;
+    if (broken) {
+        printk("d%u: asynchronous hypercall rings corrupted: detached\n", v->dom->domid);
+        async_teardown(v);
+        return -HAKO_EIO;
+    }
+    if (notify)
+        evtchn_send_virq(v->dom, HAKO_VIRQ_ASYNC);
+    return posted;
+}
+
+unsigned async_refs(struct vcpu *v, struct hv_ref *refs, unsigned n)
+{
+    for (unsigned r = 0; r < ASYNC_RINGS; r++)
+        for (unsigned i = 0; i < v->async.nr_pages[r]; i++)
+            refs[n++] = (struct hv_ref){ v->async.mfn[r][i], PGT_WRITABLE };
+    return n;
+}
+
+/* async_op(cmd, arg) */
+long hc_async_op(HC_ARGS)
+{
+    (void)a3;
+    struct vcpu *v = current_vcpu();
+    switch (a1) {
+    case HAKO_ASYNC_SETUP:
+        return async_setup(v, a2);
+    case HAKO_ASYNC_ENTER:
+        if (!v->async.active)
+            return -HAKO_ENOENT;
+        return async_drain(v, ASYNC_DRAIN_ON_DOORBELL);
+    case HAKO_ASYNC_TEARDOWN:
+        if (!v->async.active)
+            return -HAKO_ENOENT;
+        async_teardown(v);
+        return 0;
+    default:
+        return -HAKO_ENOSYS;
+    }
+}
