@@ -35,8 +35,9 @@ uint64_t mm_kernel_l4(void);
 uint64_t mm_new_l4(void);
 
 /* Map va -> mfn with pte flags in the address space whose L4 is l4_mfn, creating
- * intermediate tables as needed. Updates are queued; mm_flush() applies them (it is
- * called automatically before anything that needs them). 0 or a negative error. */
+ * intermediate tables as needed. Updates are queued -- a lazy-MMU window that lasts
+ * until mm_flush() (or until the queue is full, or a new table must be linked) and goes
+ * to the hypervisor as one mmu_update batch. 0 or a negative error. */
 long mm_map(uint64_t l4_mfn, uint64_t va, uint64_t mfn, uint64_t flags);
 
 /* Remove the mapping of va (queued like mm_map). */

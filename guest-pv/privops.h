@@ -34,6 +34,10 @@ struct privops {
      * the user syscall entry, and resume a trap frame (returns only on failure). */
     long (*set_trap_table)(const struct hako_trap_info *t, unsigned n);
     long (*set_kernel_stack)(uint64_t rsp);
+    /* Fire-and-forget privileged work: queue op(a0, a1, a2) to run later, in order (no
+     * result); kick() makes sure everything queued has run. */
+    void (*queue)(uint64_t op, uint64_t a0, uint64_t a1, uint64_t a2);
+    void (*kick)(void);
     long (*set_syscall_entry)(uint64_t rip);
     long (*resume)(struct hako_trap_frame *frame);
 };

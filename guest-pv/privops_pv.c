@@ -1,10 +1,12 @@
 /*
  * guest-pv/privops_pv.c: the paravirtual backend of the privileged-operations table.
  */
+#include <hako/async.h>
 #include <hako/hcall.h>
 #include <hako/hypercall.h>
 
 #include "privops.h"
+#include "ringio.h"
 
 static void pv_console_write(const char *buf, size_t len)
 {
@@ -80,6 +82,51 @@ static long pv_resume(struct hako_trap_frame *frame)
     return rc;
 }
 
+/* Fire-and-forget work goes through the asynchronous hypercall rings (set up on first
+ * use); without them it runs at once. */
+#define QUEUE_ORDER 4                /* 16 queued operations */
+static uint8_t sq_mem[HAKO_ASYNC_RING_HDR + (64 << QUEUE_ORDER)] __attribute__((aligned(64)));
+static uint8_t cq_mem[HAKO_ASYNC_RING_HDR + 16] __attribute__((aligned(64)));  /* unused */
+static struct ringio_prod async_sq;
+static int async_state;              /* 0: not tried, 1: rings up, -1: unavailable */
+
+static bool async_up(void)
+{
+    static struct hako_async_setup s __attribute__((aligned(8)));
+    if (async_state)
+        return async_state > 0;
+    ringio_hdr_reset((struct ringio_hdr *)sq_mem, 0);
+    ringio_hdr_reset((struct ringio_hdr *)cq_mem, 0);
+    ringio_prod_attach(&async_sq, (struct ringio_hdr *)sq_mem, sq_mem + HAKO_ASYNC_RING_HDR,
+                       QUEUE_ORDER, sizeof(struct hako_async_sqe));
+    s = (struct hako_async_setup){ .sq_va = (uint64_t)sq_mem, .cq_va = (uint64_t)cq_mem,
+                                   .sq_order = QUEUE_ORDER, .cq_order = 0 };
+    async_state = hako_hypercall2(HAKO_HC_async_op, HAKO_ASYNC_SETUP, (uint64_t)&s) ? -1 : 1;
+    return async_state > 0;
+}
+
+static void pv_kick(void)
+{
+    if (async_state > 0)
+        hako_hypercall2(HAKO_HC_async_op, HAKO_ASYNC_ENTER, 0);
+}
+
+static void pv_queue(uint64_t op, uint64_t a0, uint64_t a1, uint64_t a2)
+{
+    struct hako_async_sqe e = { .op = op, .args = { a0, a1, a2 },
+                                .flags = HAKO_ASYNC_NO_COMPLETION };
+    bool notify;
+    if (!async_up()) {
+        hako_hypercall3(op, a0, a1, a2);
+        return;
+    }
+    if (ringio_produce(&async_sq, &e, 1, &notify) != 1) {   /* full: make room */
+        pv_kick();
+        if (ringio_produce(&async_sq, &e, 1, &notify) != 1)
+            hako_hypercall3(op, a0, a1, a2);
+    }
+}
+
 static const struct privops pv_ops = {
     .name = "pv",
     .console_write = pv_console_write,
@@ -93,6 +140,8 @@ static const struct privops pv_ops = {
     .set_kernel_stack = pv_set_kernel_stack,
     .set_syscall_entry = pv_set_syscall_entry,
     .resume = pv_resume,
+    .queue = pv_queue,
+    .kick = pv_kick,
 };
 
 const struct privops *privops = &pv_ops;

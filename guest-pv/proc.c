@@ -175,11 +175,16 @@ static void proc_teardown(struct proc *p)
     };
     if (privops->mmuext(ops, 2))
         kprintf("proc: cannot release the address space\n");
+    /* Making the tables' linear aliases writable again is fire-and-forget work: queue
+     * it all and kick once before the frames are handed out again. */
     for (unsigned i = 0; i < nt; i++) {
         uint64_t pte = (pfn_to_mfn(tables[i]) << 12) | PTE_KERNEL_RW;
-        privops->update_va_mapping((uint64_t)pfn_to_va(tables[i]), pte, HAKO_UVMF_INVLPG);
-        pfn_free(tables[i]);
+        privops->queue(HAKO_HC_update_va_mapping, (uint64_t)pfn_to_va(tables[i]), pte,
+                       HAKO_UVMF_INVLPG);
     }
+    privops->kick();
+    for (unsigned i = 0; i < nt; i++)
+        pfn_free(tables[i]);
     for (unsigned i = 0; i < p->nr_pages; i++)
         pfn_free(p->pages[i]);
 }

@@ -46,16 +46,18 @@ void async_teardown(struct vcpu *v)
     a->chain_cancelled = false;
 }
 
-/* Hold and map the frames of guest range [va, va+len) as ring r; 0 or error. */
+/* Hold and map the frames of guest range [va, va+len) as ring r; 0 or error. The ring
+ * then starts at window(v, r) + (va & 4095). */
 static int map_ring(struct vcpu *v, unsigned r, uint64_t va, uint64_t len)
 {
     struct async_state *a = &v->async;
-    uint64_t pages = ALIGN_UP(len, PAGE_SIZE) / PAGE_SIZE;
-    if ((va & (PAGE_SIZE - 1)) || pages > ASYNC_MAX_PAGES || !guest_range_ok(va, len))
+    uint64_t first = va & PAGE_MASK;
+    uint64_t pages = ALIGN_UP((va - first) + len, PAGE_SIZE) / PAGE_SIZE;
+    if ((va & (RINGIO_CACHE_LINE - 1)) || pages > ASYNC_MAX_PAGES || !guest_range_ok(va, len))
         return -HAKO_EINVAL;
     for (uint64_t i = 0; i < pages; i++) {
         uint64_t pa;
-        int rc = guest_translate(v->cr3, va + i * PAGE_SIZE, true, &pa) ? -HAKO_EFAULT
+        int rc = guest_translate(v->cr3, first + i * PAGE_SIZE, true, &pa) ? -HAKO_EFAULT
                  : get_page_and_type(pa >> PAGE_SHIFT, PGT_WRITABLE, v->dom->domid);
         if (rc)
             return rc;                          /* the caller tears down what was mapped */
@@ -86,7 +88,8 @@ static long async_setup(struct vcpu *v, uint64_t arg)
     if (!rc)
         rc = map_ring(v, 1, s.cq_va, cq_len);
     if (!rc) {
-        char *sq = (char *)window(v, 0), *cq = (char *)window(v, 1);
+        char *sq = (char *)window(v, 0) + (s.sq_va & (PAGE_SIZE - 1));
+        char *cq = (char *)window(v, 1) + (s.cq_va & (PAGE_SIZE - 1));
         int a = ringio_cons_attach(&v->async.sq, (struct ringio_hdr *)sq, sq + HAKO_ASYNC_RING_HDR,
                                    s.sq_order, sizeof(struct hako_async_sqe));
         int b = ringio_prod_attach(&v->async.cq, (struct ringio_hdr *)cq, cq + HAKO_ASYNC_RING_HDR,

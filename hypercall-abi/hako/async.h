@@ -26,8 +26,8 @@
 
 #ifndef __ASSEMBLER__
 struct hako_async_setup {
-    uint64_t sq_va;      /* IN: page-aligned submission ring: header, then 2^sq_order sqes */
-    uint64_t cq_va;      /* IN: page-aligned completion ring: header, then 2^cq_order cqes */
+    uint64_t sq_va;      /* IN: 64-byte aligned submission ring: header, then 2^sq_order sqes */
+    uint64_t cq_va;      /* IN: 64-byte aligned completion ring: header, then 2^cq_order cqes */
     uint32_t sq_order;   /* IN: 0..HAKO_ASYNC_MAX_ORDER */
     uint32_t cq_order;   /* IN: 0..HAKO_ASYNC_MAX_ORDER */
     uint64_t _reserved[2]; /* IN: zero */

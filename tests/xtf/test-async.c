@@ -80,8 +80,8 @@ void test_main(const struct hako_start_info *si)
     setup._reserved[1] = 1;
     XTF_EXPECT_RC(async_op(HAKO_ASYNC_SETUP, UL(&setup)), -HAKO_EINVAL, "reserved field set");
     setup._reserved[1] = 0;
-    setup.sq_va = UL(sq_mem) + 64;
-    XTF_EXPECT_RC(async_op(HAKO_ASYNC_SETUP, UL(&setup)), -HAKO_EINVAL, "ring not page-aligned");
+    setup.sq_va = UL(sq_mem) + 32;
+    XTF_EXPECT_RC(async_op(HAKO_ASYNC_SETUP, UL(&setup)), -HAKO_EINVAL, "ring not 64-byte aligned");
     setup.sq_va = si->pt_base_va;                 /* the read-only initial page tables */
     XTF_EXPECT_RC(async_op(HAKO_ASYNC_SETUP, UL(&setup)), -HAKO_EFAULT, "ring in page tables");
     setup.sq_va = 0xFFFF800000000000ul;
