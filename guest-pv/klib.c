@@ -15,11 +15,11 @@ void *memset(void *dst, int c, size_t n)
 
 void *memcpy(void *dst, const void *src, size_t n)
 {
-    unsigned char *d = dst;
-    const unsigned char *s = src;
-    while (n--)
-        *d++ = *s++;
-    return dst;
+    void *ret = dst;
+    size_t q = n / 8, r = n % 8;            /* quadwords, then the tail */
+    __asm__ volatile("rep movsq" : "+D"(dst), "+S"(src), "+c"(q) : : "memory");
+    __asm__ volatile("rep movsb" : "+D"(dst), "+S"(src), "+c"(r) : : "memory");
+    return ret;
 }
 
 int memcmp(const void *a, const void *b, size_t n)
