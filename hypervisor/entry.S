@@ -66,11 +66,9 @@
     movq $0, \off+FRAME_ERROR(%rsp)
 .endm
 
-    .text
-/* Hypercall: rax = number, rdi rsi rdx r10 r8 r9 = arguments, rcx = rip, r11 = rflags. */
-    .globl syscall_entry
-    .p2align 4
-syscall_entry:
+/* From a guest `syscall`: switch to the vCPU's hypervisor stack and build the frame,
+ * leaving the vector, error code and callee-saved slots unwritten (FILL_FRAME). */
+.macro SYSCALL_FRAME
     swapgs
     movq %rsp, %gs:PCPU_SCRATCH_RSP
     movq %gs:PCPU_STACK_TOP, %rsp
@@ -82,6 +80,14 @@ syscall_entry:
     subq $16, %rsp                  /* vector, error code: only slow paths need them */
     SAVE_SCRATCH
     subq $48, %rsp                  /* callee-saved slots: FILL_FRAME when needed */
+.endm
+
+    .text
+/* Hypercall: rax = number, rdi rsi rdx r10 r8 r9 = arguments, rcx = rip, r11 = rflags. */
+    .globl syscall_entry
+    .p2align 4
+syscall_entry:
+    SYSCALL_FRAME
     movq %gs:PCPU_CURRENT, %r11
     testb $1, VCPU_IN_USER(%r11)
     jnz 3f                          /* guest user mode: a system call for the guest kernel */
@@ -158,17 +164,7 @@ hc_iret_full:
  * it ever happen, stop the domain instead of running on its stack. */
     .globl cstar_entry
 cstar_entry:
-    swapgs
-    movq %rsp, %gs:PCPU_SCRATCH_RSP
-    movq %gs:PCPU_STACK_TOP, %rsp
-    pushq $SEL_GUEST_DS
-    pushq %gs:PCPU_SCRATCH_RSP
-    pushq %r11
-    pushq $SEL_GUEST_CS64
-    pushq %rcx
-    subq $16, %rsp
-    SAVE_SCRATCH
-    subq $48, %rsp
+    SYSCALL_FRAME
     FILL_FRAME 0
     movq %rsp, %rdi
     call compat_syscall             /* does not return */
