@@ -92,6 +92,7 @@ static void switch_state(struct vcpu *prev, struct vcpu *next)
 }
 
 #define CONSOLE_POLL_NS 20000000ull   /* the UART is polled for dom0's console virq */
+#define TIME_REFRESH_NS 1000000ull    /* refresh a vCPU's time record at most this often */
 
 /* The port dom0 bound to console input, 0 if none. */
 static unsigned console_virq_port(void)
@@ -193,7 +194,10 @@ void schedule(void)
     reprogram();
     if (next) {
         next->run_start_ns = now;
-        time_fill(&next->vcpu_info->time);
+        if (now - next->time_filled_ns >= TIME_REFRESH_NS) {   /* keep guests' deltas short */
+            time_fill(&next->vcpu_info->time);
+            next->time_filled_ns = now;
+        }
     }
     if (next == prev)
         return;

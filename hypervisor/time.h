@@ -18,7 +18,8 @@ void time_init(void);
 uint64_t time_now_ns(void);
 
 /* Describe the time base to a guest as of now (version protocol of hako_vcpu_time_info);
- * refreshed whenever the vCPU is scheduled, so its TSC deltas stay small. */
+ * refreshed when the vCPU is scheduled (at most once a millisecond), so its TSC deltas
+ * stay small. */
 void time_fill(struct hako_vcpu_time_info *t);
 
 /* Ask for a timer interrupt at deadline_ns (system time); 0 = none. The latest call wins. */

@@ -22,8 +22,9 @@
 /*
  * Time. system_time_ns(now) = system_time + (((tsc_now - tsc_timestamp) << tsc_shift
  * (or >> -tsc_shift when negative)) * tsc_to_system_mul >> 32), the product taken in 128
- * bits (or 64 bits when the delta is known to be small: the record is refreshed whenever
- * the vCPU is scheduled, at least every 10 ms while it runs). The hypervisor updates
+ * bits (or 64 bits when the delta is known to be small: the record is refreshed when
+ * the vCPU is scheduled, at most once a millisecond and at least about every 10 ms while
+ * it runs). The hypervisor updates
  * the record under `version`: read version, read the fields, read version again; retry
  * when the two differ or are odd. System time is monotonic, in nanoseconds since the
  * hypervisor started, and the same for every domain.
