@@ -56,6 +56,7 @@ struct domain *domain_create(uint16_t domid, const char *name, bool privileged, 
         return NULL;
     }
     d->vcpu.se.weight = SCHED_DEFAULT_WEIGHT;
+    vcpu_update_upcall_word(&d->vcpu);
     d->stack_slot = (unsigned)__builtin_ctzll(~stack_slots_used);
     stack_slots_used |= 1ull << d->stack_slot;
     struct vcpu *v = &d->vcpu;
@@ -82,6 +83,17 @@ struct domain *domain_create(uint16_t domid, const char *name, bool privileged, 
 
     domains[domid] = d;
     return d;
+}
+
+void vcpu_update_upcall_word(struct vcpu *v)
+{
+    static const uint16_t never;
+    _Static_assert(__builtin_offsetof(struct hako_vcpu_info, evtchn_upcall_mask) ==
+                       __builtin_offsetof(struct hako_vcpu_info, evtchn_upcall_pending) + 1,
+                   "pending and mask form one little-endian word");
+    v->upcall_word = v->event_callback && v->vcpu_info
+                         ? (const uint16_t *)&v->vcpu_info->evtchn_upcall_pending
+                         : &never;
 }
 
 void vcpu_update_cr3(struct vcpu *v)

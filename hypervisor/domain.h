@@ -40,8 +40,11 @@ struct hc_continuation {
 
 struct vcpu {
     bool in_user;               /* guest user mode (else guest kernel mode) */
-    struct hako_vcpu_info *vcpu_info;   /* its slot in the shared-info page (direct map) */
+    const uint16_t *upcall_word;        /* entry.S: upcall_pending | upcall_mask << 8 of its
+                                           vcpu_info when it has an event callback, else a
+                                           word that is always 0 (no upcall to deliver) */
     uint64_t hc_count[HC_COUNT_SLOTS];  /* hypercalls made, by number (entry.S counts) */
+    struct hako_vcpu_info *vcpu_info;   /* its slot in the shared-info page (direct map) */
     struct domain *dom;
     uint64_t stack_top;         /* top of its hypervisor stack; a cpu_regs frame sits below */
     uint64_t saved_rsp;         /* hypervisor stack pointer while switched out */
@@ -75,7 +78,7 @@ struct vcpu {
     uint8_t fpu[512] __attribute__((aligned(16)));  /* fxsave area while switched out */
 };
 _Static_assert(__builtin_offsetof(struct vcpu, in_user) == VCPU_IN_USER, "vcpu in_user");
-_Static_assert(__builtin_offsetof(struct vcpu, vcpu_info) == VCPU_INFO_PTR, "vcpu vcpu_info");
+_Static_assert(__builtin_offsetof(struct vcpu, upcall_word) == VCPU_UPCALL_WORD, "upcall word");
 _Static_assert(__builtin_offsetof(struct vcpu, hc_count) == VCPU_HC_COUNT, "vcpu hc_count");
 
 struct domain {
@@ -107,6 +110,9 @@ static inline struct cpu_regs *vcpu_regs(struct vcpu *v)
 {
     return (struct cpu_regs *)(v->stack_top - sizeof(struct cpu_regs));
 }
+
+/* Point the fast upcall check at v's vcpu_info (callback registered) or at zero. */
+void vcpu_update_upcall_word(struct vcpu *v);
 
 /* Recompute whether v may run (domain running, not paused, not blocked) for the
  * scheduler. */

@@ -237,6 +237,7 @@ int domain_build(struct domain *d, const struct domain_build_params *p, const ch
     d->shinfo_mfn = shinfo_mfn;
     d->shinfo = mfn_to_virt(shinfo_mfn);
     v->vcpu_info = &d->shinfo->vcpu_info[0];
+    vcpu_update_upcall_word(v);
     v->vcpu_info->evtchn_upcall_mask = 1;      /* events start masked (ABI.md 4.3) */
     time_fill(&v->vcpu_info->time);
 

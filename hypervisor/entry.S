@@ -107,9 +107,10 @@ hypercall_return:
     incq %r11
     cmpq $1, %r11
     ja 2f
-    /* An unmasked event pending (upcall_pending == 1, upcall_mask == 0)? Upcall. */
+    /* An unmasked event pending (upcall_pending == 1, upcall_mask == 0) and a callback
+     * to take it? Upcall. (Without a callback the word read is always 0.) */
     movq %gs:PCPU_CURRENT, %r11
-    movq VCPU_INFO_PTR(%r11), %r11
+    movq VCPU_UPCALL_WORD(%r11), %r11
     cmpw $1, (%r11)
     je 4f
 5:  addq $48, %rsp                  /* callee-saved: still in their registers */

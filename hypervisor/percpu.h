@@ -8,7 +8,7 @@
 #define PCPU_STACK_TOP   16
 #define PCPU_CURRENT     24
 #define VCPU_IN_USER     0     /* offsetof(struct vcpu, in_user), checked in domain.h */
-#define VCPU_INFO_PTR    8     /* offsetof(struct vcpu, vcpu_info) */
+#define VCPU_UPCALL_WORD 8     /* offsetof(struct vcpu, upcall_word) */
 #define VCPU_HC_COUNT    16    /* offsetof(struct vcpu, hc_count) */
 #define HC_COUNT_SLOTS   32    /* hypercall numbers counted per vCPU */
 

@@ -139,6 +139,7 @@ long hc_set_callback(HC_ARGS)
     if (a2 && !guest_addr_ok(a2))
         return -HAKO_EINVAL;
     *slot = a2;
+    vcpu_update_upcall_word(v);
     return 0;
 }
 
