@@ -5,6 +5,8 @@
  *   context_switch  switch hypervisor stacks between vCPUs / the idle context
  * All of them build a struct cpu_regs (x86.h) on the vCPU's hypervisor stack.
  */
+#include <hako/hypercall.h>
+
 #include "percpu.h"
 #include "x86.h"
 
@@ -155,6 +157,8 @@ hypercall_return:
 .endm
     .globl hc_sched_op_full, hc_iret_full
 hc_sched_op_full:
+    cmpq $HAKO_SCHED_SHUTDOWN, %rdi  /* only a shutdown (crash dump) needs the frame */
+    jne hc_sched_op
     FILL_VCPU_FRAME
     jmp hc_sched_op
 hc_iret_full:
