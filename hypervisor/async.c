@@ -133,7 +133,9 @@ static long run_sqe(struct vcpu *v, const struct hako_async_sqe *e)
 long async_drain(struct vcpu *v, unsigned max)
 {
     struct async_state *a = &v->async;
-    if (!a->active)
+    /* Submissions are the kernel's: their pointers and page-table operations mean its
+     * address space, so they never run while the vCPU is in user mode. */
+    if (!a->active || v->in_user)
         return 0;
     long posted = 0;
     bool broken = false, notify = false, unused;

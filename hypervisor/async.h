@@ -28,8 +28,9 @@ struct async_state {
     unsigned nr_pages[ASYNC_RINGS];
 };
 
-/* Run up to max pending submissions of v (nothing when it has no rings); returns the
- * completions posted, or -HAKO_EIO when the rings were found corrupted and detached. */
+/* Run up to max pending submissions of v (nothing when it has no rings or is in user
+ * mode); returns the completions posted, or -HAKO_EIO when the rings were found
+ * corrupted and detached. */
 long async_drain(struct vcpu *v, unsigned max);
 
 /* Forget v's rings, releasing their frames. */
