@@ -526,6 +526,37 @@ static void test_leaks(void)
     XTF_EXPECT_RC(DEBUG_OP(HAKO_DEBUG_AUDIT), 0, "audit after the cycles");
 }
 
+/* Hypercall fuzzing: domUs make thousands of random hypercalls with hostile arguments.
+ * Whatever they do to themselves, the hypervisor and dom0 carry on, a fuzzer that
+ * finishes finds its reference counts consistent, and destroying them returns every
+ * frame. */
+static void test_fuzz(void)
+{
+    long free0 = hako_hypercall1(HAKO_HC_debug_op, HAKO_DEBUG_FREE_FRAMES);
+    unsigned finished = 0, stopped = 0;
+    for (unsigned seed = 1; seed <= 8; seed++) {
+        char cmd[64];
+        ksnprintf(cmd, sizeof(cmd), "fuzz seed=%u n=20000", seed);
+        unsigned d = create(cmd, "fuzz", 0);
+        if (!d)
+            continue;
+        if (wait_stopped(d)) {
+            stopped++;
+            if (info.state == HAKO_DOMSTATE_SHUTDOWN) {
+                finished++;
+                XTF_CHECK(info.shutdown_code == 0,
+                          "fuzzer seed %u finished with an inconsistent audit", seed);
+            }
+        }
+        destroy(d);                     /* running, blocked, stopped or crashed alike */
+    }
+    kprintf("fuzz: 8 domUs, %u stopped by themselves, %u finished all their calls\n",
+            stopped, finished);
+    XTF_CHECK(hako_hypercall1(HAKO_HC_debug_op, HAKO_DEBUG_FREE_FRAMES) == free0,
+              "fuzzing leaked frames");
+    XTF_EXPECT_RC(hako_hypercall1(HAKO_HC_debug_op, HAKO_DEBUG_AUDIT), 0, "dom0 audit after fuzzing");
+}
+
 void test_main(const struct hako_start_info *si)
 {
     sh = (struct hako_shared_info *)si->shared_info_va;
@@ -554,6 +585,7 @@ void test_main(const struct hako_start_info *si)
     test_stops();
     test_poll();
     test_leaks();
+    test_fuzz();
 
     for (long d; (d = DOMCTL(HAKO_DOMCTL_NEXT, 1)) > 0;) {
         xtf_failure("d%ld still exists at the end", d);

@@ -7,6 +7,9 @@
  *                          back; power off with code 0 (2 if binding failed)
  *   spin                   busy loop forever (CPU share tests)
  *   yield                  yield forever (domain switch benchmark)
+ *   fuzz seed=S n=N        make N hypercalls with random numbers and hostile arguments,
+ *                          then power off with the audit's discrepancy count (0 = good);
+ *                          it may well crash or block itself on the way: that is allowed
  *   block                  block forever on an event that never comes
  *   crash                  write to an unmapped address with no page-fault handler
  *   domctl                 try domain control; power off with code 0 only if every call
@@ -111,6 +114,69 @@ static void try_domctl(void)
     poweroff(bad ? 1 : 0);
 }
 
+/* xorshift64: the fuzzer's deterministic randomness. */
+static uint64_t rnd_state;
+static uint64_t rnd(void)
+{
+    rnd_state ^= rnd_state << 13;
+    rnd_state ^= rnd_state >> 7;
+    rnd_state ^= rnd_state << 17;
+    return rnd_state;
+}
+
+/* An argument a hostile guest might pass: edge values, addresses of its own memory
+ * (writable, read-only page tables, unmapped), the hypervisor's range, machine frames
+ * it owns or not, and page-table entries built from them. */
+static uint64_t hostile_arg(const struct hako_start_info *si)
+{
+    static uint64_t scratch[64] __attribute__((aligned(64)));
+    const uint64_t *p2m = (const uint64_t *)si->p2m_va;
+    uint64_t own_mfn = p2m[rnd() % si->nr_pages];
+    switch (rnd() % 16) {
+    case 0: return 0;
+    case 1: return ~0ull;
+    case 2: return rnd() % 8;
+    case 3: return rnd();
+    case 4: return (uint64_t)scratch + (rnd() % 8) * 8;
+    case 5: return si->pt_base_va + (rnd() % 4096);
+    case 6: return si->virt_base + (rnd() % (si->nr_pages << 12));
+    case 7: return 0xFFFF800000000000ull + (rnd() % (1ull << 32));
+    case 8: return 0x0000800000000000ull - (rnd() % 64);
+    case 9: return own_mfn;
+    case 10: return own_mfn << 12 | (rnd() % 512) * 8;          /* an entry address */
+    case 11: return own_mfn << 12 | (rnd() & 0x8000000000000FFFull);  /* a PTE */
+    case 12: return 0x100ull << 12 | 7;                          /* the hypervisor image */
+    case 13: return (uint64_t)1 << (rnd() % 64);
+    case 14: return si->shared_info_va + (rnd() % 4096);
+    default: return rnd() % 2048;
+    }
+}
+
+static void fuzz(const struct hako_start_info *si)
+{
+    rnd_state = 0x9E3779B97F4A7C15ull * (uint64_t)(arg("seed", 1) + 1);
+    long n = arg("n", 1000);
+    for (long i = 0; i < n; i++) {
+        uint64_t nr = rnd() % 20, a[6];
+        for (unsigned k = 0; k < 6; k++)
+            a[k] = hostile_arg(si);
+        /* Calls that stop, block or leave for good prove nothing here; their argument
+         * checking has its own tests. Only a yield may run of sched_op, no iret. */
+        if ((nr == HAKO_HC_sched_op && a[0] != HAKO_SCHED_YIELD) || nr == HAKO_HC_iret)
+            continue;
+        /* Remapping its own code, stack or tables just ends the run: spare those. */
+        if (nr == HAKO_HC_update_va_mapping && a[0] >= si->virt_base &&
+            a[0] < si->virt_base + (si->first_free_pfn << 12))
+            continue;
+        if (nr == HAKO_HC_mmuext_op && rnd() % 4)
+            continue;                        /* base-pointer switches: rarely */
+        hako_hypercall6(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+    }
+    long audit = HC3(HAKO_HC_debug_op, HAKO_DEBUG_AUDIT, 0, 0);
+    kprintf("fuzz: %ld hypercalls survived, audit %ld\n", n, audit);
+    poweroff(audit == 0 ? 0 : 1);
+}
+
 void kernel_main(const struct hako_start_info *si)
 {
     cmdline = si->cmdline;
@@ -122,6 +188,8 @@ void kernel_main(const struct hako_start_info *si)
     if (cmdline_has(cmdline, "spin"))
         for (volatile uint64_t n = 0;; n++)
             ;
+    if (cmdline_has(cmdline, "fuzz"))
+        fuzz(si);
     if (cmdline_has(cmdline, "yield"))
         for (;;)
             privops->yield();
