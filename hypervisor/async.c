@@ -135,8 +135,8 @@ long async_drain(struct vcpu *v, unsigned max)
     struct async_state *a = &v->async;
     /* Submissions are the kernel's: their pointers and page-table operations mean its
      * address space, so they never run while the vCPU is in user mode. */
-    if (!a->active || v->in_user)
-        return 0;
+    if (!a->active || v->in_user || v->cont.active)
+        return 0;   /* (a split call waiting to be re-issued runs first: see hc_preempt) */
     long posted = 0;
     bool broken = false, notify = false, unused;
     /* Entries run strictly in order and each completes before the next starts, so a

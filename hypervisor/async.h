@@ -14,7 +14,7 @@
 #define ASYNC_MAX_PAGES 18   /* header + 1024 submissions of 64 bytes, from any 64-byte line */
 #define ASYNC_RINGS 2        /* 0: submissions, 1: completions */
 #define ASYNC_DRAIN_ON_ENTRY 64      /* submissions run when the vCPU enters for another reason */
-#define ASYNC_DRAIN_ON_DOORBELL 1024 /* submissions run by one ENTER */
+#define ASYNC_DRAIN_ON_DOORBELL 256  /* submissions run by one ENTER */
 
 struct vcpu;
 struct hv_ref;

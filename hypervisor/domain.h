@@ -73,6 +73,8 @@ struct vcpu {
     struct async_state async;   /* asynchronous hypercall rings */
     uint64_t run_start_ns;      /* when it last started running */
     uint64_t time_filled_ns;    /* when its time record was last refreshed */
+    uint32_t time_version;      /* the record's version counter (the guest's copy is
+                                   never trusted) */
     uint64_t cpu_time_ns;       /* CPU time used */
     uint64_t stat_tlb_flushes, stat_invlpgs, stat_cr3_loads;  /* HAKO_COUNTER_* */
     uint8_t fpu[512] __attribute__((aligned(16)));  /* fxsave area while switched out */

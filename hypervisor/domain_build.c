@@ -239,7 +239,7 @@ int domain_build(struct domain *d, const struct domain_build_params *p, const ch
     v->vcpu_info = &d->shinfo->vcpu_info[0];
     vcpu_update_upcall_word(v);
     v->vcpu_info->evtchn_upcall_mask = 1;      /* events start masked (ABI.md 4.3) */
-    time_fill(&v->vcpu_info->time);
+    time_fill(&v->vcpu_info->time, &v->time_version);
 
     struct cpu_regs *r = vcpu_regs(v);
     memset(r, 0, sizeof(*r));

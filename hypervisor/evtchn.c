@@ -125,6 +125,16 @@ void evtchn_teardown(struct domain *d)
     for (unsigned p = 1; p < HAKO_NR_EVENT_CHANNELS; p++)
         if (d->evtchn[p].state != HAKO_EVTCHN_FREE)
             port_close(d, p);
+    /* Ports elsewhere that still name d (offered to it, or left by its closes) must not
+     * be bindable by a later domain that gets the same id: they now name nobody. */
+    for (unsigned id = 0; id < MAX_DOMAINS; id++) {
+        struct domain *o = domain_get((uint16_t)id);
+        if (!o || o == d || !o->evtchn)
+            continue;
+        for (unsigned p = 1; p < HAKO_NR_EVENT_CHANNELS; p++)
+            if (o->evtchn[p].state == HAKO_EVTCHN_UNBOUND && o->evtchn[p].remote_dom == d->domid)
+                o->evtchn[p].remote_dom = HAKO_DOMID_NONE;
+    }
 }
 
 long evtchn_op(struct domain *d, unsigned cmd, struct hako_evtchn *op)

@@ -239,6 +239,8 @@ uint64_t hc_resume(uint64_t nr, uint64_t a1, uint64_t a2, uint64_t a3)
 {
     struct vcpu *v = current_vcpu();
     struct hc_continuation *c = &v->cont;
+    if (v->mc_args)
+        return 0;       /* a call inside a batch: never split, never the one resumed */
     bool same = c->active && c->nr == nr && c->rip == vcpu_regs(v)->rip && c->args[0] == a1 &&
                 c->args[1] == a2 && c->args[2] == a3;
     c->active = false;

@@ -53,8 +53,9 @@ static long run_batch(uint64_t nr, uint64_t items, uint64_t count, uint64_t done
 {
     uint64_t cr3 = caller_cr3();
     uint16_t domid = current_vcpu()->dom->domid;
-    if (count > HAKO_MMU_BATCH_MAX)
-        return -HAKO_E2BIG;
+    if (count > HAKO_MMU_BATCH_MAX ||
+        (current_vcpu()->mc_args && count > HC_PREEMPT_CHUNK))
+        return -HAKO_E2BIG;     /* inside a multicall or async batch: never split, so short */
     if (done_ptr & 7)
         return -HAKO_EINVAL;
     if (done_ptr && guest_check(cr3, done_ptr, 8, true))
@@ -63,8 +64,7 @@ static long run_batch(uint64_t nr, uint64_t items, uint64_t count, uint64_t done
     uint8_t buf[COPY_BATCH * 24];
     long rc = 0;
     while (i < count && rc == 0) {
-        if (i - start >= HC_PREEMPT_CHUNK && !current_vcpu()->mc_args) {   /* not inside
-                                                                 a multicall: see there */
+        if (i - start >= HC_PREEMPT_CHUNK) {
             flush_tlb_if_unsafe();
             return hc_preempt(nr, items, count, done_ptr, i);
         }

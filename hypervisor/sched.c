@@ -195,7 +195,7 @@ void schedule(void)
     if (next) {
         next->run_start_ns = now;
         if (now - next->time_filled_ns >= TIME_REFRESH_NS) {   /* keep guests' deltas short */
-            time_fill(&next->vcpu_info->time);
+            time_fill(&next->vcpu_info->time, &next->time_version);
             next->time_filled_ns = now;
         }
     }

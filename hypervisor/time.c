@@ -123,15 +123,17 @@ uint64_t time_now_ns(void)
     return tsc_to_ns(rdtsc() - tsc_at_boot);
 }
 
-void time_fill(struct hako_vcpu_time_info *t)
+void time_fill(struct hako_vcpu_time_info *t, uint32_t *version)
 {
     uint64_t tsc = rdtsc();
-    __atomic_store_n(&t->version, t->version + 1, __ATOMIC_SEQ_CST);   /* odd: updating */
+    *version |= 1;                                                      /* odd: updating */
+    __atomic_store_n(&t->version, *version, __ATOMIC_SEQ_CST);
     t->tsc_timestamp = tsc;
     t->system_time = tsc_to_ns(tsc - tsc_at_boot);
     t->tsc_to_system_mul = tsc_mul;
     t->tsc_shift = tsc_shift;
-    __atomic_store_n(&t->version, t->version + 1, __ATOMIC_SEQ_CST);
+    *version += 1;                                                      /* even: done */
+    __atomic_store_n(&t->version, *version, __ATOMIC_SEQ_CST);
 }
 
 void time_set_deadline(uint64_t deadline_ns)

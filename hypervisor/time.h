@@ -17,10 +17,11 @@ void time_init(void);
 /* Nanoseconds since boot. */
 uint64_t time_now_ns(void);
 
-/* Describe the time base to a guest as of now (version protocol of hako_vcpu_time_info);
+/* Describe the time base to a guest as of now (version protocol of hako_vcpu_time_info;
+ * *version is the hypervisor's own copy of the counter, never read back from the guest);
  * refreshed when the vCPU is scheduled (at most once a millisecond), so its TSC deltas
  * stay small. */
-void time_fill(struct hako_vcpu_time_info *t);
+void time_fill(struct hako_vcpu_time_info *t, uint32_t *version);
 
 /* Ask for a timer interrupt at deadline_ns (system time); 0 = none. The latest call wins. */
 void time_set_deadline(uint64_t deadline_ns);

@@ -1,9 +1,8 @@
 /*
  * hako public ABI: asynchronous ("exception-less") hypercalls. A vCPU registers a
  * submission ring and a completion ring in its own memory; the hypervisor runs what is
- * submitted when the guest rings the doorbell (async_op ENTER) and whenever the vCPU
- * enters the hypervisor for any other reason (timer, events, blocking), and posts
- * completions. Ring layout and index rules: ABI.md "Asynchronous hypercalls".
+ * submitted when the guest rings the doorbell (async_op ENTER), when the vCPU is
+ * interrupted in kernel mode, and when it calls BLOCK or YIELD, and posts completions. Ring layout and index rules: ABI.md "Asynchronous hypercalls".
  */
 #ifndef HAKO_ASYNC_H
 #define HAKO_ASYNC_H
@@ -12,8 +11,8 @@
 
 /* async_op(cmd, arg) */
 #define HAKO_ASYNC_SETUP     0   /* arg = IN struct hako_async_setup * */
-#define HAKO_ASYNC_ENTER     1   /* arg = min_complete: run submissions; returns completions
-                                    posted by this call */
+#define HAKO_ASYNC_ENTER     1   /* arg ignored (0): run up to 256 submissions; returns the
+                                    completions posted by this call */
 #define HAKO_ASYNC_TEARDOWN  2   /* forget the rings (the memory is the guest's again) */
 
 #define HAKO_ASYNC_RING_HDR  256u   /* bytes of ring header before the entries */

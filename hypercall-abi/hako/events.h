@@ -73,6 +73,9 @@ HAKO_STATIC_ASSERT(sizeof(struct hako_shared_info) == 792, "shared_info size");
 #define HAKO_EVTCHNOP_CLOSE            5
 #define HAKO_EVTCHNOP_UNMASK           6
 
+/* remote_dom of an unbound port whose peer domain was destroyed: nobody can bind it. */
+#define HAKO_DOMID_NONE 0xFFFFu
+
 /* hako_evtchn.state */
 #define HAKO_EVTCHN_FREE        0
 #define HAKO_EVTCHN_UNBOUND     1   /* waiting for remote_dom to bind */

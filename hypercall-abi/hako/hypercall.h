@@ -94,7 +94,8 @@ HAKO_STATIC_ASSERT(HAKO_OFFSETOF(struct hako_version_info, hv_version) == 16, "h
  * each entry's result lands in its `result`. A failing entry does not stop the batch
  * unless it has HAKO_MC_STOP_ON_ERROR; then the entries after it are not run and get
  * -HAKO_ECANCELED. Returns the number of entries run, -HAKO_EFAULT if the array cannot
- * be read or written, -HAKO_E2BIG when count > HAKO_MULTICALL_MAX. Long batches are split
+ * be read or written, -HAKO_EINVAL if it is misaligned, -HAKO_E2BIG when count >
+ * HAKO_MULTICALL_MAX. Long batches are split
  * transparently. Not allowed inside a batch (result -HAKO_EINVAL): multicall itself
  * (no nesting) and iret. */
 #define HAKO_MULTICALL_MAX     4096u

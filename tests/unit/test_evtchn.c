@@ -570,9 +570,11 @@ TEST(test_teardown_closes_everything)
         assert_int_equal(d->virq_port[v], 0);
     for (unsigned w = 0; w < NP / 64; w++)
         assert_int_equal(d->shinfo->evtchn_pending[w], 0);
-    check_entry(a, pa, HAKO_EVTCHN_UNBOUND, 1, 0);
-    check_entry(b, pb, HAKO_EVTCHN_UNBOUND, 1, 0);
-    check_entry(a, (unsigned)offered_to_d, HAKO_EVTCHN_UNBOUND, 1, 0);  /* untouched */
+    /* Ends that named the destroyed domain now name nobody: no later domain with the
+     * same id can bind them. */
+    check_entry(a, pa, HAKO_EVTCHN_UNBOUND, HAKO_DOMID_NONE, 0);
+    check_entry(b, pb, HAKO_EVTCHN_UNBOUND, HAKO_DOMID_NONE, 0);
+    check_entry(a, (unsigned)offered_to_d, HAKO_EVTCHN_UNBOUND, HAKO_DOMID_NONE, 0);
     ERR(send(a, pa), ENOTCONN);
     ERR(send(b, pb), ENOTCONN);
     (void)pd1;
@@ -1003,6 +1005,11 @@ TEST(test_random_state_machine)
             for (unsigned p = 1; p < NP; p++)
                 if (model[d][p].state != HAKO_EVTCHN_FREE)
                     m_close(d, p);
+            /* Unbound ports elsewhere that name the destroyed domain now name nobody. */
+            for (unsigned o = 0; o < RD; o++)
+                for (unsigned p = 1; o != d && p < NP; p++)
+                    if (model[o][p].state == HAKO_EVTCHN_UNBOUND && model[o][p].rdom == d)
+                        model[o][p].rdom = HAKO_DOMID_NONE;
             break;
         }
         if (op <= 9 && rc != want)
