@@ -157,6 +157,32 @@ void test_main(const struct hako_start_info *si)
                   "pinning a ring frame as a page table");
     XTF_EXPECT_RC(hako_hypercall1(HAKO_HC_debug_op, HAKO_DEBUG_AUDIT), 0, "audit with rings");
 
+    /* A multicall whose array page is turned into a page table by the submissions its
+     * own ENTER entry runs: the hypervisor holds that page while it stores results, so
+     * the pin must fail with EBUSY (not reach validation). */
+    static union {
+        struct hako_multicall_entry e[4];
+        uint8_t whole_page[4096];               /* nothing else may share the page */
+    } mcpage __attribute__((aligned(4096)));
+    struct hako_multicall_entry *mcp = mcpage.e;
+    uint64_t mcp_pfn = (UL(mcp) - si->virt_base) >> 12;
+    uint64_t mcp_mfn = ((const uint64_t *)si->p2m_va)[mcp_pfn];
+    uint64_t ro = mcp_mfn << 12 | HAKO_PTE_P | HAKO_PTE_U | HAKO_PTE_NX;
+    submit(HAKO_HC_update_va_mapping, UL(mcp), ro, HAKO_UVMF_INVLPG, 400, 0);
+    static struct hako_mmuext_op pinp __attribute__((aligned(8)));
+    pinp = (struct hako_mmuext_op){ .cmd = HAKO_MMUEXT_PIN_L1_TABLE, .arg1 = mcp_mfn };
+    submit(HAKO_HC_mmuext_op, UL(&pinp), 1, 0, 401, 0);
+    mcp[0] = (struct hako_multicall_entry){ .op = HAKO_HC_async_op, .args = { HAKO_ASYNC_ENTER } };
+    long mr = hako_hypercall2(HAKO_HC_multicall, UL(mcp), 1);
+    n = reap(c, 16);
+    XTF_CHECK(n == 2 && c[0].result == 0 && c[1].result == -HAKO_EBUSY,
+              "pinning a multicall's own array page from inside it: %d completions, %ld %ld",
+              n, (long)c[0].result, (long)c[1].result);
+    XTF_CHECK(mr == 1 || mr == -HAKO_EFAULT, "that multicall returned %ld", mr);
+    XTF_EXPECT_RC(hako_hypercall3(HAKO_HC_update_va_mapping, UL(mcp),
+                                  ro | HAKO_PTE_W, HAKO_UVMF_INVLPG), 0, "array page writable again");
+    XTF_EXPECT_RC(hako_hypercall1(HAKO_HC_debug_op, HAKO_DEBUG_AUDIT), 0, "audit after that");
+
     /* A hostile producer index: more entries than the ring holds. */
     ((struct ringio_hdr *)sq_mem)->prod += 1000;
     XTF_EXPECT_RC(async_op(HAKO_ASYNC_ENTER, 0), -HAKO_EIO, "impossible index: detached");
