@@ -69,6 +69,10 @@ static int map_ring(struct vcpu *v, unsigned r, uint64_t va, uint64_t len)
     return 0;
 }
 
+static void async_table_init(void);
+#define ASYNC_TABLE_SLOTS 32
+static hypercall_fn async_table[ASYNC_TABLE_SLOTS];
+
 /* async_op(SETUP, arg) */
 static long async_setup(struct vcpu *v, uint64_t arg)
 {
@@ -82,6 +86,8 @@ static long async_setup(struct vcpu *v, uint64_t arg)
         return -HAKO_EINVAL;
     if (v->async.active)
         return -HAKO_EEXIST;
+    if (!async_table[0])
+        async_table_init();
     uint64_t sq_len = HAKO_ASYNC_RING_HDR + (sizeof(struct hako_async_sqe) << s.sq_order);
     uint64_t cq_len = HAKO_ASYNC_RING_HDR + (sizeof(struct hako_async_cqe) << s.cq_order);
     int rc = map_ring(v, 0, s.sq_va, sq_len);
@@ -111,7 +117,35 @@ static bool async_allowed(uint64_t op)
            op != HAKO_HC_async_op;
 }
 
-/* Run one submission; its result. */
+/* Handlers for submissions, by number: the dispatch table's, with what may not run
+ * asynchronously refused and unknown numbers answered, so the burst loop below
+ * dispatches without looking at the number twice. Filled at the first SETUP. */
+static long async_refused(uint64_t a1, uint64_t a2, uint64_t a3)
+{
+    (void)a1, (void)a2, (void)a3;
+    return -HAKO_EINVAL;
+}
+
+static long async_unknown(uint64_t a1, uint64_t a2, uint64_t a3)
+{
+    (void)a1, (void)a2, (void)a3;
+    return -HAKO_ENOSYS;
+}
+
+static void async_table_init(void)
+{
+    _Static_assert(ASYNC_TABLE_SLOTS <= HC_COUNT_SLOTS, "every slot is counted");
+    for (uint64_t op = 0; op < ASYNC_TABLE_SLOTS; op++)
+        async_table[op] = op >= hypercall_count ? async_unknown
+                          : !async_allowed(op) ? async_refused : hypercall_table[op];
+}
+
+/* Arguments 4..6 of a submission run by the burst loop: none of the calls allowed
+ * asynchronously reads them (hc_arg4's only user is sched_op(POLL), refused here); the
+ * pointer also marks "inside a batch" for the batch calls (never split there). */
+static const uint64_t no_more_args[6];
+
+/* Run one submission the full way (a copy of it); its result. */
 static long run_sqe(struct vcpu *v, const struct hako_async_sqe *e)
 {
     if (v->async.chain_cancelled)
@@ -123,11 +157,35 @@ static long run_sqe(struct vcpu *v, const struct hako_async_sqe *e)
     if (!async_allowed(e->op))
         return -HAKO_EINVAL;
     uint64_t args6[6] = { e->args[0], e->args[1], e->args[2], e->args[3], e->args[4], 0 };
+    const uint64_t *saved = v->mc_args;
     v->hc_count[e->op]++;
     v->mc_args = args6;
     long r = hypercall_table[e->op](args6[0], args6[1], args6[2]);
-    v->mc_args = NULL;
+    v->mc_args = saved;
     return r;
+}
+
+/* entry.S: the burst loop. Runs up to n submissions from consecutive slots with flags
+ * and padding all zero (no LINK, BARRIER, NO_COMPLETION), posting each completion into
+ * consecutive completion slots (ours until the index is published). Every field of a
+ * submission it runs is loaded once, before the call. It stops at the first submission
+ * that needs run_sqe (having only looked at its number and flags: that one is then
+ * copied and checked in full, and nothing the loop saw is used). */
+long async_burst(const struct hako_async_sqe *sq_end, struct hako_async_cqe *cq_end, long i,
+                 uint64_t *count, const hypercall_fn *table);
+
+/* Run up to n submissions from sq[] with completions into cq[]; how many ran. */
+static unsigned run_burst(struct vcpu *v, const struct hako_async_sqe *sq,
+                          struct hako_async_cqe *cq, unsigned n)
+{
+    _Static_assert(sizeof(*sq) == 64 && sizeof(*cq) == 16, "async_burst's strides");
+    _Static_assert(__builtin_offsetof(struct hako_async_sqe, user_data) == 48 &&
+                   __builtin_offsetof(struct hako_async_sqe, flags) == 56 &&
+                   __builtin_offsetof(struct hako_async_sqe, _pad0) == 60 &&
+                   __builtin_offsetof(struct hako_async_cqe, result) == 8, "async_burst's offsets");
+    _Static_assert(ASYNC_TABLE_SLOTS == 32, "async_burst takes op < 32");
+    long i = async_burst(sq + n, cq + n, -8 * (long)n, v->hc_count, async_table);
+    return n + (unsigned)(i / 8);
 }
 
 long async_drain(struct vcpu *v, unsigned max)
@@ -139,16 +197,47 @@ long async_drain(struct vcpu *v, unsigned max)
         return 0;   /* (a split call waiting to be re-issued runs first: see hc_preempt) */
     long posted = 0;
     bool broken = false, notify = false, unused;
+    const uint64_t *saved_args = v->mc_args;
     /* Entries run strictly in order and each completes before the next starts, so a
-     * BARRIER entry needs nothing more; a full completion ring stops the drain. */
-    for (unsigned n = 0; n < max; n++) {
+     * BARRIER entry needs nothing more; a full completion ring stops the drain. The
+     * rings are worked in bursts: both indices are read (and checked) once per burst,
+     * the entries run in place (each field read once), and both indices are published
+     * once at the end. */
+    for (unsigned n = 0; n < max;) {
         int avail = ringio_cons_avail(&a->sq), space = ringio_prod_space(&a->cq);
         if (avail < 0 || space < 0) {
             broken = true;
             break;
         }
-        if (avail == 0 || space == 0)
+        unsigned k = (unsigned)(avail < space ? avail : space);
+        if (k > max - n)
+            k = max - n;
+        if (k == 0)
             break;
+        if (!a->chain_cancelled) {
+            /* Up to the end of either ring's slot array; the ring-io handles say where
+             * the next entry is (sq.cons, cq.prod: both checked against the indices). */
+            uint32_t ss = a->sq.cons & a->sq.mask, cs = a->cq.prod & a->cq.mask;
+            if (k > a->sq.mask + 1 - ss)
+                k = a->sq.mask + 1 - ss;
+            if (k > a->cq.mask + 1 - cs)
+                k = a->cq.mask + 1 - cs;
+            bool all = k == (unsigned)avail;    /* this burst can empty the ring */
+            v->mc_args = no_more_args;
+            unsigned done = run_burst(v, (const struct hako_async_sqe *)a->sq.ents + ss,
+                                      (struct hako_async_cqe *)a->cq.ents + cs, k);
+            v->mc_args = saved_args;
+            a->sq.cons += done;
+            a->cq.prod += done;
+            posted += done;
+            n += done;
+            if (done == k) {
+                if (all && n < max)
+                    break;      /* ran all there was: nothing else runs meanwhile */
+                continue;
+            }
+        }
+        /* One submission the full way: a copy of it. */
         struct hako_async_sqe e;
         if (ringio_cons_read(&a->sq, &e, 1) != 1) {
             broken = true;
@@ -164,6 +253,7 @@ long async_drain(struct vcpu *v, unsigned max)
             }
             posted++;
         }
+        n++;
         if (!a->active)                         /* an entry tore the rings down */
             return posted;
     }

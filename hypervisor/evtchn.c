@@ -17,6 +17,8 @@
 #include "mm.h"
 #include "sched.h"
 
+bool evtchn_console_virq_bound;
+
 static bool test_and_set(uint64_t *word, unsigned bit)
 {
     return __atomic_fetch_or(word, 1ull << bit, __ATOMIC_SEQ_CST) & (1ull << bit);
@@ -67,6 +69,20 @@ static void raise_upcall(struct vcpu *v, struct hako_vcpu_info *vi)
         vcpu_wake(v);
 }
 
+/* The rest of evtchn_set_pending for a vCPU in POLL (out of line: rare). */
+static void __attribute__((noinline)) set_pending_polling(struct domain *d, unsigned port,
+                                                          bool was_pending)
+{
+    struct hako_shared_info *s = d->shinfo;
+    struct vcpu *v = &d->vcpu;
+    struct hako_vcpu_info *vi = &s->vcpu_info[0];
+    if (evtchn_any_pending(d, v->poll_ports, v->nr_poll_ports))
+        vcpu_wake(v);                   /* a poll ends on its ports, masked or not */
+    if (!was_pending && !test(&s->evtchn_mask[port / 64], port % 64) &&
+        !test_and_set(&vi->evtchn_pending_sel, port / 64))
+        raise_upcall(v, vi);
+}
+
 void evtchn_set_pending(struct domain *d, unsigned port)
 {
     struct hako_shared_info *s = d->shinfo;
@@ -74,14 +90,15 @@ void evtchn_set_pending(struct domain *d, unsigned port)
     struct hako_vcpu_info *vi = &s->vcpu_info[0];
     d->stat_events++;
     bool was_pending = test_and_set(&s->evtchn_pending[port / 64], port % 64);
-    if (v->polling && evtchn_any_pending(d, v->poll_ports, v->nr_poll_ports))
-        vcpu_wake(v);                   /* a poll ends on its ports, masked or not */
-    if (was_pending)
+    if (v->polling) {
+        set_pending_polling(d, port, was_pending);
         return;
-    if (test(&s->evtchn_mask[port / 64], port % 64))
+    }
+    if (was_pending || test(&s->evtchn_mask[port / 64], port % 64) ||
+        test_and_set(&vi->evtchn_pending_sel, port / 64))
         return;
-    if (!test_and_set(&vi->evtchn_pending_sel, port / 64))
-        raise_upcall(v, vi);
+    __atomic_store_n(&vi->evtchn_upcall_pending, 1, __ATOMIC_SEQ_CST);
+    vcpu_wake(v);                       /* not polling: see raise_upcall */
 }
 
 void evtchn_send_virq(struct domain *d, unsigned virq)
@@ -180,6 +197,8 @@ long evtchn_op(struct domain *d, unsigned cmd, struct hako_evtchn *op)
             return -HAKO_ENOSPC;
         d->evtchn[p] = (struct evtchn){ .state = HAKO_EVTCHN_VIRQ, .remote_port = op->virq };
         d->virq_port[op->virq] = (uint16_t)p;
+        if (op->virq == HAKO_VIRQ_CONSOLE)
+            evtchn_console_virq_bound = true;
         op->port = p;
         return 0;
     }
@@ -198,6 +217,20 @@ long evtchn_op(struct domain *d, unsigned cmd, struct hako_evtchn *op)
     }
 }
 
+long evtchn_send(struct domain *d, uint64_t port)
+{
+    if (port - 1 >= HAKO_NR_EVENT_CHANNELS - 1)        /* port 0 or out of range */
+        return -HAKO_EINVAL;
+    struct evtchn e = d->evtchn[port];                  /* one read of the entry */
+    if (e.state != HAKO_EVTCHN_INTERDOMAIN)
+        return e.state == HAKO_EVTCHN_UNBOUND ? -HAKO_ENOTCONN : -HAKO_EINVAL;
+    struct domain *peer = domain_get((uint16_t)e.remote_dom);
+    if (!peer)
+        return -HAKO_ENOTCONN;
+    evtchn_set_pending(peer, e.remote_port);
+    return 0;
+}
+
 long evtchn_port_op(struct domain *d, unsigned cmd, uint64_t port)
 {
     struct evtchn *e = port_get(d, port);
@@ -206,15 +239,8 @@ long evtchn_port_op(struct domain *d, unsigned cmd, uint64_t port)
     if (!e)
         return -HAKO_EINVAL;
     switch (cmd) {
-    case HAKO_EVTCHNOP_SEND: {
-        if (e->state != HAKO_EVTCHN_INTERDOMAIN)
-            return e->state == HAKO_EVTCHN_UNBOUND ? -HAKO_ENOTCONN : -HAKO_EINVAL;
-        struct domain *peer = domain_get((uint16_t)e->remote_dom);
-        if (!peer)
-            return -HAKO_ENOTCONN;
-        evtchn_set_pending(peer, e->remote_port);
-        return 0;
-    }
+    case HAKO_EVTCHNOP_SEND:
+        return evtchn_send(d, port);
     case HAKO_EVTCHNOP_CLOSE:
         if (e->state == HAKO_EVTCHN_FREE)
             return -HAKO_EINVAL;

@@ -20,6 +20,10 @@ struct evtchn {
 };
 _Static_assert(sizeof(struct evtchn) == 4, "evtchn packs to 4 bytes");
 
+/* Set once any domain has bound HAKO_VIRQ_CONSOLE (never cleared): while it is false
+ * the scheduler need not look for a console port to poll. */
+extern bool evtchn_console_virq_bound;
+
 /* Give d its port table (hypervisor memory); false when out of memory. */
 bool evtchn_init(struct domain *d);
 
@@ -36,6 +40,9 @@ void evtchn_send_virq(struct domain *d, unsigned virq);
  * with the port as the scalar; 0 or -HAKO_E*. */
 long evtchn_op(struct domain *d, unsigned cmd, struct hako_evtchn *op);
 long evtchn_port_op(struct domain *d, unsigned cmd, uint64_t port);
+
+/* event_channel_op(SEND, port) for d: the hot path of event_channel_op. */
+long evtchn_send(struct domain *d, uint64_t port);
 
 /* True when any of ports[0..n) of d is pending. */
 bool evtchn_any_pending(struct domain *d, const uint32_t *ports, unsigned n);

@@ -90,11 +90,13 @@ long hc_sched_op(HC_ARGS)
     struct vcpu *v = current_vcpu();
     switch (cmd) {
     case HAKO_SCHED_YIELD:
-        async_drain(v, ASYNC_DRAIN_ON_ENTRY);
+        if (v->async.active)
+            async_drain(v, ASYNC_DRAIN_ON_ENTRY);
         schedule();
         return 0;
     case HAKO_SCHED_BLOCK:
-        async_drain(v, ASYNC_DRAIN_ON_ENTRY);     /* may post completions: an event */
+        if (v->async.active)
+            async_drain(v, ASYNC_DRAIN_ON_ENTRY); /* may post completions: an event */
         /* Enabling events and blocking is one step, so a wakeup cannot be missed. */
         __atomic_store_n(&v->vcpu_info->evtchn_upcall_mask, 0, __ATOMIC_SEQ_CST);
         if (!__atomic_load_n(&v->vcpu_info->evtchn_upcall_pending, __ATOMIC_SEQ_CST)) {
@@ -185,11 +187,9 @@ long hc_debug_op(HC_ARGS)
     }
 }
 
-/* event_channel_op(cmd, arg) */
-long hc_event_channel_op(HC_ARGS)
+/* event_channel_op(cmd, arg), every command but SEND */
+static long __attribute__((noinline)) event_channel_op(struct domain *d, uint64_t a1, uint64_t a2)
 {
-    (void)a3;
-    struct domain *d = caller();
     if (a1 > HAKO_EVTCHNOP_UNMASK)
         return -HAKO_ENOSYS;
     if (a1 >= HAKO_EVTCHNOP_SEND)
@@ -206,6 +206,16 @@ long hc_event_channel_op(HC_ARGS)
     if (rc == 0)
         guest_copy_to(caller_cr3(), a2, &op, sizeof(op));   /* checked writable above */
     return rc;
+}
+
+/* event_channel_op(cmd, arg): SEND, the hot one, goes straight to its handler. */
+long hc_event_channel_op(HC_ARGS)
+{
+    (void)a3;
+    struct domain *d = caller();
+    if (a1 == HAKO_EVTCHNOP_SEND)
+        return evtchn_send(d, a2);
+    return event_channel_op(d, a1, a2);
 }
 
 /* set_timer_op(cmd, value) */

@@ -1,9 +1,19 @@
 /*
  * hypervisor/multicall.c: running a batch of hypercalls with one transition.
- * Each entry is copied in once, run through the normal dispatch table, and its result
+ * Each entry is read once, run through the normal dispatch table, and its result
  * written back; long batches are split (hc_preempt) and resume where they stopped. Only
  * the multicall itself is ever split: a batch hypercall inside it (mmu_update...) runs to
  * its end, since a split needs the guest to re-issue exactly that call.
+ *
+ * The array is worked through page by page. Each page is translated (through a small
+ * per-domain cache that is checked against the live page-table entries every time) and
+ * held with a writable-type reference while its entries run and their results are
+ * stored, so the frame can neither become a page table nor change hands meanwhile,
+ * whatever the entries do. Inside a page, runs of plain entries go through a burst loop
+ * (entry.S mc_burst: load the number, check it and the flags, call through the table,
+ * store the result); everything else -- flags set, calls that may change mappings or
+ * need more than three arguments, an entry across two pages -- takes the full path one
+ * entry at a time, from a copy.
  */
 #include <hako/errno.h>
 #include <hako/hypercall.h>
@@ -15,16 +25,63 @@
 #include "pagetype.h"
 
 #define MC_ENTRY sizeof(struct hako_multicall_entry)
+#define MC_TABLE_SLOTS 32
 
-/* Write one entry's result; false when the guest array is no longer writable. */
-static bool put_result(uint64_t calls, uint64_t i, long r)
+/* Calls after which the array's mapping may have changed (page-table operations, and
+ * the calls that run other hypercalls: async_op, sched_op); sched_op is also the one
+ * that reads a fourth argument. These always take the full path. */
+#define MC_SLOW_OPS ((1ull << HAKO_HC_mmu_update) | (1ull << HAKO_HC_mmuext_op) |           \
+                     (1ull << HAKO_HC_update_va_mapping) | (1ull << HAKO_HC_async_op) |      \
+                     (1ull << HAKO_HC_sched_op))
+#define MC_FAST_OPS (((1ull << MC_TABLE_SLOTS) - 1) & ~MC_SLOW_OPS)
+
+static bool changes_mappings(uint64_t op)
 {
-    return guest_copy_to(caller_cr3(), calls + i * MC_ENTRY +
-                                           __builtin_offsetof(struct hako_multicall_entry, result),
-                         &r, sizeof(r)) == 0;
+    return op < MC_TABLE_SLOTS && ((MC_SLOW_OPS >> op) & 1);
 }
 
-/* Run one entry for v; its result. */
+/* entry.S: run entries [e, end) while each is a plain one (number below 32 with its bit
+ * in fast_ops, flags and padding zero), storing each result; returns the first entry
+ * not run. It loads each field it uses once, before the call; of an entry it does not
+ * run it has only looked at the number and flags, and that entry is then copied and
+ * checked in full by the slow path (nothing the loop saw is used). */
+struct hako_multicall_entry *mc_burst(struct hako_multicall_entry *e,
+                                      struct hako_multicall_entry *end, uint64_t *count,
+                                      const hypercall_fn *table, uint64_t fast_ops);
+_Static_assert(MC_ENTRY == 72 && __builtin_offsetof(struct hako_multicall_entry, args) == 8 &&
+               __builtin_offsetof(struct hako_multicall_entry, result) == 56 &&
+               __builtin_offsetof(struct hako_multicall_entry, flags) == 64 &&
+               __builtin_offsetof(struct hako_multicall_entry, _pad0) == 68, "mc_burst's layout");
+
+/* Handlers by number for the burst loop: refusals and unknown numbers answered there. */
+static hypercall_fn mc_table[MC_TABLE_SLOTS];
+
+static long mc_refused(uint64_t a1, uint64_t a2, uint64_t a3)
+{
+    (void)a1, (void)a2, (void)a3;
+    return -HAKO_EINVAL;                    /* no nesting; no leaving mid-batch */
+}
+
+static long mc_unknown(uint64_t a1, uint64_t a2, uint64_t a3)
+{
+    (void)a1, (void)a2, (void)a3;
+    return -HAKO_ENOSYS;
+}
+
+static void mc_table_init(void)
+{
+    _Static_assert(MC_TABLE_SLOTS <= HC_COUNT_SLOTS, "every slot is counted");
+    for (uint64_t op = 0; op < MC_TABLE_SLOTS; op++)
+        mc_table[op] = op >= hypercall_count ? mc_unknown
+                       : op == HAKO_HC_multicall || op == HAKO_HC_iret ? mc_refused
+                       : hypercall_table[op];
+}
+
+/* Arguments 4..6 for calls run by the burst loop: none of them reads them (see
+ * MC_SLOW_OPS); the pointer also marks "inside a batch" (never split there). */
+static const uint64_t no_more_args[6];
+
+/* Run one entry (a copy) the full way for v; its result. */
 static long run_entry(struct vcpu *v, const struct hako_multicall_entry *e)
 {
     if (e->_pad0 || (e->flags & ~HAKO_MC_STOP_ON_ERROR))
@@ -43,42 +100,102 @@ static long run_entry(struct vcpu *v, const struct hako_multicall_entry *e)
     return r;
 }
 
-/* True for hypercalls after which the array's mapping may have changed (page-table
- * operations, and the calls that run other hypercalls: async_op, sched_op). */
-static bool changes_mappings(uint64_t op)
+/* Write one entry's result through the guest's current mappings; false when the array
+ * is no longer writable there. */
+static bool put_result(uint64_t calls, uint64_t i, long r)
 {
-    return op == HAKO_HC_mmu_update || op == HAKO_HC_mmuext_op ||
-           op == HAKO_HC_update_va_mapping || op == HAKO_HC_async_op ||
-           op == HAKO_HC_sched_op;
+    return guest_copy_to(caller_cr3(), calls + i * MC_ENTRY +
+                                           __builtin_offsetof(struct hako_multicall_entry, result),
+                         &r, sizeof(r)) == 0;
 }
 
-/* The page of the array being worked through: translated once and held with a
- * writable-type reference, so the frame cannot become a page table (or change hands)
- * while results are stored into it, whatever the entries do. */
-struct cached_page {
-    uint64_t va;        /* page address, or 1 when none is held */
+/* ---- translating and holding array pages ------------------------------------------ */
+
+/* The last pages translated for each domain (a few ways, by page number), with the
+ * four page-table entries each walk went through (where they are and what they held).
+ * The walk is a function of cr3 and those entries alone, so while all of them still
+ * hold the same values the translation is still the same: checking them is the whole
+ * lookup. (A hit still takes the page's references like a miss; nothing is held
+ * between calls.) */
+#define TCACHE_WAYS 4
+struct mc_tcache {
+    uint64_t cr3, va, mfn;
+    uint64_t pte_pa[4], pte[4];
+};
+static struct mc_tcache tcache[MAX_DOMAINS][TCACHE_WAYS];
+
+static inline bool tcache_hit(const struct mc_tcache *t, uint64_t cr3, uint64_t va)
+{
+#define PTE_AT(l) __atomic_load_n((uint64_t *)phys_to_virt(t->pte_pa[l]), __ATOMIC_RELAXED)
+    return t->cr3 == cr3 && t->va == va && PTE_AT(0) == t->pte[0] && PTE_AT(1) == t->pte[1] &&
+           PTE_AT(2) == t->pte[2] && PTE_AT(3) == t->pte[3];
+#undef PTE_AT
+}
+
+/* After guest_translate found va (4 KiB leaf) at mfn: remember the entries it used. */
+static void tcache_fill(struct mc_tcache *t, uint64_t cr3, uint64_t va, uint64_t mfn)
+{
+    uint64_t table = cr3 & PTE_ADDR;
+    t->cr3 = 0;
+    for (unsigned l = 0; l < 4; l++) {
+        uint64_t pa = table + ((va >> (39 - 9 * l)) & 511) * 8;
+        uint64_t e = __atomic_load_n((uint64_t *)phys_to_virt(pa), __ATOMIC_RELAXED);
+        if ((l == 1 || l == 2) && (e & PTE_PS))
+            return;                             /* a large page: not cached */
+        t->pte_pa[l] = pa;
+        t->pte[l] = e;
+        table = e & PTE_ADDR;
+    }
+    if (table >> PAGE_SHIFT != mfn)
+        return;                                 /* not what the walk found: not cached */
+    t->va = va;
+    t->mfn = mfn;
+    t->cr3 = cr3;
+}
+
+/* A page of the array, held (writable type) while in use; va 1 = none. */
+struct held_page {
+    uint64_t va;
     uint64_t mfn;
 };
 
-static void release_page(struct cached_page *c)
+static void release_page(struct held_page *h)
 {
-    if (c->va != 1)
-        put_page_and_type(c->mfn);
-    c->va = 1;
+    if (h->va != 1)
+        put_page_and_type(h->mfn);
+    h->va = 1;
 }
 
-/* Hold the page of va; false when it is not a writable page of the caller. */
-static bool hold_page(struct cached_page *c, uint64_t va, uint16_t domid)
+/* The machine frame of the writable guest page at va (page-aligned) in v's current
+ * address space, through the cache; false when there is none. */
+static bool __attribute__((noinline)) translate_slow(struct vcpu *v, struct mc_tcache *t,
+                                                     uint64_t va, uint64_t *mfn)
 {
     uint64_t pa;
-    release_page(c);
-    if (guest_translate(caller_cr3(), va & PAGE_MASK, true, &pa) ||
-        get_page_and_type(pa >> PAGE_SHIFT, PGT_WRITABLE, domid))
+    if (!guest_range_ok(va, PAGE_SIZE) || guest_translate(v->cr3, va, true, &pa))
         return false;
-    c->va = va & PAGE_MASK;
-    c->mfn = pa >> PAGE_SHIFT;
+    *mfn = pa >> PAGE_SHIFT;
+    tcache_fill(t, v->cr3, va, *mfn);
     return true;
 }
+
+/* Hold the page at va (page-aligned) for v: false when it is not a writable page of
+ * the caller's (in its current address space). */
+static inline bool hold_page(struct vcpu *v, struct held_page *h, uint64_t va)
+{
+    release_page(h);
+    struct mc_tcache *t = &tcache[v->dom->domid][(va >> PAGE_SHIFT) % TCACHE_WAYS];
+    uint64_t mfn = t->mfn;
+    if (!tcache_hit(t, v->cr3, va) && !translate_slow(v, t, va, &mfn))
+        return false;
+    if (get_page_and_type(mfn, PGT_WRITABLE, v->dom->domid))
+        return false;
+    h->va = va;
+    h->mfn = mfn;
+    return true;
+}
+
+/* ---- the call ------------------------------------------------------------------------ */
 
 /* multicall(calls, count) */
 long hc_multicall(HC_ARGS)
@@ -90,42 +207,74 @@ long hc_multicall(HC_ARGS)
         return -HAKO_E2BIG;
     if (calls & 7)
         return -HAKO_EINVAL;
-    uint64_t i = hc_resume(HAKO_HC_multicall, calls, count, 0), start = i;
-    struct cached_page page = { 1, 0 };
+    if (!mc_table[0])
+        mc_table_init();
+    uint64_t i = hc_resume(HAKO_HC_multicall, calls, count, 0);
+    uint64_t stop = MIN(count, i + HC_PREEMPT_CHUNK);  /* where this part ends */
+    struct held_page cur = { 1, 0 }, next = { 1, 0 };
     long rc = (long)count;
     while (i < count) {
-        if (i - start >= HC_PREEMPT_CHUNK) {
-            release_page(&page);
+        if (i == stop) {
+            release_page(&cur);
             return hc_preempt(HAKO_HC_multicall, calls, count, 0, i);
         }
-        uint64_t va = calls + i * MC_ENTRY;
-        struct hako_multicall_entry *slot = NULL, e;
-        if ((va & (PAGE_SIZE - 1)) + MC_ENTRY <= PAGE_SIZE) {
-            if ((va & PAGE_MASK) != page.va &&
-                (!guest_range_ok(va, MC_ENTRY) || !hold_page(&page, va, v->dom->domid))) {
-                rc = -HAKO_EFAULT;
-                break;
-            }
-            slot = (struct hako_multicall_entry *)((char *)mfn_to_virt(page.mfn) +
-                                                   (va & (PAGE_SIZE - 1)));
-            memcpy(&e, slot, MC_ENTRY);                 /* copied once */
-        } else if (guest_copy_from(caller_cr3(), &e, va, MC_ENTRY)) {
-            rc = -HAKO_EFAULT;                          /* an entry across two pages */
-            break;
-        }
-        long r = run_entry(v, &e);
-        if (changes_mappings(e.op)) {
-            release_page(&page);                        /* translate again: the guest */
-            slot = NULL;                                /* may have moved its array */
-        }
-        if (slot)
-            __atomic_store_n(&slot->result, r, __ATOMIC_RELAXED);
-        else if (!put_result(calls, i, r)) {
+        uint64_t va = calls + i * MC_ENTRY, off = va & (PAGE_SIZE - 1);
+        if ((va & PAGE_MASK) != cur.va && !hold_page(v, &cur, va & PAGE_MASK)) {
             rc = -HAKO_EFAULT;
             break;
         }
+        char *page = mfn_to_virt(cur.mfn);
+        /* The entries wholly inside this page, up to the end of this part. */
+        uint64_t n = MIN((PAGE_SIZE - off) / MC_ENTRY, stop - i);
+        if (n) {
+            struct hako_multicall_entry *first = (struct hako_multicall_entry *)(page + off);
+            v->mc_args = no_more_args;
+            uint64_t ran = (uint64_t)(mc_burst(first, first + n, v->hc_count, mc_table,
+                                               MC_FAST_OPS) - first);
+            v->mc_args = NULL;
+            i += ran;
+            if (ran == n)
+                continue;
+            va += ran * MC_ENTRY;
+            off += ran * MC_ENTRY;
+        }
+        /* Entry i the full way: copied once, from this page or from this one and the
+         * next when it lies across the boundary. */
+        struct hako_multicall_entry e;
+        long *slot;
+        if (off + MC_ENTRY <= PAGE_SIZE) {
+            memcpy(&e, page + off, MC_ENTRY);
+            slot = (long *)(page + off + __builtin_offsetof(struct hako_multicall_entry, result));
+        } else {
+            if (!guest_range_ok(va, MC_ENTRY) || !hold_page(v, &next, cur.va + PAGE_SIZE)) {
+                rc = -HAKO_EFAULT;
+                break;
+            }
+            char *npage = mfn_to_virt(next.mfn);
+            uint64_t part = PAGE_SIZE - off, roff = off + __builtin_offsetof(struct hako_multicall_entry, result);
+            memcpy(&e, page + off, part);
+            memcpy((char *)&e + part, npage, MC_ENTRY - part);
+            slot = (long *)(roff < PAGE_SIZE ? page + roff : npage + (roff - PAGE_SIZE));
+        }
+        long r = run_entry(v, &e);
+        if (changes_mappings(e.op)) {
+            release_page(&cur);                 /* translate again: the guest */
+            release_page(&next);                /* may have moved its array */
+            if (!put_result(calls, i, r)) {
+                rc = -HAKO_EFAULT;
+                break;
+            }
+        } else {
+            __atomic_store_n(slot, r, __ATOMIC_RELAXED);
+            if (next.va != 1) {                 /* go on in the next page */
+                release_page(&cur);
+                cur = next;
+                next.va = 1;
+            }
+        }
         i++;
         if (r < 0 && (e.flags & HAKO_MC_STOP_ON_ERROR)) {
+            release_page(&cur);
             rc = (long)i;
             for (uint64_t j = i; j < count && rc >= 0; j++)
                 if (!put_result(calls, j, -HAKO_ECANCELED))
@@ -133,6 +282,7 @@ long hc_multicall(HC_ARGS)
             break;
         }
     }
-    release_page(&page);
+    release_page(&cur);
+    release_page(&next);
     return rc;
 }

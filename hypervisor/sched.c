@@ -53,12 +53,17 @@ void sched_remove(struct vcpu *v)
     v->runnable = false;
 }
 
-void vcpu_update_runnable(struct vcpu *v)
+static inline void update_runnable(struct vcpu *v)
 {
     struct domain *d = v->dom;
     v->runnable = d->state == DOMAIN_RUNNING && !d->paused && !v->blocked;
     if (v->se.queued)
-        policy_set_runnable(pol(), &v->se, v->runnable);
+        policy_set_runnable(&policy, &v->se, v->runnable);   /* queued: policy is ready */
+}
+
+void vcpu_update_runnable(struct vcpu *v)
+{
+    update_runnable(v);
 }
 
 void vcpu_wake(struct vcpu *v)
@@ -69,7 +74,7 @@ void vcpu_wake(struct vcpu *v)
         guest_deadlines_changed = true;     /* its poll timeout no longer counts */
     v->blocked = false;
     v->polling = false;
-    vcpu_update_runnable(v);
+    update_runnable(v);
 }
 
 /* Load next's address space, stacks and FPU state; save prev's FPU state. */
@@ -94,9 +99,12 @@ static void switch_state(struct vcpu *prev, struct vcpu *next)
 #define CONSOLE_POLL_NS 20000000ull   /* the UART is polled for dom0's console virq */
 #define TIME_REFRESH_NS 1000000ull    /* refresh a vCPU's time record at most this often */
 
-/* The port dom0 bound to console input, 0 if none. */
+/* The port dom0 bound to console input, 0 if none. (Nobody ever bound the console
+ * virq, the common case: no lookup at all.) */
 static unsigned console_virq_port(void)
 {
+    if (!evtchn_console_virq_bound)
+        return 0;
     struct domain *dom0 = domain_get(0);
     return dom0 && dom0->state == DOMAIN_RUNNING ? dom0->virq_port[HAKO_VIRQ_CONSOLE] : 0;
 }
@@ -125,7 +133,7 @@ static uint64_t earliest_guest_timer(void)
 
 /* Program the APIC for the next thing that needs the CPU's attention: the end of the
  * running slice, a guest timer, or the console poll. */
-static void reprogram(void)
+static void reprogram_slow(void)
 {
     uint64_t t = earliest_guest_timer();
     if (slice_end_ns && (!t || slice_end_ns < t))
@@ -138,6 +146,18 @@ static void reprogram(void)
      * APIC is touched only to bring the deadline forward (or to arm it at all). */
     if (t && (!programmed_deadline || t < programmed_deadline))
         time_set_deadline(programmed_deadline = t);
+}
+
+/* reprogram_slow, after the check that settles most decisions: the APIC is already
+ * armed no later than every candidate deadline (the slice end, known guest timers; no
+ * console port to poll), so it would not be touched. */
+static inline void reprogram(void)
+{
+    uint64_t armed = programmed_deadline;
+    if (armed && !guest_deadlines_changed && !evtchn_console_virq_bound &&
+        (!slice_end_ns || slice_end_ns >= armed) && (!guest_deadline || guest_deadline >= armed))
+        return;
+    reprogram_slow();
 }
 
 void sched_timers_changed(void)

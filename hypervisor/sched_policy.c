@@ -28,7 +28,9 @@
  *   starve next to a busy one), and block/wake cycles cannot earn more "under" time in a
  *   period than that share. Others' credits are not reduced, so a period may hand out
  *   somewhat more than PERIOD in total; the refill evens this out.
- * - Pick: scan round-robin starting after prev. The first runnable entity with cap room
+ * - Pick: when exactly one entity is runnable and no period is due, that entity if it
+ *   has cap room (O(1), the same decision as the scan). Otherwise scan round-robin
+ *   starting after prev. The first runnable entity with cap room
  *   and credit > 0 ("under") wins; otherwise the first runnable one with cap room
  *   ("over", work-conserving). Cap room of a capped entity is its cap limit minus
  *   period_used_ns; uncapped entities always have room.
@@ -58,11 +60,7 @@ static uint64_t sat_add(uint64_t a, uint64_t b)
     return a > UINT64_MAX - b ? UINT64_MAX : a + b;
 }
 
-/* Time elapsed in the current period (0 if the clock is before its start). */
-static uint64_t period_elapsed(const struct sched_policy *p, uint64_t now)
-{
-    return now > p->period_start_ns ? now - p->period_start_ns : 0;
-}
+#define period_elapsed policy_period_elapsed
 
 /* Sum of the weights of the runnable entities on p's list. */
 static uint64_t runnable_weight(const struct sched_policy *p)
@@ -82,12 +80,7 @@ static uint64_t cap_limit(const struct sched_entity *e)
     return SCHED_PERIOD_NS * (e->cap > 100 ? 100 : e->cap) / 100;
 }
 
-/* How much longer e may run this period under its cap; UINT64_MAX when uncapped. */
-static uint64_t cap_room(const struct sched_entity *e)
-{
-    uint64_t limit = cap_limit(e);
-    return e->period_used_ns >= limit ? 0 : limit - e->period_used_ns;
-}
+#define cap_room policy_cap_room
 
 /* Whether runnable e is held to its cap limit when pool ns go to weight wsum. */
 static bool at_limit(const struct sched_entity *e, uint64_t pool, uint64_t wsum)
@@ -129,12 +122,19 @@ static uint64_t share_of(const struct sched_entity *e, uint64_t pool, uint64_t w
     return pool * weight_of(e) / wsum;
 }
 
-/* Count ns of CPU time against e's credit and its use of the current period. */
+/* Count ns of CPU time against e's credit and its use of the current period
+ * (saturating: a branch each on the overflow flags, the common case falls through). */
 static void account(struct sched_entity *e, uint64_t ns)
 {
-    int64_t d = ns > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)ns;
-    e->credit_ns = e->credit_ns < INT64_MIN + d ? INT64_MIN : e->credit_ns - d;
-    e->period_used_ns = sat_add(e->period_used_ns, ns);
+    int64_t credit;
+    uint64_t used;
+    if (__builtin_expect(ns > (uint64_t)INT64_MAX ||
+                             __builtin_sub_overflow(e->credit_ns, (int64_t)ns, &credit), 0))
+        credit = INT64_MIN;
+    if (__builtin_expect(__builtin_add_overflow(e->period_used_ns, ns, &used), 0))
+        used = UINT64_MAX;
+    e->credit_ns = credit;
+    e->period_used_ns = used;
 }
 
 /* If now is past the current period, start the one containing now and refill credits. */
@@ -162,6 +162,8 @@ void policy_init(struct sched_policy *p, uint64_t now)
 {
     p->head = NULL;
     p->period_start_ns = now;
+    p->nr_runnable = 0;
+    p->last_woken = NULL;
 }
 
 /* Append e to the round-robin list, blocked and with fresh accounting. */
@@ -195,16 +197,15 @@ void policy_remove(struct sched_policy *p, struct sched_entity *e)
     *link = e->next;
     e->next = NULL;
     e->queued = false;
+    if (e->runnable)
+        p->nr_runnable--;
+    if (p->last_woken == e)
+        p->last_woken = NULL;
 }
 
-/* Mark e runnable (topping its credit up to its share, see above) or blocked. */
-void policy_set_runnable(struct sched_policy *p, struct sched_entity *e, bool runnable)
+/* e just became runnable with no credit left: top it up to its share (see above). */
+void policy_topup(struct sched_policy *p, struct sched_entity *e)
 {
-    if (e->runnable == runnable)
-        return;
-    e->runnable = runnable;
-    if (!runnable || !e->queued || e->credit_ns > 0)
-        return;     /* still "under": the top-up below could only matter once it is not */
     uint64_t pool, wsum;
     fill_period(p, &pool, &wsum);
     uint64_t share = share_of(e, pool, wsum);
@@ -215,8 +216,10 @@ void policy_set_runnable(struct sched_policy *p, struct sched_entity *e, bool ru
     }
 }
 
-/* Charge e for ran_ns ending at now, splitting the time at a period end it crossed. */
-void policy_charge(struct sched_policy *p, struct sched_entity *e, uint64_t ran_ns, uint64_t now)
+/* Charge e for ran_ns ending at now, splitting the time at a period end it crossed
+ * (policy_charge in the header has the common case inline). */
+void policy_charge_slow(struct sched_policy *p, struct sched_entity *e, uint64_t ran_ns,
+                        uint64_t now)
 {
     uint64_t elapsed = period_elapsed(p, now);
     if (elapsed < SCHED_PERIOD_NS) {
@@ -233,9 +236,10 @@ void policy_charge(struct sched_policy *p, struct sched_entity *e, uint64_t ran_
     e->total_ns = sat_add(e->total_ns, ran_ns);
 }
 
-/* Choose who runs at now and for how long (see header), rolling the period if due. */
-struct sched_entity *policy_pick(struct sched_policy *p, uint64_t now,
-                                 struct sched_entity *prev, uint64_t *slice_ns)
+/* Choose who runs at now and for how long (see header), rolling the period if due:
+ * the round-robin scan (policy_pick in the header takes the O(1) case first). */
+struct sched_entity *policy_pick_scan(struct sched_policy *p, uint64_t now,
+                                      struct sched_entity *prev, uint64_t *slice_ns)
 {
     uint64_t dummy;
     if (!slice_ns)

@@ -675,6 +675,65 @@ static void test_random_invariants(void **state)
     }
 }
 
+/* The O(1) pick (one runnable entity, the block/wake hand-off) makes exactly the
+ * decision of the round-robin scan, and the runnable count it relies on stays right
+ * through adds, removals and blocking. Random block/wake/remove sequences; before every
+ * decision the scan is asked too (it changes nothing when no period is due, the only
+ * case the O(1) path takes). */
+static void test_o1_pick_matches_scan(void **state)
+{
+    (void)state;
+    struct sim *s = &S;
+    for (int round = 0; round < 40; round++) {
+        int n = 1 + (int)rnd(6);
+        sim_init(s, rnd(1ull << 40), n, 0);
+        for (int i = 0; i < n; i++) {
+            s->e[i].weight = (uint16_t)(1 + rnd(512));
+            s->e[i].cap = (uint16_t)(rnd(2) ? 0 : 1 + rnd(100));
+        }
+        for (int step = 0; step < 2000; step++) {
+            int i = (int)rnd((uint64_t)n);
+            switch (rnd(6)) {
+            case 0:
+                if (s->e[i].queued)
+                    policy_remove(&s->p, &s->e[i]);
+                else {
+                    policy_add(&s->p, &s->e[i]);    /* fresh accounting: for the sim too */
+                    s->per_used[i] = 0;
+                }
+                break;
+            case 1:
+            case 2:
+                policy_set_runnable(&s->p, &s->e[i], !s->e[i].runnable);
+                break;
+            default:    /* the hand-off: the one that ran blocks, another wakes */
+                if (s->prev)
+                    policy_set_runnable(&s->p, s->prev, false);
+                policy_set_runnable(&s->p, &s->e[i], true);
+                break;
+            }
+            unsigned runnable = 0;
+            for (int j = 0; j < n; j++)
+                runnable += s->e[j].queued && s->e[j].runnable;
+            assert_int_equal(s->p.nr_runnable, runnable);
+            bool due = s->now - s->p.period_start_ns >= PERIOD;
+            uint64_t scan_slice = 0, slice = 0;
+            struct sched_entity *scan = due ? NULL : policy_pick_scan(&s->p, s->now, s->prev,
+                                                                       &scan_slice);
+            struct sched_entity *e = sim_pick(s, &slice);
+            if (!due) {
+                assert_ptr_equal(e, scan);
+                assert_int_equal(slice, scan_slice);
+            }
+            if (!e && slice == 0) {
+                s->now += 1 + rnd(1000);
+                continue;
+            }
+            sim_run(s, e, e && rnd(2) ? 1 + rnd(slice) : slice);
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -703,6 +762,7 @@ int main(void)
         cmocka_unit_test(test_round_robin_three_equal_short_horizon),
         cmocka_unit_test(test_sixty_four_entities),
         cmocka_unit_test(test_random_invariants),
+        cmocka_unit_test(test_o1_pick_matches_scan),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
