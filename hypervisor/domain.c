@@ -21,6 +21,7 @@
 static struct domain *domains[MAX_DOMAINS];
 static uint64_t stack_slots_used; /* bit i: stack slot i in use (one slot per vCPU) */
 _Static_assert(MAX_DOMAINS <= HV_STACK_SLOTS && HV_STACK_SLOTS <= 64, "one stack slot bit each");
+_Static_assert(MAX_DOMAINS <= PGT_FOREIGN_DOMIDS, "every domid can count foreign mappings");
 
 /* Hypervisor address of the top of stack slot i. */
 static uint64_t stack_slot_top(unsigned i)
@@ -112,6 +113,8 @@ void domain_destroy(struct domain *d)
     sched_remove(&d->vcpu);
     evtchn_teardown(d);
     async_teardown(&d->vcpu);
+    pagetype_drop_foreign_held(d->domid);  /* its references on others' frames */
+    pagetype_revoke_foreign(d->domid);     /* others' entries onto its frames */
     domains[d->domid] = NULL;
     /* Every frame goes back to the pool at once, so references among them need no
      * unwinding; only the machine-to-phys entries are cleared. */

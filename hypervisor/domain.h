@@ -95,6 +95,8 @@ struct domain {
     uint64_t max_pages;         /* the most it may own */
     uint64_t p2m_va;            /* where the builder put the guest's p2m */
     uint64_t shinfo_mfn;        /* shared-info frame (the hypervisor holds a writable ref) */
+    uint64_t console_mfn;       /* console page (hako/console.h), 0 = none (dom0) */
+    uint32_t abi_minor;         /* ABI minor its kernel's note says it was built for */
     struct frame_list mem;      /* frames owned by the guest */
     struct frame_list hv_mem;   /* hypervisor frames held for this domain (incl. this page) */
     unsigned stack_slot;
@@ -129,7 +131,9 @@ void vcpu_update_cr3(struct vcpu *v);
 /* Create an empty domain (no memory yet) with one vCPU; NULL with *err set on failure. */
 struct domain *domain_create(uint16_t domid, const char *name, bool privileged, int *err);
 
-/* Free everything a domain holds: guest frames, hypervisor frames, its id. Never current. */
+/* Free everything a domain holds: guest frames, hypervisor frames, its id; foreign
+ * mappings it holds are dropped, and any other domain's mapping of its frames is
+ * revoked (domctl refuses DESTROY before that can happen). Never current. */
 void domain_destroy(struct domain *d);
 
 /* Stop d with reason/code. When d is running here this does not return. */

@@ -2,7 +2,8 @@
  * hypervisor/domain_build.c: the domain builder (see ABI.md "Boot protocol").
  *
  * Pseudo-physical layout, in pfn order from virt_base (the kernel's lowest page):
- *   [kernel image pages][start info][shared info][p2m][page tables][boot stack][free...]
+ *   [kernel image pages][start info][shared info][p2m][page tables][boot stack]
+ *   [console page, domUs only][boot module pages, if any][free...]
  * and pfns [0, nr_mapped) are mapped at virt_base + pfn * 4 KiB. Page tables are L4,
  * then the L3s, L2s and L1s, each level in address order, all mapped read-only.
  * Pfn order is the order of the domain's frame list, so every step below is one
@@ -27,7 +28,8 @@
 struct layout {
     uint64_t virt_base, nr_pages, nr_mapped;
     uint64_t kernel_pages, si_pfn, shinfo_pfn, p2m_pfn, p2m_pages;
-    uint64_t pt_pfn, nr_l3, nr_l2, nr_l1, nr_pt, stack_pfn, first_free;
+    uint64_t pt_pfn, nr_l3, nr_l2, nr_l1, nr_pt, stack_pfn, console_pfn, mod_pfn, mod_pages;
+    uint64_t first_free;
 };
 
 /* Number of distinct tables at the level of `shift` covering [va, va + n pages). */
@@ -38,9 +40,10 @@ static uint64_t tables_needed(uint64_t va, uint64_t n, unsigned shift)
 }
 
 /* Compute the boot layout; 0 or -HAKO_ENOMEM/-HAKO_E2BIG when it cannot fit. */
-static int plan_layout(const struct elf_image *img, uint64_t nr_pages, uint64_t window_end,
-                       struct layout *l, const char **why)
+static int plan_layout(const struct elf_image *img, const struct domain_build_params *p,
+                       uint64_t window_end, struct layout *l, const char **why)
 {
+    uint64_t nr_pages = p->nr_pages;
     l->virt_base = img->va_lo;
     l->nr_pages = nr_pages;
     l->kernel_pages = (img->va_hi - img->va_lo) >> PAGE_SHIFT;
@@ -55,13 +58,16 @@ static int plan_layout(const struct elf_image *img, uint64_t nr_pages, uint64_t 
     l->nr_l1 = tables_needed(l->virt_base, l->nr_mapped, 21);
     l->nr_pt = 1 + l->nr_l3 + l->nr_l2 + l->nr_l1;
     l->stack_pfn = l->pt_pfn + l->nr_pt;
-    l->first_free = l->stack_pfn + BOOT_STACK_PAGES;
+    l->console_pfn = l->stack_pfn + BOOT_STACK_PAGES;   /* = mod_pfn when no console */
+    l->mod_pfn = l->console_pfn + (p->console ? 1 : 0);
+    l->mod_pages = ALIGN_UP(p->module_len, PAGE_SIZE) >> PAGE_SHIFT;
+    l->first_free = l->mod_pfn + l->mod_pages;
     if (1 + l->nr_l3 + l->nr_l2 > MAX_UPPER_TABLES) {
         *why = "initial mapping too large";
         return -HAKO_E2BIG;
     }
     if (l->first_free > l->nr_mapped) {
-        *why = "memory too small for the kernel and its boot layout";
+        *why = "memory too small for the kernel, its boot layout and module";
         return -HAKO_ENOMEM;
     }
     return 0;
@@ -174,12 +180,20 @@ static void fill_start_info(struct domain *d, const struct domain_build_params *
     si->stack_va = vb + (l->stack_pfn << PAGE_SHIFT);
     si->stack_size = BOOT_STACK_PAGES * PAGE_SIZE;
     si->first_free_pfn = l->first_free;
+    if (p->module_len) {
+        si->mod_va = vb + (l->mod_pfn << PAGE_SHIFT);
+        si->mod_len = p->module_len;
+    }
+    if (p->console) {
+        si->console_va = vb + (l->console_pfn << PAGE_SHIFT);
+        si->console_pfn = l->console_pfn;
+    }
     size_t n = strnlen(p->cmdline, HAKO_CMDLINE_MAX - 1);
     memcpy(si->cmdline, p->cmdline, n);
     si->cmdline_len = (uint32_t)n;
 }
 
-int domain_build(struct domain *d, const struct domain_build_params *p, const char **why)
+int domain_build(struct domain *d, struct domain_build_params *p, const char **why)
 {
     if (p->nr_pages == 0 || p->nr_pages > frame_free_count() || d->mem.count) {
         *why = d->mem.count ? "domain already has memory" : "not enough free memory";
@@ -198,7 +212,7 @@ int domain_build(struct domain *d, const struct domain_build_params *p, const ch
     if (rc)
         return rc;
     uint64_t window_end = img.va_lo < HAKO_LOWER_HALF_END ? HAKO_LOWER_HALF_END : 0;
-    if ((rc = plan_layout(&img, p->nr_pages, window_end, &l, why)))
+    if ((rc = plan_layout(&img, p, window_end, &l, why)))
         return rc;
 
     /* From here nothing can fail. */
@@ -206,11 +220,19 @@ int domain_build(struct domain *d, const struct domain_build_params *p, const ch
         memset(mfn_to_virt(frame_alloc(d->domid, &d->mem)), 0, PAGE_SIZE);
     d->nr_pages = p->nr_pages;
 
-    uint32_t upper[MAX_UPPER_TABLES], l1_first = 0, p2m_first = 0, si_mfn = 0;
+    uint32_t upper[MAX_UPPER_TABLES], l1_first = 0, p2m_first = 0, si_mfn = 0, shinfo_mfn = 0;
     uint64_t nr_upper = 1 + l.nr_l3 + l.nr_l2, mfn = d->mem.head;
-    for (uint64_t pfn = 0; pfn < l.pt_pfn + nr_upper + 1; pfn++, mfn = list_next(mfn)) {
+    p->module_mfn = FRAME_NONE;
+    d->console_mfn = 0;
+    for (uint64_t pfn = 0; pfn < l.first_free; pfn++, mfn = list_next(mfn)) {
+        if (pfn == l.console_pfn && p->console)
+            d->console_mfn = mfn;
+        if (pfn == l.mod_pfn && l.mod_pages)
+            p->module_mfn = (uint32_t)mfn;
         if (pfn == l.si_pfn)
             si_mfn = mfn;
+        if (pfn == l.shinfo_pfn)
+            shinfo_mfn = mfn;
         if (pfn == l.p2m_pfn)
             p2m_first = mfn;
         if (pfn >= l.pt_pfn && pfn < l.pt_pfn + nr_upper)
@@ -220,8 +242,10 @@ int domain_build(struct domain *d, const struct domain_build_params *p, const ch
     }
     fill_memory(d, p, &img, &l, upper, l1_first, p2m_first);
     fill_start_info(d, p, &l, mfn_to_virt(si_mfn));
+    p->si_mfn = si_mfn;
     d->max_pages = p->nr_pages;
     d->si_flags = p->si_flags;
+    d->abi_minor = img.note_abi_minor;
     d->p2m_va = l.virt_base + (l.p2m_pfn << PAGE_SHIFT);
 
     /* Validate the whole initial tree through the normal type machinery: the kernel base
@@ -230,7 +254,6 @@ int domain_build(struct domain *d, const struct domain_build_params *p, const ch
      * a builder bug, not a guest's doing. */
     struct vcpu *v = &d->vcpu;
     v->kernel_l4 = upper[0];
-    uint64_t shinfo_mfn = ((const uint64_t *)mfn_to_virt(p2m_first))[l.shinfo_pfn];
     HV_ASSERT(get_page_and_type(v->kernel_l4, PGT_L4, d->domid) == 0);
     HV_ASSERT(pt_pin(v->kernel_l4, PGT_L4, d->domid) == 0);
     HV_ASSERT(get_page_and_type(shinfo_mfn, PGT_WRITABLE, d->domid) == 0);
@@ -246,7 +269,7 @@ int domain_build(struct domain *d, const struct domain_build_params *p, const ch
     r->rip = img.entry;
     r->cs = HAKO_GUEST_CS64;
     r->rflags = HAKO_GUEST_RFLAGS;
-    r->rsp = l.virt_base + (l.first_free << PAGE_SHIFT);
+    r->rsp = l.virt_base + ((l.stack_pfn + BOOT_STACK_PAGES) << PAGE_SHIFT);
     r->ss = HAKO_GUEST_DS;
     r->rdi = l.virt_base + (l.si_pfn << PAGE_SHIFT);
     vcpu_update_cr3(v);

@@ -67,16 +67,34 @@ static uint16_t free_domid(void)
     return 0;
 }
 
+/* Copy the boot module (len bytes at the caller's va, checked readable beforehand) into
+ * d's frames from first_mfn on, in frame-list order; 0 or -HAKO_EFAULT. */
+static int module_copy_in(uint64_t va, uint64_t len, uint32_t first_mfn)
+{
+    uint32_t mfn = first_mfn;
+    for (uint64_t off = 0; off < len; off += PAGE_SIZE, mfn = frame_get(mfn)->next) {
+        uint64_t n = MIN(len - off, (uint64_t)PAGE_SIZE);
+        if (mfn == FRAME_NONE || guest_copy_from(caller_cr3(), mfn_to_virt(mfn), va + off, n))
+            return -HAKO_EFAULT;
+    }
+    return 0;
+}
+
 static long domctl_create(uint64_t arg)
 {
     struct hako_domctl_create c;
     char cmdline[HAKO_CMDLINE_MAX] = "";
+    struct domain *self = current_vcpu()->dom;
+    /* A caller built for ABI 0.4 knows only the first 88 bytes (domctl.h). */
+    uint64_t size = self->abi_minor >= 5 ? sizeof(c) : HAKO_DOMCTL_CREATE_SIZE_V04;
     if (arg & 7)
         return -HAKO_EINVAL;
-    if (guest_copy_from(caller_cr3(), &c, arg, sizeof(c)) || guest_check(caller_cr3(), arg, sizeof(c), true))
+    memset(&c, 0, sizeof(c));
+    if (guest_copy_from(caller_cr3(), &c, arg, size) || guest_check(caller_cr3(), arg, size, true))
         return -HAKO_EFAULT;
     if (c.image_len == 0 || c.image_len > HAKO_DOMCTL_IMAGE_MAX || c.mem_pages == 0 ||
-        c._pad0 || c._reserved[0] || c._reserved[1] || c.cap > 100 ||
+        c._pad0 || c._reserved[0] || c._reserved[1] || c._pad1 || c._reserved1 ||
+        c.cap > 100 || c.module_len > HAKO_DOMCTL_MODULE_MAX ||
         strnlen(c.name, sizeof(c.name)) == sizeof(c.name))
         return -HAKO_EINVAL;
     if (c.cmdline_va) {
@@ -84,6 +102,8 @@ static long domctl_create(uint64_t arg)
         if (rc)
             return rc;
     }
+    if (guest_check(caller_cr3(), c.module_va, c.module_len, false))
+        return -HAKO_EFAULT;
     if (c.mem_pages > frame_free_count())
         return -HAKO_ENOMEM;
     uint16_t domid = free_domid();
@@ -96,16 +116,22 @@ static long domctl_create(uint64_t arg)
     struct domain *d = rc ? NULL : domain_create(domid, c.name[0] ? c.name : "domU", false, &err);
     if (!rc && !d)
         rc = err;
+    struct domain_build_params p = {
+        .image = (const void *)HV_SCRATCH_BASE, .image_len = c.image_len,
+        .nr_pages = c.mem_pages, .cmdline = cmdline, .si_flags = 0,
+        .console = true, .module_len = c.module_len,
+    };
+    /* Its console port: unbound, offered to the caller (a fresh domain has free ports). */
+    struct hako_evtchn port = { .remote_dom = self->domid };
     if (!rc) {
         const char *why = "unknown";
-        struct domain_build_params p = {
-            .image = (const void *)HV_SCRATCH_BASE, .image_len = c.image_len,
-            .nr_pages = c.mem_pages, .cmdline = cmdline, .si_flags = 0,
-        };
-        if ((rc = domain_build(d, &p, &why))) {
+        if ((rc = domain_build(d, &p, &why)))
             printk("d%u: kernel refused: %s (error %d)\n", domid, why, rc);
-            domain_destroy(d);
-        }
+        else if (!(rc = module_copy_in(c.module_va, c.module_len, p.module_mfn)) &&
+                 !(rc = (int)evtchn_op(d, HAKO_EVTCHNOP_ALLOC_UNBOUND, &port)))
+            ((struct hako_start_info *)mfn_to_virt(p.si_mfn))->console_port = port.port;
+        if (rc)
+            domain_destroy(d);      /* module checked readable above: cannot fail */
     }
     image_release(&scratch);
     if (rc)
@@ -114,9 +140,11 @@ static long domctl_create(uint64_t arg)
     d->vcpu.se.weight = c.weight ? c.weight : SCHED_DEFAULT_WEIGHT;
     d->vcpu.se.cap = c.cap;
     c.domid = domid;
-    guest_copy_to(caller_cr3(), arg, &c, sizeof(c));   /* checked writable above */
-    printk("d%u (%s) created: %lu pages, weight %u, cap %u\n", domid, d->name, c.mem_pages,
-           d->vcpu.se.weight, c.cap);
+    c.console_mfn = d->console_mfn;
+    c.console_port = port.port;
+    guest_copy_to(caller_cr3(), arg, &c, size);   /* checked writable above */
+    printk("d%u (%s) created: %lu pages, weight %u, cap %u, module %lu bytes\n", domid, d->name,
+           c.mem_pages, d->vcpu.se.weight, c.cap, c.module_len);
     sched_add(&d->vcpu);
     return domid;
 }
@@ -178,8 +206,11 @@ long hc_domctl(HC_ARGS)
     case HAKO_DOMCTL_DESTROY:
         if (!(d = target(a2, &rc)))
             return rc;
+        if (pagetype_foreign_mapped(d->domid))
+            return -HAKO_EBUSY;         /* unmap its frames first (ABI.md 16) */
         printk("d%u (%s) destroyed\n", d->domid, d->name);
         domain_destroy(d);
+        flush_tlb_if_unsafe();          /* foreign mappings it held are gone */
         return 0;
     case HAKO_DOMCTL_PAUSE:
     case HAKO_DOMCTL_UNPAUSE:

@@ -19,6 +19,42 @@
 
 #define COPY_BATCH 32   /* requests copied in at a time */
 
+/* True when mfn is a frame the hypervisor holds for its own use in d (shared info,
+ * asynchronous-hypercall rings): never mapped by another domain. */
+static bool frame_is_special(const struct domain *d, uint64_t mfn)
+{
+    if (mfn == d->shinfo_mfn)
+        return true;
+    const struct async_state *a = &d->vcpu.async;
+    for (unsigned r = 0; a->active && r < ASYNC_RINGS; r++)
+        for (unsigned i = 0; i < a->nr_pages[r]; i++)
+            if (a->mfn[r][i] == mfn)
+                return true;
+    return false;
+}
+
+/* HAKO_MMU_PT_UPDATE_FOREIGN for domain domid: the foreign domain is the hypercall's
+ * 4th argument, read here and only here. */
+static int mmu_foreign(uint16_t domid, const struct hako_mmu_update *req)
+{
+    struct vcpu *v = current_vcpu();
+    if ((req->ptr & 7) != HAKO_MMU_PT_UPDATE_FOREIGN)
+        return -HAKO_EINVAL;
+    if (!v->dom->privileged)
+        return -HAKO_EPERM;
+    uint64_t fd = hc_arg4(v);
+    struct domain *f = fd <= OWNER_DOMID_MAX ? domain_get((uint16_t)fd) : NULL;
+    if (!f)
+        return -HAKO_ESRCH;
+    if (f->domid == domid)
+        return -HAKO_EINVAL;
+    if ((req->val & HAKO_PTE_P) && frame_is_special(f, (req->val & PTE_ADDR) >> PAGE_SHIFT))
+        return -HAKO_EBUSY;
+    bool changed;
+    return pt_update_foreign(req->ptr >> PAGE_SHIFT, (req->ptr & (PAGE_SIZE - 1)) >> 3, req->val,
+                             domid, f->domid, &changed);
+}
+
 /* Apply one mmu_update request for domain domid. */
 static int mmu_one(uint16_t domid, const struct hako_mmu_update *req)
 {
@@ -29,6 +65,8 @@ static int mmu_one(uint16_t domid, const struct hako_mmu_update *req)
         if (req->ptr & 7)
             return -HAKO_EINVAL;
         return pt_update(mfn, (req->ptr & (PAGE_SIZE - 1)) >> 3, req->val, domid, &changed);
+    case HAKO_MMU_PT_UPDATE_FOREIGN:
+        return mmu_foreign(domid, req);
     case HAKO_MMU_MACHPHYS_UPDATE: {
         struct frame_info *f = frame_get(mfn);
         if (req->ptr & (PAGE_SIZE - 1) & ~HAKO_MMU_CMD_MASK)

@@ -19,21 +19,30 @@ static bool writable_dropped;   /* a writable leaf went away since the last TLB 
 static bool table_created;      /* a frame became a page table since the last TLB flush */
 static bool table_dropped;      /* a frame stopped being a page table since then: the
                                    CPU's paging-structure caches may still use it */
+static bool foreign_dropped;    /* a mapping of another domain's frame went away since
+                                   then: a stale translation must not outlive it (the
+                                   frame may be freed and reused) */
+/* Foreign mappings (L1 entries of one domain naming another domain's frame), counted
+ * per domain: mapped[d] entries of other domains map frames of d; held[d] entries of
+ * d's tables map other domains' frames. */
+static uint32_t foreign_mapped[PGT_FOREIGN_DOMIDS], foreign_held[PGT_FOREIGN_DOMIDS];
 
 bool pagetype_flush_needed(void)
 {
-    return (writable_dropped && table_created) || table_dropped;
+    return (writable_dropped && table_created) || table_dropped || foreign_dropped;
 }
 
 void pagetype_tlb_flushed(void)
 {
-    writable_dropped = table_created = table_dropped = false;
+    writable_dropped = table_created = table_dropped = foreign_dropped = false;
 }
 
 void pagetype_init(uint32_t (*scratch)[2], bool nx_allowed)
 {
     audit_scratch = scratch;
     allowed_nx = nx_allowed ? PTE_NX : 0;
+    for (unsigned d = 0; d < PGT_FOREIGN_DOMIDS; d++)
+        foreign_mapped[d] = foreign_held[d] = 0;
 }
 
 /* True for the L4 slots that belong to the hypervisor. */
@@ -62,6 +71,10 @@ void put_page(uint64_t mfn)
 
 static int validate_table(uint64_t mfn, unsigned level, uint16_t domid);
 static void devalidate_table(uint64_t mfn, unsigned level);
+static void pte_put_from(unsigned level, uint64_t pte, uint16_t table_owner);
+
+/* Owner argument of pte_put_from for references that are never foreign. */
+#define OWNER_SELF OWNER_FREE
 
 int get_page_type(uint64_t mfn, unsigned type, uint16_t domid)
 {
@@ -123,9 +136,20 @@ static int get_leaf(uint64_t mfn, bool writable, uint16_t domid)
     return writable ? get_page_and_type(mfn, PGT_WRITABLE, domid) : get_page(mfn, domid);
 }
 
-static void put_leaf(uint64_t mfn, bool writable)
+/* Drop a leaf reference held by an entry of a table owned by table_owner (OWNER_SELF:
+ * the frame's own owner); a foreign one also leaves the foreign counts. */
+static void put_leaf(uint64_t mfn, bool writable, uint16_t table_owner)
 {
+    struct frame_info *f = frame_get(mfn);
+    HV_ASSERT(f);
     writable_dropped |= writable;
+    if (table_owner != OWNER_SELF && f->owner != table_owner) {
+        HV_ASSERT(f->owner < PGT_FOREIGN_DOMIDS && table_owner < PGT_FOREIGN_DOMIDS &&
+                  foreign_mapped[f->owner] > 0 && foreign_held[table_owner] > 0);
+        foreign_mapped[f->owner]--;
+        foreign_held[table_owner]--;
+        foreign_dropped = true;
+    }
     writable ? put_page_and_type(mfn) : put_page(mfn);
 }
 
@@ -152,7 +176,7 @@ int pte_get(unsigned level, uint64_t pte, uint16_t domid)
             int rc = get_leaf(mfn + k, w, domid);
             if (rc) {
                 while (k--)
-                    put_leaf(mfn + k, w);
+                    put_leaf(mfn + k, w, OWNER_SELF);
                 return rc;
             }
         }
@@ -163,19 +187,25 @@ int pte_get(unsigned level, uint64_t pte, uint16_t domid)
     return get_page_and_type(mfn, PGT_L1 + level - 2, domid);
 }
 
-void pte_put(unsigned level, uint64_t pte)
+/* Drop the references of an entry of a table owned by table_owner. */
+static void pte_put_from(unsigned level, uint64_t pte, uint16_t table_owner)
 {
     if (!(pte & PTE_P))
         return;
     uint64_t mfn = (pte & PTE_ADDR) >> PAGE_SHIFT;
     if (level == 2 && (pte & PTE_PS)) {
         for (unsigned k = 0; k < 512; k++)
-            put_leaf(mfn + k, pte & PTE_W);
+            put_leaf(mfn + k, pte & PTE_W, OWNER_SELF);
     } else if (level == 1) {
-        put_leaf(mfn, pte & PTE_W);
+        put_leaf(mfn, pte & PTE_W, table_owner);
     } else {
         put_page_and_type(mfn);
     }
+}
+
+void pte_put(unsigned level, uint64_t pte)
+{
+    pte_put_from(level, pte, OWNER_SELF);
 }
 
 /* Check every entry of a table about to become level `level`; take their references. */
@@ -189,7 +219,7 @@ static int validate_table(uint64_t mfn, unsigned level, uint16_t domid)
         if (rc) {
             while (i--)
                 if (!hv_slot(level, i))
-                    pte_put(level, t[i]);
+                    pte_put_from(level, t[i], domid);
             return rc;
         }
     }
@@ -202,11 +232,12 @@ static int validate_table(uint64_t mfn, unsigned level, uint16_t domid)
 static void devalidate_table(uint64_t mfn, unsigned level)
 {
     uint64_t *t = mfn_to_virt(mfn);
+    uint16_t owner = frame_get(mfn)->owner;
     for (unsigned i = 0; i < 512; i++) {
         if (hv_slot(level, i))
             t[i] = 0;                /* the frame may become guest-writable: no hv pointers */
         else
-            pte_put(level, t[i]);
+            pte_put_from(level, t[i], owner);
     }
 }
 
@@ -226,10 +257,91 @@ int pt_update(uint64_t table_mfn, unsigned idx, uint64_t val, uint16_t domid, bo
     if (rc)
         return rc;
     __atomic_store_n(slot, val, __ATOMIC_RELAXED);
-    pte_put(level, old);
+    pte_put_from(level, old, domid);
     if ((old & PTE_P) && old != val)
         *flush = true;
     return 0;
+}
+
+int pt_update_foreign(uint64_t table_mfn, unsigned idx, uint64_t val, uint16_t domid,
+                      uint16_t fdomid, bool *flush)
+{
+    struct frame_info *t = frame_get(table_mfn);
+    if (!t || t->owner != domid)
+        return -HAKO_EPERM;
+    if (pgt_level(t->type) != 1 || t->type_count == 0 || idx >= 512 ||
+        domid >= PGT_FOREIGN_DOMIDS || fdomid >= PGT_FOREIGN_DOMIDS || fdomid == domid)
+        return -HAKO_EINVAL;
+    uint64_t allowed = PTE_P | PTE_W | PTE_U | PTE_A | PTE_D | (7ull << 9) | PTE_ADDR | allowed_nx;
+    if (!(val & PTE_P) || (val & ~allowed) || !(val & PTE_U))
+        return -HAKO_EINVAL;
+    uint64_t mfn = (val & PTE_ADDR) >> PAGE_SHIFT;
+    struct frame_info *f = frame_get(mfn);
+    if (!f || f->owner != fdomid)
+        return -HAKO_EINVAL;
+    if (pgt_level(f->type) && f->type_count)
+        return -HAKO_EBUSY;              /* never a window onto another domain's tables */
+    if (foreign_mapped[fdomid] == UINT32_MAX || foreign_held[domid] == UINT32_MAX)
+        return -HAKO_ENOSPC;
+    int rc = get_leaf(mfn, val & PTE_W, fdomid);
+    if (rc)
+        return rc;
+    foreign_mapped[fdomid]++;
+    foreign_held[domid]++;
+    uint64_t *slot = (uint64_t *)mfn_to_virt(table_mfn) + idx;
+    uint64_t old = __atomic_load_n(slot, __ATOMIC_RELAXED);
+    __atomic_store_n(slot, val, __ATOMIC_RELAXED);
+    pte_put_from(1, old, domid);
+    if ((old & PTE_P) && old != val)
+        *flush = true;
+    return 0;
+}
+
+uint32_t pagetype_foreign_mapped(uint16_t domid)
+{
+    return domid < PGT_FOREIGN_DOMIDS ? foreign_mapped[domid] : 0;
+}
+
+uint32_t pagetype_foreign_held(uint16_t domid)
+{
+    return domid < PGT_FOREIGN_DOMIDS ? foreign_held[domid] : 0;
+}
+
+/* Clear every entry of validated L1 tables owned by table_owner (any domain when
+ * table_owner is OWNER_SELF) that maps a frame of frame_owner (any other domain when
+ * frame_owner is OWNER_SELF), dropping its references. */
+static void clear_foreign(uint16_t table_owner, uint16_t frame_owner)
+{
+    for (uint64_t mfn = 0; mfn < frame_count(); mfn++) {
+        struct frame_info *t = frame_get(mfn);
+        if (t->owner > OWNER_DOMID_MAX || pgt_level(t->type) != 1 || t->type_count == 0 ||
+            (table_owner != OWNER_SELF && t->owner != table_owner))
+            continue;
+        uint64_t *e = mfn_to_virt(mfn);
+        for (unsigned i = 0; i < 512; i++) {
+            if (!(e[i] & PTE_P))
+                continue;
+            struct frame_info *f = frame_get((e[i] & PTE_ADDR) >> PAGE_SHIFT);
+            if (!f || f->owner == t->owner ||
+                (frame_owner != OWNER_SELF && f->owner != frame_owner))
+                continue;
+            uint64_t old = e[i];
+            __atomic_store_n(&e[i], 0, __ATOMIC_RELAXED);
+            pte_put_from(1, old, t->owner);
+        }
+    }
+}
+
+void pagetype_drop_foreign_held(uint16_t domid)
+{
+    if (pagetype_foreign_held(domid))
+        clear_foreign(domid, OWNER_SELF);
+}
+
+void pagetype_revoke_foreign(uint16_t domid)
+{
+    if (pagetype_foreign_mapped(domid))
+        clear_foreign(OWNER_SELF, domid);
 }
 
 int pt_pin(uint64_t mfn, unsigned type, uint16_t domid)
@@ -287,23 +399,40 @@ static unsigned audit_account(uint64_t mfn, unsigned type, uint16_t domid)
 unsigned pagetype_audit(uint16_t domid, const struct hv_ref *refs, unsigned nr_refs)
 {
     unsigned bad = 0;
+    uint32_t held = 0, mapped = 0;  /* foreign entries in domid's tables / onto its frames */
     uint64_t n = frame_count();
     for (uint64_t mfn = 0; mfn < n; mfn++)
         audit_scratch[mfn][0] = audit_scratch[mfn][1] = 0;
     for (uint64_t mfn = 0; mfn < n; mfn++) {
         struct frame_info *f = frame_get(mfn);
-        if (f->owner != domid)
+        if (f->owner > OWNER_DOMID_MAX)
             continue;
         unsigned level = pgt_level(f->type);
-        if (f->type & PGT_PINNED)
+        if (f->owner == domid && (f->type & PGT_PINNED))
             bad += audit_account(mfn, f->type & PGT_TYPE_MASK, domid);
-        if (!level || f->type_count == 0)
+        if (!level || f->type_count == 0 || (f->owner != domid && level != 1))
             continue;
         const uint64_t *t = mfn_to_virt(mfn);
         for (unsigned i = 0; i < 512; i++) {
             uint64_t e = t[i], target = (e & PTE_ADDR) >> PAGE_SHIFT;
             if (hv_slot(level, i) || !(e & PTE_P))
                 continue;
+            struct frame_info *tf = frame_get(target);
+            if (f->owner != domid) {
+                /* Another domain's L1: only its (foreign) mappings of domid's frames. */
+                if (tf && tf->owner == domid) {
+                    mapped++;
+                    bad += audit_account(target, (e & PTE_W) ? PGT_WRITABLE : PGT_NONE, domid);
+                }
+                continue;
+            }
+            if (level == 1 && tf && tf->owner != domid && tf->owner <= OWNER_DOMID_MAX) {
+                /* A foreign mapping: counted against its owner when that one is
+                 * audited; here only its type is checked. */
+                held++;
+                bad += (e & PTE_W) && (tf->type & PGT_TYPE_MASK) != PGT_WRITABLE;
+                continue;
+            }
             if (!pte_is_leaf(level, e)) {
                 bad += audit_account(target, PGT_L1 + level - 2, domid);
                 continue;
@@ -321,5 +450,7 @@ unsigned pagetype_audit(uint16_t domid, const struct hv_ref *refs, unsigned nr_r
                                   f->type_count != audit_scratch[mfn][1]))
             bad++;
     }
+    bad += held != pagetype_foreign_held(domid);
+    bad += mapped != pagetype_foreign_mapped(domid);
     return bad;
 }

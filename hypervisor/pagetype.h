@@ -69,6 +69,38 @@ void pte_put(unsigned level, uint64_t pte);
  * guest runs again. 0 or -HAKO_E*; on failure nothing changed. */
 int pt_update(uint64_t table_mfn, unsigned idx, uint64_t val, uint16_t domid, bool *flush);
 
+/*
+ * Foreign mappings (HAKO_MMU_PT_UPDATE_FOREIGN): an L1 entry of domain domid that maps a
+ * frame of another domain fdomid. It holds a plain reference (and a writable type
+ * reference when writable) on the frame against its owner, and counts in
+ * pagetype_foreign_mapped(fdomid) and pagetype_foreign_held(domid) until the entry is
+ * replaced or its table is devalidated. Validation never accepts a foreign entry: a
+ * table that is devalidated and validated again must have them mapped afresh.
+ */
+#define PGT_FOREIGN_DOMIDS 64   /* domids that can take part (>= MAX_DOMAINS) */
+
+/* Replace entry idx of L1 table table_mfn (owned by domid) with val, a present leaf
+ * naming a frame of fdomid that is not a page table. 0; -HAKO_EPERM the table is not
+ * domid's; -HAKO_EINVAL not a validated L1, bad index, same or out-of-range domain, val
+ * not present or with bad bits, frame not fdomid's; -HAKO_EBUSY the frame is a page
+ * table (or cannot become writable); -HAKO_ENOSPC counts full. On failure nothing
+ * changed. */
+int pt_update_foreign(uint64_t table_mfn, unsigned idx, uint64_t val, uint16_t domid,
+                      uint16_t fdomid, bool *flush);
+
+/* Entries of other domains' tables mapping frames of domid / of domid's tables mapping
+ * frames of other domains. */
+uint32_t pagetype_foreign_mapped(uint16_t domid);
+uint32_t pagetype_foreign_held(uint16_t domid);
+
+/* Clear every foreign entry in domid's tables (teardown of domid), dropping the
+ * references on the other domains' frames. */
+void pagetype_drop_foreign_held(uint16_t domid);
+
+/* Clear every entry of other domains' tables that maps a frame of domid (teardown of
+ * domid while it is still mapped: no dangling mapping may survive it). */
+void pagetype_revoke_foreign(uint16_t domid);
+
 /* Pin / unpin a table for domid (type = PGT_L1..PGT_L4). */
 int pt_pin(uint64_t mfn, unsigned type, uint16_t domid);
 int pt_unpin(uint64_t mfn, uint16_t domid);
@@ -89,8 +121,10 @@ void pt_unpin_all(uint16_t domid);
 bool pagetype_flush_needed(void);
 void pagetype_tlb_flushed(void);
 
-/* Recount all references to domid's frames from its validated tables, pins and the
- * hypervisor references given; returns how many frames disagree with their counts. */
+/* Recount all references to domid's frames from its validated tables, pins, the
+ * hypervisor references given and other domains' foreign mappings of them; returns how
+ * many frames disagree with their counts (plus one for each foreign count, mapped and
+ * held, that disagrees with the tables). */
 unsigned pagetype_audit(uint16_t domid, const struct hv_ref *refs, unsigned nr_refs);
 
 #endif /* HV_PAGETYPE_H */

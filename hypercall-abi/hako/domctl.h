@@ -8,7 +8,8 @@
 #include "compiler.h"
 
 #define HAKO_DOMCTL_CREATE     0  /* arg = IN/OUT struct hako_domctl_create *; returns domid */
-#define HAKO_DOMCTL_DESTROY    1  /* arg = domid: free a domain (not the caller) */
+#define HAKO_DOMCTL_DESTROY    1  /* arg = domid: free a domain (not the caller);
+                                     -HAKO_EBUSY while another domain maps its frames */
 #define HAKO_DOMCTL_PAUSE      2  /* arg = domid: stop scheduling it */
 #define HAKO_DOMCTL_UNPAUSE    3  /* arg = domid */
 #define HAKO_DOMCTL_GETINFO    4  /* arg = IN/OUT struct hako_domctl_info * */
@@ -17,7 +18,13 @@
 #define HAKO_DOMCTL_SET_SCHED  6  /* arg = IN struct hako_domctl_sched * */
 
 #define HAKO_DOMCTL_IMAGE_MAX  (16u << 20)  /* largest kernel image CREATE accepts */
+#define HAKO_DOMCTL_MODULE_MAX (64u << 20)  /* largest boot module (initrd) CREATE accepts */
 #define HAKO_DOMAIN_NAME_MAX   32
+
+/* Size of struct hako_domctl_create that CREATE reads and writes: the whole structure
+ * (128 bytes) for a caller whose kernel's ABI note says 0.5 or later; only the first 88
+ * bytes (the fields up to _reserved, the ABI 0.4 layout) for a kernel built for 0.4. */
+#define HAKO_DOMCTL_CREATE_SIZE_V04 88u
 
 /* hako_domctl_info.state */
 #define HAKO_DOMSTATE_RUNNING   0   /* may run (running, runnable or blocked) */
@@ -29,7 +36,8 @@
 struct hako_domctl_create {
     uint64_t image_va;      /* IN: kernel ELF image in the caller's memory */
     uint64_t image_len;     /* IN: bytes, 1..HAKO_DOMCTL_IMAGE_MAX */
-    uint64_t mem_pages;     /* IN: memory for the new domain */
+    uint64_t mem_pages;     /* IN: memory for the new domain (its console page and boot
+                               module included) */
     uint64_t cmdline_va;    /* IN: NUL-terminated command line (< 1024 bytes), 0 = empty */
     char     name[HAKO_DOMAIN_NAME_MAX]; /* IN: NUL-terminated name */
     uint16_t weight;        /* IN: scheduling weight 1..65535, 0 = default (256) */
@@ -37,8 +45,28 @@ struct hako_domctl_create {
     uint16_t domid;         /* OUT: the new domain's id */
     uint16_t _pad0;         /* IN: zero */
     uint64_t _reserved[2];  /* IN: zero */
+    /* ---- ABI 0.5 (read and written only for callers built for 0.5 or later) ---- */
+    uint64_t module_va;     /* IN: boot module (initrd) in the caller's memory */
+    uint64_t module_len;    /* IN: its bytes, 0 = none (module_va is then ignored), at
+                               most HAKO_DOMCTL_MODULE_MAX */
+    uint64_t console_mfn;   /* OUT: machine frame of the new domain's console page */
+    uint32_t console_port;  /* OUT: the new domain's console port, unbound and offered to
+                               the caller: bind it with EVTCHNOP_BIND_INTERDOMAIN */
+    uint32_t _pad1;         /* IN: zero */
+    uint64_t _reserved1;    /* IN: zero */
 };
-HAKO_STATIC_ASSERT(sizeof(struct hako_domctl_create) == 88, "hako_domctl_create size");
+HAKO_STATIC_ASSERT(HAKO_OFFSETOF(struct hako_domctl_create, domid) == 68, "create domid offset");
+HAKO_STATIC_ASSERT(HAKO_OFFSETOF(struct hako_domctl_create, module_va) ==
+                   HAKO_DOMCTL_CREATE_SIZE_V04, "create module_va offset");
+HAKO_STATIC_ASSERT(HAKO_OFFSETOF(struct hako_domctl_create, module_len) == 96,
+                   "create module_len offset");
+HAKO_STATIC_ASSERT(HAKO_OFFSETOF(struct hako_domctl_create, console_mfn) == 104,
+                   "create console_mfn offset");
+HAKO_STATIC_ASSERT(HAKO_OFFSETOF(struct hako_domctl_create, console_port) == 112,
+                   "create console_port offset");
+HAKO_STATIC_ASSERT(HAKO_OFFSETOF(struct hako_domctl_create, _reserved1) == 120,
+                   "create _reserved1 offset");
+HAKO_STATIC_ASSERT(sizeof(struct hako_domctl_create) == 128, "hako_domctl_create size");
 
 struct hako_domctl_info {
     uint16_t domid;         /* IN */

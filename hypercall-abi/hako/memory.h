@@ -38,6 +38,11 @@
  * *done = number applied. Long batches are split by the hypervisor transparently. */
 #define HAKO_MMU_NORMAL_PT_UPDATE  0u   /* ptr = machine address of a PTE (8-aligned) */
 #define HAKO_MMU_MACHPHYS_UPDATE   1u   /* ptr = mfn << 12; val = pfn to record in m2p */
+#define HAKO_MMU_PT_UPDATE_FOREIGN 2u   /* ABI 0.5, control domain only: ptr = machine
+                                           address of an entry of one of the caller's L1
+                                           tables | 2; val = a present leaf entry naming a
+                                           frame of the domain whose id is the hypercall's
+                                           4th argument (r10). See ABI.md 12.3. */
 #define HAKO_MMU_CMD_MASK          3u   /* the command sits in ptr's low two bits */
 #define HAKO_MMU_BATCH_MAX         (1u << 24)  /* larger count: -HAKO_E2BIG */
 

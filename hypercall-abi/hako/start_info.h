@@ -32,16 +32,27 @@ struct hako_start_info {
     uint64_t stack_va;          /* lowest VA of the boot stack */
     uint64_t stack_size;        /* bytes; rsp starts at stack_va + stack_size */
     uint64_t first_free_pfn;    /* pfns [first_free_pfn, nr_pages) are unused by the layout */
-    uint64_t mod_va;            /* VA of a boot module for this domain, 0 if none */
+    uint64_t mod_va;            /* VA of a boot module (initrd) for this domain, 0 if none */
     uint64_t mod_len;           /* its length in bytes */
     uint32_t cmdline_len;       /* strlen(cmdline) */
     uint32_t _pad0;             /* zero */
-    uint64_t _reserved[8];      /* zero; future minors carve fields out of here */
+    /* ABI 0.5: the console page (hako/console.h) of a domain created with
+     * HAKO_DOMCTL_CREATE; all three are 0 for dom0, which uses console_io instead. */
+    uint64_t console_va;        /* VA of the console page (mapped read-write), 0 = none */
+    uint64_t console_pfn;       /* its pfn */
+    uint32_t console_port;      /* this domain's event-channel port for it, unbound,
+                                   offered to the domain that created it */
+    uint32_t _pad1;             /* zero */
+    uint64_t _reserved[5];      /* zero; future minors carve fields out of here */
     char     cmdline[HAKO_CMDLINE_MAX]; /* NUL-terminated kernel command line */
 };
 HAKO_STATIC_ASSERT(HAKO_OFFSETOF(struct hako_start_info, nr_pages) == 16, "nr_pages offset");
 HAKO_STATIC_ASSERT(HAKO_OFFSETOF(struct hako_start_info, first_free_pfn) == 96, "first_free_pfn offset");
 HAKO_STATIC_ASSERT(HAKO_OFFSETOF(struct hako_start_info, cmdline_len) == 120, "cmdline_len offset");
+HAKO_STATIC_ASSERT(HAKO_OFFSETOF(struct hako_start_info, console_va) == 128, "console_va offset");
+HAKO_STATIC_ASSERT(HAKO_OFFSETOF(struct hako_start_info, console_pfn) == 136, "console_pfn offset");
+HAKO_STATIC_ASSERT(HAKO_OFFSETOF(struct hako_start_info, console_port) == 144, "console_port offset");
+HAKO_STATIC_ASSERT(HAKO_OFFSETOF(struct hako_start_info, _reserved) == 152, "_reserved offset");
 HAKO_STATIC_ASSERT(HAKO_OFFSETOF(struct hako_start_info, cmdline) == 192, "cmdline offset");
 HAKO_STATIC_ASSERT(sizeof(struct hako_start_info) == 192 + 1024, "hako_start_info size");
 #endif

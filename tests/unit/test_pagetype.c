@@ -725,6 +725,151 @@ TEST(test_random_sequence_keeps_invariants)
     check_all_clear();
 }
 
+/* ---- foreign mappings (HAKO_MMU_PT_UPDATE_FOREIGN) ---- */
+
+#define FOREIGN_COUNTS(mapped2, held1) do {                              \
+        assert_int_equal(pagetype_foreign_mapped(D2), (mapped2));        \
+        assert_int_equal(pagetype_foreign_held(D1), (held1));            \
+        assert_int_equal(pagetype_foreign_mapped(D1), 0);                \
+        assert_int_equal(pagetype_foreign_held(D2), 0);                  \
+    } while (0)
+
+TEST(test_foreign_map_counts_against_owner)
+{
+    bool fl = false;
+    uint64_t l1 = new_tbl();
+    OK(pt_pin(l1, PGT_L1, D1));
+    take_snap();
+    OK(pt_update_foreign(l1, 3, pte(FOREIGN, RW), D1, D2, &fl));
+    counts(FOREIGN, PGT_WRITABLE, 1, 1); FOREIGN_COUNTS(1, 1); assert_false(fl);
+    OK(pagetype_audit(D1, NULL, 0)); OK(pagetype_audit(D2, NULL, 0));
+    OK(pt_update_foreign(l1, 4, pte(FOREIGN_IN, RO), D1, D2, &fl));   /* inside D1's range */
+    counts(FOREIGN_IN, PGT_NONE, 0, 1); FOREIGN_COUNTS(2, 2);
+    OK(pagetype_audit(D1, NULL, 0)); OK(pagetype_audit(D2, NULL, 0));
+    /* Replaced by a normal update: the reference goes back to its owner's frame. */
+    pagetype_tlb_flushed();
+    OK(pt_update(l1, 3, pte(DATA, RO), D1, &fl)); assert_true(fl);
+    counts(FOREIGN, PGT_NONE, 0, 0); FOREIGN_COUNTS(1, 1);
+    assert_true(pagetype_flush_needed());          /* a stale translation must go */
+    OK(pt_update(l1, 3, 0, D1, &fl));
+    /* Re-mapping the same entry with the same value keeps the counts. */
+    OK(pt_update_foreign(l1, 4, pte(FOREIGN_IN, RO), D1, D2, &fl));
+    counts(FOREIGN_IN, PGT_NONE, 0, 1); FOREIGN_COUNTS(1, 1);
+    /* Foreign over foreign. */
+    OK(pt_update_foreign(l1, 4, pte(FOREIGN + 1, RW), D1, D2, &fl));
+    counts(FOREIGN_IN, PGT_NONE, 0, 0); counts(FOREIGN + 1, PGT_WRITABLE, 1, 1); FOREIGN_COUNTS(1, 1);
+    OK(pt_update(l1, 4, 0, D1, &fl)); FOREIGN_COUNTS(0, 0);
+    check_snap();
+    OK(pt_unpin(l1, D1)); check_all_clear();
+}
+
+TEST(test_foreign_refusals_change_nothing)
+{
+    bool fl = false;
+    uint64_t l1 = new_tbl(), l2 = new_tbl();
+    OK(pt_pin(l1, PGT_L1, D1)); OK(pt_pin(l2, PGT_L2, D1));
+    uint64_t d2tbl = FOREIGN + 10;                       /* a table of domain 2 */
+    memset(tbl(d2tbl), 0, PAGE_SIZE); OK(pt_pin(d2tbl, PGT_L1, D2));
+    tbl(l1)[7] = 0;
+    take_snap();
+    ERR(pt_update_foreign(FOREIGN, 0, pte(FOREIGN + 1, RW), D1, D2, &fl), EPERM); /* D2's */
+    ERR(pt_update_foreign(DATA, 0, pte(FOREIGN, RW), D1, D2, &fl), EINVAL);       /* no table */
+    ERR(pt_update_foreign(l2, 0, pte(FOREIGN, RW), D1, D2, &fl), EINVAL);         /* an L2 */
+    ERR(pt_update_foreign(l1, 512, pte(FOREIGN, RW), D1, D2, &fl), EINVAL);
+    ERR(pt_update_foreign(l1, 0, pte(FOREIGN, RW), D1, D1, &fl), EINVAL);         /* self */
+    ERR(pt_update_foreign(l1, 0, pte(FOREIGN, RW), D1, PGT_FOREIGN_DOMIDS, &fl), EINVAL);
+    ERR(pt_update_foreign(l1, 0, pte(FOREIGN, RW), D1, 0xFFFF, &fl), EINVAL);
+    ERR(pt_update_foreign(l1, 0, pte(FOREIGN, RW) & ~PTE_P, D1, D2, &fl), EINVAL);
+    ERR(pt_update_foreign(l1, 0, 0, D1, D2, &fl), EINVAL);
+    ERR(pt_update_foreign(l1, 0, pte(FOREIGN, PTE_P | PTE_W), D1, D2, &fl), EINVAL); /* no U */
+    ERR(pt_update_foreign(l1, 0, pte(FOREIGN, RW | PTE_PS), D1, D2, &fl), EINVAL);
+    ERR(pt_update_foreign(l1, 0, pte(FOREIGN, RW | PTE_PCD), D1, D2, &fl), EINVAL);
+    ERR(pt_update_foreign(l1, 0, pte(FOREIGN, RW | PTE_G), D1, D2, &fl), EINVAL);
+    static const uint64_t not_d2[] = { DATA, FOREIGN_IN + 1, HVF, FREEF, 0, NFRAMES, 1ull << 39 };
+    for (size_t i = 0; i < N(not_d2); i++)
+        ERR(pt_update_foreign(l1, 0, pte(not_d2[i], RO), D1, D2, &fl), EINVAL);
+    ERR(pt_update_foreign(l1, 0, pte(d2tbl, RO), D1, D2, &fl), EBUSY);          /* a table */
+    ERR(pt_update_foreign(l1, 0, pte(d2tbl, RW), D1, D2, &fl), EBUSY);
+    check_snap(); FOREIGN_COUNTS(0, 0); assert_false(fl);
+    /* A foreign writable mapping keeps the frame from becoming domain 2's table. */
+    OK(pt_update_foreign(l1, 0, pte(FOREIGN + 11, RW), D1, D2, &fl));
+    memset(tbl(FOREIGN + 11), 0, PAGE_SIZE);
+    ERR(pt_pin(FOREIGN + 11, PGT_L1, D2), EBUSY);
+    OK(pagetype_audit(D1, NULL, 0)); OK(pagetype_audit(D2, NULL, 0));
+    OK(pt_update(l1, 0, 0, D1, &fl));
+    OK(pt_unpin(l1, D1)); OK(pt_unpin(l2, D1)); OK(pt_unpin(d2tbl, D2)); check_all_clear();
+}
+
+TEST(test_foreign_dropped_by_devalidation_and_teardown)
+{
+    bool fl = false;
+    uint64_t t[4];
+    chain(t);
+    OK(pt_pin(t[0], PGT_L4, D1));
+    take_snap();
+    /* Devalidation of the L1 (its L2 entry removed) drops the foreign reference. */
+    OK(pt_update_foreign(t[3], 9, pte(FOREIGN, RW), D1, D2, &fl));
+    OK(pt_update_foreign(t[3], 10, pte(FOREIGN, RO), D1, D2, &fl));
+    counts(FOREIGN, PGT_WRITABLE, 1, 2); FOREIGN_COUNTS(2, 2);
+    OK(pagetype_audit(D1, NULL, 0)); OK(pagetype_audit(D2, NULL, 0));
+    pagetype_tlb_flushed();
+    OK(pt_update(t[2], 0, 0, D1, &fl));
+    counts(FOREIGN, PGT_NONE, 0, 0); counts(t[3], PGT_NONE, 0, 0); FOREIGN_COUNTS(0, 0);
+    assert_true(pagetype_flush_needed());
+    OK(pagetype_audit(D1, NULL, 0)); OK(pagetype_audit(D2, NULL, 0));
+    /* The stale entries stay in the frame: validating it again refuses them. */
+    ERR(pt_update(t[2], 0, pte(t[3], RW), D1, &fl), EPERM);
+    counts(t[3], PGT_NONE, 0, 0); FOREIGN_COUNTS(0, 0);
+    tbl(t[3])[9] = tbl(t[3])[10] = 0;
+    OK(pt_update(t[2], 0, pte(t[3], RW), D1, &fl));
+    check_snap();
+    /* Teardown of the mapping domain: its foreign entries are cleared and dropped. */
+    OK(pt_update_foreign(t[3], 9, pte(FOREIGN, RW), D1, D2, &fl));
+    OK(pt_update_foreign(t[3], 11, pte(FOREIGN + 5, RO), D1, D2, &fl));
+    OK(pt_update(t[3], 12, pte(DATA, RW), D1, &fl));      /* its own mapping stays */
+    pagetype_drop_foreign_held(D1);
+    assert_int_equal(tbl(t[3])[9], 0); assert_int_equal(tbl(t[3])[11], 0);
+    counts(FOREIGN, PGT_NONE, 0, 0); counts(FOREIGN + 5, PGT_NONE, 0, 0); FOREIGN_COUNTS(0, 0);
+    counts(DATA, PGT_WRITABLE, 1, 1);
+    OK(pagetype_audit(D1, NULL, 0)); OK(pagetype_audit(D2, NULL, 0));
+    /* Teardown of the mapped domain: every mapping of its frames is revoked. */
+    OK(pt_update_foreign(t[3], 9, pte(FOREIGN, RW), D1, D2, &fl));
+    pagetype_revoke_foreign(D1);                        /* nothing of D1 is mapped */
+    FOREIGN_COUNTS(1, 1);
+    pagetype_tlb_flushed();
+    pagetype_revoke_foreign(D2);
+    assert_int_equal(tbl(t[3])[9], 0); counts(FOREIGN, PGT_NONE, 0, 0); FOREIGN_COUNTS(0, 0);
+    assert_true(pagetype_flush_needed());
+    counts(DATA, PGT_WRITABLE, 1, 1);
+    OK(pt_update(t[3], 12, 0, D1, &fl));
+    check_snap();
+    OK(pt_unpin(t[0], D1)); check_all_clear();
+}
+
+TEST(test_audit_counts_foreign_references)
+{
+    bool fl = false;
+    uint64_t l1 = new_tbl();
+    OK(pt_pin(l1, PGT_L1, D1));
+    OK(pt_update_foreign(l1, 0, pte(FOREIGN, RW), D1, D2, &fl));
+    OK(pagetype_audit(D1, NULL, 0)); OK(pagetype_audit(D2, NULL, 0));
+    fi(FOREIGN)->ref_count++;                          /* one reference too many */
+    assert_true(pagetype_audit(D2, NULL, 0) > 0); OK(pagetype_audit(D1, NULL, 0));
+    fi(FOREIGN)->ref_count--;
+    fi(FOREIGN)->type_count--;                         /* writable but type count short */
+    assert_true(pagetype_audit(D2, NULL, 0) > 0);
+    fi(FOREIGN)->type_count++;
+    fi(FOREIGN)->type = PGT_NONE;                      /* mapped writable but untyped */
+    assert_true(pagetype_audit(D1, NULL, 0) > 0); assert_true(pagetype_audit(D2, NULL, 0) > 0);
+    fi(FOREIGN)->type = PGT_WRITABLE;
+    uint64_t e = tbl(l1)[0];
+    tbl(l1)[0] = 0;                                    /* counts say mapped, tables say not */
+    assert_true(pagetype_audit(D1, NULL, 0) > 0); assert_true(pagetype_audit(D2, NULL, 0) > 0);
+    tbl(l1)[0] = e;
+    OK(pagetype_audit(D1, NULL, 0)); OK(pagetype_audit(D2, NULL, 0));
+    OK(pt_update(l1, 0, 0, D1, &fl)); OK(pt_unpin(l1, D1)); check_all_clear();
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -745,6 +890,9 @@ int main(void)
         T(test_devalidation_releases_whole_tree), T(test_pin_unpin), T(test_unpin_all),
         T(test_tlb_safety_flags), T(test_audit_clean_and_detects_corruption),
         T(test_random_sequence_keeps_invariants),
+        T(test_foreign_map_counts_against_owner), T(test_foreign_refusals_change_nothing),
+        T(test_foreign_dropped_by_devalidation_and_teardown),
+        T(test_audit_counts_foreign_references),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -46,7 +46,7 @@ static const struct hako_domctl_create ro_create __attribute__((aligned(8))) = {
 static const struct hako_domctl_info ro_info __attribute__((aligned(8)));
 static char long_cmdline[HAKO_CMDLINE_MAX + 16];
 static char garbage[4096] __attribute__((aligned(8)));
-static char patched[64 << 10] __attribute__((aligned(8)));
+static char patched[256 << 10] __attribute__((aligned(8)));
 
 /* ---- time, events ---------------------------------------------------------------- */
 

@@ -14,13 +14,22 @@
  *   crash                  write to an unmapped address with no page-fault handler
  *   domctl                 try domain control; power off with code 0 only if every call
  *                          returned -HAKO_EPERM, else code 1
+ *   console                (tests/xtf/test-foreign.c) write "console dD mod LEN SUM
+ *                          shinfo MFN l4 MFN\n" to the console page's out ring (SUM:
+ *                          hash of the boot module, MFNs in hex), then echo every byte
+ *                          of the in ring back to the out ring; power off with code 0
+ *                          after echoing a '.' (99: no console page)
+ *   foreign                try HAKO_MMU_PT_UPDATE_FOREIGN onto dom0; power off with
+ *                          code 0 if it returned -HAKO_EPERM, else 1
  *   exit=N                 power off with code N at once
  * Anything else powers off with code 99.
  */
+#include <hako/console.h>
 #include <hako/domctl.h>
 #include <hako/events.h>
 #include <hako/hcall.h>
 #include <hako/hypercall.h>
+#include <hako/memory.h>
 #include <hako/start_info.h>
 
 #include "../evwait.h"
@@ -114,6 +123,57 @@ static void try_domctl(void)
     poweroff(bad ? 1 : 0);
 }
 
+/* ---- test-foreign: the console ring, and PT_UPDATE_FOREIGN refused ---- */
+
+/* The page through byte offsets (hako/console.h), which keeps this image small. */
+#define CP_OFF(f) HAKO_OFFSETOF(struct hako_console_page, f)
+#define CP_U32(off) ((uint32_t *)(cp + (off)))
+static uint8_t *cp;
+static uint32_t out_prod, in_cons;
+
+/* Put bytes in the out ring (dropping what does not fit), publish, notify. */
+static __attribute__((noinline)) void ring_put(const char *s, int n, unsigned port)
+{
+    for (; n-- > 0; s++)
+        if (out_prod - __atomic_load_n(CP_U32(CP_OFF(out.cons)), __ATOMIC_ACQUIRE) <
+            HAKO_CONSOLE_OUT_SIZE)
+            cp[CP_OFF(out_data) + out_prod++ % HAKO_CONSOLE_OUT_SIZE] = (uint8_t)*s;
+    __atomic_store_n(CP_U32(CP_OFF(out.prod)), out_prod, __ATOMIC_SEQ_CST);
+    HC3(HAKO_HC_event_channel_op, HAKO_EVTCHNOP_SEND, port, 0);  /* ENOTCONN: nobody yet */
+}
+
+static __attribute__((noinline, noreturn)) void console(const struct hako_start_info *si)
+{
+    static uint32_t port[1];
+    uint64_t sum = 0, *pending = ((struct hako_shared_info *)si->shared_info_va)->evtchn_pending;
+    cp = (uint8_t *)si->console_va;
+    port[0] = si->console_port;
+    for (uint64_t i = 0; i < si->mod_len; i++)
+        sum = sum * 31 + ((const uint8_t *)si->mod_va)[i];
+    char line[128];
+    ring_put(line, ksnprintf(line, sizeof(line), "console d%u mod %lu %lx shinfo %lx l4 %lx\n",
+                             si->domid, si->mod_len, sum,
+                             ((uint64_t *)si->p2m_va)[(si->shared_info_va - si->virt_base) >> 12],
+                             ((uint64_t *)si->p2m_va)[si->pt_first_pfn]),
+             port[0]);
+    for (;;) {
+        __atomic_fetch_and(&pending[port[0] / 64], ~(1ull << (port[0] % 64)), __ATOMIC_SEQ_CST);
+        uint32_t p = __atomic_load_n(CP_U32(CP_OFF(in.prod)), __ATOMIC_SEQ_CST);
+        if (p == in_cons) {
+            __atomic_store_n(CP_U32(CP_OFF(in.prod_event)), in_cons, __ATOMIC_SEQ_CST);
+            if (__atomic_load_n(CP_U32(CP_OFF(in.prod)), __ATOMIC_SEQ_CST) == in_cons)
+                hako_hypercall6(HAKO_HC_sched_op, HAKO_SCHED_POLL, UL(port), 1, 0, 0, 0);
+        }
+        while (in_cons != p && p - in_cons <= HAKO_CONSOLE_IN_SIZE) {
+            char ch = (char)cp[CP_OFF(in_data) + in_cons++ % HAKO_CONSOLE_IN_SIZE];
+            __atomic_store_n(CP_U32(CP_OFF(in.cons)), in_cons, __ATOMIC_RELEASE);
+            ring_put(&ch, 1, port[0]);
+            if (ch == '.')
+                poweroff(0);
+        }
+    }
+}
+
 /* xorshift64: the fuzzer's deterministic randomness. */
 static uint64_t rnd_state;
 static uint64_t rnd(void)
@@ -202,6 +262,14 @@ void kernel_main(const struct hako_start_info *si)
     }
     if (cmdline_has(cmdline, "domctl"))
         try_domctl();
+    if (cmdline_has(cmdline, "console") && si->console_va)
+        console(si);
+    if (cmdline_has(cmdline, "foreign")) {
+        static struct hako_mmu_update req __attribute__((aligned(8)));
+        req.ptr = ((const uint64_t *)si->p2m_va)[si->pt_first_pfn] << 12 | 2;
+        req.val = req.ptr | HAKO_PTE_U;          /* any present entry */
+        poweroff(hako_hypercall6(HAKO_HC_mmu_update, UL(&req), 1, 0, 0, 0, 0) == -HAKO_EPERM ? 0 : 1);
+    }
     long code = arg("exit", -1);
     poweroff(code >= 0 && code <= 255 ? (unsigned)code : 99);
 }
