@@ -18,15 +18,22 @@
 
 static int line_source = CONSOLE_SOURCE_HV; /* who owns the current, unfinished line */
 static int at_line_start = 1;
+/* Input that arrived before the FIFO was switched on (switching it on empties it): read
+ * until the port has nothing, then switch at once, so at most a byte arriving in those
+ * two instructions can be lost. */
+static char early_input[256];
+static size_t early_len, early_pos;
 
 void console_init(void)
 {
+    while (early_len < sizeof(early_input) && (inb(COM1 + UART_LSR) & LSR_DR))
+        early_input[early_len++] = (char)inb(COM1 + UART_DATA);
+    outb(COM1 + UART_FCR, 0xC7);     /* FIFO on, cleared */
     outb(COM1 + UART_IER, 0x00);
     outb(COM1 + UART_LCR, 0x80);     /* DLAB: divisor follows */
     outb(COM1 + UART_DATA, 0x01);    /* 115200 baud */
     outb(COM1 + UART_IER, 0x00);
     outb(COM1 + UART_LCR, 0x03);     /* 8N1 */
-    outb(COM1 + UART_FCR, 0xC7);     /* FIFO on, cleared */
     outb(COM1 + UART_MCR, 0x03);     /* DTR, RTS; no interrupts (OUT2 off) */
 }
 
@@ -42,6 +49,8 @@ static void uart_putc(char c)
 static void put_prefix(int source)
 {
     char p[16];
+    if (source == CONSOLE_SOURCE_RAW)
+        return;
     int n = source == CONSOLE_SOURCE_HV ? snprintf(p, sizeof(p), "(hv) ")
                                         : snprintf(p, sizeof(p), "(d%d) ", source);
     for (int i = 0; i < n; i++)
@@ -81,12 +90,14 @@ void printk(const char *fmt, ...)
 
 bool console_has_input(void)
 {
-    return inb(COM1 + UART_LSR) & LSR_DR;
+    return early_pos < early_len || (inb(COM1 + UART_LSR) & LSR_DR);
 }
 
 size_t console_read(char *buf, size_t len)
 {
     size_t n = 0;
+    while (n < len && early_pos < early_len)
+        buf[n++] = early_input[early_pos++];
     while (n < len && (inb(COM1 + UART_LSR) & LSR_DR))
         buf[n++] = (char)inb(COM1 + UART_DATA);
     return n;

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #define CONSOLE_SOURCE_HV (-1)
+#define CONSOLE_SOURCE_RAW (-2)   /* the control domain's terminal output: no prefix */
 
 /* Program the UART (COM1, 115200 8N1, polled). */
 void console_init(void);

@@ -36,18 +36,19 @@ long hc_console_io(HC_ARGS)
 {
     uint64_t cmd = a1, buf = a2, len = a3;
     char kbuf[HAKO_CONSOLE_IO_MAX];
-    if (cmd != HAKO_CONSOLE_WRITE && cmd != HAKO_CONSOLE_READ)
+    if (cmd != HAKO_CONSOLE_WRITE && cmd != HAKO_CONSOLE_READ && cmd != HAKO_CONSOLE_WRITE_RAW)
         return -HAKO_ENOSYS;
     if (len > HAKO_CONSOLE_IO_MAX)
         return -HAKO_EINVAL;
-    if (cmd == HAKO_CONSOLE_WRITE) {
+    if (cmd != HAKO_CONSOLE_WRITE && !caller()->privileged)
+        return -HAKO_EPERM;
+    if (cmd != HAKO_CONSOLE_READ) {
         if (guest_copy_from(caller_cr3(), kbuf, buf, len))
             return -HAKO_EFAULT;
-        console_write(caller()->domid, kbuf, len);
+        console_write(cmd == HAKO_CONSOLE_WRITE ? (int)caller()->domid : CONSOLE_SOURCE_RAW,
+                      kbuf, len);
         return (long)len;
     }
-    if (!caller()->privileged)
-        return -HAKO_EPERM;
     /* Check the whole buffer is writable before consuming input we could not deliver. */
     if (guest_check(caller_cr3(), buf, len, true))
         return -HAKO_EFAULT;

@@ -44,6 +44,9 @@
 
 /* ---- console_io ---------------------------------------------------------------- */
 #define HAKO_CONSOLE_WRITE   0   /* IN buf[len]: write bytes to the domain's console. Returns len. */
+#define HAKO_CONSOLE_WRITE_RAW 2 /* IN buf[len]: write bytes with no line prefix (ABI 0.5; for
+                                    the control domain's terminal). Control domain only, else
+                                    -HAKO_EPERM. Returns len. */
 #define HAKO_CONSOLE_READ    1   /* OUT buf[len]: read up to len pending input bytes without
                                     waiting. Returns count (0 = nothing pending). Control domain
                                     only, else -HAKO_EPERM. */

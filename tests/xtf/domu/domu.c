@@ -120,6 +120,13 @@ static void try_domctl(void)
             bad++;
         }
     }
+    /* The terminal is the control domain's: raw output and input are refused too. */
+    static char byte[1];
+    if (HC3(HAKO_HC_console_io, HAKO_CONSOLE_WRITE_RAW, UL(byte), 1) != -HAKO_EPERM ||
+        HC3(HAKO_HC_console_io, HAKO_CONSOLE_READ, UL(byte), 1) != -HAKO_EPERM) {
+        kprintf("console_io WRITE_RAW/READ from a domU not refused with EPERM\n");
+        bad++;
+    }
     poweroff(bad ? 1 : 0);
 }
 
