@@ -29,14 +29,16 @@ HV_ELF     := $(BUILD)/hako.elf
 
 GUEST_LIB_SRCS := guest-pv/head.S guest-pv/klib.c guest-pv/privops_pv.c
 GUEST_LIB_OBJS := $(patsubst %,$(BUILD)/%.o,$(GUEST_LIB_SRCS))
-GUEST_KERNEL_SRCS := guest-pv/main.c guest-pv/mm.c guest-pv/trap.c guest-pv/proc.c \
-	guest-pv/entry.S guest-pv/user_blob.S
+GUEST_KERNEL_SRCS := guest-pv/main.c guest-pv/mm.c guest-pv/trap.c guest-pv/entry.S \
+	guest-pv/switch.S guest-pv/events.c guest-pv/console.c guest-pv/consring.c \
+	guest-pv/kmalloc.c guest-pv/fs.c guest-pv/file.c guest-pv/cpio.c guest-pv/pipe.c \
+	guest-pv/tty.c guest-pv/uvm.c guest-pv/proc.c guest-pv/exec.c guest-pv/syscall.c \
+	guest-pv/domains.c
 GUEST_KERNEL_OBJS := $(patsubst %,$(BUILD)/%.o,$(GUEST_KERNEL_SRCS))
+# The guest kernel alone (what domUs boot; dom0 ships it in /boot), and dom0's image:
+# the same kernel carrying dom0's initrd (QEMU passes the hypervisor one boot module).
+GUEST_KERNEL := $(BUILD)/guest-pv/kernel.elf
 GUEST_ELF  := $(BUILD)/guest-pv.elf
-# User programs: lower half, small code model, no libc yet.
-USER_CFLAGS := $(FREESTANDING) $(WARN) -mcmodel=small -fno-pic -fno-pie -Iguest-pv/user
-USER_INIT  := $(BUILD)/guest-pv/user/init.elf
-
 XTF_TESTS  := $(patsubst tests/xtf/test-%.c,%,$(wildcard tests/xtf/test-*.c))
 XTF_ELFS   := $(patsubst %,$(BUILD)/tests/xtf/test-%.elf,$(XTF_TESTS))
 
@@ -51,8 +53,10 @@ ABI_STAMP   := $(BUILD)/abi/headers.ok
 DEPS_STAMP   := $(BUILD)/.deps-ok
 NEWLIB_STAMP := $(BUILD)/newlib/.stamp
 
+include guest-pv/user/user.mk
+
 .PHONY: all deps newlib run test bench debug clean
-all: $(HV_ELF) $(GUEST_ELF) $(XTF_ELFS) $(BENCH_ELFS) $(UNIT_BINS) $(ABI_STAMP) $(RINGIO_STAMP)
+all: $(HV_ELF) $(GUEST_ELF) $(XTF_ELFS) $(BENCH_ELFS) $(UNIT_BINS) $(ABI_STAMP) $(RINGIO_STAMP) $(INITRD_DOM0)
 
 # ---- set-up -------------------------------------------------------------------------
 $(DEPS_STAMP): scripts/deps.sh
@@ -95,16 +99,14 @@ $(BUILD)/guest-pv/%.c.o: guest-pv/%.c
 $(BUILD)/guest-pv/%.S.o: guest-pv/%.S
 	@mkdir -p $(@D)
 	$(CC) $(GUEST_CFLAGS) -c $< -o $@
-$(GUEST_ELF): $(GUEST_LIB_OBJS) $(GUEST_KERNEL_OBJS) guest-pv/kernel.ld
+$(GUEST_KERNEL): $(GUEST_LIB_OBJS) $(GUEST_KERNEL_OBJS) guest-pv/kernel.ld
 	$(LD) $(LDFLAGS_FREE) -T guest-pv/kernel.ld -o $@ $(GUEST_LIB_OBJS) $(GUEST_KERNEL_OBJS)
-
-$(BUILD)/guest-pv/user_blob.S.o: $(USER_INIT)
-$(BUILD)/guest-pv/user_blob.S.o: GUEST_CFLAGS += -DUSER_INIT_PATH='"$(USER_INIT)"'
-$(BUILD)/guest-pv/user/%.o: guest-pv/user/% | $(DEPS_STAMP)
-	@mkdir -p $(@D)
-	$(CC) $(USER_CFLAGS) -c $< -o $@
-$(USER_INIT): $(BUILD)/guest-pv/user/crt.S.o $(BUILD)/guest-pv/user/init.c.o guest-pv/user/user.ld
-	$(LD) $(LDFLAGS_FREE) -T guest-pv/user/user.ld -o $@ $(filter %.o,$^)
+$(GUEST_ELF): $(GUEST_LIB_OBJS) $(GUEST_KERNEL_OBJS) $(BUILD)/guest-pv/initrd_blob.S.o \
+		guest-pv/kernel.ld
+	$(LD) $(LDFLAGS_FREE) -T guest-pv/kernel.ld -o $@ $(GUEST_LIB_OBJS) $(GUEST_KERNEL_OBJS) \
+		$(BUILD)/guest-pv/initrd_blob.S.o
+$(BUILD)/guest-pv/initrd_blob.S.o: $(INITRD_DOM0)
+$(BUILD)/guest-pv/initrd_blob.S.o: GUEST_CFLAGS += -DINITRD_PATH='"$(INITRD_DOM0)"'
 
 $(BUILD)/tests/xtf/%.c.o: tests/xtf/%.c | $(DEPS_STAMP)
 	@mkdir -p $(@D)
@@ -129,7 +131,8 @@ $(DOMU_ELF): $(BUILD)/tests/xtf/domu/domu.c.o $(BUILD)/guest-pv/head.S.o $(GUEST
 	$(XTF_LINK)
 $(BUILD)/tests/xtf/domu/image.S.o: $(DOMU_ELF)
 $(BUILD)/tests/xtf/domu/image.S.o: GUEST_CFLAGS += -DDOMU_PATH='"$(DOMU_ELF)"'
-$(BUILD)/tests/xtf/test-domains.elf $(BUILD)/tests/bench/bench-domains.elf: \
+$(BUILD)/tests/xtf/test-domains.elf $(BUILD)/tests/xtf/test-foreign.elf \
+		$(BUILD)/tests/bench/bench-domains.elf: \
 		$(BUILD)/tests/xtf/domu/image.S.o
 
 # Benchmark kernels: XTF framework plus the guest's memory code.
@@ -149,10 +152,19 @@ UNIT_SRCS_test_sched_policy := hypervisor/sched_policy.c tests/unit/hv_stubs.c
 UNIT_SRCS_test_evtchn := hypervisor/evtchn.c hypervisor/frame.c tests/unit/hv_stubs.c
 UNIT_SRCS_test_ringio :=
 UNIT_LIBS_test_ringio := -lpthread
+UNIT_SRCS_test_fs := guest-pv/kmalloc.c guest-pv/fs.c guest-pv/file.c guest-pv/pipe.c \
+	guest-pv/tty.c guest-pv/cpio.c tests/unit/guest_stubs.c
+UNIT_SRCS_test_cpio := guest-pv/kmalloc.c guest-pv/fs.c guest-pv/file.c guest-pv/pipe.c \
+	guest-pv/tty.c guest-pv/cpio.c tests/unit/guest_stubs.c
+UNIT_SRCS_test_pipe_tty := guest-pv/kmalloc.c guest-pv/fs.c guest-pv/file.c guest-pv/pipe.c \
+	guest-pv/tty.c guest-pv/cpio.c tests/unit/guest_stubs.c
+UNIT_FLAGS_test_fs := -Iguest-pv
+UNIT_FLAGS_test_cpio := -Iguest-pv
+UNIT_FLAGS_test_pipe_tty := -Iguest-pv
 .SECONDEXPANSION:
 $(BUILD)/tests/unit/%: tests/unit/%.c $$(UNIT_SRCS_%)
 	@mkdir -p $(@D)
-	$(CC) $(HOST_CFLAGS) -o $@ $< $(UNIT_SRCS_$*) -lcmocka $(UNIT_LIBS_$*)
+	$(CC) $(HOST_CFLAGS) $(UNIT_FLAGS_$*) -o $@ $< $(UNIT_SRCS_$*) -lcmocka $(UNIT_LIBS_$*)
 
 # ---- ring-io: its header compiles alone as C99, C11, C++11 and freestanding ---------
 RINGIO_STAMP := $(BUILD)/ring-io/header.ok
@@ -185,7 +197,7 @@ $(ABI_STAMP): $(ABI_HEADERS) tests/abi/check-headers.sh
 
 # ---- running ------------------------------------------------------------------------
 run: all $(NEWLIB_STAMP)
-	$(QEMU_RUN) --reboot-loop $(HV_ELF) $(GUEST_ELF) $(CMDLINE)
+	$(QEMU_RUN) --console --reboot-loop $(HV_ELF) $(GUEST_ELF) $(CMDLINE)
 
 debug: all
 	@echo "QEMU waits for gdb on :1234. In another terminal run:"
@@ -201,6 +213,7 @@ bench: all $(RINGBENCH)
 
 clean:
 	rm -rf $(BUILD)/hypervisor $(BUILD)/guest-pv $(BUILD)/tests $(BUILD)/abi $(BUILD)/ring-io \
+		$(BUILD)/user $(BUILD)/initrd \
 		$(BUILD)/*.elf
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

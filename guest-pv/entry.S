@@ -30,6 +30,8 @@ guest_trap_entry:
     movq %rsp, %rdi                 /* struct guest_regs * */
     leaq 120(%rsp), %rsi            /* struct hako_trap_frame * */
     call guest_trap
+    .globl guest_trap_return
+guest_trap_return:                  /* rsp at the saved registers, the frame above them */
     popq %r15
     popq %r14
     popq %r13
@@ -77,3 +79,4 @@ kjmp_jump:
     movq 48(%rdi), %rsp
     movl %esi, %eax
     jmp *56(%rdi)
+

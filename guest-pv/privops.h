@@ -16,6 +16,8 @@ struct privops {
     const char *name;
     /* Write bytes to the console. */
     void (*console_write)(const char *buf, size_t len);
+    /* Write bytes to the terminal the control domain owns, unprefixed (its shell). */
+    void (*terminal_write)(const char *buf, size_t len);
     /* Read up to len pending console bytes without waiting; count or negative error. */
     long (*console_read)(char *buf, size_t len);
     /* Give up the CPU for a moment. */
@@ -39,6 +41,9 @@ struct privops {
     void (*queue)(uint64_t op, uint64_t a0, uint64_t a1, uint64_t a2);
     void (*kick)(void);
     long (*set_syscall_entry)(uint64_t rip);
+    /* Switch process: the kernel stack for events from user mode and the user table
+     * (mfn of a pinned L4, 0 = none), together. */
+    long (*set_user_context)(uint64_t kernel_rsp, uint64_t user_l4_mfn);
     long (*resume)(struct hako_trap_frame *frame);
 };
 

@@ -8,13 +8,24 @@
 #include "privops.h"
 #include "ringio.h"
 
-static void pv_console_write(const char *buf, size_t len)
+/* console_io write of any length, in chunks the hypervisor accepts. */
+static void pv_console_out(unsigned cmd, const char *buf, size_t len)
 {
     while (len) {
         size_t chunk = len < HAKO_CONSOLE_IO_MAX ? len : HAKO_CONSOLE_IO_MAX;
-        hako_hypercall3(HAKO_HC_console_io, HAKO_CONSOLE_WRITE, (unsigned long)buf, chunk);
+        hako_hypercall3(HAKO_HC_console_io, cmd, (unsigned long)buf, chunk);
         buf += chunk, len -= chunk;
     }
+}
+
+static void pv_console_write(const char *buf, size_t len)
+{
+    pv_console_out(HAKO_CONSOLE_WRITE, buf, len);
+}
+
+static void pv_terminal_write(const char *buf, size_t len)
+{
+    pv_console_out(HAKO_CONSOLE_WRITE_RAW, buf, len);
 }
 
 static long pv_console_read(char *buf, size_t len)
@@ -66,6 +77,21 @@ static long pv_set_kernel_stack(uint64_t rsp)
 static long pv_set_syscall_entry(uint64_t rip)
 {
     return hako_hypercall3(HAKO_HC_set_callback, HAKO_CALLBACK_SYSCALL, rip, 0);
+}
+
+/* Both halves of a process switch in one multicall: one transition. */
+static long pv_set_user_context(uint64_t kernel_rsp, uint64_t user_l4_mfn)
+{
+    static struct hako_mmuext_op base __attribute__((aligned(8)));
+    static struct hako_multicall_entry mc[2] __attribute__((aligned(8)));
+    base = (struct hako_mmuext_op){ .cmd = HAKO_MMUEXT_NEW_USER_BASEPTR, .arg1 = user_l4_mfn };
+    mc[0] = (struct hako_multicall_entry){ .op = HAKO_HC_stack_switch, .args = { kernel_rsp } };
+    mc[1] = (struct hako_multicall_entry){ .op = HAKO_HC_mmuext_op,
+                                           .args = { (uint64_t)&base, 1, 0 } };
+    long rc = hako_hypercall2(HAKO_HC_multicall, (uint64_t)mc, 2);
+    if (rc < 0)
+        return rc;
+    return mc[0].result ? mc[0].result : mc[1].result;
 }
 
 /* The iret hypercall takes its frame at rsp: switch to the frame, then call. */
@@ -130,6 +156,7 @@ static void pv_queue(uint64_t op, uint64_t a0, uint64_t a1, uint64_t a2)
 static const struct privops pv_ops = {
     .name = "pv",
     .console_write = pv_console_write,
+    .terminal_write = pv_terminal_write,
     .console_read = pv_console_read,
     .yield = pv_yield,
     .shutdown = pv_shutdown,
@@ -139,6 +166,7 @@ static const struct privops pv_ops = {
     .set_trap_table = pv_set_trap_table,
     .set_kernel_stack = pv_set_kernel_stack,
     .set_syscall_entry = pv_set_syscall_entry,
+    .set_user_context = pv_set_user_context,
     .resume = pv_resume,
     .queue = pv_queue,
     .kick = pv_kick,

@@ -1,220 +1,449 @@
 /*
- * guest-pv/proc.c: loading and running a user program in its own address space.
+ * guest-pv/proc.c: the process table, a round-robin scheduler on the virtual timer,
+ * sleeping and waking, fork, exit, wait and signals.
  *
- * The program gets a private top-level table holding only its own pages in the lower
- * half; the kernel's table does not map them, and theirs does not map the kernel, so
- * the hypervisor's switch between the two on every transition keeps them apart. The
- * kernel reaches user memory only by walking the user tables (user_read).
+ * Each process has a kernel stack (its slot in kstacks); the hypervisor puts the frame
+ * of every event from user mode at its top (stack_switch), so a process blocked in a
+ * system call simply sleeps on its own stack. The scheduler runs on the boot stack and
+ * switches kernel contexts (ctx_switch); the kernel never preempts itself: a tick only
+ * sets need_resched, acted on before returning to user mode.
  */
 #include "proc.h"
 
+#include <hako/events.h>
+#include <hako/hcall.h>
 #include <hako/hypercall.h>
 
+#include "events.h"
+#include "exec.h"
+#include "fs.h"
+#include "kern.h"
 #include "klib.h"
 #include "mm.h"
 #include "privops.h"
-#include "trap.h"
-#include "user/syscall.h"
 
-#define USER_TOP        0x0000800000000000ull
-#define USER_STACK_TOP  0x0000007FFFFFF000ull
-#define PROC_MAX_PAGES  64
+#define KSTACK_SIZE  16384
+#define TICK_NS      10000000ull        /* 10 ms time slices */
+#define SIGSEGV      11                 /* newlib's number: a process that faulted */
 
-struct proc {
-    uint64_t l4_mfn;
-    uint64_t pages[PROC_MAX_PAGES];   /* data pfns, freed at exit */
-    unsigned nr_pages;
-    struct kjmp ctx;                  /* the kernel context proc_run resumes */
-    long status;
-    uint64_t fault_addr;
-};
+struct proc *cur;
+static struct proc procs[HOS_PROC_MAX];
+static uint8_t kstacks[HOS_PROC_MAX][KSTACK_SIZE] __attribute__((aligned(16)));
+static struct kjmp sched_ctx;
+static int next_pid = 1;
+static int need_resched;
+static uint64_t loaded_kstack = ~0ull, loaded_l4 = ~0ull;   /* what the hypervisor has */
 
-static struct proc the_proc;
-static struct proc *cur;
-static uint8_t event_stack[16384] __attribute__((aligned(16)));
+void ctx_switch(struct kjmp *from, struct kjmp *to);
+extern char proc_fork_return[];
 
-struct elf64_ehdr {
-    uint8_t ident[16];
-    uint16_t type, machine;
-    uint32_t version;
-    uint64_t entry, phoff, shoff;
-    uint32_t flags;
-    uint16_t ehsize, phentsize, phnum, shentsize, shnum, shstrndx;
-};
-struct elf64_phdr {
-    uint32_t type, flags;
-    uint64_t offset, vaddr, paddr, filesz, memsz, align;
-};
-
-/* A new zeroed page mapped at user address va; its linear-map alias, or NULL. */
-static char *user_page(struct proc *p, uint64_t va, uint64_t flags)
+uint64_t proc_kstack_top(const struct proc *p)
 {
-    uint64_t pfn = p->nr_pages < PROC_MAX_PAGES ? pfn_alloc() : 0;
-    if (!pfn)
-        return NULL;
-    p->pages[p->nr_pages++] = pfn;
-    if (mm_map(p->l4_mfn, va, pfn_to_mfn(pfn), flags))
-        return NULL;
-    return pfn_to_va(pfn);
+    return (uint64_t)(kstacks[p->slot] + KSTACK_SIZE);
 }
 
-/* Copy each PT_LOAD of the image into fresh user pages; the entry point, or 0. */
-static uint64_t load_elf(struct proc *p, const uint8_t *img, uint64_t len)
+void proc_load_user_context(void)
 {
-    struct elf64_ehdr eh;
-    if (len < sizeof(eh))
-        return 0;
-    memcpy(&eh, img, sizeof(eh));
-    if (memcmp(eh.ident, "\177ELF\2\1", 6) || eh.machine != 62 || eh.phnum > 16 ||
-        eh.phentsize != sizeof(struct elf64_phdr) || eh.phoff > len ||
-        len - eh.phoff < (uint64_t)eh.phnum * sizeof(struct elf64_phdr))
-        return 0;
-    for (unsigned i = 0; i < eh.phnum; i++) {
-        struct elf64_phdr ph;
-        memcpy(&ph, img + eh.phoff + i * sizeof(ph), sizeof(ph));
-        if (ph.type != 1)
+    uint64_t ks = proc_kstack_top(cur), l4 = cur->vm.l4_mfn;
+    if (ks == loaded_kstack && l4 == loaded_l4)
+        return;
+    if (privops->set_user_context(ks, l4))
+        kprintf("proc: cannot switch to pid %d\n", cur->pid);
+    loaded_kstack = ks, loaded_l4 = l4;
+}
+
+/* Timer virq: the slice is over; wake sleepers whose deadline passed. */
+static void timer_event(unsigned port, void *arg)
+{
+    (void)port, (void)arg;
+    proc_tick();
+}
+
+void proc_tick(void)
+{
+    uint64_t now = ktime_ns();
+    need_resched = 1;
+    for (unsigned i = 0; i < HOS_PROC_MAX; i++)
+        if (procs[i].state == P_SLEEPING && procs[i].wake_ns && procs[i].wake_ns <= now)
+            procs[i].state = P_RUNNABLE;
+}
+
+void proc_init(void)
+{
+    if (!events_bind_virq(HAKO_VIRQ_TIMER, timer_event, NULL) ||
+        hako_hypercall2(HAKO_HC_set_timer_op, HAKO_TIMER_PERIODIC, TICK_NS))
+        kprintf("proc: no timer: no preemption\n");
+}
+
+/* A free slot made an embryo with a new pid, or NULL. */
+static struct proc *proc_alloc(void)
+{
+    for (unsigned i = 0; i < HOS_PROC_MAX; i++) {
+        struct proc *p = &procs[i];
+        if (p->state != P_UNUSED)
             continue;
-        if (ph.filesz > ph.memsz || ph.offset > len || len - ph.offset < ph.filesz ||
-            ph.vaddr >= USER_TOP || USER_TOP - ph.vaddr < ph.memsz || (ph.vaddr & 4095))
-            return 0;
-        uint64_t flags = (ph.flags & 2) ? PTE_USER_RW : (ph.flags & 1) ? PTE_USER_RX
-                                                                      : PTE_USER_RW & ~HAKO_PTE_W;
-        for (uint64_t off = 0; off < ph.memsz; off += PAGE_SIZE) {
-            char *page = user_page(p, ph.vaddr + off, flags);
-            if (!page)
-                return 0;
-            if (off < ph.filesz)
-                memcpy(page, img + ph.offset + off,
-                       ph.filesz - off < PAGE_SIZE ? ph.filesz - off : PAGE_SIZE);
-        }
+        memset(p, 0, sizeof(*p));
+        p->slot = i;
+        p->state = P_EMBRYO;
+        p->pid = next_pid++;
+        p->mmap_next = USER_MMAP_BASE;
+        return p;
     }
-    return eh.entry;
+    return NULL;
 }
 
-/* Copy len bytes at user address uva into buf, checking every page is a user page of
- * the current process; 0 or -GUEST_EFAULT. */
-static long user_read(struct proc *p, uint64_t uva, void *buf, uint64_t len)
+int proc_count(void)
 {
-    char *out = buf;
-    if (uva >= USER_TOP || USER_TOP - uva < len)
-        return -GUEST_EFAULT;
-    while (len) {
-        uint64_t maddr = mm_entry_maddr(p->l4_mfn, uva, 1);
-        uint64_t e = maddr ? ((const uint64_t *)pfn_to_va(mfn_to_pfn(maddr >> 12)))
-                                 [(maddr & 4095) / 8] : 0;
-        if ((e & (HAKO_PTE_P | HAKO_PTE_U)) != (HAKO_PTE_P | HAKO_PTE_U))
-            return -GUEST_EFAULT;
-        uint64_t chunk = PAGE_SIZE - (uva & 4095);
-        chunk = chunk < len ? chunk : len;
-        memcpy(out, (char *)pfn_to_va(mfn_to_pfn((e & HAKO_PTE_ADDR) >> 12)) + (uva & 4095),
-               chunk);
-        out += chunk, uva += chunk, len -= chunk;
+    int n = 0;
+    for (unsigned i = 0; i < HOS_PROC_MAX; i++)
+        n += procs[i].state != P_UNUSED;
+    return n;
+}
+
+void proc_fx_reset(struct proc *p)
+{
+    memset(p->fx, 0, sizeof(p->fx));
+    p->fx[0] = 0x7f, p->fx[1] = 0x03;                   /* FCW: all exceptions masked */
+    p->fx[24] = 0x80, p->fx[25] = 0x1f;                 /* MXCSR: the same */
+}
+
+/* Switch from the current process to the scheduler; returns when picked again. The
+ * processes share the vCPU's x87/SSE registers: each keeps its own copy while out. */
+static void sched(void)
+{
+    struct proc *p = cur;
+    uint64_t now = ktime_ns();
+    p->cpu_ns += now - p->ran_at;
+    __asm__ volatile("fxsave64 %0" : "=m"(p->fx));
+    ctx_switch(&p->ctx, &sched_ctx);
+    __asm__ volatile("fxrstor64 %0" : : "m"(p->fx));
+}
+
+void scheduler(void)
+{
+    unsigned last = 0;
+    for (;;) {
+        struct proc *p = NULL;
+        for (unsigned n = 1; n <= HOS_PROC_MAX && !p; n++) {
+            struct proc *q = &procs[(last + n) % HOS_PROC_MAX];
+            if (q->state == P_RUNNABLE)
+                p = q;
+        }
+        if (!p) {
+            events_idle();               /* the upcall runs the handlers, then back here */
+            continue;
+        }
+        last = p->slot;
+        need_resched = 0;
+        p->state = P_RUNNING;
+        p->ran_at = ktime_ns();
+        cur = p;
+        proc_load_user_context();
+        ctx_switch(&sched_ctx, &p->ctx);
+        cur = NULL;
     }
+}
+
+void proc_yield(void)
+{
+    cur->state = P_RUNNABLE;
+    sched();
+}
+
+long proc_sleep(const void *chan, uint64_t deadline_ns)
+{
+    if (cur->killed)
+        return -HOS_EINTR;
+    cur->chan = chan;
+    cur->wake_ns = deadline_ns;
+    cur->state = P_SLEEPING;
+    sched();
+    cur->chan = NULL;
+    cur->wake_ns = 0;
+    return cur->killed ? -HOS_EINTR : 0;
+}
+
+void kwakeup(const void *chan)
+{
+    for (unsigned i = 0; i < HOS_PROC_MAX; i++)
+        if (procs[i].state == P_SLEEPING && procs[i].chan == chan)
+            procs[i].state = P_RUNNABLE;
+}
+
+/* The process with pid, or NULL. */
+static struct proc *find(int pid)
+{
+    for (unsigned i = 0; i < HOS_PROC_MAX; i++)
+        if (procs[i].state != P_UNUSED && procs[i].pid == pid)
+            return &procs[i];
+    return NULL;
+}
+
+/* Mark sig for p (unless ignored) and wake it so it can act. */
+static void post_signal(struct proc *p, int sig)
+{
+    if (p->state == P_ZOMBIE || p->state == P_UNUSED)
+        return;
+    if (sig != HOS_SIGKILL && (p->sig_ignored & (1u << sig)))
+        return;
+    if (!p->killed)
+        p->killed = sig;
+    if (p->state == P_SLEEPING)
+        p->state = P_RUNNABLE;
+}
+
+void ksignal_group(int pgid, int sig)
+{
+    for (unsigned i = 0; i < HOS_PROC_MAX; i++)
+        if (procs[i].state != P_UNUSED && procs[i].pgid == pgid && procs[i].pid != 1)
+            post_signal(&procs[i], sig);
+}
+
+long proc_kill(int pid, int sig)
+{
+    if (sig != 0 && sig != HOS_SIGINT && sig != HOS_SIGKILL && sig != HOS_SIGTERM)
+        return -HOS_EINVAL;
+    if (pid <= 0) {
+        int pgid = pid == 0 ? cur->pgid : -pid;
+        int found = 0;
+        for (unsigned i = 0; i < HOS_PROC_MAX; i++)
+            if (procs[i].state != P_UNUSED && procs[i].state != P_ZOMBIE &&
+                procs[i].pgid == pgid)
+                found = 1;
+        if (!found)
+            return -HOS_ESRCH;
+        if (sig)
+            ksignal_group(pgid, sig);
+        return 0;
+    }
+    struct proc *p = find(pid);
+    if (!p || p->state == P_ZOMBIE)
+        return -HOS_ESRCH;
+    if (pid == 1)
+        return -HOS_EPERM;               /* init cannot be killed */
+    if (sig)
+        post_signal(p, sig);
     return 0;
 }
 
-void proc_syscall(struct guest_regs *regs, struct hako_trap_frame *f)
+long proc_signal(int sig, int action)
 {
-    char buf[256];
-    long ret;
-    switch (f->rax) {
-    case SYS_exit:
-        cur->status = (long)(regs->rdi & 0xff);
-        kjmp_jump(&cur->ctx, 1);
-    case SYS_write:
-        if (regs->rdi != 1 && regs->rdi != 2) {
-            ret = -GUEST_EBADF;
-            break;
-        }
-        ret = 0;
-        for (uint64_t done = 0; done < regs->rdx && ret == 0; done += sizeof(buf)) {
-            uint64_t n = regs->rdx - done < sizeof(buf) ? regs->rdx - done : sizeof(buf);
-            if ((ret = user_read(cur, regs->rsi + done, buf, n)) == 0)
-                privops->console_write(buf, n);
-        }
-        ret = ret ? ret : (long)regs->rdx;
-        break;
-    case SYS_getpid:
-        ret = 1;
-        break;
-    default:
-        ret = -GUEST_ENOSYS;
+    if (sig <= 0 || sig >= HOS_NSIG || (action != HOS_SIG_DFL && action != HOS_SIG_IGN) ||
+        (sig == HOS_SIGKILL && action == HOS_SIG_IGN))
+        return -HOS_EINVAL;
+    long old = (cur->sig_ignored >> sig) & 1 ? HOS_SIG_IGN : HOS_SIG_DFL;
+    if (action == HOS_SIG_IGN)
+        cur->sig_ignored |= 1u << sig;
+    else
+        cur->sig_ignored &= ~(1u << sig);
+    return old;
+}
+
+long proc_setpgid(int pid, int pgid)
+{
+    struct proc *p = pid == 0 ? cur : find(pid);
+    if (pgid < 0)
+        return -HOS_EINVAL;
+    if (!p || p->state == P_ZOMBIE || (p != cur && p->ppid != cur->pid))
+        return -HOS_ESRCH;
+    p->pgid = pgid ? pgid : p->pid;
+    return 0;
+}
+
+long proc_getpgid(int pid)
+{
+    struct proc *p = pid == 0 ? cur : find(pid);
+    return p ? p->pgid : -HOS_ESRCH;
+}
+
+long proc_info(int pid, struct hos_procinfo *out)
+{
+    struct proc *best = NULL;
+    for (unsigned i = 0; i < HOS_PROC_MAX; i++) {
+        struct proc *p = &procs[i];
+        if (p->state != P_UNUSED && p->state != P_EMBRYO && p->pid >= pid &&
+            (!best || p->pid < best->pid))
+            best = p;
     }
-    f->rax = (uint64_t)ret;
+    if (!best)
+        return -HOS_ESRCH;
+    memset(out, 0, sizeof(*out));
+    out->pid = best->pid;
+    out->ppid = best->ppid;
+    out->pgid = best->pgid;
+    out->state = best->state == P_ZOMBIE ? HOS_PROC_ZOMBIE
+                 : best->state == P_SLEEPING ? HOS_PROC_SLEEPING : HOS_PROC_RUNNING;
+    out->pages = best->vm.pages;
+    out->cpu_ns = best->cpu_ns + (best == cur ? ktime_ns() - best->ran_at : 0);
+    memcpy(out->name, best->name, sizeof(out->name));
+    return best->pid;
+}
+
+/* Give back everything a dead or never-started process holds except its slot. */
+static void release_resources(struct proc *p)
+{
+    for (unsigned fd = 0; fd < HOS_OPEN_MAX; fd++)
+        if (p->files[fd]) {
+            file_close(p->files[fd]);
+            p->files[fd] = NULL;
+        }
+    if (p->cwd) {
+        inode_put(p->cwd);
+        p->cwd = NULL;
+    }
+    if (p->vm.l4_mfn) {
+        if (loaded_l4 == p->vm.l4_mfn) {   /* never free the active user table */
+            struct hako_mmuext_op op = { .cmd = HAKO_MMUEXT_NEW_USER_BASEPTR, .arg1 = 0 };
+            privops->mmuext(&op, 1);
+            loaded_l4 = 0;
+        }
+        uvm_destroy(&p->vm);
+    }
+}
+
+long proc_fork(const struct guest_regs *regs, const struct hako_trap_frame *f)
+{
+    struct proc *np = proc_alloc();
+    if (!np)
+        return -HOS_EAGAIN;
+    long rc = uvm_create(&np->vm);
+    if (rc == 0)
+        rc = uvm_copy(&np->vm, &cur->vm);
+    if (rc) {
+        release_resources(np);
+        np->state = P_UNUSED;
+        return rc;
+    }
+    for (unsigned fd = 0; fd < HOS_OPEN_MAX; fd++)
+        if (cur->files[fd])
+            np->files[fd] = file_dup(cur->files[fd]);
+    np->cwd = cur->cwd ? inode_get(cur->cwd) : NULL;
+    np->ppid = cur->pid;
+    np->pgid = cur->pgid;
+    np->brk_start = cur->brk_start;
+    np->brk = cur->brk;
+    np->mmap_next = cur->mmap_next;
+    np->sig_ignored = cur->sig_ignored;
+    memcpy(np->name, cur->name, sizeof(np->name));
+    __asm__ volatile("fxsave64 %0" : "=m"(np->fx));
+    /* The child starts by returning from this same system call with 0: a copy of the
+     * saved registers and frame at the top of its own kernel stack. */
+    uint64_t top = proc_kstack_top(np);
+    struct hako_trap_frame *cf = (struct hako_trap_frame *)(top - sizeof(*cf));
+    struct guest_regs *cr = (struct guest_regs *)((uint64_t)cf - sizeof(*cr));
+    *cf = *f;
+    *cr = *regs;
+    cf->rax = 0;
+    np->ctx = (struct kjmp){ .rsp = (uint64_t)cr, .rip = (uint64_t)proc_fork_return };
+    np->state = P_RUNNABLE;
+    return np->pid;
+}
+
+/* The first code a new process runs in the kernel (entry.S proc_fork_return). */
+void proc_forkret(void)
+{
+    __asm__ volatile("fxrstor64 %0" : : "m"(cur->fx));
+    proc_return_to_user();
+}
+
+void proc_exit(int wait_status)
+{
+    struct proc *p = cur, *init = find(1);
+    release_resources(p);
+    for (unsigned i = 0; i < HOS_PROC_MAX; i++) {
+        struct proc *c = &procs[i];
+        if (c->state != P_UNUSED && c->ppid == p->pid) {
+            c->ppid = 1;
+            if (c->state == P_ZOMBIE && init)
+                kwakeup(init);
+        }
+    }
+    p->exit_status = wait_status;
+    p->state = P_ZOMBIE;
+    struct proc *parent = find(p->ppid);
+    if (parent)
+        kwakeup(parent);
+    if (p->pid == 1) {                       /* the system goes down with init */
+        int code = (wait_status & 0x7f) ? 1 : (wait_status >> 8) & 0xff;
+        kprintf("init exited with status %d: powering off\n", code);
+        privops->shutdown(HAKO_SHUTDOWN_POWEROFF, (unsigned)(code & 0x7f));
+    }
+    sched();
+    for (;;)
+        ;                                    /* a zombie is never picked */
+}
+
+long proc_waitpid(int pid, uint64_t status_uva, int options)
+{
+    if (options & ~HOS_WNOHANG)
+        return -HOS_EINVAL;
+    for (;;) {
+        int children = 0;
+        for (unsigned i = 0; i < HOS_PROC_MAX; i++) {
+            struct proc *c = &procs[i];
+            if (c->state == P_UNUSED || c->ppid != cur->pid || (pid > 0 && c->pid != pid) ||
+                (pid < -1 && c->pgid != -pid) || (pid == 0 && c->pgid != cur->pgid))
+                continue;
+            children = 1;
+            if (c->state != P_ZOMBIE)
+                continue;
+            int32_t st = c->exit_status;
+            if (status_uva && copy_to_user(&cur->vm, status_uva, &st, sizeof(st)))
+                return -HOS_EFAULT;
+            int cpid = c->pid;
+            c->state = P_UNUSED;
+            return cpid;
+        }
+        if (!children)
+            return -HOS_ECHILD;
+        if (options & HOS_WNOHANG)
+            return 0;
+        long rc = proc_sleep(cur, 0);
+        if (rc)
+            return rc;
+    }
+}
+
+void proc_return_to_user(void)
+{
+    if (need_resched) {
+        need_resched = 0;
+        proc_yield();
+    }
+    if (cur->killed)
+        proc_exit(HOS_W_SIGNALED(cur->killed));
 }
 
 void proc_user_fault(struct hako_trap_frame *f)
 {
-    kprintf("user program: exception %lu at rip %lx, address %lx: ended\n", f->vector, f->rip,
-            f->fault_addr);
-    cur->status = PROC_EXIT_FAULT + (long)f->vector;
-    cur->fault_addr = f->fault_addr;
-    kjmp_jump(&cur->ctx, 1);
+    uint64_t a = f->fault_addr;
+    if (f->vector == 14 && !(f->error_code & 1) && a < USER_STACK_TOP &&
+        a >= USER_STACK_TOP - USER_STACK_MAX &&
+        uvm_map_zero(&cur->vm, a & ~(PAGE_SIZE - 1), PTE_USER_RW) && mm_flush() == 0)
+        return;                              /* the stack grew by a page */
+    kprintf("pid %d (%s): exception %lu at rip %lx, address %lx: killed\n", cur->pid,
+            cur->name, f->vector, f->rip, a);
+    proc_exit(HOS_W_SIGNALED(SIGSEGV));
 }
 
-/* Collect the page-table pfns under table mfn at `level` into out[]; returns the count. */
-static unsigned collect_tables(uint64_t mfn, unsigned level, uint64_t *out, unsigned n)
+long proc_spawn_init(const char *path, const char *argv0, const char *arg1)
 {
-    uint64_t pfn = mfn_to_pfn(mfn);
-    const uint64_t *t = pfn_to_va(pfn);
-    out[n++] = pfn;
-    for (unsigned i = 0; level > 1 && i < (level == 4 ? 256u : 512u); i++)
-        if (t[i] & HAKO_PTE_P)
-            n = collect_tables((t[i] & HAKO_PTE_ADDR) >> 12, level - 1, out, n);
-    return n;
-}
-
-/* Drop the address space and give every page back. */
-static void proc_teardown(struct proc *p)
-{
-    uint64_t tables[PROC_MAX_PAGES];
-    unsigned nt = collect_tables(p->l4_mfn, 4, tables, 0);
-    struct hako_mmuext_op ops[2] = {
-        { .cmd = HAKO_MMUEXT_NEW_USER_BASEPTR, .arg1 = 0 },
-        { .cmd = HAKO_MMUEXT_UNPIN_TABLE, .arg1 = p->l4_mfn },
-    };
-    if (privops->mmuext(ops, 2))
-        kprintf("proc: cannot release the address space\n");
-    /* Making the tables' linear aliases writable again is fire-and-forget work: queue
-     * it all and kick once before the frames are handed out again. */
-    for (unsigned i = 0; i < nt; i++) {
-        uint64_t pte = (pfn_to_mfn(tables[i]) << 12) | PTE_KERNEL_RW;
-        privops->queue(HAKO_HC_update_va_mapping, (uint64_t)pfn_to_va(tables[i]), pte,
-                       HAKO_UVMF_INVLPG);
+    struct proc *p = proc_alloc();
+    if (!p)
+        return -HOS_EAGAIN;
+    p->pgid = p->pid;
+    p->cwd = inode_get(fs_root());
+    struct file *tty = tty_open();
+    for (unsigned fd = 0; fd < 3; fd++)
+        p->files[fd] = fd ? file_dup(tty) : tty;
+    tty_set_fg(p->pgid);
+    proc_fx_reset(p);
+    long rc = exec_kernel(p, path, argv0, arg1);
+    if (rc) {
+        release_resources(p);
+        p->state = P_UNUSED;
+        return rc;
     }
-    privops->kick();
-    for (unsigned i = 0; i < nt; i++)
-        pfn_free(tables[i]);
-    for (unsigned i = 0; i < p->nr_pages; i++)
-        pfn_free(p->pages[i]);
-}
-
-long proc_run(const void *elf, uint64_t len, uint64_t *fault_addr)
-{
-    struct proc *p = &the_proc;
-    memset(p, 0, sizeof(*p));
-    if (!(p->l4_mfn = mm_new_l4()))
-        return -12;
-    uint64_t entry = load_elf(p, elf, len);
-    long rc = entry && user_page(p, USER_STACK_TOP - PAGE_SIZE, PTE_USER_RW) ? mm_flush() : -8;
-    struct hako_mmuext_op base = { .cmd = HAKO_MMUEXT_NEW_USER_BASEPTR, .arg1 = p->l4_mfn };
-    if (rc == 0)
-        rc = privops->mmuext(&base, 1);
-    if (rc == 0)
-        rc = privops->set_kernel_stack((uint64_t)(event_stack + sizeof(event_stack)));
-    if (rc == 0) {
-        cur = p;
-        if (kjmp_save(&p->ctx) == 0) {
-            struct hako_trap_frame f = {
-                .rip = entry, .rsp = USER_STACK_TOP, .rflags = 0x202, .flags = HAKO_TF_USER,
-            };
-            rc = privops->resume(&f);      /* returns only if the frame was refused */
-        } else {
-            rc = p->status;
-            *fault_addr = p->fault_addr;
-        }
-        cur = NULL;
-    }
-    proc_teardown(p);
-    return rc;
+    p->state = P_RUNNABLE;
+    return p->pid;
 }

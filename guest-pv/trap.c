@@ -5,9 +5,11 @@
 
 #include <hako/hypercall.h>
 
+#include "events.h"
 #include "klib.h"
 #include "mm.h"
 #include "privops.h"
+#include "proc.h"
 
 extern char guest_trap_entry[];
 
@@ -44,7 +46,7 @@ int trap_expected_hit(struct hako_trap_frame *out)
     return expect_hit;
 }
 
-void trap_init(void)
+void trap_init(const struct hako_start_info *boot_info)
 {
     struct hako_trap_info t[32];
     unsigned n = 0;
@@ -54,17 +56,34 @@ void trap_init(void)
                                               .handler = (uint64_t)guest_trap_entry };
     if (privops->set_trap_table(t, n) || privops->set_syscall_entry((uint64_t)guest_trap_entry))
         kprintf("trap: cannot register handlers\n");
+    events_init(boot_info, (uint64_t)guest_trap_entry);
 }
 
-/* Called by entry.S for every bounced event; returning resumes the frame. */
+/* Called by entry.S for every bounced event; returning resumes the frame. The kernel
+ * runs with upcalls masked; iret restores the interrupted context's mask. */
 void guest_trap(struct guest_regs *regs, struct hako_trap_frame *f)
 {
-    if (f->vector == HAKO_TRAP_SYSCALL) {
-        proc_syscall(regs, f);
+    events_mask_all();
+    if (f->vector == HAKO_TRAP_EVENT) {
+        events_dispatch();
+        if ((f->flags & HAKO_TF_USER) && cur)
+            proc_return_to_user();
         return;
     }
-    if (f->flags & HAKO_TF_USER)
+    if (f->vector == HAKO_TRAP_SYSCALL) {
+        if (!cur || !(f->flags & HAKO_TF_USER)) {
+            f->rax = (uint64_t)-38;          /* no process: nothing to call */
+            return;
+        }
+        proc_syscall(regs, f);
+        proc_return_to_user();
+        return;
+    }
+    if ((f->flags & HAKO_TF_USER) && cur) {
         proc_user_fault(f);
+        proc_return_to_user();
+        return;
+    }
     if (f->vector == expect_vector) {
         expect_frame = *f;
         expect_hit = 1;

@@ -6,6 +6,7 @@
 
 #include <stdint.h>
 
+#include <hako/start_info.h>
 #include <hako/traps.h>
 
 /* Registers saved by entry.S below the trap frame (lowest address first). */
@@ -20,8 +21,8 @@ struct kjmp {
 int kjmp_save(struct kjmp *j) __attribute__((returns_twice));
 void kjmp_jump(struct kjmp *j, int value) __attribute__((noreturn));
 
-/* Register the trap handlers and the user syscall entry with the hypervisor. */
-void trap_init(void);
+/* Register the trap handlers, the user syscall entry and the event callback. */
+void trap_init(const struct hako_start_info *si);
 
 /* Arm a one-shot expectation: the next kernel exception `vector` is recorded and resumed
  * `skip` bytes past the faulting instruction (for self-tests of exception delivery). */
@@ -33,8 +34,7 @@ void trap_expect_at(uint64_t vector, const uint64_t *resume);
 /* The frame of the last expected exception, and whether it happened since arming. */
 int trap_expected_hit(struct hako_trap_frame *out);
 
-/* Hooks for the process code: a user syscall, and a user-mode exception. */
+/* The system-call layer (syscall.c): handle the user syscall the frame describes. */
 void proc_syscall(struct guest_regs *regs, struct hako_trap_frame *frame);
-void proc_user_fault(struct hako_trap_frame *frame) __attribute__((noreturn));
 
 #endif /* GUEST_TRAP_H */

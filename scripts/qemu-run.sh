@@ -2,7 +2,11 @@
 # scripts/qemu-run.sh: boot the hako hypervisor with a dom0 kernel under QEMU (TCG).
 #
 #   qemu-run.sh [--timeout SECONDS] [--reboot-loop] [--debug] [--mem SIZE] [--icount]
-#               HYPERVISOR_ELF DOM0_ELF [HYPERVISOR_OPTIONS... --] [DOM0 COMMAND LINE...]
+#               [--console] HYPERVISOR_ELF DOM0_ELF [HYPERVISOR_OPTIONS... --] [DOM0 CMDLINE...]
+#
+# --console (what `make run` uses): on a terminal, no timeout, ^C goes to the guest and
+# Ctrl-A x quits QEMU; otherwise standard input is fed to the console followed by ^D
+# (end of input), so `printf 'cmd\npoweroff\n' | make run` scripts a session.
 #
 # Exit status is the machine's: dom0's poweroff status (0..123), 124 reboot requested,
 # 125 no result (QEMU died, timed out, or the machine reset/triple-faulted), 126 dom0
@@ -14,6 +18,7 @@ reboot_loop=0
 debug=0
 mem=256M
 icount=0
+console=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --timeout) timeout_s=$2; shift 2 ;;
@@ -21,6 +26,7 @@ while [ $# -gt 0 ]; do
     --debug) debug=1; shift ;;
     --mem) mem=$2; shift 2 ;;
     --icount) icount=1; shift ;;
+    --console) console=1; shift ;;
     *) break ;;
   esac
 done
@@ -36,24 +42,47 @@ case " $cmdline " in
   *) cmdline="-- $cmdline" ;;     # everything given is dom0's command line
 esac
 
+interactive=0
+if [ "$console" = 1 ] && [ -t 0 ]; then
+  interactive=1
+  timeout_s=0
+  serial=(-chardev stdio,id=con,mux=on,signal=off -serial chardev:con -mon chardev=con)
+else
+  serial=(-serial stdio)
+fi
 args=(-M microvm -accel tcg -cpu max -m "$mem" -smp 1 -no-reboot -nodefaults
-      -display none -serial stdio
+      -display none "${serial[@]}"
       -device isa-debug-exit,iobase=0xf4,iosize=4
       -kernel "$hv" -initrd "$dom0" -append "$cmdline")
 [ "$icount" = 1 ] && args+=(-icount shift=0,sleep=off)
 [ "$debug" = 1 ] && args+=(-s -S)
 
 errlog=$(mktemp)
-trap 'rm -f "$errlog"' EXIT
+seen=$(mktemp)
+trap 'rm -f "$errlog" "$seen"' EXIT
+
+qemu() {
+  if [ "$timeout_s" = 0 ]; then
+    qemu-system-x86_64 "${args[@]}"
+  else
+    timeout --foreground -k 5 "$timeout_s" qemu-system-x86_64 "${args[@]}"
+  fi
+}
 
 run_once() {
   # QEMU's own diagnostics go to stderr (kept apart so they can be told from a result).
-  if [ "$timeout_s" = 0 ]; then
-    qemu-system-x86_64 "${args[@]}" 2> >(tee "$errlog" >&2)
+  local rc
+  if [ "$console" = 1 ] && [ "$interactive" = 0 ]; then
+    # Feed only once the hypervisor has set up the UART (switching its FIFO on drops
+    # whatever is waiting), i.e. once its banner is out.
+    : > "$seen"
+    { for _ in $(seq 600); do grep -aq 'hako hypervisor' "$seen" && break; sleep 0.05; done
+      cat; printf '\004'; } | qemu 2> >(tee "$errlog" >&2) | tee "$seen"
+    rc=${PIPESTATUS[1]}
   else
-    timeout --foreground -k 5 "$timeout_s" qemu-system-x86_64 "${args[@]}" 2> >(tee "$errlog" >&2)
+    qemu 2> >(tee "$errlog" >&2)
+    rc=$?
   fi
-  local rc=$?
   wait
   # Exit code 1 is both "the machine stopped with status 0" and QEMU failing to start;
   # QEMU says why on stderr in the second case.

@@ -25,13 +25,13 @@ result $(( $? == 0 )) "destroying dom0 returns every frame ($free_after of $free
 boot "$DOM0" exit=3
 expect_status 3 "dom0 poweroff status becomes the machine's exit status"
 
-boot "$DOM0" -- hello world -- not an option
+boot "$DOM0" -- exit=0 hello world -- not an option
 expect_output "dom0 command line comes from the boot command line" \
-  'command line "hello world -- not an option"'
+  'command line "exit=0 hello world -- not an option"'
 
-boot "$DOM0" dom0_mem=8M -- foo
+boot "$DOM0" dom0_mem=8M -- foo exit=0
 expect_output "hypervisor option dom0_mem sets dom0's memory" '^\(d0\) domain 0 .*: 2048 pages \(8 MiB\)' \
-  'command line "foo"'
+  'command line "foo exit=0"'
 expect_status 0 "dom0 with 8 MiB boots and passes its checks"
 
 boot "$DOM0" shutdown=reboot

@@ -1,0 +1,16 @@
+/* guest-pv/user/bin/poweroff.c: poweroff [code]: shut the machine down (dom0 only); the
+ * code becomes the machine's exit status (make run's status). */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "hoslib.h"
+
+/* Ask the kernel to power off; returns only when it refused. */
+int main(int argc, char **argv)
+{
+    int code = argc > 1 ? atoi(argv[1]) : 0;
+    fflush(NULL);
+    hos_reboot(HOS_REBOOT_POWEROFF, code);
+    perror("poweroff");
+    return 1;
+}

@@ -1,0 +1,13 @@
+/* guest-pv/user/bin/reboot.c: reboot: restart the machine (dom0 only). */
+#include <stdio.h>
+
+#include "hoslib.h"
+
+/* Ask the kernel to reboot; returns only when it refused. */
+int main(void)
+{
+    fflush(NULL);
+    hos_reboot(HOS_REBOOT_REBOOT, 0);
+    perror("reboot");
+    return 1;
+}

@@ -1,0 +1,232 @@
+/*
+ * guest-pv/uvm.c: user address spaces built with batched page-table updates.
+ *
+ * The kernel's table does not map user pages, and a user table does not map the kernel:
+ * the hypervisor switches between them on every transition. The kernel reaches user
+ * memory through its linear map of all frames, after walking the user tables (uvm_ptr).
+ */
+#include "uvm.h"
+
+#include <hako/hypercall.h>
+
+#include "klib.h"
+#include "mm.h"
+#include "privops.h"
+#include "user/hos.h"
+
+/* The leaf entry for va in vm, or 0 if it is not mapped. */
+static uint64_t leaf(const struct uvm *vm, uint64_t va)
+{
+    uint64_t maddr = mm_entry_maddr(vm->l4_mfn, va, 1);
+    if (!maddr)
+        return 0;
+    return ((const uint64_t *)pfn_to_va(mfn_to_pfn(maddr >> 12)))[(maddr & 4095) / 8];
+}
+
+long uvm_create(struct uvm *vm)
+{
+    if (pfn_free_count() < USER_RESERVE_PAGES)
+        return -HOS_ENOMEM;
+    vm->pages = 0;
+    vm->l4_mfn = mm_new_l4();
+    return vm->l4_mfn ? 0 : -HOS_ENOMEM;
+}
+
+void *uvm_map_zero(struct uvm *vm, uint64_t va, uint64_t flags)
+{
+    if (va >= USER_TOP || (va & (PAGE_SIZE - 1)) || pfn_free_count() < USER_RESERVE_PAGES)
+        return NULL;
+    mm_flush();
+    if (leaf(vm, va) & HAKO_PTE_P)
+        return NULL;
+    uint64_t pfn = pfn_alloc();
+    if (!pfn)
+        return NULL;
+    if (mm_map(vm->l4_mfn, va, pfn_to_mfn(pfn), flags)) {
+        pfn_free(pfn);
+        return NULL;
+    }
+    vm->pages++;
+    return pfn_to_va(pfn);
+}
+
+long uvm_map_range(struct uvm *vm, uint64_t va, uint64_t len, uint64_t flags)
+{
+    if (va >= USER_TOP || USER_TOP - va < len || ((va | len) & (PAGE_SIZE - 1)))
+        return -HOS_EINVAL;
+    for (uint64_t off = 0; off < len; off += PAGE_SIZE) {
+        if (!uvm_map_zero(vm, va + off, flags)) {
+            uvm_unmap_range(vm, va, off);
+            return -HOS_ENOMEM;
+        }
+    }
+    return mm_flush() ? -HOS_ENOMEM : 0;
+}
+
+void uvm_unmap_range(struct uvm *vm, uint64_t va, uint64_t len)
+{
+    uint64_t freed[64];
+    unsigned n = 0;
+    mm_flush();
+    for (uint64_t off = 0; off < len; off += PAGE_SIZE) {
+        uint64_t e = leaf(vm, va + off);
+        if (!(e & HAKO_PTE_P))
+            continue;
+        mm_unmap(vm->l4_mfn, va + off);
+        freed[n++] = mfn_to_pfn((e & HAKO_PTE_ADDR) >> 12);
+        if (n == 64 || off + PAGE_SIZE >= len) {
+            mm_flush();               /* the frames are free only once unmapped */
+            while (n)
+                pfn_free(freed[--n]);
+        }
+        vm->pages--;
+    }
+    mm_flush();
+    while (n)
+        pfn_free(freed[--n]);
+}
+
+/* Call fn(va, entry, ctx) for every present user leaf under the table at level. */
+static long walk(uint64_t mfn, unsigned level, uint64_t base,
+                 long (*fn)(uint64_t va, uint64_t e, void *ctx), void *ctx)
+{
+    const uint64_t *t = pfn_to_va(mfn_to_pfn(mfn));
+    unsigned n = level == 4 ? 256 : 512;
+    for (unsigned i = 0; i < n; i++) {
+        uint64_t e = t[i];
+        if (!(e & HAKO_PTE_P))
+            continue;
+        uint64_t va = base + ((uint64_t)i << (12 + 9 * (level - 1)));
+        long rc = level == 1 ? fn(va, e, ctx)
+                             : walk((e & HAKO_PTE_ADDR) >> 12, level - 1, va, fn, ctx);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+/* Fork helper: copy one page of the parent into the child. */
+static long copy_page(uint64_t va, uint64_t e, void *ctx)
+{
+    struct uvm *dst = ctx;
+    void *page = uvm_map_zero(dst, va, e & (HAKO_PTE_P | HAKO_PTE_U | HAKO_PTE_W | HAKO_PTE_NX));
+    if (!page)
+        return -HOS_ENOMEM;
+    memcpy(page, pfn_to_va(mfn_to_pfn((e & HAKO_PTE_ADDR) >> 12)), PAGE_SIZE);
+    return 0;
+}
+
+long uvm_copy(struct uvm *dst, const struct uvm *src)
+{
+    mm_flush();
+    long rc = walk(src->l4_mfn, 4, 0, copy_page, dst);
+    long frc = mm_flush();
+    return rc ? rc : frc ? -HOS_ENOMEM : 0;
+}
+
+/* Collect the page-table pfns under table mfn at `level` (user half only). */
+static unsigned collect_tables(uint64_t mfn, unsigned level, uint64_t *out, unsigned n,
+                               unsigned max)
+{
+    uint64_t pfn = mfn_to_pfn(mfn);
+    const uint64_t *t = pfn_to_va(pfn);
+    if (n < max)
+        out[n++] = pfn;
+    for (unsigned i = 0; level > 1 && i < (level == 4 ? 256u : 512u); i++)
+        if (t[i] & HAKO_PTE_P)
+            n = collect_tables((t[i] & HAKO_PTE_ADDR) >> 12, level - 1, out, n, max);
+    return n;
+}
+
+/* Teardown helper: free one data page. */
+static long free_page(uint64_t va, uint64_t e, void *ctx)
+{
+    (void)va, (void)ctx;
+    pfn_free(mfn_to_pfn((e & HAKO_PTE_ADDR) >> 12));
+    return 0;
+}
+
+void uvm_destroy(struct uvm *vm)
+{
+    enum { MAX_TABLES = 1024 };
+    static uint64_t tables[MAX_TABLES];     /* the kernel does not preempt itself */
+    if (!vm->l4_mfn)
+        return;
+    mm_flush();
+    unsigned nt = collect_tables(vm->l4_mfn, 4, tables, 0, MAX_TABLES);
+    struct hako_mmuext_op unpin = { .cmd = HAKO_MMUEXT_UNPIN_TABLE, .arg1 = vm->l4_mfn };
+    if (privops->mmuext(&unpin, 1))
+        kprintf("uvm: cannot release an address space\n");
+    /* The tables are ordinary frames again: free the data pages they mapped, make their
+     * linear aliases writable (fire-and-forget, kicked once) and free them. */
+    walk(vm->l4_mfn, 4, 0, free_page, NULL);
+    for (unsigned i = 0; i < nt; i++) {
+        uint64_t pte = (pfn_to_mfn(tables[i]) << 12) | PTE_KERNEL_RW;
+        privops->queue(HAKO_HC_update_va_mapping, (uint64_t)pfn_to_va(tables[i]), pte,
+                       HAKO_UVMF_INVLPG);
+    }
+    privops->kick();
+    for (unsigned i = 0; i < nt; i++)
+        pfn_free(tables[i]);
+    vm->l4_mfn = 0;
+    vm->pages = 0;
+}
+
+void *uvm_ptr(const struct uvm *vm, uint64_t va, int write)
+{
+    if (va >= USER_TOP || !vm->l4_mfn)
+        return NULL;
+    uint64_t e = leaf(vm, va);
+    if ((e & (HAKO_PTE_P | HAKO_PTE_U)) != (HAKO_PTE_P | HAKO_PTE_U) ||
+        (write && !(e & HAKO_PTE_W)))
+        return NULL;
+    return (char *)pfn_to_va(mfn_to_pfn((e & HAKO_PTE_ADDR) >> 12)) + (va & (PAGE_SIZE - 1));
+}
+
+/* Copy n bytes between kernel buf and user uva in either direction. */
+static long user_copy(const struct uvm *vm, uint64_t uva, void *buf, size_t n, int to_user)
+{
+    char *k = buf;
+    mm_flush();
+    if (uva >= USER_TOP || USER_TOP - uva < n)
+        return -HOS_EFAULT;
+    while (n) {
+        char *u = uvm_ptr(vm, uva, to_user);
+        if (!u)
+            return -HOS_EFAULT;
+        size_t chunk = PAGE_SIZE - (uva & (PAGE_SIZE - 1));
+        chunk = chunk < n ? chunk : n;
+        if (to_user)
+            memcpy(u, k, chunk);
+        else
+            memcpy(k, u, chunk);
+        k += chunk, uva += chunk, n -= chunk;
+    }
+    return 0;
+}
+
+long copy_from_user(const struct uvm *vm, void *dst, uint64_t uva, size_t n)
+{
+    return user_copy(vm, uva, dst, n, 0);
+}
+
+long copy_to_user(const struct uvm *vm, uint64_t uva, const void *src, size_t n)
+{
+    return user_copy(vm, uva, (void *)src, n, 1);
+}
+
+long strncpy_from_user(const struct uvm *vm, char *dst, uint64_t uva, size_t max)
+{
+    size_t i = 0;
+    mm_flush();
+    while (i < max) {
+        const char *u = uvm_ptr(vm, uva + i, 0);
+        if (!u)
+            return -HOS_EFAULT;
+        size_t chunk = PAGE_SIZE - ((uva + i) & (PAGE_SIZE - 1));
+        for (size_t end = i + chunk; i < end && i < max; i++, u++)
+            if ((dst[i] = *u) == 0)
+                return (long)i;
+    }
+    return -HOS_ENAMETOOLONG;
+}
