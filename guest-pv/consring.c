@@ -129,17 +129,6 @@ struct consring_back {
 
 static struct consring_back *attached[CONSRING_BACK_SLOTS];
 
-/* Point the L1 entry at machine address maddr to domid's frame mfn (writable, NX) with
- * mmu_update's HAKO_MMU_PT_UPDATE_FOREIGN: the foreign domain is the 4th argument, which
- * mm_map's batches cannot pass. 0 or a negative hypervisor error. */
-static long map_foreign(uint64_t maddr, uint64_t mfn, unsigned domid)
-{
-    static struct hako_mmu_update req __attribute__((aligned(8)));
-    req.ptr = maddr | HAKO_MMU_PT_UPDATE_FOREIGN;
-    req.val = (mfn << 12) | PTE_KERNEL_RW;
-    return hako_hypercall6(HAKO_HC_mmu_update, (unsigned long)&req, 1, 0, domid, 0, 0);
-}
-
 /* Event on the back end's port: wake whoever sleeps on the attachment. */
 static void back_event(unsigned port, void *arg)
 {
@@ -161,7 +150,7 @@ struct consring_back *consring_back_attach(unsigned domid, uint64_t console_mfn,
     uint64_t maddr = 0;
     if (mm_map(l4, va, 0, 0) == 0 && mm_flush() == 0)
         maddr = mm_entry_maddr(l4, va, 1);
-    if (!maddr || map_foreign(maddr, console_mfn, domid)) {
+    if (!maddr || privops->map_foreign(maddr, console_mfn, domid)) {
         kfree(b);
         return NULL;
     }

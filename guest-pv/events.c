@@ -2,8 +2,8 @@
  * guest-pv/events.c: event channels in the guest kernel: the upcall handler's port
  * scan, per-port handlers, the timer and console virqs, and time since boot.
  *
- * The kernel runs with upcalls masked (evtchn_upcall_mask = 1) except in user mode and
- * while idle, so handlers only ever interrupt user code, the idle loop, or the few
+ * The kernel runs with upcalls masked (privops->irq_disable) except in user mode and
+ * while idle (privops->idle), so handlers only ever interrupt user code, the idle loop, or the few
  * instructions of a kernel entry before guest_trap masks them (events_enter).
  */
 #include <hako/events.h>
@@ -14,6 +14,7 @@
 #include "events.h"
 #include "kern.h"
 #include "klib.h"
+#include "privops.h"
 
 struct port_handler {
     void (*fn)(unsigned port, void *arg);
@@ -91,39 +92,9 @@ void events_dispatch(void)
     }
 }
 
-void events_mask_all(void)
-{
-    __atomic_store_n(&vcpu->evtchn_upcall_mask, 1, __ATOMIC_SEQ_CST);
-}
-
-void events_idle(void)
-{
-    /* BLOCK clears the mask, returns at once if an event is pending, and the upcall is
-     * delivered on the way out; mask again afterwards. */
-    hako_hypercall2(HAKO_HC_sched_op, HAKO_SCHED_BLOCK, 0);
-    events_mask_all();
-}
-
 uint64_t ktime_ns(void)
 {
-    const struct hako_vcpu_time_info *ti = &vcpu->time;
-    uint32_t v;
-    uint64_t t;
-    do {
-        v = __atomic_load_n(&ti->version, __ATOMIC_ACQUIRE);
-        uint32_t lo, hi;
-        __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
-        uint64_t d = (((uint64_t)hi << 32) | lo) - ti->tsc_timestamp;
-        d = ti->tsc_shift >= 0 ? d << ti->tsc_shift : d >> -ti->tsc_shift;
-        t = ti->system_time + (uint64_t)(((unsigned __int128)d * ti->tsc_to_system_mul) >> 32);
-        __atomic_thread_fence(__ATOMIC_ACQUIRE);
-    } while ((v & 1) || v != __atomic_load_n(&ti->version, __ATOMIC_RELAXED));
-    return t;
-}
-
-long events_set_timer(uint64_t deadline_ns)
-{
-    return hako_hypercall2(HAKO_HC_set_timer_op, HAKO_TIMER_ONESHOT, deadline_ns);
+    return privops->time_ns();
 }
 
 uint64_t events_count(void)

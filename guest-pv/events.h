@@ -17,15 +17,6 @@ unsigned events_bind_virq(unsigned virq, void (*fn)(unsigned port, void *arg), v
 /* Run the handlers of every pending unmasked port (from the upcall). */
 void events_dispatch(void);
 
-/* Mask upcalls (the kernel's normal state). */
-void events_mask_all(void);
-
-/* Wait for an event with upcalls enabled; returns with them masked again. */
-void events_idle(void);
-
-/* Arm the one-shot timer for absolute system time deadline_ns (0 = cancel). */
-long events_set_timer(uint64_t deadline_ns);
-
 /* Events handled so far. */
 uint64_t events_count(void);
 

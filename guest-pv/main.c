@@ -200,6 +200,7 @@ static void __attribute__((noreturn)) start_os(const struct hako_start_info *si)
 /* Entry from head.S. */
 void kernel_main(const struct hako_start_info *si)
 {
+    privops->init(si);
     kprintf("hako PV guest kernel, ABI %u.%u, privileged operations: %s\n",
             HAKO_ABI_MAJOR, HAKO_ABI_MINOR, privops->name);
     kprintf("domain %u%s: %lu pages (%lu MiB), command line \"%s\"\n", si->domid,

@@ -1,7 +1,9 @@
 /*
  * guest-pv/privops.h: every privileged operation the guest kernel performs goes through
  * this one table, so the paravirtual backend (hypercalls) can be swapped for a trapping
- * or native one without touching the rest of the kernel.
+ * or native one without touching the rest of the kernel. (Event channels, domain control
+ * and console rings are paravirtual devices with no native counterpart; their drivers,
+ * events.c, domains.c and consring.c, talk to the hypervisor themselves.)
  */
 #ifndef GUEST_PRIVOPS_H
 #define GUEST_PRIVOPS_H
@@ -10,10 +12,13 @@
 #include <stdint.h>
 
 #include <hako/memory.h>
+#include <hako/start_info.h>
 #include <hako/traps.h>
 
 struct privops {
     const char *name;
+    /* First thing at boot: what the backend needs from the start info. */
+    void (*init)(const struct hako_start_info *si);
     /* Write bytes to the console. */
     void (*console_write)(const char *buf, size_t len);
     /* Write bytes to the terminal the control domain owns, unprefixed (its shell). */
@@ -22,6 +27,14 @@ struct privops {
     long (*console_read)(char *buf, size_t len);
     /* Give up the CPU for a moment. */
     void (*yield)(void);
+    /* The interrupt flag: irq_disable() is cli; idle() waits for an interrupt with
+     * interrupts enabled (they are delivered first) and returns with them disabled. */
+    void (*irq_disable)(void);
+    void (*idle)(void);
+    /* Monotonic time since the hypervisor started, in ns; a periodic timer interrupt
+     * every period_ns (0 = stop). */
+    uint64_t (*time_ns)(void);
+    long (*set_periodic_timer)(uint64_t period_ns);
     /* Stop the machine/domain: reason is HAKO_SHUTDOWN_*, code 0..255. */
     void (*shutdown)(unsigned reason, unsigned code) __attribute__((noreturn));
 
@@ -29,6 +42,9 @@ struct privops {
     long (*mmu_update)(const struct hako_mmu_update *reqs, unsigned n, unsigned *done);
     /* Replace the leaf entry mapping va in the current address space. */
     long (*update_va_mapping)(uint64_t va, uint64_t pte, unsigned flags);
+    /* Point the leaf entry at machine address pte_maddr to frame mfn of domain domid
+     * (writable, no-execute): the control domain's view of another domain's page. */
+    long (*map_foreign)(uint64_t pte_maddr, uint64_t mfn, unsigned domid);
     /* Pin/unpin tables, switch base pointers, flush TLBs (HAKO_MMUEXT_*). */
     long (*mmuext)(const struct hako_mmuext_op *ops, unsigned n);
 

@@ -2,6 +2,8 @@
  * guest-pv/privops_pv.c: the paravirtual backend of the privileged-operations table.
  */
 #include <hako/async.h>
+#include <hako/events.h>
+#include <hako/start_info.h>
 #include <hako/hcall.h>
 #include <hako/hypercall.h>
 
@@ -36,6 +38,64 @@ static long pv_console_read(char *buf, size_t len)
 static void pv_yield(void)
 {
     hako_hypercall3(HAKO_HC_sched_op, HAKO_SCHED_YIELD, 0, 0);
+}
+
+static struct hako_vcpu_info *vcpu0;
+
+static void pv_init(const struct hako_start_info *si)
+{
+    vcpu0 = &((struct hako_shared_info *)si->shared_info_va)->vcpu_info[0];
+}
+
+/* The upcall mask in vcpu_info is the virtual interrupt flag. */
+static struct hako_vcpu_info *pv_vcpu(void)
+{
+    return vcpu0;
+}
+
+static void pv_irq_disable(void)
+{
+    __atomic_store_n(&pv_vcpu()->evtchn_upcall_mask, 1, __ATOMIC_SEQ_CST);
+}
+
+/* BLOCK clears the mask, returns at once if an event is pending, and the upcall comes on
+ * the way out; mask again afterwards. */
+static void pv_idle(void)
+{
+    hako_hypercall2(HAKO_HC_sched_op, HAKO_SCHED_BLOCK, 0);
+    pv_irq_disable();
+}
+
+/* System time from the vcpu_info time record, without a hypercall (ABI.md 14.4). */
+static uint64_t pv_time_ns(void)
+{
+    const struct hako_vcpu_time_info *ti = &pv_vcpu()->time;
+    uint32_t v;
+    uint64_t t;
+    do {
+        v = __atomic_load_n(&ti->version, __ATOMIC_ACQUIRE);
+        uint32_t lo, hi;
+        __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+        uint64_t d = (((uint64_t)hi << 32) | lo) - ti->tsc_timestamp;
+        d = ti->tsc_shift >= 0 ? d << ti->tsc_shift : d >> -ti->tsc_shift;
+        t = ti->system_time + (uint64_t)(((unsigned __int128)d * ti->tsc_to_system_mul) >> 32);
+        __atomic_thread_fence(__ATOMIC_ACQUIRE);
+    } while ((v & 1) || v != __atomic_load_n(&ti->version, __ATOMIC_RELAXED));
+    return t;
+}
+
+static long pv_set_periodic_timer(uint64_t period_ns)
+{
+    return hako_hypercall2(HAKO_HC_set_timer_op, HAKO_TIMER_PERIODIC, period_ns);
+}
+
+/* mmu_update's FOREIGN command takes the domain as the 4th argument. */
+static long pv_map_foreign(uint64_t pte_maddr, uint64_t mfn, unsigned domid)
+{
+    static struct hako_mmu_update req __attribute__((aligned(8)));
+    req.ptr = pte_maddr | HAKO_MMU_PT_UPDATE_FOREIGN;
+    req.val = (mfn << 12) | HAKO_PTE_P | HAKO_PTE_U | HAKO_PTE_W | HAKO_PTE_NX;
+    return hako_hypercall6(HAKO_HC_mmu_update, (unsigned long)&req, 1, 0, domid, 0, 0);
 }
 
 static __attribute__((noreturn)) void pv_shutdown(unsigned reason, unsigned code)
@@ -155,10 +215,16 @@ static void pv_queue(uint64_t op, uint64_t a0, uint64_t a1, uint64_t a2)
 
 static const struct privops pv_ops = {
     .name = "pv",
+    .init = pv_init,
     .console_write = pv_console_write,
     .terminal_write = pv_terminal_write,
     .console_read = pv_console_read,
     .yield = pv_yield,
+    .irq_disable = pv_irq_disable,
+    .idle = pv_idle,
+    .time_ns = pv_time_ns,
+    .set_periodic_timer = pv_set_periodic_timer,
+    .map_foreign = pv_map_foreign,
     .shutdown = pv_shutdown,
     .mmu_update = pv_mmu_update,
     .update_va_mapping = pv_update_va_mapping,

@@ -11,7 +11,6 @@
 #include "proc.h"
 
 #include <hako/events.h>
-#include <hako/hcall.h>
 #include <hako/hypercall.h>
 
 #include "events.h"
@@ -71,7 +70,7 @@ void proc_tick(void)
 void proc_init(void)
 {
     if (!events_bind_virq(HAKO_VIRQ_TIMER, timer_event, NULL) ||
-        hako_hypercall2(HAKO_HC_set_timer_op, HAKO_TIMER_PERIODIC, TICK_NS))
+        privops->set_periodic_timer(TICK_NS))
         kprintf("proc: no timer: no preemption\n");
 }
 
@@ -130,7 +129,7 @@ void scheduler(void)
                 p = q;
         }
         if (!p) {
-            events_idle();               /* the upcall runs the handlers, then back here */
+            privops->idle();             /* the upcall runs the handlers, then back here */
             continue;
         }
         last = p->slot;

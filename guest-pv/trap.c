@@ -63,7 +63,7 @@ void trap_init(const struct hako_start_info *boot_info)
  * runs with upcalls masked; iret restores the interrupted context's mask. */
 void guest_trap(struct guest_regs *regs, struct hako_trap_frame *f)
 {
-    events_mask_all();
+    privops->irq_disable();
     if (f->vector == HAKO_TRAP_EVENT) {
         events_dispatch();
         if ((f->flags & HAKO_TF_USER) && cur)

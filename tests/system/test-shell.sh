@@ -44,6 +44,16 @@ expect_output "background job" '\[[0-9]+\]' 'background started'
 expect_output "free and ps" '[Ff]ree' 'PID|pid'
 expect_no_output "the kernel never faults" 'kernel exception|crashed'
 
+# ---- ^C ends the foreground job, not the shell (typed while `sleep 30` runs) -----------
+start=$(date +%s)
+{ printf 'sleep 30\n'; sleep 5; printf '\003'; printf 'echo after-interrupt $?\npoweroff\n'; } |
+  session 60
+took=$(( $(date +%s) - start ))
+expect_status 0 "the shell survives ^C and powers off"
+expect_output "^C interrupts the foreground job" 'after-interrupt 130'
+[ "$took" -lt 25 ]
+result $(( $? == 0 )) "the interrupted sleep did not run its 30 s (session took $took s)"
+
 # ---- domains ------------------------------------------------------------------------
 # ^] (0x1d) detaches from a domain's console; what the domU answers shows on the next
 # attach (its console ring keeps it).

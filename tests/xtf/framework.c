@@ -94,8 +94,10 @@ void kernel_main(const struct hako_start_info *si)
     kprintf("--- xtf test: %s ---\n", test_title);
     if (si->magic != HAKO_START_INFO_MAGIC)
         xtf_error("bad start info magic %x", si->magic);
-    else
+    else {
+        privops->init(si);
         test_main(si);
+    }
     kprintf("%u checks, %u failed\n", xtf_checks, xtf_failures);
     kprintf("Test result: %s\n", names[status]);
     privops->shutdown(HAKO_SHUTDOWN_POWEROFF, codes[status]);
