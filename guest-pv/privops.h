@@ -31,10 +31,10 @@ struct privops {
      * interrupts enabled (they are delivered first) and returns with them disabled. */
     void (*irq_disable)(void);
     void (*idle)(void);
-    /* Monotonic time since the hypervisor started, in ns; a periodic timer interrupt
-     * every period_ns (0 = stop). */
+    /* Monotonic time since the hypervisor started, in ns; one timer interrupt at or
+     * after deadline_ns (that time; 0 = none). */
     uint64_t (*time_ns)(void);
-    long (*set_periodic_timer)(uint64_t period_ns);
+    long (*set_timer)(uint64_t deadline_ns);
     /* Stop the machine/domain: reason is HAKO_SHUTDOWN_*, code 0..255. */
     void (*shutdown)(unsigned reason, unsigned code) __attribute__((noreturn));
 

@@ -84,9 +84,9 @@ static uint64_t pv_time_ns(void)
     return t;
 }
 
-static long pv_set_periodic_timer(uint64_t period_ns)
+static long pv_set_timer(uint64_t deadline_ns)
 {
-    return hako_hypercall2(HAKO_HC_set_timer_op, HAKO_TIMER_PERIODIC, period_ns);
+    return hako_hypercall2(HAKO_HC_set_timer_op, HAKO_TIMER_ONESHOT, deadline_ns);
 }
 
 /* mmu_update's FOREIGN command takes the domain as the 4th argument. */
@@ -223,7 +223,7 @@ static const struct privops pv_ops = {
     .irq_disable = pv_irq_disable,
     .idle = pv_idle,
     .time_ns = pv_time_ns,
-    .set_periodic_timer = pv_set_periodic_timer,
+    .set_timer = pv_set_timer,
     .map_foreign = pv_map_foreign,
     .shutdown = pv_shutdown,
     .mmu_update = pv_mmu_update,

@@ -6,7 +6,9 @@
  * of every event from user mode at its top (stack_switch), so a process blocked in a
  * system call simply sleeps on its own stack. The scheduler runs on the boot stack and
  * switches kernel contexts (ctx_switch); the kernel never preempts itself: a tick only
- * sets need_resched, acted on before returning to user mode.
+ * sets need_resched, acted on before returning to user mode. The kernel is tickless:
+ * the one-shot timer is armed only for the next sleeper's deadline, and for the end of
+ * the time slice while more than one process wants the CPU (timer_update).
  */
 #include "proc.h"
 
@@ -31,6 +33,7 @@ static uint8_t kstacks[HOS_PROC_MAX][KSTACK_SIZE] __attribute__((aligned(16)));
 static struct kjmp sched_ctx;
 static int next_pid = 1;
 static int need_resched;
+static uint64_t timer_armed;             /* deadline the timer is set for, 0: none */
 static uint64_t loaded_kstack = ~0ull, loaded_l4 = ~0ull;   /* what the hypervisor has */
 
 void ctx_switch(struct kjmp *from, struct kjmp *to);
@@ -58,19 +61,41 @@ static void timer_event(unsigned port, void *arg)
     proc_tick();
 }
 
+/* Arm the timer for the earliest of: the first sleeper's deadline, and the end of the
+ * current slice when someone else is waiting for the CPU. Leaves an earlier deadline
+ * armed (it fires, and this runs again). */
+static void timer_update(void)
+{
+    uint64_t now = ktime_ns(), want = 0;
+    unsigned runnable = 0;
+    for (unsigned i = 0; i < HOS_PROC_MAX; i++) {
+        struct proc *p = &procs[i];
+        runnable += p->state == P_RUNNABLE || p->state == P_RUNNING;
+        if (p->state == P_SLEEPING && p->wake_ns && (!want || p->wake_ns < want))
+            want = p->wake_ns;
+    }
+    if (runnable > 1 && (!want || now + TICK_NS < want))
+        want = now + TICK_NS;
+    if (timer_armed && timer_armed > now && (!want || timer_armed <= want))
+        return;
+    if (want != timer_armed && privops->set_timer(want) == 0)
+        timer_armed = want;
+}
+
 void proc_tick(void)
 {
     uint64_t now = ktime_ns();
+    timer_armed = 0;
     need_resched = 1;
     for (unsigned i = 0; i < HOS_PROC_MAX; i++)
         if (procs[i].state == P_SLEEPING && procs[i].wake_ns && procs[i].wake_ns <= now)
             procs[i].state = P_RUNNABLE;
+    timer_update();
 }
 
 void proc_init(void)
 {
-    if (!events_bind_virq(HAKO_VIRQ_TIMER, timer_event, NULL) ||
-        privops->set_periodic_timer(TICK_NS))
+    if (!events_bind_virq(HAKO_VIRQ_TIMER, timer_event, NULL))
         kprintf("proc: no timer: no preemption\n");
 }
 
@@ -128,6 +153,7 @@ void scheduler(void)
             if (q->state == P_RUNNABLE)
                 p = q;
         }
+        timer_update();
         if (!p) {
             privops->idle();             /* the upcall runs the handlers, then back here */
             continue;
@@ -164,9 +190,14 @@ long proc_sleep(const void *chan, uint64_t deadline_ns)
 
 void kwakeup(const void *chan)
 {
+    int woke = 0;
     for (unsigned i = 0; i < HOS_PROC_MAX; i++)
-        if (procs[i].state == P_SLEEPING && procs[i].chan == chan)
+        if (procs[i].state == P_SLEEPING && procs[i].chan == chan) {
             procs[i].state = P_RUNNABLE;
+            woke = 1;
+        }
+    if (woke && cur)
+        timer_update();                      /* the running process now has company */
 }
 
 /* The process with pid, or NULL. */
@@ -335,6 +366,7 @@ long proc_fork(const struct guest_regs *regs, const struct hako_trap_frame *f)
     cf->rax = 0;
     np->ctx = (struct kjmp){ .rsp = (uint64_t)cr, .rip = (uint64_t)proc_fork_return };
     np->state = P_RUNNABLE;
+    timer_update();
     return np->pid;
 }
 
