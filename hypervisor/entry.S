@@ -289,61 +289,95 @@ async_burst:
     popq %rbp
     ret
 
-/* struct hako_multicall_entry *mc_burst(struct hako_multicall_entry *e,
- *     struct hako_multicall_entry *end, uint64_t *count, const hypercall_fn *table,
- *     uint64_t fast_ops)
- * Runs entries e, e+1, ... before end whose op is below 32 with its bit set in fast_ops
- * and whose flags and padding are zero, storing each result. Returns the first entry
- * it did not run. Two entries per round while two are left. */
-.macro MC_ONE off, bail
-    movq \off(%rbx), %rax              /* op */
+/* struct hako_multicall_entry *mc_burst(struct hako_multicall_entry *e, uint64_t n,
+ *                                       uint64_t *count, const hypercall_fn *table)
+ * Runs entries e[0..n) while each has an op below 32 and flags and padding zero, calling
+ * table[op] and storing each result; returns the first entry it did not run (e + n when
+ * all ran). A table slot holding mc_slow_op marks an op the loop must not run: calling
+ * it stops the loop before that entry (see there). Four entries per round: r12 = the
+ * end, rbx = a negative offset from it; a burst whose length is not a multiple of four
+ * enters the round at the position that makes it end exactly at e + n. */
+.macro MC_ONE p
+.Lmc_pos\p:
+    movq \p*72(%r12,%rbx), %rax         /* op */
     cmpq $31, %rax
-    ja \bail
-    btq %rax, -48(%rbp)                 /* fast_ops (op < 32: inside the quadword) */
-    jnc \bail
-    cmpq $0, \off+64(%rbx)             /* flags, _pad0 */
-    jne \bail
+    ja .Lmc_stop\p
+    cmpq $0, \p*72+64(%r12,%rbx)        /* flags, _pad0 */
+    jne .Lmc_stop\p
     incq (%r14,%rax,8)                  /* hc_count[op] */
-    movq \off+8(%rbx), %rdi
-    movq \off+16(%rbx), %rsi
-    movq \off+24(%rbx), %rdx
+    movq \p*72+8(%r12,%rbx), %rdi
+    movq \p*72+16(%r12,%rbx), %rsi
+    movq \p*72+24(%r12,%rbx), %rdx
     call *(%r15,%rax,8)
-    movq %rax, \off+56(%rbx)           /* result */
+.Lmc_ret\p:
+    movq %rax, \p*72+56(%r12,%rbx)      /* result */
 .endm
     .globl mc_burst
 mc_burst:
+    movq %rdi, %rax
+    testq %rsi, %rsi
+    jz 9f
     pushq %rbp
     movq %rsp, %rbp
     pushq %rbx
     pushq %r12
-    pushq %r13
     pushq %r14
-    pushq %r15
-    pushq %r8                           /* fast_ops at -48(%rbp); stack now 16-aligned */
-    movq %rdi, %rbx
-    movq %rsi, %r12
-    leaq -72(%rsi), %r13                /* a pair fits while e < end - 1 */
+    pushq %r15                          /* stack now 16-aligned for the calls */
     movq %rdx, %r14
     movq %rcx, %r15
-    cmpq %r13, %rbx
-    jae 3f
-1:  MC_ONE 0, 2f
-    MC_ONE 72, 4f
-    addq $144, %rbx
-    cmpq %r13, %rbx
-    jb 1b
-3:  cmpq %r12, %rbx                     /* one left? */
-    jae 2f
-    MC_ONE 0, 2f
-    addq $72, %rbx
-    jmp 2f
-4:  addq $72, %rbx
-2:  movq %rbx, %rax
-    addq $8, %rsp
+    leaq (%rsi,%rsi,8), %r12
+    leaq (%rdi,%r12,8), %r12            /* end = e + 72n */
+    movl %esi, %eax
+    negl %eax
+    andl $3, %eax                       /* j = (-n) mod 4: start at position j */
+    addq %rax, %rsi
+    imulq $-72, %rsi, %rbx              /* rbx = -72(n + j): position j is e[0] */
+    cmpl $2, %eax
+    je .Lmc_pos2
+    ja .Lmc_pos3
+    testl %eax, %eax
+    jnz .Lmc_pos1
+    MC_ONE 0
+    MC_ONE 1
+    MC_ONE 2
+    MC_ONE 3
+    addq $4*72, %rbx
+    jnz .Lmc_pos0
+    movq %r12, %rax                     /* all ran */
+.Lmc_out:
     popq %r15
     popq %r14
-    popq %r13
     popq %r12
     popq %rbx
     popq %rbp
-    ret
+9:  ret
+.Lmc_stop0:
+    leaq 0*72(%r12,%rbx), %rax
+    jmp .Lmc_out
+.Lmc_stop1:
+    leaq 1*72(%r12,%rbx), %rax
+    jmp .Lmc_out
+.Lmc_stop2:
+    leaq 2*72(%r12,%rbx), %rax
+    jmp .Lmc_out
+.Lmc_stop3:
+    leaq 3*72(%r12,%rbx), %rax
+    jmp .Lmc_out
+
+/* The table slot of every op mc_burst must leave to the full path. It is only ever
+ * called from mc_burst's call sites (never from C): it undoes the count, drops its
+ * return address and leaves mc_burst before the entry, found from the call site. */
+    .globl mc_slow_op
+mc_slow_op:
+    decq (%r14,%rax,8)                  /* rax = op: not run after all */
+    popq %rcx
+    leaq .Lmc_ret1(%rip), %rdx
+    cmpq %rdx, %rcx
+    je .Lmc_stop1
+    leaq .Lmc_ret2(%rip), %rdx
+    cmpq %rdx, %rcx
+    je .Lmc_stop2
+    leaq .Lmc_ret3(%rip), %rdx
+    cmpq %rdx, %rcx
+    je .Lmc_stop3
+    jmp .Lmc_stop0

@@ -7,31 +7,31 @@
 
 #include "panic.h"
 
-static struct frame_info *frames;
-static uint64_t nr_frames;
+struct frame_info *frame_table;
+uint64_t frame_table_len;
 static uint32_t free_head = FRAME_NONE;
 static uint64_t free_count;
 
 void frame_init(struct frame_info *table, uint64_t n)
 {
     HV_ASSERT(n < FRAME_NONE);
-    frames = table;
-    nr_frames = n;
+    frame_table = table;
+    frame_table_len = n;
     free_head = FRAME_NONE;
     free_count = 0;
     for (uint64_t i = 0; i < n; i++)
-        frames[i] = (struct frame_info){ .next = FRAME_NONE, .owner = OWNER_RESERVED };
+        frame_table[i] = (struct frame_info){ .next = FRAME_NONE, .owner = OWNER_RESERVED };
 }
 
 void frame_add_free_range(uint64_t first, uint64_t count)
 {
-    if (first >= nr_frames)
+    if (first >= frame_table_len)
         return;
-    if (count > nr_frames - first)
-        count = nr_frames - first;
+    if (count > frame_table_len - first)
+        count = frame_table_len - first;
     /* Push in descending order so allocation hands out ascending frames. */
     for (uint64_t i = first + count; i-- > first;) {
-        struct frame_info *f = &frames[i];
+        struct frame_info *f = &frame_table[i];
         if (f->owner == OWNER_FREE)
             continue;
         HV_ASSERT(f->owner == OWNER_RESERVED);
@@ -47,7 +47,7 @@ uint32_t frame_alloc(uint16_t owner, struct frame_list *list)
     uint32_t mfn = free_head;
     if (mfn == FRAME_NONE)
         return FRAME_NONE;
-    struct frame_info *f = &frames[mfn];
+    struct frame_info *f = &frame_table[mfn];
     HV_ASSERT(f->owner == OWNER_FREE && free_count > 0);
     free_head = f->next;
     free_count--;
@@ -61,7 +61,7 @@ void frame_free_list(struct frame_list *list)
 {
     uint32_t mfn = list->head;
     while (mfn != FRAME_NONE) {
-        struct frame_info *f = &frames[mfn];
+        struct frame_info *f = &frame_table[mfn];
         uint32_t next = f->next;
         HV_ASSERT(f->owner != OWNER_FREE && f->owner != OWNER_RESERVED);
         *f = (struct frame_info){ .next = free_head, .owner = OWNER_FREE };
@@ -76,15 +76,10 @@ void frame_free_list(struct frame_list *list)
 
 uint64_t frame_count(void)
 {
-    return nr_frames;
+    return frame_table_len;
 }
 
 uint64_t frame_free_count(void)
 {
     return free_count;
-}
-
-struct frame_info *frame_get(uint64_t mfn)
-{
-    return mfn < nr_frames ? &frames[mfn] : NULL;
 }

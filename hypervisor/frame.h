@@ -50,7 +50,14 @@ void frame_free_list(struct frame_list *list);
 uint64_t frame_count(void);
 uint64_t frame_free_count(void);
 
+/* The table itself, for frame_get (inline: it is on every reference count's path). */
+extern struct frame_info *frame_table;
+extern uint64_t frame_table_len;
+
 /* The frame_info of mfn, or NULL when mfn is outside the table. */
-struct frame_info *frame_get(uint64_t mfn);
+static inline struct frame_info *frame_get(uint64_t mfn)
+{
+    return mfn < frame_table_len ? &frame_table[mfn] : NULL;
+}
 
 #endif /* HV_FRAME_H */

@@ -33,27 +33,29 @@
 #define MC_SLOW_OPS ((1ull << HAKO_HC_mmu_update) | (1ull << HAKO_HC_mmuext_op) |           \
                      (1ull << HAKO_HC_update_va_mapping) | (1ull << HAKO_HC_async_op) |      \
                      (1ull << HAKO_HC_sched_op))
-#define MC_FAST_OPS (((1ull << MC_TABLE_SLOTS) - 1) & ~MC_SLOW_OPS)
 
 static bool changes_mappings(uint64_t op)
 {
     return op < MC_TABLE_SLOTS && ((MC_SLOW_OPS >> op) & 1);
 }
 
-/* entry.S: run entries [e, end) while each is a plain one (number below 32 with its bit
- * in fast_ops, flags and padding zero), storing each result; returns the first entry
- * not run. It loads each field it uses once, before the call; of an entry it does not
- * run it has only looked at the number and flags, and that entry is then copied and
- * checked in full by the slow path (nothing the loop saw is used). */
-struct hako_multicall_entry *mc_burst(struct hako_multicall_entry *e,
-                                      struct hako_multicall_entry *end, uint64_t *count,
-                                      const hypercall_fn *table, uint64_t fast_ops);
+/* entry.S: run entries e[0..n) while each is a plain one (number below 32, flags and
+ * padding zero, and a table slot that is not mc_slow_op), storing each result; returns
+ * the first entry not run. It loads each field it uses once, before the call; of an
+ * entry it does not run it has only looked at the number and flags, and that entry is
+ * then copied and checked in full by the slow path (nothing the loop saw is used). */
+struct hako_multicall_entry *mc_burst(struct hako_multicall_entry *e, uint64_t n,
+                                      uint64_t *count, const hypercall_fn *table);
+/* entry.S: the table slot of the calls mc_burst leaves to the full path. Never called
+ * from C (it unwinds mc_burst). */
+__attribute__((visibility("hidden"))) long mc_slow_op(uint64_t a1, uint64_t a2, uint64_t a3);
 _Static_assert(MC_ENTRY == 72 && __builtin_offsetof(struct hako_multicall_entry, args) == 8 &&
                __builtin_offsetof(struct hako_multicall_entry, result) == 56 &&
                __builtin_offsetof(struct hako_multicall_entry, flags) == 64 &&
                __builtin_offsetof(struct hako_multicall_entry, _pad0) == 68, "mc_burst's layout");
 
-/* Handlers by number for the burst loop: refusals and unknown numbers answered there. */
+/* Handlers by number for the burst loop: refusals and unknown numbers answered there,
+ * the calls in MC_SLOW_OPS left to the full path. */
 static hypercall_fn mc_table[MC_TABLE_SLOTS];
 
 static long mc_refused(uint64_t a1, uint64_t a2, uint64_t a3)
@@ -72,13 +74,15 @@ static void mc_table_init(void)
 {
     _Static_assert(MC_TABLE_SLOTS <= HC_COUNT_SLOTS, "every slot is counted");
     for (uint64_t op = 0; op < MC_TABLE_SLOTS; op++)
-        mc_table[op] = op >= hypercall_count ? mc_unknown
+        mc_table[op] = changes_mappings(op)             ? mc_slow_op
+                       : op >= hypercall_count          ? mc_unknown
                        : op == HAKO_HC_multicall || op == HAKO_HC_iret ? mc_refused
                        : hypercall_table[op];
 }
 
 /* Arguments 4..6 for calls run by the burst loop: none of them reads them (see
- * MC_SLOW_OPS); the pointer also marks "inside a batch" (never split there). */
+ * MC_SLOW_OPS); the pointer also marks "inside a batch" (never split there) for the
+ * whole multicall. */
 static const uint64_t no_more_args[6];
 
 /* Run one entry (a copy) the full way for v; its result. */
@@ -96,7 +100,7 @@ static long run_entry(struct vcpu *v, const struct hako_multicall_entry *e)
      * registers, which here are the multicall's: call the handler itself. */
     long r = e->op == HAKO_HC_sched_op ? hc_sched_op(e->args[0], e->args[1], e->args[2])
              : hypercall_table[e->op](e->args[0], e->args[1], e->args[2]);
-    v->mc_args = NULL;
+    v->mc_args = no_more_args;
     return r;
 }
 
@@ -120,15 +124,18 @@ static bool put_result(uint64_t calls, uint64_t i, long r)
 #define TCACHE_WAYS 4
 struct mc_tcache {
     uint64_t cr3, va, mfn;
-    uint64_t pte_pa[4], pte[4];
+    const uint64_t *pte_at[4];                  /* in the direct map */
+    uint64_t pte[4];
+    uint64_t _pad[5];                           /* 128 bytes: the index is a shift */
 };
+_Static_assert(sizeof(struct mc_tcache) == 128, "tcache entry size");
 static struct mc_tcache tcache[MAX_DOMAINS][TCACHE_WAYS];
 
 static inline bool tcache_hit(const struct mc_tcache *t, uint64_t cr3, uint64_t va)
 {
-#define PTE_AT(l) __atomic_load_n((uint64_t *)phys_to_virt(t->pte_pa[l]), __ATOMIC_RELAXED)
-    return t->cr3 == cr3 && t->va == va && PTE_AT(0) == t->pte[0] && PTE_AT(1) == t->pte[1] &&
-           PTE_AT(2) == t->pte[2] && PTE_AT(3) == t->pte[3];
+#define PTE_AT(l) __atomic_load_n(t->pte_at[l], __ATOMIC_RELAXED)
+    return t->cr3 == cr3 && t->va == va && PTE_AT(3) == t->pte[3] && PTE_AT(2) == t->pte[2] &&
+           PTE_AT(1) == t->pte[1] && PTE_AT(0) == t->pte[0];
 #undef PTE_AT
 }
 
@@ -138,11 +145,11 @@ static void tcache_fill(struct mc_tcache *t, uint64_t cr3, uint64_t va, uint64_t
     uint64_t table = cr3 & PTE_ADDR;
     t->cr3 = 0;
     for (unsigned l = 0; l < 4; l++) {
-        uint64_t pa = table + ((va >> (39 - 9 * l)) & 511) * 8;
-        uint64_t e = __atomic_load_n((uint64_t *)phys_to_virt(pa), __ATOMIC_RELAXED);
+        const uint64_t *at = (const uint64_t *)phys_to_virt(table + ((va >> (39 - 9 * l)) & 511) * 8);
+        uint64_t e = __atomic_load_n(at, __ATOMIC_RELAXED);
         if ((l == 1 || l == 2) && (e & PTE_PS))
             return;                             /* a large page: not cached */
-        t->pte_pa[l] = pa;
+        t->pte_at[l] = at;
         t->pte[l] = e;
         table = e & PTE_ADDR;
     }
@@ -151,19 +158,6 @@ static void tcache_fill(struct mc_tcache *t, uint64_t cr3, uint64_t va, uint64_t
     t->va = va;
     t->mfn = mfn;
     t->cr3 = cr3;
-}
-
-/* A page of the array, held (writable type) while in use; va 1 = none. */
-struct held_page {
-    uint64_t va;
-    uint64_t mfn;
-};
-
-static void release_page(struct held_page *h)
-{
-    if (h->va != 1)
-        put_page_and_type(h->mfn);
-    h->va = 1;
 }
 
 /* The machine frame of the writable guest page at va (page-aligned) in v's current
@@ -179,19 +173,20 @@ static bool __attribute__((noinline)) translate_slow(struct vcpu *v, struct mc_t
     return true;
 }
 
-/* Hold the page at va (page-aligned) for v: false when it is not a writable page of
- * the caller's (in its current address space). */
-static inline bool hold_page(struct vcpu *v, struct held_page *h, uint64_t va)
+/* Hold the page at va (page-aligned) for v with a writable-type reference, setting
+ * *mfn: false when it is not a writable page of the caller's (in its current address
+ * space). Dropped with put_page_and_type(*mfn). */
+static inline __attribute__((always_inline)) bool hold_page(struct vcpu *v, uint64_t va,
+                                                         uint64_t *mfn)
 {
-    release_page(h);
-    struct mc_tcache *t = &tcache[v->dom->domid][(va >> PAGE_SHIFT) % TCACHE_WAYS];
-    uint64_t mfn = t->mfn;
-    if (!tcache_hit(t, v->cr3, va) && !translate_slow(v, t, va, &mfn))
+    uint16_t domid = v->dom->domid;
+    struct mc_tcache *t = &tcache[domid][(va >> PAGE_SHIFT) % TCACHE_WAYS];
+    uint64_t m = t->mfn;
+    if (!tcache_hit(t, v->cr3, va) && !translate_slow(v, t, va, &m))
         return false;
-    if (get_page_and_type(mfn, PGT_WRITABLE, v->dom->domid))
+    if (get_page_and_type(m, PGT_WRITABLE, domid))
         return false;
-    h->va = va;
-    h->mfn = mfn;
+    *mfn = m;
     return true;
 }
 
@@ -202,87 +197,103 @@ long hc_multicall(HC_ARGS)
 {
     (void)a3;
     uint64_t calls = a1, count = a2;
-    struct vcpu *v = current_vcpu();
     if (count > HAKO_MULTICALL_MAX)
         return -HAKO_E2BIG;
     if (calls & 7)
         return -HAKO_EINVAL;
     if (!mc_table[0])
         mc_table_init();
-    uint64_t i = hc_resume(HAKO_HC_multicall, calls, count, 0);
+    struct vcpu *v = current_vcpu();
+    /* (Without a pending continuation hc_resume would say 0: skip the call.) */
+    uint64_t i = v->cont.active ? hc_resume(HAKO_HC_multicall, calls, count, 0) : 0;
     uint64_t stop = MIN(count, i + HC_PREEMPT_CHUNK);  /* where this part ends */
-    struct held_page cur = { 1, 0 }, next = { 1, 0 };
+    uint64_t va = calls + i * MC_ENTRY;                 /* entry i */
+    uint64_t page_va = 1, mfn = 0;                      /* the page held; 1 = none */
     long rc = (long)count;
-    while (i < count) {
-        if (i == stop) {
-            release_page(&cur);
-            return hc_preempt(HAKO_HC_multicall, calls, count, 0, i);
+    bool failed = false;                                /* rc is final */
+    v->mc_args = no_more_args;
+    while (i < stop) {
+        uint64_t off = va & (PAGE_SIZE - 1);
+        if (va - off != page_va) {
+            if (page_va != 1)
+                put_page_and_type(mfn);
+            page_va = 1;
+            if (!hold_page(v, va - off, &mfn)) {
+                rc = -HAKO_EFAULT, failed = true;
+                break;
+            }
+            page_va = va - off;
         }
-        uint64_t va = calls + i * MC_ENTRY, off = va & (PAGE_SIZE - 1);
-        if ((va & PAGE_MASK) != cur.va && !hold_page(v, &cur, va & PAGE_MASK)) {
-            rc = -HAKO_EFAULT;
-            break;
-        }
-        char *page = mfn_to_virt(cur.mfn);
+        char *page = mfn_to_virt(mfn);
+        struct hako_multicall_entry *e = (struct hako_multicall_entry *)(page + off);
         /* The entries wholly inside this page, up to the end of this part. */
         uint64_t n = MIN((PAGE_SIZE - off) / MC_ENTRY, stop - i);
         if (n) {
-            struct hako_multicall_entry *first = (struct hako_multicall_entry *)(page + off);
-            v->mc_args = no_more_args;
-            uint64_t ran = (uint64_t)(mc_burst(first, first + n, v->hc_count, mc_table,
-                                               MC_FAST_OPS) - first);
-            v->mc_args = NULL;
+            uint64_t ran = (uint64_t)(mc_burst(e, n, v->hc_count, mc_table) - e);
             i += ran;
-            if (ran == n)
-                continue;
             va += ran * MC_ENTRY;
             off += ran * MC_ENTRY;
+            e += ran;
+            if (ran == n && (i == stop || off == PAGE_SIZE))
+                continue;       /* the end of this part, or the next page */
         }
         /* Entry i the full way: copied once, from this page or from this one and the
          * next when it lies across the boundary. */
-        struct hako_multicall_entry e;
+        struct hako_multicall_entry c;
         long *slot;
-        if (off + MC_ENTRY <= PAGE_SIZE) {
-            memcpy(&e, page + off, MC_ENTRY);
-            slot = (long *)(page + off + __builtin_offsetof(struct hako_multicall_entry, result));
+        uint64_t next_mfn = 0;
+        bool across = off + MC_ENTRY > PAGE_SIZE;
+        if (!across) {
+            memcpy(&c, e, MC_ENTRY);
+            slot = &e->result;
         } else {
-            if (!guest_range_ok(va, MC_ENTRY) || !hold_page(v, &next, cur.va + PAGE_SIZE)) {
-                rc = -HAKO_EFAULT;
+            /* (Both pages are guest pages; only a wrap past the top is not an array.) */
+            if (page_va + PAGE_SIZE == 0 || !hold_page(v, page_va + PAGE_SIZE, &next_mfn)) {
+                rc = -HAKO_EFAULT, failed = true;
                 break;
             }
-            char *npage = mfn_to_virt(next.mfn);
-            uint64_t part = PAGE_SIZE - off, roff = off + __builtin_offsetof(struct hako_multicall_entry, result);
-            memcpy(&e, page + off, part);
-            memcpy((char *)&e + part, npage, MC_ENTRY - part);
+            char *npage = mfn_to_virt(next_mfn);
+            uint64_t part = PAGE_SIZE - off,
+                     roff = off + __builtin_offsetof(struct hako_multicall_entry, result);
+            memcpy(&c, e, part);
+            memcpy((char *)&c + part, npage, MC_ENTRY - part);
             slot = (long *)(roff < PAGE_SIZE ? page + roff : npage + (roff - PAGE_SIZE));
         }
-        long r = run_entry(v, &e);
-        if (changes_mappings(e.op)) {
-            release_page(&cur);                 /* translate again: the guest */
-            release_page(&next);                /* may have moved its array */
+        long r = run_entry(v, &c);
+        if (changes_mappings(c.op)) {
+            put_page_and_type(mfn);             /* translate again: the guest */
+            page_va = 1;                        /* may have moved its array */
+            if (across)
+                put_page_and_type(next_mfn);
             if (!put_result(calls, i, r)) {
-                rc = -HAKO_EFAULT;
+                rc = -HAKO_EFAULT, failed = true;
                 break;
             }
         } else {
             __atomic_store_n(slot, r, __ATOMIC_RELAXED);
-            if (next.va != 1) {                 /* go on in the next page */
-                release_page(&cur);
-                cur = next;
-                next.va = 1;
+            if (across) {                       /* go on in the next page */
+                put_page_and_type(mfn);
+                page_va += PAGE_SIZE;
+                mfn = next_mfn;
             }
         }
         i++;
-        if (r < 0 && (e.flags & HAKO_MC_STOP_ON_ERROR)) {
-            release_page(&cur);
-            rc = (long)i;
+        va += MC_ENTRY;
+        if (r < 0 && (c.flags & HAKO_MC_STOP_ON_ERROR)) {
+            if (page_va != 1)
+                put_page_and_type(mfn);
+            page_va = 1;
+            rc = (long)i, failed = true;
             for (uint64_t j = i; j < count && rc >= 0; j++)
                 if (!put_result(calls, j, -HAKO_ECANCELED))
                     rc = -HAKO_EFAULT;
             break;
         }
     }
-    release_page(&cur);
-    release_page(&next);
+    v->mc_args = NULL;
+    if (page_va != 1)
+        put_page_and_type(mfn);
+    if (!failed && i < count)
+        return hc_preempt(HAKO_HC_multicall, calls, count, 0, i);
     return rc;
 }

@@ -114,7 +114,7 @@ void put_page_type(uint64_t mfn)
     }
 }
 
-int get_page_and_type(uint64_t mfn, unsigned type, uint16_t domid)
+int get_page_and_type_slow(uint64_t mfn, unsigned type, uint16_t domid)
 {
     int rc = get_page(mfn, domid);
     if (rc)
@@ -124,7 +124,7 @@ int get_page_and_type(uint64_t mfn, unsigned type, uint16_t domid)
     return rc;
 }
 
-void put_page_and_type(uint64_t mfn)
+void put_page_and_type_slow(uint64_t mfn)
 {
     put_page_type(mfn);
     put_page(mfn);

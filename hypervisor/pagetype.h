@@ -20,6 +20,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "frame.h"
+
 #define PGT_NONE      0u
 #define PGT_WRITABLE  1u
 #define PGT_L1        2u   /* PGT_L1 + n - 1 is level n */
@@ -55,8 +57,35 @@ int get_page_type(uint64_t mfn, unsigned type, uint16_t domid);
 void put_page_type(uint64_t mfn);
 
 /* Both of the above, undone together on failure. */
-int get_page_and_type(uint64_t mfn, unsigned type, uint16_t domid);
-void put_page_and_type(uint64_t mfn);
+int get_page_and_type_slow(uint64_t mfn, unsigned type, uint16_t domid);
+void put_page_and_type_slow(uint64_t mfn);
+
+/* The same, inline for the common case -- a frame of domid that already has that type in
+ * use, with room in both counts: two increments, checked exactly as the full path checks
+ * them. Everything else (first use of a type, a conflict, an error) takes the full path. */
+static inline int get_page_and_type(uint64_t mfn, unsigned type, uint16_t domid)
+{
+    struct frame_info *f = frame_get(mfn);
+    if (f && f->owner == domid && f->type_count != 0 && f->type_count != UINT32_MAX &&
+        (f->type & PGT_TYPE_MASK) == type && f->ref_count != UINT32_MAX) {
+        f->ref_count++;
+        f->type_count++;
+        return 0;
+    }
+    return get_page_and_type_slow(mfn, type, domid);
+}
+
+/* Inline while the type reference dropped is not the last one (no devalidation). */
+static inline void put_page_and_type(uint64_t mfn)
+{
+    struct frame_info *f = frame_get(mfn);
+    if (f && f->type_count > 1 && f->ref_count != 0) {
+        f->type_count--;
+        f->ref_count--;
+        return;
+    }
+    put_page_and_type_slow(mfn);
+}
 
 /* Check a new entry for a level-`level` table of domid and take the references it
  * needs: 0, -HAKO_EINVAL (bad bits), -HAKO_EPERM (not the domain's frame), -HAKO_EBUSY

@@ -870,6 +870,45 @@ TEST(test_audit_counts_foreign_references)
     OK(pt_update(l1, 0, 0, D1, &fl)); OK(pt_unpin(l1, D1)); check_all_clear();
 }
 
+/* ---- the inline common case of get/put_page_and_type ---- */
+
+/* A frame whose type is in use takes and drops references inline; at either count's
+ * limit, on an owner or type mismatch, and for the last type reference (devalidation)
+ * the result and the counts are those of the full path. */
+TEST(test_page_and_type_inline_paths)
+{
+    uint64_t d = DATA + 7;
+    take_snap();
+    OK(get_page_and_type(d, PGT_WRITABLE, D1)); counts(d, PGT_WRITABLE, 1, 1);  /* full path */
+    OK(get_page_and_type(d, PGT_WRITABLE, D1)); counts(d, PGT_WRITABLE, 2, 2);  /* inline */
+    ERR(get_page_and_type(d, PGT_L1, D1), EBUSY); counts(d, PGT_WRITABLE, 2, 2);
+    ERR(get_page_and_type(d, PGT_WRITABLE, D2), EPERM); counts(d, PGT_WRITABLE, 2, 2);
+    OK(get_page(d, D1)); counts(d, PGT_WRITABLE, 2, 3);     /* a plain reference too */
+    fi(d)->ref_count = UINT32_MAX;
+    ERR(get_page_and_type(d, PGT_WRITABLE, D1), ENOSPC); counts(d, PGT_WRITABLE, 2, UINT32_MAX);
+    fi(d)->ref_count = 3, fi(d)->type_count = UINT32_MAX;
+    ERR(get_page_and_type(d, PGT_WRITABLE, D1), ENOSPC); counts(d, PGT_WRITABLE, UINT32_MAX, 3);
+    fi(d)->type_count = 2;
+    put_page_and_type(d); counts(d, PGT_WRITABLE, 1, 2);                        /* inline */
+    put_page_and_type(d); counts(d, PGT_NONE, 0, 1);                            /* the last */
+    put_page(d);
+    check_snap();
+
+    /* A table's last type reference through the inline entry point devalidates it. */
+    uint64_t t[4];
+    chain(t);
+    tbl(t[3])[0] = pte(DATA, RW);
+    take_snap();
+    OK(get_page_and_type(t[0], PGT_L4, D1));
+    OK(get_page_and_type(t[0], PGT_L4, D1)); counts(t[0], PGT_L4, 2, 2);
+    counts(DATA, PGT_WRITABLE, 1, 1);
+    put_page_and_type(t[0]); counts(t[0], PGT_L4, 1, 1); counts(DATA, PGT_WRITABLE, 1, 1);
+    assert_int_equal(tbl(t[0])[256], HV_MARK(256));
+    put_page_and_type(t[0]); counts(t[0], PGT_NONE, 0, 0);
+    assert_int_equal(tbl(t[0])[256], 0);               /* hypervisor slots cleared */
+    check_snap();
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -892,7 +931,7 @@ int main(void)
         T(test_random_sequence_keeps_invariants),
         T(test_foreign_map_counts_against_owner), T(test_foreign_refusals_change_nothing),
         T(test_foreign_dropped_by_devalidation_and_teardown),
-        T(test_audit_counts_foreign_references),
+        T(test_audit_counts_foreign_references), T(test_page_and_type_inline_paths),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -2,8 +2,10 @@
  * tests/xtf/test-multicall.c: batched hypercalls. Every entry runs in order with its own
  * result; failures do not stop a batch unless asked to; nesting and iret are refused;
  * bad arrays fail cleanly; long batches are split and completed; batch hypercalls inside
- * a multicall run to their end.
+ * a multicall run to their end; the burst loop and the full path agree wherever the
+ * entries they share a batch with, and the page boundaries, fall.
  */
+#include <hako/domctl.h>
 #include <hako/hcall.h>
 #include <hako/hypercall.h>
 #include <hako/memory.h>
@@ -26,6 +28,70 @@ static void set(unsigned i, uint64_t op, uint64_t a1, uint64_t a2, uint64_t a3, 
 {
     mc[i] = (struct hako_multicall_entry){ .op = op, .args = { a1, a2, a3 }, .result = 0x55,
                                            .flags = flags };
+}
+
+/* Hypercalls number nr this domain has made (domctl GETINFO). */
+static uint64_t hc_made(uint32_t domid, unsigned nr)
+{
+    static struct hako_domctl_info info __attribute__((aligned(8)));
+    memset(&info, 0, sizeof(info));
+    info.domid = (uint16_t)domid;
+    if (hako_hypercall3(HAKO_HC_domctl, HAKO_DOMCTL_GETINFO, UL(&info), 0))
+        return ~0ull;
+    return info.hypercalls[nr];
+}
+
+/* Batches of length 1..70 of version calls starting at entries around a page boundary
+ * (so the entry across it falls at many places in them, and at every place in the burst
+ * loop's rounds of four), each with one entry at position `at` (many positions, and none)
+ * of a kind the burst loop leaves to the full path: a sched_op (yield), an unknown flag,
+ * an unknown number, a refused call. Every entry must get its own result and every call
+ * run must be counted once. */
+static void test_burst_edges(uint32_t domid)
+{
+    /* The first entry that crosses a page boundary, minus some: starts near one. */
+    unsigned base = 0;
+    while ((UL(&mc[base + 1]) & 4095) >= (UL(&mc[base]) & 4095))
+        base++;
+    base = base > 40 ? base - 40 : 0;
+    unsigned bad = 0, runs = 0;
+    uint64_t v0 = hc_made(domid, HAKO_HC_version), s0 = hc_made(domid, HAKO_HC_sched_op);
+    uint64_t versions = 0, yields = 0;
+    for (unsigned kind = 0; kind < 4; kind++) {
+        for (unsigned len = 1; len <= 70; len += (len < 12 ? 1 : 7)) {
+            for (unsigned start = base; start < base + 48; start += 3) {
+                for (unsigned at = 0; at <= len; at += (len < 12 ? 1 : 5)) {
+                    struct hako_multicall_entry *b = &mc[start];
+                    for (unsigned i = 0; i < len; i++)
+                        set(start + i, HAKO_HC_version, HAKO_VERSION_ABI, 0, 0, 0);
+                    long want_at = 0;
+                    if (at < len) {
+                        switch (kind) {
+                        case 0: set(start + at, HAKO_HC_sched_op, HAKO_SCHED_YIELD, 0, 0, 0);
+                                want_at = 0; yields++; break;
+                        case 1: b[at].flags = 1u << 7; want_at = -HAKO_EINVAL; break;
+                        case 2: b[at].op = 32 + at; want_at = -HAKO_ENOSYS; break;
+                        case 3: b[at].op = HAKO_HC_iret; want_at = -HAKO_EINVAL; break;
+                        }
+                    }
+                    versions += len - (at < len);
+                    runs++;
+                    long rc = multicall(b, len);
+                    int ok = rc == (long)len;
+                    for (unsigned i = 0; i < len; i++)
+                        ok &= b[i].result == (i == at ? want_at : HAKO_ABI_VERSION);
+                    if (!ok && bad++ < 5)
+                        xtf_failure("burst edges: kind %u, %u entries from %u, special at %u: "
+                                    "rc %ld", kind, len, start, at, rc);
+                }
+            }
+        }
+    }
+    XTF_CHECK(bad == 0, "%u of %u batches with a full-path entry went wrong", bad, runs);
+    uint64_t dv = hc_made(domid, HAKO_HC_version) - v0, ds = hc_made(domid, HAKO_HC_sched_op) - s0;
+    XTF_CHECK(dv == versions && ds == yields,
+              "calls counted: version %lu (ran %lu), sched_op %lu (ran %lu)", dv, versions, ds,
+              yields);
 }
 
 void test_main(const struct hako_start_info *si)
@@ -107,6 +173,7 @@ void test_main(const struct hako_start_info *si)
                   mc[2].result == -HAKO_E2BIG && done == 1024,
               "mmu_update inside multicall: results %ld %ld, done %lu", (long)mc[0].result,
               (long)mc[2].result, done);
+    test_burst_edges(si->domid);
     XTF_EXPECT_RC(hako_hypercall1(HAKO_HC_debug_op, HAKO_DEBUG_AUDIT), 0, "audit after");
     XTF_EXPECT_RC(hako_hypercall1(HAKO_HC_version, HAKO_VERSION_ABI), HAKO_ABI_VERSION,
                   "hypervisor still works");
