@@ -19,7 +19,9 @@
  *   - debt is repaid up to a slice: slices are not cut at credit exhaustion, so a slice
  *     is the most an entity overruns its credit while others wait for the CPU; debt
  *     beyond that was run "over" while nobody else wanted the CPU, and is forgiven.
- *   period_used_ns restarts at 0 for everyone.
+ *   period_used_ns restarts at 0 for everyone, except that a capped entity which ran
+ *   past its cap limit in the period just ended (a late timer) starts the next one
+ *   owing that excess (at most one limit), so caps hold on average.
  * - Wake-up mid-period: an entity that becomes runnable with no credit left is topped up
  *   to its share (computed as above, at that moment, itself included) minus
  *   period_used_ns when that is positive (one that still has credit keeps it: this keeps
@@ -143,7 +145,8 @@ static void roll_period(struct sched_policy *p, uint64_t now)
     uint64_t elapsed = period_elapsed(p, now);
     if (elapsed < SCHED_PERIOD_NS)
         return;
-    p->period_start_ns += elapsed / SCHED_PERIOD_NS * SCHED_PERIOD_NS;
+    uint64_t periods = elapsed / SCHED_PERIOD_NS;
+    p->period_start_ns += periods * SCHED_PERIOD_NS;
     uint64_t pool, wsum;
     fill_period(p, &pool, &wsum);
     for (struct sched_entity *e = p->head; e; e = e->next) {
@@ -153,7 +156,11 @@ static void roll_period(struct sched_policy *p, uint64_t now)
         if (carry > (int64_t)SCHED_SLICE_NS)
             carry = (int64_t)SCHED_SLICE_NS;
         e->credit_ns = carry + (e->runnable ? (int64_t)share_of(e, pool, wsum) : 0);
-        e->period_used_ns = 0;
+        /* A capped entity that overran its cap (its slice ended late) pays the excess
+         * back in the next period, so the cap holds on average. */
+        uint64_t limit = cap_limit(e), over = e->period_used_ns - limit;
+        e->period_used_ns = e->cap && periods == 1 && e->period_used_ns > limit
+                                ? (over < limit ? over : limit) : 0;
     }
 }
 

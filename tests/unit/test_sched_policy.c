@@ -367,6 +367,35 @@ static void test_cap_alone_gets_cap_and_cpu_idles(void **state)
     assert_ptr_equal(policy_pick(&s->p, s->now + slice, s->prev, &slice), &s->e[0]);
 }
 
+/* A capped entity whose slice ended late (the timer fired after its cap room ran out)
+ * owes the excess in the next period: over many late periods it still gets its cap. */
+static void test_cap_overrun_is_paid_back(void **state)
+{
+    (void)state;
+    struct sched_policy p;
+    struct sched_entity e = { .weight = 256, .cap = 25 };
+    uint64_t now = 0, ran = 0, slice;
+    policy_init(&p, 0);
+    policy_add(&p, &e);
+    policy_set_runnable(&p, &e, true);
+    for (int period = 0; period < 100; period++) {
+        uint64_t start = (uint64_t)period * PERIOD;
+        now = start;
+        struct sched_entity *got;
+        while ((got = policy_pick(&p, now, &e, &slice)) == &e) {
+            uint64_t run = slice + PERIOD / 10;     /* every slice ends 3 ms late */
+            if (now + run > start + PERIOD)
+                run = start + PERIOD - now;
+            policy_charge(&p, &e, run, now + run);
+            now += run, ran += run;
+            if (now >= start + PERIOD)
+                break;
+        }
+    }
+    /* 25 % of 100 periods, within one period's worth of late slices. */
+    assert_in_range(ran, 100 * PERIOD / 4 - PERIOD / 10, 100 * PERIOD / 4 + 2 * PERIOD / 10);
+}
+
 static void test_cap_next_to_uncapped_busy(void **state)
 {
     (void)state;
@@ -750,6 +779,7 @@ int main(void)
         cmocka_unit_test(test_wake_keeps_debt_once_share_is_used),
         cmocka_unit_test(test_block_wake_cycles_earn_no_extra_credit),
         cmocka_unit_test(test_cap_alone_gets_cap_and_cpu_idles),
+        cmocka_unit_test(test_cap_overrun_is_paid_back),
         cmocka_unit_test(test_cap_next_to_uncapped_busy),
         cmocka_unit_test(test_capped_excess_is_shared_by_weight),
         cmocka_unit_test(test_cap_above_fair_share_gets_weighted_share),
