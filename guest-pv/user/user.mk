@@ -44,7 +44,7 @@ USER_BOOT_KERNEL := $(if $(GUEST_KERNEL),$(GUEST_KERNEL),$(GUEST_ELF))
 INITRD_DOMU := $(BUILD)/initrd/domu.cpio
 INITRD_DOM0 := $(BUILD)/initrd/dom0.cpio
 # What a domU gets: a shell and the everyday programs.
-INITRD_DOMU_NAMES := sh echo ls cat true false uptime free ps sleep kill mkdir rm
+INITRD_DOMU_NAMES := sh echo ls cat true false uptime free ps sleep kill mkdir rm hako
 
 # ---- compiling and linking ----------------------------------------------------------
 $(USER_OUT)/obj/%.c.o: %.c | $(NEWLIB_STAMP) $(DEPS_STAMP)
@@ -88,14 +88,14 @@ $(USER_BOOT_KERNEL_STRIPPED): $(USER_BOOT_KERNEL)
 	@mkdir -p $(@D)
 	strip --strip-debug -o $@ $<
 
-$(INITRD_DOMU): scripts/mkcpio.py $(patsubst %,$(USER_OUT)/stripped/%,$(INITRD_DOMU_NAMES)) \
+$(INITRD_DOMU): scripts/mkcpio.py guest-pv/user/user.mk $(patsubst %,$(USER_OUT)/stripped/%,$(INITRD_DOMU_NAMES)) \
 		guest-pv/user/etc/rc
 	@mkdir -p $(@D)
 	python3 scripts/mkcpio.py -o $@ \
 		$(foreach n,$(INITRD_DOMU_NAMES),--file bin/$(n) $(USER_OUT)/stripped/$(n) 0755) \
 		--file etc/rc guest-pv/user/etc/rc 0644
 
-$(INITRD_DOM0): scripts/mkcpio.py $(call USER_STRIPPED,$(USER_PROGS)) $(USER_ETC_FILES) \
+$(INITRD_DOM0): scripts/mkcpio.py guest-pv/user/user.mk $(call USER_STRIPPED,$(USER_PROGS)) $(USER_ETC_FILES) \
 		$(USER_BOOT_KERNEL_STRIPPED) $(INITRD_DOMU)
 	@mkdir -p $(@D)
 	python3 scripts/mkcpio.py -o $@ \

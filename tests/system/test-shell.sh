@@ -58,11 +58,12 @@ result $(( $? == 0 )) "the interrupted sleep did not run its 30 s (session took 
 # ^] (0x1d) detaches from a domain's console; what the domU answers shows on the next
 # attach (its console ring keeps it).
 { printf 'free\nhako create name=alpha\nhako create name=beta mem=8\nhako list\nsleep 3\n'
-  printf 'hako console alpha\necho hello-from-alpha\n\035'
+  printf 'hako console alpha\necho hello-from-alpha\nhako list\necho domu-hako $?\n\035'
   printf 'sleep 2\nhako console alpha\n\035'
   printf 'hako pause beta\nhako list\nhako unpause beta\nhako top -n 1\n'
   printf 'hako destroy alpha\nhako destroy beta\nhako list\n'
-  printf 'hako destroy nosuch\necho destroy-status $?\nfree\n'
+  printf 'hako destroy nosuch\necho destroy-status $?\nhako create /etc/rc\necho badimg $?\n'
+  printf 'hako frob\necho usage $?\nfree\n'
   printf 'hako create name=gamma\nhako destroy gamma\nfree\npoweroff\n'; } > "$OUT.in"
 session 300 < "$OUT.in"
 rm -f "$OUT.in"
@@ -75,6 +76,9 @@ expect_output "pause shows in the list" 'beta +paused'
 expect_output "destroyed domains leave the list" '\(hv\) d[0-9]+ \(alpha\) destroyed' \
   '\(hv\) d[0-9]+ \(beta\) destroyed'
 expect_output "unknown domain is an error" 'no domain named nosuch' 'destroy-status 1'
+expect_output "hako in a domU: not privileged" 'hako: not privileged' 'domu-hako 1'
+expect_output "a bad image is an error" 'hako: bad image: /etc/rc' 'badimg 1'
+expect_output "an unknown subcommand prints the usage, status 2" 'unknown command' 'usage 2'
 # Memory comes back: dom0's own (after the first domains, whose page tables for the
 # image and console windows stay) and the hypervisor's frames.
 frees=$(grep -aE '^(hako\$ )*Mem:' "$OUT" | awk '{print $4}' | tail -2)
