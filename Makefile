@@ -216,4 +216,6 @@ clean:
 		$(BUILD)/user $(BUILD)/initrd \
 		$(BUILD)/*.elf
 
+.SECONDARY:
+
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

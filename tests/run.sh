@@ -46,7 +46,9 @@ echo "== in-guest test kernels (XTF style)"
 for k in "$BUILD"/tests/xtf/test-*.elf; do
   [ -f "$k" ] || continue
   name=$(basename "$k" .elf)
-  scripts/qemu-run.sh --timeout 60 "$BUILD/hako.elf" "$k" > "$log/$name.txt" 2>&1 </dev/null
+  # Console input for the kernels that read it (test-console); the rest ignore it.
+  printf 'hako\n' | scripts/qemu-run.sh --console --timeout 60 "$BUILD/hako.elf" "$k" \
+    > "$log/$name.txt" 2>&1
   rc=$?
   result=$(grep -ao 'Test result: [A-Z]*' "$log/$name.txt" | tail -1)
   case "$result:$rc" in

@@ -3,7 +3,8 @@
 # console read hypercall (the in-guest side is tests/xtf/test-console.c).
 cd "$(dirname "$0")/../.." || exit 1
 . tests/system/lib.sh
-(sleep 1; printf 'hako\n') | scripts/qemu-run.sh --timeout 30 "$HV" "$BUILD/tests/xtf/test-console.elf" > "$OUT" 2>&1
+printf 'hako\n' | scripts/qemu-run.sh --console --timeout 30 "$HV" "$BUILD/tests/xtf/test-console.elf" \
+  > "$OUT" 2>&1
 STATUS=$?
 tr -d '\r' < "$OUT" > "$OUT.clean" && mv "$OUT.clean" "$OUT"
 expect_status 0 "console input test kernel exits 0"

@@ -1,8 +1,8 @@
 /*
  * tests/xtf/test-console.c: console input for the control domain arrives as
  * HAKO_VIRQ_CONSOLE and is read with console_io(READ). The bytes come from QEMU's
- * standard input: tests/system/test-console.sh pipes "hako\n" in and expects SUCCESS;
- * with nothing to read (tests/run.sh gives /dev/null) the test reports SKIP.
+ * standard input: tests/run.sh and tests/system/test-console.sh pipe "hako\n" in and
+ * expect SUCCESS; with nothing to read (QEMU's stdin at /dev/null) it reports SKIP.
  */
 #include <hako/events.h>
 #include <hako/hcall.h>
