@@ -102,9 +102,13 @@ long dom_create(uint64_t req_uva)
     long rc = strncpy_from_user(&cur->vm, image, req.image_path, sizeof(image));
     if (rc >= 0 && req.initrd_path)
         rc = strncpy_from_user(&cur->vm, initrd, req.initrd_path, sizeof(initrd));
-    cmdline[0] = 0;
+    /* The new kernel learns its name from its command line (hostname=). */
+    size_t prefix = 0;
+    if (req.name[0])
+        prefix = (size_t)ksnprintf(cmdline, sizeof(cmdline), "hostname=%s ", req.name);
+    cmdline[prefix] = 0;
     if (rc >= 0 && req.cmdline)
-        rc = strncpy_from_user(&cur->vm, cmdline, req.cmdline, sizeof(cmdline));
+        rc = strncpy_from_user(&cur->vm, cmdline + prefix, req.cmdline, sizeof(cmdline) - prefix);
     if (rc < 0)
         return rc;
 

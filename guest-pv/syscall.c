@@ -26,6 +26,17 @@ void syscall_init(const struct hako_start_info *si)
     boot_si = si;
     if (si->domid != 0)
         ksnprintf(nodename, sizeof(nodename), "dom%u", si->domid);
+    /* hostname=NAME on the command line (dom0 puts the domain's name there). */
+    for (const char *c = si->cmdline; *c; c++) {
+        if ((c == si->cmdline || c[-1] == ' ') && strncmp(c, "hostname=", 9) == 0) {
+            size_t n = 0;
+            for (c += 9; c[n] && c[n] != ' ' && n < sizeof(nodename) - 1; n++)
+                nodename[n] = c[n];
+            if (n)
+                nodename[n] = 0;
+            break;
+        }
+    }
 }
 
 /* The first time anyone reads typed input, the system is up: say when (rdtsc counts
