@@ -141,12 +141,28 @@ long dom_create(uint64_t req_uva)
     return rc;
 }
 
+/* The argument domctl command cmd takes: the size of its structure, 0 for a number, or
+ * -1 for a command not passed through (CREATE: images come from files, domain_create;
+ * unknown ones: the hypervisor would take arg for a pointer into this kernel). */
+static long domctl_arg_size(uint64_t cmd)
+{
+    switch (cmd) {
+    case HAKO_DOMCTL_DESTROY:
+    case HAKO_DOMCTL_PAUSE:
+    case HAKO_DOMCTL_UNPAUSE:
+    case HAKO_DOMCTL_NEXT:      return 0;
+    case HAKO_DOMCTL_GETINFO:   return sizeof(struct hako_domctl_info);
+    case HAKO_DOMCTL_SET_SCHED: return sizeof(struct hako_domctl_sched);
+    default:                    return -1;
+    }
+}
+
 long dom_domctl(uint64_t cmd, uint64_t arg, uint64_t len)
 {
     static uint64_t buf[DOMCTL_ARG_MAX / 8];
-    if (cmd == HAKO_DOMCTL_CREATE)
-        return -HOS_EINVAL;                 /* images come from files: domain_create */
-    if (len > sizeof(buf))
+    _Static_assert(sizeof(struct hako_domctl_info) <= sizeof(buf), "domctl buffer too small");
+    long size = domctl_arg_size(cmd);
+    if (size < 0 || len != (uint64_t)size)
         return -HOS_EINVAL;
     if (cmd == HAKO_DOMCTL_DESTROY && arg < MAX_BACKENDS && backends[arg]) {
         consring_back_detach(backends[arg]);   /* the hypervisor refuses while mapped */
@@ -202,6 +218,10 @@ long dom_console_attach(uint64_t domid)
         }
         if ((rc = proc_sleep(b, ktime_ns() + 20000000ull)) < 0)
             break;
+        if (backends[domid] != b) {         /* destroyed (and b freed) while asleep */
+            tty_output("\r\n[domain stopped]\r\n", 20);
+            break;
+        }
     }
     tty_set_mode(HOS_TTY_COOKED);
     file_close(tty);

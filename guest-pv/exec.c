@@ -48,7 +48,7 @@ static long args_add(const char *s)
 }
 
 /* Append a NULL-terminated user array of strings to args; 0 or an error. */
-static long args_from_user(const struct uvm *vm, uint64_t uva)
+static long args_from_user(struct uvm *vm, uint64_t uva)
 {
     for (unsigned i = 0; uva; i++) {
         uint64_t ptr;

@@ -16,6 +16,7 @@
 #include "kern.h"
 #include "klib.h"
 #include "mm.h"
+#include "uvm.h"
 
 struct dirent_node {
     struct dirent_node *next;
@@ -61,14 +62,16 @@ static struct inode *inode_alloc(uint32_t mode)
     return ip;
 }
 
-/* Release an inode nobody references or names any more. */
-static void inode_free(struct inode *ip)
+/* Release an inode nobody references or names any more; the directory whose reference
+ * it held as "..", for the caller to drop (NULL: none). Callers loop rather than
+ * recurse: a chain of removed directories can be thousands deep. */
+static struct inode *inode_free(struct inode *ip)
 {
+    struct inode *parent = is_dir(ip) && ip->parent != ip ? ip->parent : NULL;
     if (is_reg(ip))
         inode_truncate(ip);
-    if (is_dir(ip) && ip->parent && ip->parent != ip)
-        inode_put(ip->parent);
     kfree(ip);
+    return parent;
 }
 
 /* Take a reference on ip; returns ip. */
@@ -82,10 +85,8 @@ struct inode *inode_get(struct inode *ip)
 /* Drop a reference; the inode is freed when unreferenced and unlinked. */
 void inode_put(struct inode *ip)
 {
-    if (!ip || ip->refs == 0)
-        return;
-    if (--ip->refs == 0 && ip->links == 0)
-        inode_free(ip);
+    while (ip && ip->refs > 0 && --ip->refs == 0 && ip->links == 0)
+        ip = inode_free(ip);
 }
 
 /* An empty root directory, created on the first call. */
@@ -125,6 +126,13 @@ void inode_stat(const struct inode *ip, struct hos_stat *st)
 
 /* ---- file data --------------------------------------------------------------------- */
 
+/* A zeroed page for file data or an index, or 0: memory is exhausted, or only the pages
+ * the kernel keeps for itself (USER_RESERVE_PAGES) are left. */
+static uint64_t file_page_alloc(void)
+{
+    return pfn_free_count() > USER_RESERVE_PAGES ? pfn_alloc() : 0;
+}
+
 /* The slot holding the data pfn of page pg of ip; with alloc, create a missing index
  * page. NULL for a hole (or when out of memory with alloc). */
 static uint64_t *data_slot(struct inode *ip, uint64_t pg, int alloc)
@@ -135,7 +143,7 @@ static uint64_t *data_slot(struct inode *ip, uint64_t pg, int alloc)
     if (!ip->index[top]) {
         if (!alloc)
             return NULL;
-        uint64_t pfn = pfn_alloc();
+        uint64_t pfn = file_page_alloc();
         if (!pfn)
             return NULL;
         file_pages++;
@@ -174,7 +182,8 @@ long inode_read(struct inode *ip, uint64_t off, void *buf, size_t n)
 }
 
 /* Copy n bytes from buf to off of a regular file, growing it: bytes written (short when
- * memory runs out after some), -HOS_ENOMEM, -HOS_EFBIG past FS_FILE_MAX. */
+ * memory runs out after some), -HOS_ENOSPC when only the kernel's reserve is left,
+ * -HOS_ENOMEM, -HOS_EFBIG past FS_FILE_MAX. */
 long inode_write(struct inode *ip, uint64_t off, const void *buf, size_t n)
 {
     if (!is_reg(ip))
@@ -193,7 +202,7 @@ long inode_write(struct inode *ip, uint64_t off, const void *buf, size_t n)
         if (chunk > n - done)
             chunk = n - done;
         uint64_t *slot = data_slot(ip, pos / PAGE_SIZE, 1);
-        if (slot && !*slot && (*slot = pfn_alloc()) != 0)
+        if (slot && !*slot && (*slot = file_page_alloc()) != 0)
             file_pages++;
         if (!slot || !*slot)
             break;
@@ -201,7 +210,7 @@ long inode_write(struct inode *ip, uint64_t off, const void *buf, size_t n)
         done += chunk;
     }
     if (done == 0)
-        return -HOS_ENOMEM;
+        return pfn_free_count() > USER_RESERVE_PAGES ? -HOS_ENOMEM : -HOS_ENOSPC;
     if (off + done > ip->size)
         ip->size = off + done;
     ip->mtime_ns = ktime_ns();
@@ -480,7 +489,7 @@ long fs_unlink(struct inode *cwd, const char *path)
     dp->mtime_ns = ktime_ns();
     ip->links = 0;
     if (ip->refs == 0)
-        inode_free(ip);
+        inode_put(inode_free(ip));
     return 0;
 }
 

@@ -300,10 +300,14 @@ static long sys_nanosleep(uint64_t ts_uva)
         return -HOS_EFAULT;
     if (ts.sec < 0 || ts.nsec < 0 || ts.nsec >= 1000000000)
         return -HOS_EINVAL;
-    uint64_t deadline = ktime_ns() + (uint64_t)ts.sec * 1000000000ull + (uint64_t)ts.nsec;
+    uint64_t ns, deadline;
+    if (__builtin_mul_overflow((uint64_t)ts.sec, 1000000000ull, &ns) ||
+        __builtin_add_overflow(ns, (uint64_t)ts.nsec, &ns) ||
+        __builtin_add_overflow(ns, ktime_ns(), &deadline))
+        deadline = ~0ull;                    /* beyond the clock: until a signal */
     static const char sleeping;
     while (ktime_ns() < deadline) {
-        long rc = proc_sleep(&sleeping, deadline);
+        long rc = proc_sleep(&sleeping, deadline == ~0ull ? 0 : deadline);
         if (rc)
             return rc;
     }

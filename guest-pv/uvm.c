@@ -63,18 +63,38 @@ long uvm_map_range(struct uvm *vm, uint64_t va, uint64_t len, uint64_t flags)
     return mm_flush() ? -HOS_ENOMEM : 0;
 }
 
+/* When no leaf table covers va: the bytes from va to the end of the region the missing
+ * table would cover (nothing there is mapped); 0 when va has a leaf table. */
+static uint64_t table_hole(const struct uvm *vm, uint64_t va)
+{
+    for (unsigned level = 4; level > 1; level--) {
+        uint64_t maddr = mm_entry_maddr(vm->l4_mfn, va, level);
+        uint64_t e = ((const uint64_t *)pfn_to_va(mfn_to_pfn(maddr >> 12)))[(maddr & 4095) / 8];
+        if (!(e & HAKO_PTE_P)) {
+            uint64_t span = 1ull << (12 + 9 * (level - 1));
+            return span - (va & (span - 1));
+        }
+    }
+    return 0;
+}
+
 void uvm_unmap_range(struct uvm *vm, uint64_t va, uint64_t len)
 {
     uint64_t freed[64];
     unsigned n = 0;
     mm_flush();
     for (uint64_t off = 0; off < len; off += PAGE_SIZE) {
+        uint64_t hole = table_hole(vm, va + off);
+        if (hole) {                   /* whole tables missing: skip what they would map */
+            off += hole - PAGE_SIZE;
+            continue;
+        }
         uint64_t e = leaf(vm, va + off);
         if (!(e & HAKO_PTE_P))
             continue;
         mm_unmap(vm->l4_mfn, va + off);
         freed[n++] = mfn_to_pfn((e & HAKO_PTE_ADDR) >> 12);
-        if (n == 64 || off + PAGE_SIZE >= len) {
+        if (n == 64) {
             mm_flush();               /* the frames are free only once unmapped */
             while (n)
                 pfn_free(freed[--n]);
@@ -124,59 +144,66 @@ long uvm_copy(struct uvm *dst, const struct uvm *src)
     return rc ? rc : frc ? -HOS_ENOMEM : 0;
 }
 
-/* Collect the page-table pfns under table mfn at `level` (user half only). */
-static unsigned collect_tables(uint64_t mfn, unsigned level, uint64_t *out, unsigned n,
-                               unsigned max)
+/* Tables of an address space being torn down, waiting for their linear aliases to be
+ * writable again before they are free (the kernel does not preempt itself). */
+static uint64_t dead_tables[64];
+static unsigned ndead;
+
+/* Free the tables in dead_tables once the queued remappings have run. */
+static void free_dead_tables(void)
+{
+    privops->kick();
+    while (ndead)
+        pfn_free(dead_tables[--ndead]);
+}
+
+/* Teardown helper: free the unpinned table mfn at `level` (user half only), the data
+ * pages and tables under it first; however many there are. */
+static void free_table(uint64_t mfn, unsigned level)
 {
     uint64_t pfn = mfn_to_pfn(mfn);
     const uint64_t *t = pfn_to_va(pfn);
-    if (n < max)
-        out[n++] = pfn;
-    for (unsigned i = 0; level > 1 && i < (level == 4 ? 256u : 512u); i++)
-        if (t[i] & HAKO_PTE_P)
-            n = collect_tables((t[i] & HAKO_PTE_ADDR) >> 12, level - 1, out, n, max);
-    return n;
-}
-
-/* Teardown helper: free one data page. */
-static long free_page(uint64_t va, uint64_t e, void *ctx)
-{
-    (void)va, (void)ctx;
-    pfn_free(mfn_to_pfn((e & HAKO_PTE_ADDR) >> 12));
-    return 0;
+    for (unsigned i = 0; i < (level == 4 ? 256u : 512u); i++) {
+        if (!(t[i] & HAKO_PTE_P))
+            continue;
+        uint64_t child = (t[i] & HAKO_PTE_ADDR) >> 12;
+        if (level == 1)
+            pfn_free(mfn_to_pfn(child));
+        else
+            free_table(child, level - 1);
+    }
+    /* An ordinary frame again: make its linear alias writable (fire-and-forget, kicked
+     * once per batch) and free it. */
+    privops->queue(HAKO_HC_update_va_mapping, (uint64_t)t, (mfn << 12) | PTE_KERNEL_RW,
+                   HAKO_UVMF_INVLPG);
+    dead_tables[ndead++] = pfn;
+    if (ndead == sizeof(dead_tables) / sizeof(dead_tables[0]))
+        free_dead_tables();
 }
 
 void uvm_destroy(struct uvm *vm)
 {
-    enum { MAX_TABLES = 1024 };
-    static uint64_t tables[MAX_TABLES];     /* the kernel does not preempt itself */
     if (!vm->l4_mfn)
         return;
     mm_flush();
-    unsigned nt = collect_tables(vm->l4_mfn, 4, tables, 0, MAX_TABLES);
     struct hako_mmuext_op unpin = { .cmd = HAKO_MMUEXT_UNPIN_TABLE, .arg1 = vm->l4_mfn };
     if (privops->mmuext(&unpin, 1))
         kprintf("uvm: cannot release an address space\n");
-    /* The tables are ordinary frames again: free the data pages they mapped, make their
-     * linear aliases writable (fire-and-forget, kicked once) and free them. */
-    walk(vm->l4_mfn, 4, 0, free_page, NULL);
-    for (unsigned i = 0; i < nt; i++) {
-        uint64_t pte = (pfn_to_mfn(tables[i]) << 12) | PTE_KERNEL_RW;
-        privops->queue(HAKO_HC_update_va_mapping, (uint64_t)pfn_to_va(tables[i]), pte,
-                       HAKO_UVMF_INVLPG);
-    }
-    privops->kick();
-    for (unsigned i = 0; i < nt; i++)
-        pfn_free(tables[i]);
+    free_table(vm->l4_mfn, 4);
+    free_dead_tables();
     vm->l4_mfn = 0;
     vm->pages = 0;
 }
 
-void *uvm_ptr(const struct uvm *vm, uint64_t va, int write)
+void *uvm_ptr(struct uvm *vm, uint64_t va, int write)
 {
     if (va >= USER_TOP || !vm->l4_mfn)
         return NULL;
     uint64_t e = leaf(vm, va);
+    if (!(e & HAKO_PTE_P) && va >= USER_STACK_TOP - USER_STACK_MAX && va < USER_STACK_TOP) {
+        char *page = uvm_map_zero(vm, va & ~(PAGE_SIZE - 1), PTE_USER_RW);
+        return page && mm_flush() == 0 ? page + (va & (PAGE_SIZE - 1)) : NULL;
+    }
     if ((e & (HAKO_PTE_P | HAKO_PTE_U)) != (HAKO_PTE_P | HAKO_PTE_U) ||
         (write && !(e & HAKO_PTE_W)))
         return NULL;
@@ -184,7 +211,7 @@ void *uvm_ptr(const struct uvm *vm, uint64_t va, int write)
 }
 
 /* Copy n bytes between kernel buf and user uva in either direction. */
-static long user_copy(const struct uvm *vm, uint64_t uva, void *buf, size_t n, int to_user)
+static long user_copy(struct uvm *vm, uint64_t uva, void *buf, size_t n, int to_user)
 {
     char *k = buf;
     mm_flush();
@@ -205,17 +232,17 @@ static long user_copy(const struct uvm *vm, uint64_t uva, void *buf, size_t n, i
     return 0;
 }
 
-long copy_from_user(const struct uvm *vm, void *dst, uint64_t uva, size_t n)
+long copy_from_user(struct uvm *vm, void *dst, uint64_t uva, size_t n)
 {
     return user_copy(vm, uva, dst, n, 0);
 }
 
-long copy_to_user(const struct uvm *vm, uint64_t uva, const void *src, size_t n)
+long copy_to_user(struct uvm *vm, uint64_t uva, const void *src, size_t n)
 {
     return user_copy(vm, uva, (void *)src, n, 1);
 }
 
-long strncpy_from_user(const struct uvm *vm, char *dst, uint64_t uva, size_t max)
+long strncpy_from_user(struct uvm *vm, char *dst, uint64_t uva, size_t max)
 {
     size_t i = 0;
     mm_flush();

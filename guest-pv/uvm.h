@@ -40,15 +40,16 @@ void uvm_unmap_range(struct uvm *vm, uint64_t va, uint64_t len);
  * the caller to destroy). */
 long uvm_copy(struct uvm *dst, const struct uvm *src);
 
-/* Kernel alias of the user byte at va when it is mapped (and writable, if write). */
-void *uvm_ptr(const struct uvm *vm, uint64_t va, int write);
+/* Kernel alias of the user byte at va when it is mapped (and writable, if write). A
+ * missing page of the stack's region is mapped first, as a user access would grow it. */
+void *uvm_ptr(struct uvm *vm, uint64_t va, int write);
 
 /* Copy between kernel and user memory; 0 or -HOS_EFAULT. */
-long copy_from_user(const struct uvm *vm, void *dst, uint64_t uva, size_t n);
-long copy_to_user(const struct uvm *vm, uint64_t uva, const void *src, size_t n);
+long copy_from_user(struct uvm *vm, void *dst, uint64_t uva, size_t n);
+long copy_to_user(struct uvm *vm, uint64_t uva, const void *src, size_t n);
 
 /* Copy a NUL-terminated user string of at most max-1 characters; its length,
  * -HOS_EFAULT or -HOS_ENAMETOOLONG. */
-long strncpy_from_user(const struct uvm *vm, char *dst, uint64_t uva, size_t max);
+long strncpy_from_user(struct uvm *vm, char *dst, uint64_t uva, size_t max);
 
 #endif /* GUEST_UVM_H */

@@ -30,6 +30,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <hako/domctl.h>
+
 #include "hoslib.h"
 
 #define PAGE 4096
@@ -37,6 +39,8 @@
 #define KERNEL_ADDR ((void *)0xffffffff80000000ul)       /* the guest kernel's image */
 #define NONCANONICAL_ADDR ((void *)0x0000800000000000ul)
 #define UNMAPPED_ADDR ((void *)0x0000600000000000ul)     /* 96 TiB: nothing lives there */
+#define MMAP_BASE 0x0000100000000000ul                   /* where mmap starts */
+#define MMAP_END  0x00007fffffeff000ul                   /* below the stack's 1 MiB */
 
 extern char **environ;
 
@@ -739,6 +743,58 @@ static void test_mmap(void)
     CHECK_ERR(munmap(KERNEL_ADDR, PAGE), EINVAL);
 }
 
+/* System calls take buffers and strings anywhere in the stack's 1 MiB, grown or not yet
+ * (the kernel grows it as a touch from user mode would). */
+static void test_stack_buffers(void)
+{
+    uintptr_t frame = (uintptr_t)__builtin_frame_address(0) & ~(uintptr_t)(PAGE - 1);
+    char *deep = (char *)(frame - 512 * 1024);                  /* not touched yet */
+    make_file("s", "stacked", 7);
+    int fd = open("s", O_RDONLY);
+    CHECK(fd >= 0);
+    CHECK(read(fd, deep, 7) == 7 && memcmp(deep, "stacked", 7) == 0);
+    CHECK(close(fd) == 0);
+    char *deeper = deep - 64 * 1024;
+    CHECK(stat("s", (struct stat *)deeper) == 0);
+    CHECK(hos_syscall2(HOS_SYS_getcwd, deeper - 4096, 256) > 0 && deeper[-4096] == '/');
+    char *below = (char *)(0x00007ffffffff000ul - (1ul << 20) - PAGE);  /* past the 1 MiB */
+    CHECK_RAW(hos_syscall2(HOS_SYS_getcwd, below, 256), HOS_EFAULT);
+    CHECK(unlink("s") == 0);
+}
+
+/* Filling the file system stops at the kernel's reserve (ENOSPC): pipes and directories
+ * still work, fork works or fails cleanly, and removing the file gives it all back. */
+static void test_fs_full(void)
+{
+    static char block[64 * 1024];
+    memset(block, 'f', sizeof block);
+    long before = free_pages();
+    int fd = open("full", O_CREAT | O_WRONLY | O_TRUNC, 0644);
+    CHECK(fd >= 0);
+    long total = 0;
+    for (;;) {
+        ssize_t n = write(fd, block, sizeof block);
+        if (n <= 0) {
+            CHECK(n < 0 && errno == ENOSPC);
+            break;
+        }
+        total += n;
+    }
+    CHECK(close(fd) == 0);
+    int fds[2];
+    CHECK(pipe(fds) == 0 && close(fds[0]) == 0 && close(fds[1]) == 0);
+    CHECK(mkdir("fulldir", 0755) == 0 && rmdir("fulldir") == 0);
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0)
+        _exit(4);
+    CHECK(pid > 0 || errno == ENOMEM || errno == EAGAIN);
+    int status;
+    CHECK(pid < 0 || (waitpid(pid, &status, 0) == pid && WEXITSTATUS(status) == 4));
+    CHECK(unlink("full") == 0);
+    CHECK(free_pages() + 4 >= before);
+}
+
 /* Fork until the kernel says no; every child then exits and is reaped. */
 static void test_forkbomb(void)
 {
@@ -809,6 +865,127 @@ static void test_oom(void)
     long after = free_pages();
     CHECK(after + 64 >= before);             /* page tables may stay until the process ends */
     printf("usertests: oom: %ld MiB of heap, %d MiB mapped before ENOMEM\n", total >> 20, nmaps);
+}
+
+/* ============================ hostile arguments ========================================== */
+
+/* munmap of a huge, mostly empty range is quick (the kernel does not visit every page
+ * of it while nothing else runs); the whole mmap area at once is fine too. */
+static void test_munmap_huge(void)
+{
+    char *p = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    CHECK(p != MAP_FAILED);
+    p[0] = 1;
+    struct timespec t0, t1;
+    CHECK(clock_gettime(CLOCK_MONOTONIC, &t0) == 0);
+    CHECK(munmap(p, 1ul << 40) == 0);                            /* 1 TiB: 256 M pages */
+    CHECK(clock_gettime(CLOCK_MONOTONIC, &t1) == 0);
+    CHECK(t1.tv_sec - t0.tv_sec < 2);
+    int status = wait_status(spawn(touch, (long)p));
+    CHECK(WIFSIGNALED(status));
+    p = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    CHECK(p != MAP_FAILED);
+    CHECK(munmap((void *)MMAP_BASE, MMAP_END - MMAP_BASE) == 0);  /* 112 TiB */
+    status = wait_status(spawn(touch, (long)p));
+    CHECK(WIFSIGNALED(status));
+    CHECK_ERR(munmap((void *)MMAP_BASE, MMAP_END - MMAP_BASE + PAGE), EINVAL);
+}
+
+/* Child body: leave an empty page table behind in each of n 2 MiB regions of the mmap
+ * area (mapping a region and unmapping it again keeps its table). */
+static int scatter_tables(long n)
+{
+    for (long i = 0; i < n; i++) {
+        char *p = mmap(NULL, (2 << 20) - PAGE, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (p == MAP_FAILED)
+            return 1;
+        if (munmap(p, (2 << 20) - PAGE) != 0)
+            return 2;
+    }
+    return 0;
+}
+
+/* A process with more than a thousand page tables gives every one back at exit. */
+static void test_many_tables(void)
+{
+    long before = free_pages();
+    int status = wait_status(spawn(scatter_tables, 1100));
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    long after = free_pages();
+    if (after + 8 < before)
+        printf("usertests: many_tables: %ld pages lost\n", before - after);
+    CHECK(after + 8 >= before);
+}
+
+/* A chain of thousands of removed directories, each holding its parent, is freed by the
+ * close of the deepest one (without recursing once per level on the kernel stack). */
+static void test_deep_dirs(void)
+{
+    enum { DEPTH = 3000 };
+    long before = free_pages();
+    CHECK(mkdir("deep", 0755) == 0 && chdir("deep") == 0);
+    for (int i = 0; i < DEPTH; i++)
+        CHECK(mkdir("d", 0755) == 0 && chdir("d") == 0);
+    int fd = open(".", O_RDONLY | O_DIRECTORY);
+    CHECK(fd >= 0);
+    for (int i = 0; i < DEPTH; i++)
+        CHECK(chdir("..") == 0 && rmdir("d") == 0);
+    CHECK(chdir("..") == 0 && rmdir("deep") == 0);
+    struct stat st;
+    CHECK(fstat(fd, &st) == 0 && S_ISDIR(st.st_mode));
+    CHECK(close(fd) == 0);                                       /* frees all of them */
+    CHECK(mkdir("deep", 0755) == 0 && rmdir("deep") == 0);       /* and the kernel lives */
+    CHECK(free_pages() + 4 >= before);
+}
+
+/* Child body: sleep for 2^64 ns (584 years), given as seconds and nanoseconds. */
+static int sleep_ages(long unused)
+{
+    (void)unused;
+    struct hos_timespec ts = { .sec = 18446744073l, .nsec = 709551616 };
+    hos_syscall1(HOS_SYS_nanosleep, &ts);
+    return 3;
+}
+
+/* A sleep too long to count in nanoseconds still sleeps (rather than wrap to nothing). */
+static void test_sleep_long(void)
+{
+    pid_t pid = spawn(sleep_ages, 0);
+    struct timespec ts = { .tv_sec = 0, .tv_nsec = 50 * 1000 * 1000 };
+    nanosleep(&ts, NULL);
+    int status;
+    CHECK(waitpid(pid, &status, WNOHANG) == 0);                  /* still asleep */
+    CHECK(kill(pid, SIGKILL) == 0);
+    status = wait_status(pid);
+    CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+}
+
+/* domctl takes a structure of exactly its size, or a number with len 0, as the command
+ * says: never a pointer handed to the hypervisor unchecked (it would be read and written
+ * as kernel memory). */
+static void test_domctl_args(void)
+{
+    struct hako_domctl_info info;
+    struct hako_domctl_sched sched;
+    memset(&info, 0, sizeof info);
+    memset(&sched, 0, sizeof sched);
+    CHECK_RAW(hos_syscall3(HOS_SYS_domctl, HAKO_DOMCTL_GETINFO, &info, 0), HOS_EINVAL);
+    CHECK_RAW(hos_syscall3(HOS_SYS_domctl, HAKO_DOMCTL_GETINFO, KERNEL_ADDR, 0), HOS_EINVAL);
+    CHECK_RAW(hos_syscall3(HOS_SYS_domctl, HAKO_DOMCTL_GETINFO, &info, 8), HOS_EINVAL);
+    CHECK_RAW(hos_syscall3(HOS_SYS_domctl, HAKO_DOMCTL_SET_SCHED, KERNEL_ADDR, 0), HOS_EINVAL);
+    CHECK_RAW(hos_syscall3(HOS_SYS_domctl, HAKO_DOMCTL_SET_SCHED, &sched, 4), HOS_EINVAL);
+    CHECK_RAW(hos_syscall3(HOS_SYS_domctl, HAKO_DOMCTL_NEXT, &info, 8), HOS_EINVAL);
+    CHECK_RAW(hos_syscall3(HOS_SYS_domctl, HAKO_DOMCTL_DESTROY, &info, 8), HOS_EINVAL);
+    CHECK_RAW(hos_syscall3(HOS_SYS_domctl, 99, &info, 8), HOS_EINVAL);
+    CHECK_RAW(hos_syscall3(HOS_SYS_domctl, 99, 0, 0), HOS_EINVAL);
+    CHECK_RAW(hos_syscall3(HOS_SYS_domctl, HAKO_DOMCTL_GETINFO, NULL, sizeof info), HOS_EFAULT);
+    long first = hos_syscall3(HOS_SYS_domctl, HAKO_DOMCTL_NEXT, 0, 0);
+    if (first == -HOS_EPERM)
+        return;                                                  /* not the control domain */
+    CHECK(first == 0);
+    info.domid = 0;
+    CHECK(hos_syscall3(HOS_SYS_domctl, HAKO_DOMCTL_GETINFO, &info, sizeof info) == 0);
+    CHECK(info.nr_pages > 0 && info.state == HAKO_DOMSTATE_RUNNING);
 }
 
 /* ============================ libc on top ================================================ */
@@ -901,6 +1078,10 @@ static const struct test tests[] = {
     { "printf_float", test_printf_float }, { "time", test_time },
     { "uname", test_uname },         { "procinfo", test_procinfo },
     { "forkbomb", test_forkbomb },   { "oom", test_oom },
+    { "munmap_huge", test_munmap_huge }, { "many_tables", test_many_tables },
+    { "deep_dirs", test_deep_dirs }, { "sleep_long", test_sleep_long },
+    { "domctl_args", test_domctl_args }, { "stack_buffers", test_stack_buffers },
+    { "fs_full", test_fs_full },
 };
 #define NTESTS ((int)(sizeof tests / sizeof tests[0]))
 
