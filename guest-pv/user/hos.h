@@ -58,9 +58,12 @@
 #define HOS_SYS_reboot        37  /* reboot(HOS_REBOOT_*, code): control domain only
                                      (others: -HOS_EPERM); does not return */
 #define HOS_SYS_domctl        38  /* domctl(cmd, arg, len): a hypervisor domain-control
-                                     operation (hypercall-abi/hako/domctl.h); the kernel
-                                     copies len bytes at arg in and back out when arg is
-                                     a structure, passes arg through when len is 0 */
+                                     operation (hypercall-abi/hako/domctl.h), control
+                                     domain only. GETINFO and SET_SCHED: arg points to the
+                                     structure and len is exactly its size (copied in and
+                                     back out); DESTROY, PAUSE, UNPAUSE, NEXT: arg is the
+                                     number and len 0; anything else (CREATE included:
+                                     use domain_create) -HOS_EINVAL */
 #define HOS_SYS_console_attach 39 /* console_attach(domid): forward the console to and from
                                      domain domid's console ring until the user types ^]
                                      (0x1d); 0 after detaching */
