@@ -59,6 +59,8 @@ static int map_ring(struct vcpu *v, unsigned r, uint64_t va, uint64_t len)
         uint64_t pa;
         int rc = guest_translate(v->cr3, first + i * PAGE_SIZE, true, &pa) ? -HAKO_EFAULT
                  : get_page_and_type(pa >> PAGE_SHIFT, PGT_WRITABLE, v->dom->domid);
+        if (rc == -HAKO_EPERM)
+            rc = -HAKO_EFAULT;                  /* another domain's frame (a foreign mapping) */
         if (rc)
             return rc;                          /* the caller tears down what was mapped */
         a->mfn[r][i] = pa >> PAGE_SHIFT;
@@ -132,17 +134,24 @@ static long async_unknown(uint64_t a1, uint64_t a2, uint64_t a3)
     return -HAKO_ENOSYS;
 }
 
+/* entry.S: the table slot of the calls async_burst leaves to run_sqe. Never called from
+ * C (it unwinds async_burst). */
+__attribute__((visibility("hidden"))) long async_full_op(uint64_t a1, uint64_t a2, uint64_t a3);
+
 static void async_table_init(void)
 {
     _Static_assert(ASYNC_TABLE_SLOTS <= HC_COUNT_SLOTS, "every slot is counted");
     for (uint64_t op = 0; op < ASYNC_TABLE_SLOTS; op++)
         async_table[op] = op >= hypercall_count ? async_unknown
-                          : !async_allowed(op) ? async_refused : hypercall_table[op];
+                          : !async_allowed(op) ? async_refused
+                          : op == HAKO_HC_mmu_update ? async_full_op   /* reads args[3] */
+                          : hypercall_table[op];
 }
 
-/* Arguments 4..6 of a submission run by the burst loop: none of the calls allowed
- * asynchronously reads them (hc_arg4's only user is sched_op(POLL), refused here); the
- * pointer also marks "inside a batch" for the batch calls (never split there). */
+/* Arguments 4..6 of a submission run by the burst loop: none of the calls it runs reads
+ * them (hc_arg4's users are sched_op(POLL), refused here, and mmu_update's
+ * PT_UPDATE_FOREIGN, left to run_sqe); the pointer also marks "inside a batch" for the
+ * batch calls (never split there). */
 static const uint64_t no_more_args[6];
 
 /* Run one submission the full way (a copy of it); its result. */
@@ -166,7 +175,8 @@ static long run_sqe(struct vcpu *v, const struct hako_async_sqe *e)
 }
 
 /* entry.S: the burst loop. Runs up to n submissions from consecutive slots with flags
- * and padding all zero (no LINK, BARRIER, NO_COMPLETION), posting each completion into
+ * and padding all zero (no LINK, BARRIER, NO_COMPLETION) and a table slot that is not
+ * async_full_op, posting each completion into
  * consecutive completion slots (ours until the index is published). Every field of a
  * submission it runs is loaded once, before the call. It stops at the first submission
  * that needs run_sqe (having only looked at its number and flags: that one is then

@@ -59,6 +59,8 @@ struct vcpu {
     struct hc_continuation cont;
     uint64_t continuations;     /* hypercalls split so far */
     const uint64_t *mc_args;    /* the running multicall entry's arguments, else NULL */
+    uint64_t mc_held[2];        /* array pages the running multicall holds (writable-type */
+    unsigned nr_mc_held;        /* references) while an entry runs: for the audit */
     uint64_t event_callback;    /* guest entry for event upcalls, 0 = none */
     uint64_t failsafe_callback; /* guest entry for refused iret frames, 0 = none */
     bool blocked;               /* waiting for an event (sched_op BLOCK or POLL) */

@@ -263,12 +263,12 @@ async_burst:
     movq %rcx, %r14
     movq %r8, %r15
     testq %rbx, %rbx
-    jz 2f
+    jz .Lasync_stop
 1:  movq (%r12,%rbx,8), %rax        /* op */
     cmpq $31, %rax
-    ja 2f
+    ja .Lasync_stop
     cmpq $0, 56(%r12,%rbx,8)        /* flags, _pad0 */
-    jne 2f
+    jne .Lasync_stop
     movq 48(%r12,%rbx,8), %rdx      /* user_data: the completion slot is ours until */
     movq %rdx, (%r13,%rbx,2)        /* the index is published */
     incq (%r14,%rax,8)              /* hc_count[op] */
@@ -279,7 +279,8 @@ async_burst:
     movq %rax, 8(%r13,%rbx,2)       /* result */
     addq $8, %rbx
     jnz 1b
-2:  movq %rbx, %rax
+.Lasync_stop:
+    movq %rbx, %rax
     addq $8, %rsp
     popq %r15
     popq %r14
@@ -288,6 +289,16 @@ async_burst:
     popq %rbx
     popq %rbp
     ret
+
+/* The table slot of every op async_burst must leave to the full path (it reads more than
+ * three arguments). Only ever called from async_burst's call site (never from C): it
+ * undoes the count, drops its return address and leaves async_burst before the entry
+ * (the user_data it stored is in a completion slot not yet published). */
+    .globl async_full_op
+async_full_op:
+    decq (%r14,%rax,8)                  /* rax = op: not run after all */
+    popq %rcx
+    jmp .Lasync_stop
 
 /* struct hako_multicall_entry *mc_burst(struct hako_multicall_entry *e, uint64_t n,
  *                                       uint64_t *count, const hypercall_fn *table)

@@ -148,12 +148,14 @@ long hc_debug_op(HC_ARGS)
     struct vcpu *v = current_vcpu();
     switch (a1) {
     case HAKO_DEBUG_AUDIT: {
-        struct hv_ref refs[3 + ASYNC_RINGS * ASYNC_MAX_PAGES] = {
+        struct hv_ref refs[3 + ASYNC_RINGS * ASYNC_MAX_PAGES + 2] = {
             { v->kernel_l4, PGT_L4 },
             { v->dom->shinfo_mfn, PGT_WRITABLE },
             { v->user_l4, PGT_L4 },
         };
         unsigned n = async_refs(v, refs, v->user_l4 ? 3 : 2);
+        for (unsigned i = 0; i < v->nr_mc_held; i++)     /* audit made inside a multicall */
+            refs[n++] = (struct hv_ref){ v->mc_held[i], PGT_WRITABLE };
         return pagetype_audit(v->dom->domid, refs, n);
     }
     case HAKO_DEBUG_CONTINUATIONS:

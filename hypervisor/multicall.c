@@ -229,6 +229,7 @@ long hc_multicall(HC_ARGS)
         /* The entries wholly inside this page, up to the end of this part. */
         uint64_t n = MIN((PAGE_SIZE - off) / MC_ENTRY, stop - i);
         if (n) {
+            v->mc_held[0] = mfn, v->nr_mc_held = 1;
             uint64_t ran = (uint64_t)(mc_burst(e, n, v->hc_count, mc_table) - e);
             i += ran;
             va += ran * MC_ENTRY;
@@ -259,6 +260,7 @@ long hc_multicall(HC_ARGS)
             memcpy((char *)&c + part, npage, MC_ENTRY - part);
             slot = (long *)(roff < PAGE_SIZE ? page + roff : npage + (roff - PAGE_SIZE));
         }
+        v->mc_held[0] = mfn, v->mc_held[1] = next_mfn, v->nr_mc_held = across ? 2 : 1;
         long r = run_entry(v, &c);
         if (changes_mappings(c.op)) {
             put_page_and_type(mfn);             /* translate again: the guest */
@@ -291,6 +293,7 @@ long hc_multicall(HC_ARGS)
         }
     }
     v->mc_args = NULL;
+    v->nr_mc_held = 0;
     if (page_va != 1)
         put_page_and_type(mfn);
     if (!failed && i < count)

@@ -10,7 +10,10 @@
  * and L4); mapping the console page, reading what the domU wrote (its module's length
  * and hash), writing input it echoes back; DESTROY while mapped (EBUSY), after unmapping
  * by an update and after the L1 holding the mapping was devalidated (every frame back);
- * a domU trying PT_UPDATE_FOREIGN gets EPERM; the audit is 0 throughout.
+ * PT_UPDATE_FOREIGN in a multicall entry and in asynchronous submissions (plain ones, run
+ * by the burst loop, and LINK ones) takes the foreign domain from args[3]; async rings
+ * and multicall arrays in a foreign-mapped page are EFAULT; a domU trying
+ * PT_UPDATE_FOREIGN gets EPERM; the audit is 0 throughout.
  *
  * The domU image comes from tests/xtf/domu/image.S, which the Makefile links into
  * test-domains.elf; this test needs the same (test-foreign.elf on that line) and
@@ -18,6 +21,7 @@
  */
 #include "framework.h"
 
+#include <hako/async.h>
 #include <hako/console.h>
 #include <hako/domctl.h>
 #include <hako/events.h>
@@ -42,6 +46,7 @@ extern const char domu_image_end[] __attribute__((weak));
 #define DOMU_PAGES 256
 #define CONS_VA  0xFFFFFFFFB0000000ull   /* where dom0 maps the console page */
 #define CONS_VA2 0xFFFFFFFFB0200000ull   /* a second L1, devalidated on purpose */
+#define CONS_VA3 0xFFFFFFFFB0400000ull   /* mapped through multicall and async entries */
 #define RW_NX (HAKO_PTE_P | HAKO_PTE_U | HAKO_PTE_W | HAKO_PTE_NX)
 
 static struct hako_shared_info *sh;
@@ -364,6 +369,80 @@ static void test_console(const struct hako_start_info *si, long free0)
     AUDIT_IS_0("at the end of the console test");
 }
 
+/* PT_UPDATE_FOREIGN inside a multicall entry and an asynchronous submission: the
+ * foreign domain is the entry's args[3] (ABI.md 12.3), whichever path runs the entry (the
+ * multicall full path; the asynchronous burst loop for a submission without flags, the
+ * full path for one with LINK). */
+static uint8_t sq_mem[HAKO_ASYNC_RING_HDR + (64 << 2)] __attribute__((aligned(4096)));
+static uint8_t cq_mem[HAKO_ASYNC_RING_HDR + (16 << 2)] __attribute__((aligned(4096)));
+
+static long async_foreign(struct hako_mmu_update *req, unsigned d, uint32_t flags)
+{
+    static struct hako_async_setup s __attribute__((aligned(8)));
+    struct ringio_prod sq;
+    struct ringio_cons cq;
+    ringio_hdr_reset((struct ringio_hdr *)sq_mem, 0);
+    ringio_hdr_reset((struct ringio_hdr *)cq_mem, 0);
+    ringio_prod_attach(&sq, (struct ringio_hdr *)sq_mem, sq_mem + HAKO_ASYNC_RING_HDR, 2,
+                       sizeof(struct hako_async_sqe));
+    ringio_cons_attach(&cq, (struct ringio_hdr *)cq_mem, cq_mem + HAKO_ASYNC_RING_HDR, 2,
+                       sizeof(struct hako_async_cqe));
+    s = (struct hako_async_setup){ .sq_va = UL(sq_mem), .cq_va = UL(cq_mem), .sq_order = 2,
+                                   .cq_order = 2 };
+    if (!XTF_EXPECT_RC(HC3(HAKO_HC_async_op, HAKO_ASYNC_SETUP, &s, 0), 0, "async setup"))
+        return -1000;
+    struct hako_async_sqe e = { .op = HAKO_HC_mmu_update, .args = { UL(req), 1, 0, d },
+                                .user_data = 7, .flags = flags };
+    struct hako_async_cqe c = { 0, -1000 };
+    ringio_produce(&sq, &e, 1, NULL);
+    XTF_EXPECT_RC(HC3(HAKO_HC_async_op, HAKO_ASYNC_ENTER, 0, 0), 1, "async ENTER runs the entry");
+    XTF_CHECK(ringio_consume(&cq, &c, 1, NULL) == 1 && c.user_data == 7, "no completion");
+    HC3(HAKO_HC_async_op, HAKO_ASYNC_TEARDOWN, 0, 0);
+    return c.result;
+}
+
+static void test_batched_foreign(long free0)
+{
+    unsigned d = create("block");
+    if (!d)
+        return;
+    uint64_t e3 = l1_entry(CONS_VA3);
+    static struct hako_mmu_update req __attribute__((aligned(8)));
+    req = (struct hako_mmu_update){ .ptr = e3 | HAKO_MMU_PT_UPDATE_FOREIGN,
+                                    .val = cr.console_mfn << 12 | RW_NX };
+    static struct hako_multicall_entry mc[1] __attribute__((aligned(8)));
+    mc[0] = (struct hako_multicall_entry){ .op = HAKO_HC_mmu_update,
+                                           .args = { UL(&req), 1, 0, d }, .result = 99 };
+    if (XTF_CHECK(e3, "cannot build tables for the batch window")) {
+        XTF_EXPECT_RC(HC3(HAKO_HC_multicall, mc, 1, 0), 1, "multicall with a foreign update");
+        XTF_CHECK(mc[0].result == 0, "FOREIGN in a multicall entry (args[3] = d%u): %ld", d,
+                  (long)mc[0].result);
+        AUDIT_IS_0("after a foreign update in a multicall");
+        XTF_EXPECT_RC(mmu1(e3, 0, 0), 0, "unmap it");
+        XTF_EXPECT_RC(async_foreign(&req, d, HAKO_ASYNC_LINK), 0,
+                      "FOREIGN in a LINK submission (args[3])");
+        AUDIT_IS_0("after a foreign update in a LINK submission");
+        XTF_EXPECT_RC(mmu1(e3, 0, 0), 0, "unmap it");
+        XTF_EXPECT_RC(async_foreign(&req, d, 0), 0, "FOREIGN in a plain submission (args[3])");
+        AUDIT_IS_0("after a foreign update in a plain submission");
+        /* The domU's page, mapped writable here, is no memory of ours for the hypervisor
+         * to hold: rings and multicall arrays there are refused as bad pointers. */
+        XTF_EXPECT_RC(mmu1(req.ptr, req.val, d), 0, "FOREIGN map it (again) directly");
+        static struct hako_async_setup s __attribute__((aligned(8)));
+        s = (struct hako_async_setup){ .sq_va = CONS_VA3, .cq_va = CONS_VA3 + 2048 };
+        XTF_EXPECT_RC(HC3(HAKO_HC_async_op, HAKO_ASYNC_SETUP, &s, 0), -HAKO_EFAULT,
+                      "async rings in a foreign-mapped page");
+        XTF_EXPECT_RC(HC3(HAKO_HC_multicall, CONS_VA3, 1, 0), -HAKO_EFAULT,
+                      "multicall array in a foreign-mapped page");
+        AUDIT_IS_0("after refused uses of a foreign-mapped page");
+        XTF_EXPECT_RC(mmu1(e3, 0, 0), 0, "unmap it");
+        invlpg(CONS_VA3);
+    }
+    XTF_EXPECT_RC(DOMCTL(HAKO_DOMCTL_DESTROY, d), 0, "DESTROY the block domU");
+    XTF_EXPECT_RC(DEBUG_OP(HAKO_DEBUG_FREE_FRAMES), free0, "every frame back after the batch test");
+    AUDIT_IS_0("after the batch test");
+}
+
 static void test_domu_foreign(void)
 {
     unsigned d = create("foreign");
@@ -407,6 +486,7 @@ void test_main(const struct hako_start_info *si)
 
     test_module_errors(free0);
     test_console(si, free0);
+    test_batched_foreign(free0);
     test_domu_foreign();
 
     for (long d; (d = DOMCTL(HAKO_DOMCTL_NEXT, 1)) > 0;) {

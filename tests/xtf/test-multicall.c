@@ -174,6 +174,25 @@ void test_main(const struct hako_start_info *si)
               "mmu_update inside multicall: results %ld %ld, done %lu", (long)mc[0].result,
               (long)mc[2].result, done);
     test_burst_edges(si->domid);
+    /* The audit made from inside a batch (the array page is held meanwhile) is exact. */
+    set(0, HAKO_HC_version, HAKO_VERSION_ABI, 0, 0, 0);
+    set(1, HAKO_HC_debug_op, HAKO_DEBUG_AUDIT, 0, 0, 0);
+    set(2, HAKO_HC_sched_op, HAKO_SCHED_YIELD, 0, 0, 0);
+    set(3, HAKO_HC_debug_op, HAKO_DEBUG_AUDIT, 0, 0, 0);
+    XTF_EXPECT_RC(multicall(mc, 4), 4, "multicall with audits");
+    XTF_CHECK(mc[1].result == 0 && mc[3].result == 0, "audit inside a multicall: %ld, %ld",
+              (long)mc[1].result, (long)mc[3].result);
+    {   /* and with the audit entry across a page boundary (both pages held) */
+        unsigned x = 0;
+        while ((UL(&mc[x]) & 4095) + sizeof(mc[0]) <= 4096)
+            x++;
+        set(x, HAKO_HC_debug_op, HAKO_DEBUG_AUDIT, 0, 0, 0);
+        set(x + 1, HAKO_HC_debug_op, HAKO_DEBUG_AUDIT, 0, 0, 0);
+        XTF_EXPECT_RC(multicall(&mc[x], 2), 2, "multicall with audits across a page");
+        XTF_CHECK(mc[x].result == 0 && mc[x + 1].result == 0,
+                  "audit inside a multicall across a page: %ld, %ld", (long)mc[x].result,
+                  (long)mc[x + 1].result);
+    }
     XTF_EXPECT_RC(hako_hypercall1(HAKO_HC_debug_op, HAKO_DEBUG_AUDIT), 0, "audit after");
     XTF_EXPECT_RC(hako_hypercall1(HAKO_HC_version, HAKO_VERSION_ABI), HAKO_ABI_VERSION,
                   "hypervisor still works");
