@@ -260,12 +260,9 @@ long exec_kernel(struct proc *p, const char *path, const char *argv0, const char
     proc_fx_reset(p);
     if (rc || (rc = exec_commit(p, path, &entry, &sp)))
         return rc;
-    /* First run: like a forked child, return to user mode through the frame. */
-    uint64_t top = proc_kstack_top(p);
-    struct hako_trap_frame *f = (struct hako_trap_frame *)(top - sizeof(*f));
-    struct guest_regs *regs = (struct guest_regs *)((uint64_t)f - sizeof(*regs));
-    fresh_frame(regs, f, entry, sp);
-    extern char proc_fork_return[];
-    p->ctx = (struct kjmp){ .rsp = (uint64_t)regs, .rip = (uint64_t)proc_fork_return };
+    struct guest_regs regs;
+    struct hako_trap_frame f;
+    fresh_frame(&regs, &f, entry, sp);
+    proc_set_first_run(p, &regs, &f);
     return 0;
 }

@@ -36,8 +36,15 @@ static int need_resched;
 static uint64_t timer_armed;             /* deadline the timer is set for, 0: none */
 static uint64_t loaded_kstack = ~0ull, loaded_l4 = ~0ull;   /* what the hypervisor has */
 
-void ctx_switch(struct kjmp *from, struct kjmp *to);
 extern char proc_fork_return[];
+
+/* Save the running kernel context in from and continue the one in to; returns when
+ * someone continues from (each process keeps its own kernel stack meanwhile). */
+static void ctx_switch(struct kjmp *from, struct kjmp *to)
+{
+    if (kjmp_save(from) == 0)
+        kjmp_jump(to, 1);
+}
 
 uint64_t proc_kstack_top(const struct proc *p)
 {
@@ -356,18 +363,23 @@ long proc_fork(const struct guest_regs *regs, const struct hako_trap_frame *f)
     np->sig_ignored = cur->sig_ignored;
     memcpy(np->name, cur->name, sizeof(np->name));
     __asm__ volatile("fxsave64 %0" : "=m"(np->fx));
-    /* The child starts by returning from this same system call with 0: a copy of the
-     * saved registers and frame at the top of its own kernel stack. */
-    uint64_t top = proc_kstack_top(np);
-    struct hako_trap_frame *cf = (struct hako_trap_frame *)(top - sizeof(*cf));
-    struct guest_regs *cr = (struct guest_regs *)((uint64_t)cf - sizeof(*cr));
-    *cf = *f;
-    *cr = *regs;
-    cf->rax = 0;
-    np->ctx = (struct kjmp){ .rsp = (uint64_t)cr, .rip = (uint64_t)proc_fork_return };
+    /* The child starts by returning from this same system call with 0. */
+    proc_set_first_run(np, regs, f)->rax = 0;
     np->state = P_RUNNABLE;
     timer_update();
     return np->pid;
+}
+
+struct hako_trap_frame *proc_set_first_run(struct proc *p, const struct guest_regs *regs,
+                                           const struct hako_trap_frame *f)
+{
+    uint64_t top = proc_kstack_top(p);
+    struct hako_trap_frame *pf = (struct hako_trap_frame *)(top - sizeof(*pf));
+    struct guest_regs *pr = (struct guest_regs *)((uint64_t)pf - sizeof(*pr));
+    *pf = *f;
+    *pr = *regs;
+    p->ctx = (struct kjmp){ .rsp = (uint64_t)pr, .rip = (uint64_t)proc_fork_return };
+    return pf;
 }
 
 /* The first code a new process runs in the kernel (entry.S proc_fork_return). */

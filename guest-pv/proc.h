@@ -75,6 +75,11 @@ long proc_getpgid(int pid);
 long proc_info(int pid, struct hos_procinfo *out);
 int proc_count(void);
 
+/* Make p's first run resume user mode with regs and frame f (copied to the top of its
+ * kernel stack, where events from user mode put them); the copy of the frame. */
+struct hako_trap_frame *proc_set_first_run(struct proc *p, const struct guest_regs *regs,
+                                           const struct hako_trap_frame *f);
+
 /* Give p the x87/SSE state a new program starts with. */
 void proc_fx_reset(struct proc *p);
 

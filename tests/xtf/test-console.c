@@ -9,25 +9,12 @@
 #include <hako/hypercall.h>
 
 #include "framework.h"
+#include "privops.h"
 #include "klib.h"
 
 const char test_title[] = "console input";
 
 /* System time now, from the shared-info record (ABI.md 14.4). */
-static uint64_t now_ns(const struct hako_vcpu_time_info *ti)
-{
-    uint32_t v;
-    uint64_t t;
-    do {
-        v = __atomic_load_n(&ti->version, __ATOMIC_SEQ_CST);
-        uint32_t lo, hi;
-        __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
-        uint64_t d = (((uint64_t)hi << 32) | lo) - ti->tsc_timestamp;
-        d = ti->tsc_shift >= 0 ? d << ti->tsc_shift : d >> -ti->tsc_shift;
-        t = ti->system_time + (uint64_t)(((unsigned __int128)d * ti->tsc_to_system_mul) >> 32);
-    } while ((v & 1) || v != __atomic_load_n(&ti->version, __ATOMIC_SEQ_CST));
-    return t;
-}
 
 void test_main(const struct hako_start_info *si)
 {
@@ -39,7 +26,7 @@ void test_main(const struct hako_start_info *si)
     uint32_t port = op.port;
     char buf[64];
     size_t got = 0;
-    uint64_t deadline = now_ns(&sh->vcpu_info[0].time) + 3000000000ull;
+    uint64_t deadline = privops->time_ns() + 3000000000ull;
     while (got < 5) {
         /* Sleep until the virq says input is waiting (or give up at the deadline). */
         long r = hako_hypercall6(HAKO_HC_sched_op, HAKO_SCHED_POLL, (unsigned long)&port, 1,
