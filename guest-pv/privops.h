@@ -34,6 +34,8 @@ struct privops {
     /* Monotonic time since the hypervisor started, in ns; one timer interrupt at or
      * after deadline_ns (that time; 0 = none). */
     uint64_t (*time_ns)(void);
+    /* The time of day (ns since 1970 UTC) when time_ns() was 0; 0 when unknown. */
+    uint64_t (*wallclock_ns)(void);
     long (*set_timer)(uint64_t deadline_ns);
     /* Stop the machine/domain: reason is HAKO_SHUTDOWN_*, code 0..255. */
     void (*shutdown)(unsigned reason, unsigned code) __attribute__((noreturn));

@@ -84,6 +84,22 @@ static uint64_t pv_time_ns(void)
     return t;
 }
 
+/* The wall clock in the shared-info page, under its version protocol (ABI.md 14.1). */
+static uint64_t pv_wallclock_ns(void)
+{
+    const struct hako_shared_info *sh =
+        (const struct hako_shared_info *)((const char *)vcpu0 -
+                                          __builtin_offsetof(struct hako_shared_info, vcpu_info));
+    uint32_t v;
+    uint64_t ns;
+    do {
+        v = __atomic_load_n(&sh->wc_version, __ATOMIC_ACQUIRE);
+        ns = sh->wc_sec * 1000000000ull + sh->wc_nsec;
+        __atomic_thread_fence(__ATOMIC_ACQUIRE);
+    } while ((v & 1) || v != __atomic_load_n(&sh->wc_version, __ATOMIC_RELAXED));
+    return ns;
+}
+
 static long pv_set_timer(uint64_t deadline_ns)
 {
     return hako_hypercall2(HAKO_HC_set_timer_op, HAKO_TIMER_ONESHOT, deadline_ns);
@@ -223,6 +239,7 @@ static const struct privops pv_ops = {
     .irq_disable = pv_irq_disable,
     .idle = pv_idle,
     .time_ns = pv_time_ns,
+    .wallclock_ns = pv_wallclock_ns,
     .set_timer = pv_set_timer,
     .map_foreign = pv_map_foreign,
     .shutdown = pv_shutdown,

@@ -287,7 +287,7 @@ static long sys_time(uint64_t clock, uint64_t ts_uva)
 {
     if (clock != HOS_CLOCK_REALTIME && clock != HOS_CLOCK_MONOTONIC)
         return -HOS_EINVAL;
-    uint64_t ns = ktime_ns();
+    uint64_t ns = ktime_ns() + (clock == HOS_CLOCK_REALTIME ? privops->wallclock_ns() : 0);
     struct hos_timespec ts = { .sec = (int64_t)(ns / 1000000000ull),
                                .nsec = (int64_t)(ns % 1000000000ull) };
     return copy_to_user(&cur->vm, ts_uva, &ts, sizeof(ts));

@@ -259,6 +259,7 @@ int domain_build(struct domain *d, struct domain_build_params *p, const char **w
     HV_ASSERT(get_page_and_type(shinfo_mfn, PGT_WRITABLE, d->domid) == 0);
     d->shinfo_mfn = shinfo_mfn;
     d->shinfo = mfn_to_virt(shinfo_mfn);
+    time_fill_wallclock(d->shinfo);
     v->vcpu_info = &d->shinfo->vcpu_info[0];
     vcpu_update_upcall_word(v);
     v->vcpu_info->evtchn_upcall_mask = 1;      /* events start masked (ABI.md 4.3) */

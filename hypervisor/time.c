@@ -14,6 +14,7 @@
 #include "mm.h"
 #include "paging.h"
 #include "panic.h"
+#include "rtc.h"
 #include "x86.h"
 
 #define PIT_HZ          1193182ull
@@ -32,6 +33,7 @@ static uint64_t tsc_at_boot, tsc_hz, apic_hz;
 static uint32_t tsc_mul;          /* ns = (tsc_delta << shift) * mul >> 32 */
 static int8_t tsc_shift;
 static bool deadline_mode;
+static uint64_t wallclock_at_zero_ns;   /* time of day when system time was 0, 0: unknown */
 
 static uint32_t apic_read(unsigned reg)
 {
@@ -109,6 +111,10 @@ void time_init(void)
     apic_write(APIC_LVT_TIMER, TIMER_VECTOR | (deadline_mode ? (2u << 17) : 0));
     printk("time: TSC %lu kHz, APIC timer %lu kHz, %s mode\n", tsc_hz / 1000, apic_hz / 1000,
            deadline_mode ? "TSC-deadline" : "one-shot");
+    uint64_t rtc = rtc_epoch_seconds(), now = time_now_ns();
+    if (rtc && rtc * 1000000000ull > now)
+        wallclock_at_zero_ns = rtc * 1000000000ull - now;
+    printk("time: wall clock %lu s since 1970 (%s)\n", rtc, rtc ? "RTC" : "no RTC: 0");
 }
 
 /* TSC ticks -> ns with the guests' formula. */
@@ -134,6 +140,15 @@ void time_fill(struct hako_vcpu_time_info *t, uint32_t *version)
     t->tsc_shift = tsc_shift;
     *version += 1;                                                      /* even: done */
     __atomic_store_n(&t->version, *version, __ATOMIC_SEQ_CST);
+}
+
+void time_fill_wallclock(struct hako_shared_info *sh)
+{
+    uint32_t v = __atomic_load_n(&sh->wc_version, __ATOMIC_RELAXED);
+    __atomic_store_n(&sh->wc_version, (v | 1), __ATOMIC_SEQ_CST);       /* odd: updating */
+    sh->wc_sec = wallclock_at_zero_ns / 1000000000ull;
+    sh->wc_nsec = wallclock_at_zero_ns % 1000000000ull;
+    __atomic_store_n(&sh->wc_version, (v | 1) + 1, __ATOMIC_SEQ_CST);   /* even: done */
 }
 
 void time_set_deadline(uint64_t deadline_ns)

@@ -23,6 +23,10 @@ uint64_t time_now_ns(void);
  * stay small. */
 void time_fill(struct hako_vcpu_time_info *t, uint32_t *version);
 
+/* Write the wall clock (time of day at system time 0, from the RTC read at boot) into a
+ * domain's shared-info page, under its wc_version protocol. */
+void time_fill_wallclock(struct hako_shared_info *sh);
+
 /* Ask for a timer interrupt at deadline_ns (system time); 0 = none. The latest call wins. */
 void time_set_deadline(uint64_t deadline_ns);
 

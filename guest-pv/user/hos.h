@@ -152,7 +152,7 @@
 #define HOS_MAP_ANONYMOUS 0x20
 
 /* ---- clocks ------------------------------------------------------------------------ */
-#define HOS_CLOCK_REALTIME  0   /* seconds since the epoch (0 = boot while there is no RTC) */
+#define HOS_CLOCK_REALTIME  0   /* since 1970 UTC (the hypervisor's RTC; since boot if none) */
 #define HOS_CLOCK_MONOTONIC 1   /* since boot */
 
 /* ---- tty modes, reboot kinds --------------------------------------------------------- */
