@@ -134,8 +134,13 @@ uint64_t mm_new_l4(void)
 {
     uint64_t mfn = new_table_frame();
     struct hako_mmuext_op pin = { .cmd = HAKO_MMUEXT_PIN_L4_TABLE, .arg1 = mfn };
-    if (!mfn || privops->mmuext(&pin, 1))
+    if (mfn && privops->mmuext(&pin, 1)) {   /* an ordinary frame again: give it back */
+        uint64_t pfn = mfn_to_pfn(mfn);
+        privops->update_va_mapping((uint64_t)pfn_to_va(pfn), (mfn << 12) | PTE_KERNEL_RW,
+                                   HAKO_UVMF_INVLPG);
+        pfn_free(pfn);
         return 0;
+    }
     return mfn;
 }
 

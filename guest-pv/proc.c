@@ -276,6 +276,16 @@ long proc_signal(int sig, int action)
     return old;
 }
 
+/* Is pgid the group of some live process? */
+static int group_exists(int pgid)
+{
+    for (unsigned i = 0; i < HOS_PROC_MAX; i++)
+        if (procs[i].state != P_UNUSED && procs[i].state != P_ZOMBIE &&
+            procs[i].pgid == pgid)
+            return 1;
+    return 0;
+}
+
 long proc_setpgid(int pid, int pgid)
 {
     struct proc *p = pid == 0 ? cur : find(pid);
@@ -283,7 +293,20 @@ long proc_setpgid(int pid, int pgid)
         return -HOS_EINVAL;
     if (!p || p->state == P_ZOMBIE || (p != cur && p->ppid != cur->pid))
         return -HOS_ESRCH;
-    p->pgid = pgid ? pgid : p->pid;
+    pgid = pgid ? pgid : p->pid;
+    if (pgid != p->pid && !group_exists(pgid))
+        return -HOS_EPERM;                   /* a new group is named after its leader */
+    p->pgid = pgid;
+    return 0;
+}
+
+long proc_tcsetpgrp(int pgid)
+{
+    if (pgid <= 0)
+        return -HOS_EINVAL;
+    if (!group_exists(pgid))
+        return -HOS_EPERM;
+    tty_set_fg(pgid);
     return 0;
 }
 

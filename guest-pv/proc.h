@@ -72,6 +72,8 @@ long proc_kill(int pid, int sig);
 long proc_signal(int sig, int action);
 long proc_setpgid(int pid, int pgid);
 long proc_getpgid(int pid);
+/* Make pgid (a live process group) the console's foreground group. */
+long proc_tcsetpgrp(int pgid);
 long proc_info(int pid, struct hos_procinfo *out);
 int proc_count(void);
 

@@ -241,8 +241,8 @@ static long sys_getcwd(uint64_t buf_uva, uint64_t size)
 static long sys_brk(uint64_t addr)
 {
     uint64_t old_top = (cur->brk + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
-    if (addr < cur->brk_start || addr - cur->brk_start > HEAP_MAX)
-        return (long)cur->brk;
+    if (addr < cur->brk_start || addr - cur->brk_start > HEAP_MAX || addr > USER_MMAP_BASE)
+        return (long)cur->brk;                /* the heap stays below anonymous mappings */
     uint64_t new_top = (addr + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
     if (new_top > old_top) {
         if (uvm_map_range(&cur->vm, old_top, new_top - old_top, PTE_USER_RW))
@@ -267,8 +267,8 @@ static long sys_mmap(uint64_t len, uint64_t prot, uint64_t flags, uint64_t fd)
     uint64_t pte = (prot & HOS_PROT_WRITE) ? PTE_USER_RW : (PTE_USER_RW & ~HAKO_PTE_W);
     if (prot & HOS_PROT_EXEC)
         pte &= ~HAKO_PTE_NX;
-    long rc = uvm_map_range(&cur->vm, va, len, pte);
-    if (rc)
+    long rc = prot ? uvm_map_range(&cur->vm, va, len, pte) : 0;   /* PROT_NONE: only the */
+    if (rc)                                                        /* addresses, no pages */
         return rc;
     cur->mmap_next = va + len + PAGE_SIZE;        /* a guard page between mappings */
     return (long)va;
@@ -404,7 +404,7 @@ void proc_syscall(struct guest_regs *r, struct hako_trap_frame *f)
     case HOS_SYS_procinfo:    rc = sys_procinfo(a0, a1); break;
     case HOS_SYS_setpgid:     rc = proc_setpgid((int)a0, (int)a1); break;
     case HOS_SYS_getpgid:     rc = proc_getpgid((int)a0); break;
-    case HOS_SYS_tcsetpgrp:   tty_set_fg((int)a0); rc = 0; break;
+    case HOS_SYS_tcsetpgrp:   rc = proc_tcsetpgrp((int)a0); break;
     case HOS_SYS_ttymode:     rc = a0 <= HOS_TTY_RAW ? (tty_set_mode((int)a0), 0) : -HOS_EINVAL;
                               break;
     case HOS_SYS_sched_yield: proc_yield(); rc = 0; break;

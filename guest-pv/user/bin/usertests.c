@@ -721,6 +721,12 @@ static int touch(long addr)
     return 0;
 }
 
+/* Child body: read the byte at addr (returns only if that works). */
+static int peek(long addr)
+{
+    return *(volatile char *)addr;
+}
+
 /* Anonymous mmap gives zeroed memory; munmap takes it away; bad requests fail. */
 static void test_mmap(void)
 {
@@ -741,6 +747,24 @@ static void test_mmap(void)
     CHECK(mmap(NULL, PAGE, PROT_READ, MAP_PRIVATE, 0, 0) == MAP_FAILED);    /* a file */
     CHECK_ERR(munmap((void *)((uintptr_t)p + 1), PAGE), EINVAL);            /* unaligned */
     CHECK_ERR(munmap(KERNEL_ADDR, PAGE), EINVAL);
+    /* PROT_NONE reserves addresses only: touching them faults. */
+    unsigned char *none = mmap(NULL, PAGE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    CHECK(none != MAP_FAILED);
+    CHECK(WIFSIGNALED(wait_status(spawn(peek, (long)none))));
+    CHECK(munmap(none, PAGE) == 0);
+    /* The heap cannot grow into the anonymous mappings. */
+    CHECK(sbrk(0x100000000000l) == (void *)-1);
+}
+
+/* Process groups: a new group is named after its leader, an existing one may be joined;
+ * the console can only be given to a live group. */
+static void test_pgroups(void)
+{
+    CHECK_RAW(hos_syscall2(HOS_SYS_setpgid, 0, 99999), HOS_EPERM);
+    CHECK_RAW(hos_syscall2(HOS_SYS_setpgid, 0, -1), HOS_EINVAL);
+    CHECK(setpgid(0, 0) == 0 && getpgrp() == getpid());
+    CHECK_RAW(hos_syscall1(HOS_SYS_tcsetpgrp, 99999), HOS_EPERM);
+    CHECK_RAW(hos_syscall1(HOS_SYS_tcsetpgrp, 0), HOS_EINVAL);
 }
 
 /* System calls take buffers and strings anywhere in the stack's 1 MiB, grown or not yet
@@ -1083,7 +1107,7 @@ static const struct test tests[] = {
     { "munmap_huge", test_munmap_huge }, { "many_tables", test_many_tables },
     { "deep_dirs", test_deep_dirs }, { "sleep_long", test_sleep_long },
     { "domctl_args", test_domctl_args }, { "stack_buffers", test_stack_buffers },
-    { "fs_full", test_fs_full },
+    { "fs_full", test_fs_full },     { "pgroups", test_pgroups },
 };
 #define NTESTS ((int)(sizeof tests / sizeof tests[0]))
 
