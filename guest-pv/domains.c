@@ -28,6 +28,7 @@
 #define DOMCTL_ARG_MAX 512
 
 static struct consring_back *backends[MAX_BACKENDS];   /* by domid */
+static struct { uint64_t mfn; unsigned port; } consoles[MAX_BACKENDS];  /* to re-attach */
 
 /* Map fresh pages at window pages [*n, end); *n counts what is mapped. 0 or
  * -HOS_ENOMEM. */
@@ -134,8 +135,11 @@ long dom_create(uint64_t req_uva)
     window_unmap(pfns, npfns);
     if (rc < 0)
         return rc;
-    if (c.domid < MAX_BACKENDS && c.console_mfn)
+    if (c.domid < MAX_BACKENDS && c.console_mfn) {
+        consoles[c.domid].mfn = c.console_mfn;
+        consoles[c.domid].port = c.console_port;
         backends[c.domid] = consring_back_attach(c.domid, c.console_mfn, c.console_port);
+    }
     if (c.domid < MAX_BACKENDS && !backends[c.domid])
         kprintf("domains: d%u has no console backend\n", c.domid);
     return rc;
@@ -167,6 +171,11 @@ long dom_domctl(uint64_t cmd, uint64_t arg, uint64_t len)
     if (cmd == HAKO_DOMCTL_DESTROY && arg < MAX_BACKENDS && backends[arg]) {
         consring_back_detach(backends[arg]);   /* the hypervisor refuses while mapped */
         backends[arg] = NULL;
+        long rc = hako_hypercall2(HAKO_HC_domctl, cmd, arg);
+        if (rc)                                /* still there: serve its console again */
+            backends[arg] = consring_back_attach((unsigned)arg, consoles[arg].mfn,
+                                                 consoles[arg].port);
+        return rc;
     }
     if (len == 0)
         return hako_hypercall2(HAKO_HC_domctl, cmd, arg);
