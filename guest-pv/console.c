@@ -23,15 +23,24 @@ void tty_output(const char *buf, size_t n)
         privops->console_write(buf, n);
 }
 
-/* Input is waiting: move it into the tty. */
+/* Input is waiting: move what fits into the tty. The rest waits where it is (the
+ * hypervisor's buffer, the UART, the console ring) until console_pull() makes room. */
 static void console_event(unsigned port, void *arg)
 {
     char buf[128];
-    long n;
+    long n = 1;
     (void)port, (void)arg;
-    while ((n = use_ring ? consring_front_read(buf, sizeof(buf))
-                         : privops->console_read(buf, sizeof(buf))) > 0)
-        tty_input(buf, (size_t)n);
+    for (size_t room; n > 0 && (room = tty_room()) > 0;) {
+        size_t want = room < sizeof(buf) ? room : sizeof(buf);
+        n = use_ring ? consring_front_read(buf, want) : privops->console_read(buf, want);
+        if (n > 0)
+            tty_input(buf, (size_t)n);
+    }
+}
+
+void console_pull(void)
+{
+    console_event(0, NULL);
 }
 
 void console_init(const struct hako_start_info *si)

@@ -126,6 +126,8 @@ void tty_init(void);
 struct file *tty_open(void);
 /* Console bytes arrived (event context: never sleeps; buffers, echoes, wakes readers). */
 void tty_input(const char *buf, size_t n);
+/* Input bytes that fit now (a console driver takes no more than this). */
+size_t tty_room(void);
 void tty_set_fg(int pgid);
 int tty_fg(void);
 void tty_set_mode(int mode);

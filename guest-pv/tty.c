@@ -159,6 +159,16 @@ static void cooked_input(char c)
     }
 }
 
+/* How many input bytes fit now without anything being dropped (the line being edited
+ * counts as used: it needs room in the ring when it is finished). */
+size_t tty_room(void)
+{
+    size_t used = tty.count + tty.line_len;
+    if (tty.rec_count >= TTY_RECORDS - 1 || used >= TTY_IN_SIZE)
+        return 0;
+    return TTY_IN_SIZE - used;
+}
+
 /* Console bytes arrived: edit, echo, signal and buffer them; wake readers. */
 void tty_input(const char *buf, size_t n)
 {

@@ -3,31 +3,49 @@
  */
 #include "console.h"
 
+#include "cpu.h"
 #include "lib.h"
+#include "mm.h"
+#include "paging.h"
 #include "x86.h"
 
 #define COM1 0x3F8
 #define UART_DATA 0
 #define UART_IER 1
 #define UART_FCR 2
+#define UART_IIR 2
 #define UART_LCR 3
 #define UART_MCR 4
 #define UART_LSR 5
 #define LSR_DR 0x01
 #define LSR_THRE 0x20
 
+#define IOAPIC_MFN  (0xFEC00000ull >> 12)
+#define IOAPIC_VA   0xFFFF820000001000ull      /* next to the local APIC (slot 260) */
+#define UART_IRQ    4                          /* COM1 on the ISA bus */
+
 static int line_source = CONSOLE_SOURCE_HV; /* who owns the current, unfinished line */
 static int at_line_start = 1;
-/* Input that arrived before the FIFO was switched on (switching it on empties it): read
- * until the port has nothing, then switch at once, so at most a byte arriving in those
- * two instructions can be lost. */
-static char early_input[256];
-static size_t early_len, early_pos;
+/* Input taken from the UART (by its interrupt, or polled) and not read by dom0 yet.
+ * What arrives while it is full stays in the UART (and QEMU) until there is room. */
+static char input[4096];
+static size_t in_head, in_count;
+
+/* Move what the UART holds into `input`, as far as it fits. */
+static void uart_drain(void)
+{
+    while (in_count < sizeof(input) && (inb(COM1 + UART_LSR) & LSR_DR)) {
+        input[(in_head + in_count) % sizeof(input)] = (char)inb(COM1 + UART_DATA);
+        in_count++;
+    }
+}
 
 void console_init(void)
 {
-    while (early_len < sizeof(early_input) && (inb(COM1 + UART_LSR) & LSR_DR))
-        early_input[early_len++] = (char)inb(COM1 + UART_DATA);
+    /* Input that arrived before the FIFO was switched on (switching it on empties it):
+     * read until the port has nothing, then switch at once, so at most a byte arriving
+     * in those two instructions can be lost. */
+    uart_drain();
     outb(COM1 + UART_FCR, 0xC7);     /* FIFO on, cleared */
     outb(COM1 + UART_IER, 0x00);
     outb(COM1 + UART_LCR, 0x80);     /* DLAB: divisor follows */
@@ -88,17 +106,40 @@ void printk(const char *fmt, ...)
     console_write(CONSOLE_SOURCE_HV, buf, MIN((size_t)n, sizeof(buf) - 1));
 }
 
+void console_enable_irq(void)
+{
+    paging_map_hv_page(IOAPIC_VA, IOAPIC_MFN, PTE_P | PTE_W | PTE_PCD | PTE_PWT |
+                                                  (cpu_has.nx ? PTE_NX : 0));
+    volatile uint32_t *sel = (volatile uint32_t *)IOAPIC_VA;
+    volatile uint32_t *win = (volatile uint32_t *)(IOAPIC_VA + 0x10);
+    *sel = 0x10 + 2 * UART_IRQ + 1;
+    *win = 0;                         /* to the local APIC with id 0 */
+    *sel = 0x10 + 2 * UART_IRQ;
+    *win = CONSOLE_VECTOR;            /* fixed delivery, physical, edge, active high */
+    outb(COM1 + UART_IER, 0x01);      /* interrupt when data is available */
+    outb(COM1 + UART_MCR, 0x0B);      /* DTR, RTS, OUT2 (gates the IRQ line) */
+}
+
+void console_interrupt(void)
+{
+    uart_drain();
+    inb(COM1 + UART_IIR);             /* acknowledge whatever else it had to say */
+}
+
 bool console_has_input(void)
 {
-    return early_pos < early_len || (inb(COM1 + UART_LSR) & LSR_DR);
+    uart_drain();
+    return in_count > 0;
 }
 
 size_t console_read(char *buf, size_t len)
 {
+    uart_drain();
     size_t n = 0;
-    while (n < len && early_pos < early_len)
-        buf[n++] = early_input[early_pos++];
-    while (n < len && (inb(COM1 + UART_LSR) & LSR_DR))
-        buf[n++] = (char)inb(COM1 + UART_DATA);
+    for (; n < len && in_count; n++, in_count--) {
+        buf[n] = input[in_head];
+        in_head = (in_head + 1) % sizeof(input);
+    }
+    uart_drain();                     /* room again: take what waited in the UART */
     return n;
 }

@@ -195,6 +195,7 @@ void hv_main(uint64_t start_info_pa)
     paging_init(boot.ram_end);
     m2p_init(frame_count());
     time_init();
+    console_enable_irq();           /* input by interrupt from now on (the timer polls too) */
     build_dom0();
     size_t len;
     const char *selftest = hv_option("hv_selftest", &len);

@@ -235,6 +235,16 @@ void sched_timer_interrupt(void)
     schedule();                         /* slice over, or someone woke: decide again */
 }
 
+void sched_console_interrupt(void)
+{
+    console_interrupt();
+    time_ack();                              /* the local APIC's EOI */
+    if (console_virq_port() && console_has_input()) {
+        evtchn_send_virq(domain_get(0), HAKO_VIRQ_CONSOLE);
+        schedule();                          /* dom0 may have been waiting for it */
+    }
+}
+
 /* Called in the idle context when nothing can run: end the machine when dom0 is gone
  * or stopped, destroying every domain first. */
 static void idle_check_machine(void)

@@ -23,6 +23,9 @@ void sched_timers_changed(void);
 /* The APIC timer fired (interrupts path). */
 void sched_timer_interrupt(void);
 
+/* The UART's receive interrupt: take the input in, tell dom0 (VIRQ_CONSOLE). */
+void sched_console_interrupt(void);
+
 /* Become this CPU's idle context and run vCPUs until no domain is left; never returns. */
 void sched_run(void) __attribute__((noreturn));
 

@@ -45,6 +45,8 @@ void trap_entry(struct cpu_regs *regs)
     if (regs->vector >= 32) {               /* interrupts: from a guest or the idle loop */
         if (regs->vector == TIMER_VECTOR)
             sched_timer_interrupt();
+        else if (regs->vector == CONSOLE_VECTOR)
+            sched_console_interrupt();
         else if (regs->vector != SPURIOUS_VECTOR)
             printk("unexpected interrupt, vector %lu\n", regs->vector);
         if (from_guest) {
