@@ -44,6 +44,13 @@ expect_output "background job" '\[[0-9]+\]' 'background started'
 expect_output "free and ps" '[Ff]ree' 'PID|pid'
 expect_no_output "the kernel never faults" 'kernel exception|crashed'
 
+# ---- a pasted script longer than every input buffer (6 KB) arrives whole ---------------
+# Each line appends 67 bytes to a file; all 80 ran when it holds 5360.
+{ for i in $(seq -w 0 79); do echo "echo ok-$i-$(printf 'x%.0s' $(seq 60)) >> /tmp/p"; done
+  echo 'ls -l /tmp/p'; echo poweroff; } | session 120
+expect_status 0 "a long pasted script runs to its poweroff"
+expect_output "every one of 80 pasted commands ran" ' 5360 /tmp/p$'
+
 # ---- ^C ends the foreground job, not the shell (typed while `sleep 30` runs) -----------
 start=$(date +%s)
 { printf 'sleep 30\n'; sleep 5; printf '\003'; printf 'echo after-interrupt $?\npoweroff\n'; } |
