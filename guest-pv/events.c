@@ -24,7 +24,6 @@ struct port_handler {
 static struct hako_shared_info *shared;
 static struct hako_vcpu_info *vcpu;
 static struct port_handler handlers[HAKO_NR_EVENT_CHANNELS];
-static uint64_t events_handled;
 
 /* Bind virq and return its port, or 0. */
 static unsigned bind_virq(unsigned virq)
@@ -85,7 +84,6 @@ void events_dispatch(void)
         while (bits) {
             unsigned port = w * 64 + (unsigned)__builtin_ctzll(bits);
             bits &= bits - 1;
-            events_handled++;
             if (handlers[port].fn)
                 handlers[port].fn(port, handlers[port].arg);
         }
@@ -95,9 +93,4 @@ void events_dispatch(void)
 uint64_t ktime_ns(void)
 {
     return privops->time_ns();
-}
-
-uint64_t events_count(void)
-{
-    return events_handled;
 }

@@ -17,7 +17,4 @@ unsigned events_bind_virq(unsigned virq, void (*fn)(unsigned port, void *arg), v
 /* Run the handlers of every pending unmasked port (from the upcall). */
 void events_dispatch(void);
 
-/* Events handled so far. */
-uint64_t events_count(void);
-
 #endif /* GUEST_EVENTS_H */
