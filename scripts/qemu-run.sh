@@ -2,7 +2,11 @@
 # scripts/qemu-run.sh: boot the hako hypervisor with a dom0 kernel under QEMU (TCG).
 #
 #   qemu-run.sh [--timeout SECONDS] [--reboot-loop] [--debug] [--mem SIZE] [--icount]
-#               [--console] HYPERVISOR_ELF DOM0_ELF [HYPERVISOR_OPTIONS... --] [DOM0 CMDLINE...]
+#               [--console] [--machine SPEC] HYPERVISOR_ELF DOM0_ELF [HYPERVISOR_OPTIONS... --]
+#               [DOM0 CMDLINE...]
+#
+# --machine: QEMU's -M value (default microvm; e.g. microvm,rtc=off for a machine
+# without a real-time clock).
 #
 # --console (what `make run` uses): on a terminal, no timeout, ^C goes to the guest and
 # Ctrl-A x quits QEMU; otherwise standard input is fed to the console followed by ^D
@@ -19,6 +23,7 @@ debug=0
 mem=256M
 icount=0
 console=0
+machine=microvm
 while [ $# -gt 0 ]; do
   case "$1" in
     --timeout) timeout_s=$2; shift 2 ;;
@@ -27,11 +32,12 @@ while [ $# -gt 0 ]; do
     --mem) mem=$2; shift 2 ;;
     --icount) icount=1; shift ;;
     --console) console=1; shift ;;
+    --machine) machine=$2; shift 2 ;;
     *) break ;;
   esac
 done
 if [ $# -lt 2 ]; then
-  sed -n '2,12p' "$0" >&2
+  sed -n '2,18p' "$0" >&2
   exit 2
 fi
 hv=$1 dom0=$2
@@ -50,7 +56,7 @@ if [ "$console" = 1 ] && [ -t 0 ]; then
 else
   serial=(-serial stdio)
 fi
-args=(-M microvm -accel tcg -cpu max -m "$mem" -smp 1 -no-reboot -nodefaults
+args=(-M "$machine" -accel tcg -cpu max -m "$mem" -smp 1 -no-reboot -nodefaults
       -display none "${serial[@]}"
       -device isa-debug-exit,iobase=0xf4,iosize=4
       -kernel "$hv" -initrd "$dom0" -append "$cmdline")

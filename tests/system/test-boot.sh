@@ -34,6 +34,10 @@ expect_output "hypervisor option dom0_mem sets dom0's memory" '^\(d0\) domain 0 
   'command line "foo exit=0"'
 expect_status 0 "dom0 with 8 MiB boots and passes its checks"
 
+boot --machine microvm,rtc=off "$DOM0" exit=0
+expect_status 0 "a machine without a real-time clock boots"
+expect_output "without an RTC the wall clock is 0" 'wall clock 0 s since 1970 \(no RTC'
+
 boot "$DOM0" shutdown=reboot
 expect_status 124 "dom0 reboot request exits with status 124"
 expect_output "reboot is reported" 'stopped: reboot'
