@@ -624,6 +624,58 @@ static int exec_self(long unused)
     return 1;
 }
 
+/* Child body for test_exec_mutants: exec the file at path (exit 100 if that fails). */
+static int exec_path(long path)
+{
+    char *argv[] = { "mutant", NULL };
+    execve((const char *)path, argv, environ);
+    return 100;
+}
+
+/* Hostile ELF files: /bin/true with one header field made impossible each fails with
+ * ENOEXEC (the caller carries on); with random bytes of its headers flipped, every
+ * attempt ends -- exec refused, the program run, or the process killed -- and never
+ * the kernel. */
+static void test_exec_mutants(void)
+{
+    static unsigned char orig[64 * 1024], img[64 * 1024];
+    int fd = open("/bin/true", O_RDONLY);
+    CHECK(fd >= 0);
+    ssize_t len = read(fd, orig, sizeof orig);
+    CHECK(len > 512 && len < (ssize_t)sizeof orig && close(fd) == 0);
+    uint64_t phoff;
+    memcpy(&phoff, orig + 32, 8);
+    CHECK(phoff + 56 <= (uint64_t)len);
+    const struct { size_t at, size; uint64_t value; } lies[] = {
+        { 32, 8, (uint64_t)len + 100 },          /* program headers past the end */
+        { 56, 2, 0 },                            /* no program headers */
+        { 16, 2, 3 },                            /* a shared object, not an executable */
+        { 24, 8, 0xFFFF800000000000ull },        /* entry in the hypervisor's range */
+        { phoff + 16, 8, 0xFFFFFFFF80000000ull }, /* first segment over the kernel */
+        { phoff + 8, 8, (uint64_t)len },         /* its data past the end of the file */
+        { phoff + 40, 8, 1ull << 46 },           /* its memory size beyond user space */
+    };
+    char *argv[] = { "mutant", NULL };
+    for (size_t i = 0; i < sizeof lies / sizeof lies[0]; i++) {
+        memcpy(img, orig, (size_t)len);
+        memcpy(img + lies[i].at, &lies[i].value, lies[i].size);
+        make_file("mutant", img, (size_t)len);
+        CHECK_ERR(execve("mutant", argv, environ), ENOEXEC);
+    }
+    unsigned seed = 12345;
+    for (int round = 0; round < 40; round++) {
+        memcpy(img, orig, (size_t)len);
+        for (int k = 0; k < 4; k++) {
+            seed = seed * 1103515245u + 12345u;
+            img[(seed >> 8) % (phoff + 2 * 56)] ^= (unsigned char)(1u << ((seed >> 4) & 7));
+        }
+        make_file("mutant", img, (size_t)len);
+        int status = wait_status(spawn(exec_path, (long)"mutant"));
+        CHECK(WIFEXITED(status) || WIFSIGNALED(status));
+    }
+    CHECK(unlink("mutant") == 0);
+}
+
 /* execve: missing and non-ELF files fail cleanly; argv and envp arrive intact. */
 static void test_exec(void)
 {
@@ -1108,6 +1160,7 @@ static const struct test tests[] = {
     { "deep_dirs", test_deep_dirs }, { "sleep_long", test_sleep_long },
     { "domctl_args", test_domctl_args }, { "stack_buffers", test_stack_buffers },
     { "fs_full", test_fs_full },     { "pgroups", test_pgroups },
+    { "exec_mutants", test_exec_mutants },
 };
 #define NTESTS ((int)(sizeof tests / sizeof tests[0]))
 
