@@ -66,7 +66,8 @@ USER_LINK = $(LD) $(USER_LDFLAGS) -o $@ $(USER_CRT0) $(filter %.c.o,$^) \
 	-L$(USER_NEWLIB)/lib --start-group -lc -lm $(USER_LIBGCC) --end-group
 USER_LINK_DEPS := $(USER_CRT0) $(USER_LIB_A) $(NEWLIB_STAMP)
 
-$(USER_SH_ELF): $(USER_OUT)/obj/guest-pv/user/sh.c.o $(USER_LINK_DEPS)
+$(USER_SH_ELF): $(USER_OUT)/obj/guest-pv/user/sh.c.o $(USER_OUT)/obj/guest-pv/user/sh_parse.c.o \
+		$(USER_LINK_DEPS)
 	@mkdir -p $(@D)
 	$(USER_LINK)
 $(USER_BIN_ELFS): $(USER_OUT)/bin/%: $(USER_OUT)/obj/guest-pv/user/bin/%.c.o $(USER_LINK_DEPS)
