@@ -45,6 +45,27 @@
     pushq %rbx
 .endm
 
+/* Frame slots the sysret path reloads one by one (struct cpu_regs, x86.h; the scratch
+ * slots are in SAVE_SCRATCH's order below rax). */
+#define FRAME_OFF_R10    (FRAME_RAX - 7 * 8)
+#define FRAME_OFF_R9     (FRAME_RAX - 6 * 8)
+#define FRAME_OFF_R8     (FRAME_RAX - 5 * 8)
+#define FRAME_OFF_RDI    (FRAME_RAX - 4 * 8)
+#define FRAME_OFF_RSI    (FRAME_RAX - 3 * 8)
+#define FRAME_OFF_RDX    (FRAME_RAX - 2 * 8)
+#define FRAME_OFF_RFLAGS (FRAME_CS + 8)
+#define FRAME_OFF_RSP    (FRAME_CS + 16)
+
+/* The callee-saved registers, in the order context_switch and async_burst push them. */
+.macro POP_CALLEE_SAVED
+    popq %r15
+    popq %r14
+    popq %r13
+    popq %r12
+    popq %rbx
+    popq %rbp
+.endm
+
 .macro RESTORE_GPRS
     popq %rbx
     popq %rbp
@@ -98,11 +119,10 @@ syscall_entry:
     incq VCPU_HC_COUNT(%r11,%rax,8)  /* hypercall_count <= HC_COUNT_SLOTS (hypercall.c) */
     leaq hypercall_table(%rip), %r11
     call *(%r11,%rax,8)
-    movq %rax, FRAME_RAX(%rsp)
     .globl hypercall_return
-hypercall_return:
+hypercall_return:                   /* rax = the result; the frame's rax slot is stale */
     /* Returning to a non-canonical rip would fault in ring 0 (sysret, and iretq on the
-     * upcall path too): refuse it first. */
+     * upcall path too): refuse it first. rcx keeps the rip for sysret. */
     movq FRAME_RIP(%rsp), %rcx
     movq %rcx, %r11
     sarq $47, %r11
@@ -115,18 +135,22 @@ hypercall_return:
     movq VCPU_UPCALL_WORD(%r11), %r11
     cmpw $1, (%r11)
     je 4f
-5:  addq $48, %rsp                  /* callee-saved: still in their registers */
-    RESTORE_SCRATCH
-    addq $16, %rsp                  /* vector, error code */
-    popq %rcx                       /* rip */
-    addq $8, %rsp                   /* cs */
-    popq %r11                       /* rflags */
-    movq (%rsp), %rsp               /* guest rsp */
+    /* The guest's registers but rax, rcx and r11 (the result, rip, rflags); the
+     * callee-saved ones are still in their registers. Each slot is loaded once. */
+5:  movq FRAME_OFF_R10(%rsp), %r10
+    movq FRAME_OFF_R9(%rsp), %r9
+    movq FRAME_OFF_R8(%rsp), %r8
+    movq FRAME_OFF_RDI(%rsp), %rdi
+    movq FRAME_OFF_RSI(%rsp), %rsi
+    movq FRAME_OFF_RDX(%rsp), %rdx
+    movq FRAME_OFF_RFLAGS(%rsp), %r11
+    movq FRAME_OFF_RSP(%rsp), %rsp
     swapgs
     sysretq
-1:  movq $-38, FRAME_RAX(%rsp)      /* -HAKO_ENOSYS */
+1:  movq $-38, %rax                 /* -HAKO_ENOSYS */
     jmp hypercall_return
-2:  FILL_FRAME 0
+2:  movq %rax, FRAME_RAX(%rsp)
+    FILL_FRAME 0
     movq %rsp, %rdi
     call hypercall_bad_return       /* does not return */
     ud2
@@ -134,12 +158,15 @@ hypercall_return:
     movq %rsp, %rdi
     call vtrap_user_syscall
     jmp resume_frame
-4:  FILL_FRAME 0
+4:  movq %rax, FRAME_RAX(%rsp)      /* the trap frame and the iretq path read it */
+    FILL_FRAME 0
     movq %rsp, %rdi
     call vtrap_hypercall_events     /* bounced to the event callback? */
     testl %eax, %eax
-    jz 5b                           /* no (no callback): the normal way out */
-    jmp resume_frame
+    jnz resume_frame
+    movq FRAME_RAX(%rsp), %rax      /* no (no callback): the normal way out, the frame */
+    movq FRAME_RIP(%rsp), %rcx      /* untouched */
+    jmp 5b
 
 /* Hypercalls that need the complete frame (they dump it or resume through it) are
  * entered through these: fill it in, then run the C handler. The frame is found from the
@@ -225,12 +252,7 @@ context_switch:
     pushq %r15
     movq %rsp, (%rdi)
     movq %rsi, %rsp
-    popq %r15
-    popq %r14
-    popq %r13
-    popq %r12
-    popq %rbx
-    popq %rbp
+    POP_CALLEE_SAVED
     ret
 
 /* First return address of a new vCPU's switch frame: enter its guest frame. */
@@ -282,12 +304,7 @@ async_burst:
 .Lasync_stop:
     movq %rbx, %rax
     addq $8, %rsp
-    popq %r15
-    popq %r14
-    popq %r13
-    popq %r12
-    popq %rbx
-    popq %rbp
+    POP_CALLEE_SAVED
     ret
 
 /* The table slot of every op async_burst must leave to the full path (it reads more than

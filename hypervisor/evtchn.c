@@ -233,14 +233,14 @@ long evtchn_send(struct domain *d, uint64_t port)
 
 long evtchn_port_op(struct domain *d, unsigned cmd, uint64_t port)
 {
-    struct evtchn *e = port_get(d, port);
-    if (cmd != HAKO_EVTCHNOP_SEND && cmd != HAKO_EVTCHNOP_CLOSE && cmd != HAKO_EVTCHNOP_UNMASK)
+    if (cmd == HAKO_EVTCHNOP_SEND)
+        return evtchn_send(d, port);            /* checks the port itself */
+    if (cmd != HAKO_EVTCHNOP_CLOSE && cmd != HAKO_EVTCHNOP_UNMASK)
         return -HAKO_ENOSYS;
+    struct evtchn *e = port_get(d, port);
     if (!e)
         return -HAKO_EINVAL;
     switch (cmd) {
-    case HAKO_EVTCHNOP_SEND:
-        return evtchn_send(d, port);
     case HAKO_EVTCHNOP_CLOSE:
         if (e->state == HAKO_EVTCHN_FREE)
             return -HAKO_EINVAL;

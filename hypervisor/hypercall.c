@@ -195,10 +195,9 @@ static long __attribute__((noinline)) event_channel_op(struct domain *d, uint64_
 {
     if (a1 > HAKO_EVTCHNOP_UNMASK)
         return -HAKO_ENOSYS;
+    _Static_assert(HAKO_EVTCHNOP_SEND == HAKO_EVTCHNOP_STATUS + 1, "struct commands first");
     if (a1 >= HAKO_EVTCHNOP_SEND)
         return evtchn_port_op(d, (unsigned)a1, a2);
-    if (a1 > HAKO_EVTCHNOP_STATUS)
-        return -HAKO_ENOSYS;
     struct hako_evtchn op;
     if (a2 & 7)
         return -HAKO_EINVAL;

@@ -33,8 +33,9 @@ extern char hv_image_start[], hv_image_end[];
 static struct boot_info boot;
 uint64_t hv_free_frames_before_dom0;
 
-/* Ranges no allocation may touch until dom0 is built: low 1 MiB, image, modules, boot info. */
-static struct boot_range reserved[4 + BOOT_MAX_MODS + 2];
+/* Ranges no allocation may touch until dom0 is built: low 1 MiB, image, modules, boot
+ * info, and the frame table (memory_init reserves each once). */
+static struct boot_range reserved[2 + BOOT_MAX_MODS + ARRAY_SIZE(boot.info_pages) + 1];
 static unsigned nr_reserved;
 
 static void reserve(uint64_t start, uint64_t end)

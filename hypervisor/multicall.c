@@ -218,7 +218,8 @@ long hc_multicall(HC_ARGS)
             if (page_va != 1)
                 put_page_and_type(mfn);
             page_va = 1;
-            if (!hold_page(v, va - off, &mfn)) {
+            /* (va below calls: the array ran past 2^64, which is not a wrap to 0.) */
+            if (va < calls || !hold_page(v, va - off, &mfn)) {
                 rc = -HAKO_EFAULT, failed = true;
                 break;
             }

@@ -50,7 +50,7 @@ void pvh_parse(uint64_t start_info_pa, struct boot_info *bi)
         bi->info_pages[1] = page_range(si.cmdline_paddr, n + 1);
     }
 
-    bi->info_pages[2] = page_range(si.memmap_paddr, si.memmap_entries * 24ull);
+    bi->info_pages[2] = page_range(si.memmap_paddr, si.memmap_entries * (uint64_t)sizeof(struct pvh_memmap_entry));
     for (uint32_t i = 0; i < si.memmap_entries; i++) {
         struct pvh_memmap_entry e;
         memcpy(&e, (char *)phys_to_virt(si.memmap_paddr) + i * sizeof(e), sizeof(e));

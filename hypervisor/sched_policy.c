@@ -74,14 +74,7 @@ static uint64_t runnable_weight(const struct sched_policy *p)
     return sum;
 }
 
-/* The most e may run in one period: its cap limit, UINT64_MAX when uncapped. */
-static uint64_t cap_limit(const struct sched_entity *e)
-{
-    if (e->cap == 0)
-        return UINT64_MAX;
-    return SCHED_PERIOD_NS * (e->cap > 100 ? 100 : e->cap) / 100;
-}
-
+#define cap_limit policy_cap_limit
 #define cap_room policy_cap_room
 
 /* Whether runnable e is held to its cap limit when pool ns go to weight wsum. */

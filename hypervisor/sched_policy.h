@@ -71,12 +71,20 @@ static inline uint64_t policy_period_elapsed(const struct sched_policy *p, uint6
     return now > p->period_start_ns ? now - p->period_start_ns : 0;
 }
 
+/* The most e may run in one period: its cap limit, UINT64_MAX when uncapped. */
+static inline uint64_t policy_cap_limit(const struct sched_entity *e)
+{
+    if (e->cap == 0)
+        return UINT64_MAX;
+    return SCHED_PERIOD_NS * (e->cap > 100 ? 100 : e->cap) / 100;
+}
+
 /* How much longer e may run this period under its cap; UINT64_MAX when uncapped. */
 static inline uint64_t policy_cap_room(const struct sched_entity *e)
 {
     if (e->cap == 0)
         return UINT64_MAX;
-    uint64_t limit = SCHED_PERIOD_NS * (e->cap > 100 ? 100 : e->cap) / 100;
+    uint64_t limit = policy_cap_limit(e);
     return e->period_used_ns >= limit ? 0 : limit - e->period_used_ns;
 }
 

@@ -139,6 +139,29 @@ void test_main(const struct hako_start_info *si)
     XTF_EXPECT_RC(hako_hypercall2(HAKO_HC_multicall, 0xFFFF800000000000ul, 1), -HAKO_EFAULT,
                   "array in the hypervisor's range");
     XTF_EXPECT_RC(multicall(NULL, 0), 0, "empty batch");
+    {   /* An array that runs past 2^64 does not go on at address 0 (ABI 6: no range
+         * wraps): its last page is the top one and page 0 is mapped too. The entry in
+         * the top page runs, the next one is a fault. */
+        const uint64_t top = 0xFFFFFFFFFFFFF000ul, off = 4096 - sizeof(mc[0]);
+        uint64_t pt = pfn_alloc(), pz = pfn_alloc();
+        if (!pt || !pz || mm_map(mm_kernel_l4(), top, pfn_to_mfn(pt), PTE_KERNEL_RW) ||
+            mm_map(mm_kernel_l4(), 0, pfn_to_mfn(pz), PTE_KERNEL_RW) || mm_flush()) {
+            xtf_error("cannot map the top page and page 0");
+        } else {
+            struct hako_multicall_entry *last = (void *)((char *)pfn_to_va(pt) + off),
+                                        *zero = pfn_to_va(pz);
+            *last = (struct hako_multicall_entry){ .op = HAKO_HC_version, .result = 0x55 };
+            *zero = *last;
+            XTF_EXPECT_RC(hako_hypercall2(HAKO_HC_multicall, top + off, 2), -HAKO_EFAULT,
+                          "array running past 2^64");
+            XTF_CHECK(last->result == HAKO_ABI_VERSION && zero->result == 0x55,
+                      "array past 2^64: results %ld (top) and %ld (address 0, not run)",
+                      (long)last->result, (long)zero->result);
+            mm_unmap(mm_kernel_l4(), top);
+            mm_unmap(mm_kernel_l4(), 0);
+            mm_flush();
+        }
+    }
     /* An array in read-only memory: the first result cannot be written. */
     XTF_EXPECT_RC(hako_hypercall2(HAKO_HC_multicall, si->pt_base_va, 1), -HAKO_EFAULT,
                   "array in read-only memory");
