@@ -19,6 +19,9 @@
 #include "sched.h"
 #include "time.h"
 
+/* The scratch window has page tables for HV_SCRATCH_SIZE bytes (paging_init) only. */
+_Static_assert(HAKO_DOMCTL_IMAGE_MAX <= HV_SCRATCH_SIZE, "every accepted image fits the window");
+
 /* Copy the image at guest va (len bytes) into freshly mapped scratch pages; 0 or error.
  * The pages are in *frames; the image is at HV_SCRATCH_BASE. */
 static int image_copy_in(uint64_t va, uint64_t len, struct frame_list *frames)

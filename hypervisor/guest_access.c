@@ -22,12 +22,12 @@ bool guest_range_ok(uint64_t va, uint64_t len)
     return va >= HAKO_HV_VA_END;                        /* wholly above the hypervisor */
 }
 
-/* The table entry at index idx of the table in machine frame of entry e, or 0 if bad. */
+/* Entry idx of the table at machine address table_pa, or 0 (absent) outside RAM. */
 static uint64_t table_entry(uint64_t table_pa, unsigned idx)
 {
     if (!frame_get(table_pa >> PAGE_SHIFT))
         return 0;                                       /* points outside RAM: treat as absent */
-    const uint64_t *t = phys_to_virt(table_pa & PTE_ADDR);
+    const uint64_t *t = phys_to_virt(table_pa);
     return __atomic_load_n(&t[idx], __ATOMIC_RELAXED);   /* read each entry once */
 }
 
@@ -88,10 +88,17 @@ int guest_check(uint64_t cr3, uint64_t va, uint64_t len, bool write)
 
 int guest_copy_to(uint64_t cr3, uint64_t va, const void *src, uint64_t len)
 {
+    uint64_t pa;
+    /* Within one page (nearly every call) its translation is the whole check: one walk. */
+    if (len && len <= PAGE_SIZE - (va & (PAGE_SIZE - 1))) {
+        if (guest_translate(cr3, va, true, &pa))
+            return -HAKO_EFAULT;
+        memcpy(phys_to_virt(pa), src, len);
+        return 0;
+    }
     if (guest_check(cr3, va, len, true))
         return -HAKO_EFAULT;
     const char *s = src;
-    uint64_t pa;
     while (len) {
         uint64_t chunk = MIN(len, PAGE_SIZE - (va & (PAGE_SIZE - 1)));
         if (guest_translate(cr3, va, true, &pa))

@@ -18,6 +18,8 @@
 #include "x86.h"
 
 #define COPY_BATCH 32   /* requests copied in at a time */
+#define MAX_ITEM_SIZE sizeof(struct hako_mmuext_op)   /* the larger of the two batch items */
+_Static_assert(sizeof(struct hako_mmu_update) <= MAX_ITEM_SIZE, "batch buffer fits every item");
 
 /* True when mfn is a frame the hypervisor holds for its own use in d (shared info,
  * asynchronous-hypercall rings): never mapped by another domain. */
@@ -99,7 +101,7 @@ static long run_batch(uint64_t nr, uint64_t items, uint64_t count, uint64_t done
     if (done_ptr && guest_check(cr3, done_ptr, 8, true))
         return -HAKO_EFAULT;
     uint64_t i = hc_resume(nr, items, count, done_ptr), start = i;
-    uint8_t buf[COPY_BATCH * 24];
+    uint8_t buf[COPY_BATCH * MAX_ITEM_SIZE];
     long rc = 0;
     while (i < count && rc == 0) {
         if (i - start >= HC_PREEMPT_CHUNK) {

@@ -159,13 +159,20 @@ static bool pte_is_leaf(unsigned level, uint64_t pte)
     return level == 1 || (level == 2 && (pte & PTE_PS));
 }
 
+/* True when present entry pte of a level-`level` table has the user bit and no bit
+ * beyond those ABI.md 12.2 allows there. */
+static bool pte_bits_ok(unsigned level, uint64_t pte)
+{
+    uint64_t allowed = PTE_P | PTE_W | PTE_U | PTE_A | PTE_D | (7ull << 9) | PTE_ADDR |
+                       allowed_nx | (level == 2 ? PTE_PS : 0);
+    return !(pte & ~allowed) && (pte & PTE_U);
+}
+
 int pte_get(unsigned level, uint64_t pte, uint16_t domid)
 {
     if (!(pte & PTE_P))
         return 0;
-    uint64_t allowed = PTE_P | PTE_W | PTE_U | PTE_A | PTE_D | (7ull << 9) | PTE_ADDR |
-                       allowed_nx | (level == 2 ? PTE_PS : 0);
-    if ((pte & ~allowed) || !(pte & PTE_U))
+    if (!pte_bits_ok(level, pte))
         return -HAKO_EINVAL;
     uint64_t mfn = (pte & PTE_ADDR) >> PAGE_SHIFT;
     bool w = pte & PTE_W;
@@ -241,7 +248,9 @@ static void devalidate_table(uint64_t mfn, unsigned level)
     }
 }
 
-int pt_update(uint64_t table_mfn, unsigned idx, uint64_t val, uint16_t domid, bool *flush)
+/* Level (1..4) of table_mfn when it is a validated table of domid and idx indexes it;
+ * -HAKO_EPERM when it is not domid's, -HAKO_EINVAL otherwise. */
+static int table_level(uint64_t table_mfn, unsigned idx, uint16_t domid)
 {
     struct frame_info *f = frame_get(table_mfn);
     if (!f || f->owner != domid)
@@ -249,31 +258,44 @@ int pt_update(uint64_t table_mfn, unsigned idx, uint64_t val, uint16_t domid, bo
     unsigned level = pgt_level(f->type);
     if (!level || f->type_count == 0 || idx >= 512)
         return -HAKO_EINVAL;
-    if (hv_slot(level, idx))
-        return -HAKO_EPERM;
+    return (int)level;
+}
+
+/* Store val, whose references are taken, in entry idx of table_mfn (level `level`,
+ * owned by domid) and drop the references of the entry it replaces. */
+static void set_entry(uint64_t table_mfn, unsigned level, unsigned idx, uint64_t val,
+                      uint16_t domid, bool *flush)
+{
     uint64_t *slot = (uint64_t *)mfn_to_virt(table_mfn) + idx;
     uint64_t old = __atomic_load_n(slot, __ATOMIC_RELAXED);
-    int rc = pte_get(level, val, domid);
-    if (rc)
-        return rc;
     __atomic_store_n(slot, val, __ATOMIC_RELAXED);
     pte_put_from(level, old, domid);
     if ((old & PTE_P) && old != val)
         *flush = true;
+}
+
+int pt_update(uint64_t table_mfn, unsigned idx, uint64_t val, uint16_t domid, bool *flush)
+{
+    int level = table_level(table_mfn, idx, domid);
+    if (level < 0)
+        return level;
+    if (hv_slot((unsigned)level, idx))
+        return -HAKO_EPERM;
+    int rc = pte_get((unsigned)level, val, domid);
+    if (rc)
+        return rc;
+    set_entry(table_mfn, (unsigned)level, idx, val, domid, flush);
     return 0;
 }
 
 int pt_update_foreign(uint64_t table_mfn, unsigned idx, uint64_t val, uint16_t domid,
                       uint16_t fdomid, bool *flush)
 {
-    struct frame_info *t = frame_get(table_mfn);
-    if (!t || t->owner != domid)
-        return -HAKO_EPERM;
-    if (pgt_level(t->type) != 1 || t->type_count == 0 || idx >= 512 ||
-        domid >= PGT_FOREIGN_DOMIDS || fdomid >= PGT_FOREIGN_DOMIDS || fdomid == domid)
-        return -HAKO_EINVAL;
-    uint64_t allowed = PTE_P | PTE_W | PTE_U | PTE_A | PTE_D | (7ull << 9) | PTE_ADDR | allowed_nx;
-    if (!(val & PTE_P) || (val & ~allowed) || !(val & PTE_U))
+    int level = table_level(table_mfn, idx, domid);
+    if (level < 0)
+        return level;
+    if (level != 1 || domid >= PGT_FOREIGN_DOMIDS || fdomid >= PGT_FOREIGN_DOMIDS ||
+        fdomid == domid || !(val & PTE_P) || !pte_bits_ok(1, val))
         return -HAKO_EINVAL;
     uint64_t mfn = (val & PTE_ADDR) >> PAGE_SHIFT;
     struct frame_info *f = frame_get(mfn);
@@ -288,12 +310,7 @@ int pt_update_foreign(uint64_t table_mfn, unsigned idx, uint64_t val, uint16_t d
         return rc;
     foreign_mapped[fdomid]++;
     foreign_held[domid]++;
-    uint64_t *slot = (uint64_t *)mfn_to_virt(table_mfn) + idx;
-    uint64_t old = __atomic_load_n(slot, __ATOMIC_RELAXED);
-    __atomic_store_n(slot, val, __ATOMIC_RELAXED);
-    pte_put_from(1, old, domid);
-    if ((old & PTE_P) && old != val)
-        *flush = true;
+    set_entry(table_mfn, 1, idx, val, domid, flush);
     return 0;
 }
 

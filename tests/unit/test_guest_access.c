@@ -160,45 +160,30 @@ TEST(test_translate_user_page_with_offset)
     assert_int_equal(xlate(KERN_VA + 0x4FFF, false, &pa), -HAKO_EFAULT);
 }
 
-TEST(test_translate_fails_without_present_at_any_level)
+/* Each bit the walk needs, cleared at each level in turn: which accesses still work. */
+TEST(test_translate_needs_each_bit_at_every_level)
 {
+    static const struct {
+        uint64_t bit, va;
+        int read_rc, write_rc;
+    } cases[] = {
+        { PTE_P, KERN_VA, -HAKO_EFAULT, -HAKO_EFAULT },
+        { PTE_U, LOW_VA, -HAKO_EFAULT, -HAKO_EFAULT },
+        { PTE_W, KERN_VA, 0, -HAKO_EFAULT },              /* reading is still fine */
+    };
     uint64_t pa;
-    for (unsigned level = 0; level < 4; level++) {
-        uint64_t va = KERN_VA + ((uint64_t)level << 12);
-        map(va, DATA + level, USR);
-        assert_int_equal(xlate(va, false, &pa), 0);
-        *entry(va, level) &= ~PTE_P;
-        assert_int_equal(xlate(va, false, &pa), -HAKO_EFAULT);
-        *entry(va, level) |= PTE_P;               /* restore for the next level */
-    }
-}
-
-TEST(test_translate_fails_without_user_at_any_level)
-{
-    uint64_t pa;
-    for (unsigned level = 0; level < 4; level++) {
-        uint64_t va = LOW_VA + ((uint64_t)level << 12);
-        map(va, DATA + level, USR);
-        assert_int_equal(xlate(va, false, &pa), 0);
-        *entry(va, level) &= ~PTE_U;
-        assert_int_equal(xlate(va, false, &pa), -HAKO_EFAULT);
-        assert_int_equal(xlate(va, true, &pa), -HAKO_EFAULT);
-        *entry(va, level) |= PTE_U;
-    }
-}
-
-TEST(test_translate_write_needs_writable_at_every_level)
-{
-    uint64_t pa;
-    for (unsigned level = 0; level < 4; level++) {
-        uint64_t va = KERN_VA + ((uint64_t)level << 12);
-        map(va, DATA + level, USR);
-        assert_int_equal(xlate(va, true, &pa), 0);
-        *entry(va, level) &= ~PTE_W;
-        assert_int_equal(xlate(va, true, &pa), -HAKO_EFAULT);
-        assert_int_equal(xlate(va, false, &pa), 0);   /* reading is still fine */
-        assert_int_equal(pa, (DATA + level) * PAGE_SIZE);
-        *entry(va, level) |= PTE_W;
+    for (unsigned c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+        for (unsigned level = 0; level < 4; level++) {
+            uint64_t va = cases[c].va + ((uint64_t)level << 12);
+            map(va, DATA + level, USR);
+            assert_int_equal(xlate(va, true, &pa), 0);
+            *entry(va, level) &= ~cases[c].bit;
+            assert_int_equal(xlate(va, false, &pa), cases[c].read_rc);
+            if (cases[c].read_rc == 0)
+                assert_int_equal(pa, (DATA + level) * PAGE_SIZE);
+            assert_int_equal(xlate(va, true, &pa), cases[c].write_rc);
+            *entry(va, level) |= cases[c].bit;            /* restore for the next level */
+        }
     }
 }
 
@@ -430,9 +415,7 @@ int main(void)
         T(test_range_hypervisor_hole),
         T(test_range_top_of_address_space),
         T(test_translate_user_page_with_offset),
-        T(test_translate_fails_without_present_at_any_level),
-        T(test_translate_fails_without_user_at_any_level),
-        T(test_translate_write_needs_writable_at_every_level),
+        T(test_translate_needs_each_bit_at_every_level),
         T(test_translate_2mib_page),
         T(test_translate_1gib_page),
         T(test_translate_ps_bit_in_l1_is_a_4k_page),

@@ -12,6 +12,7 @@
  * is destroyed at the end with the free-frame count back where it started.
  */
 #include "framework.h"
+#include "domwait.h"
 #include "privops.h"
 
 #include <hako/domctl.h>
@@ -51,19 +52,6 @@ static char patched[256 << 10] __attribute__((aligned(8)));
 
 /* ---- time, events ---------------------------------------------------------------- */
 
-static uint64_t now_ns(void)
-{
-    return privops->time_ns();           /* ABI.md 14.4, as the reference guest reads it */
-}
-
-/* sched_op POLL on one port until deadline (absolute ns): 1 pending, 0 timeout. */
-static long poll_port(uint32_t port, uint64_t deadline)
-{
-    static uint32_t ports[1];
-    ports[0] = port;
-    return hako_hypercall6(HAKO_HC_sched_op, HAKO_SCHED_POLL, UL(ports), 1, deadline, 0, 0);
-}
-
 /* Sleep (blocked, not spinning) for ns. */
 static void sleep_ns(uint64_t ns)
 {
@@ -72,36 +60,13 @@ static void sleep_ns(uint64_t ns)
         poll_port(idle_port, end);
 }
 
-static int test_and_clear(uint32_t port)
-{
-    uint64_t bit = 1ull << (port % 64);
-    return !!(__atomic_fetch_and(&sh->evtchn_pending[port / 64], ~bit, __ATOMIC_SEQ_CST) & bit);
-}
-
-static long evtchn_struct(unsigned cmd, struct hako_evtchn *op)
-{
-    static struct hako_evtchn buf __attribute__((aligned(8)));
-    buf = *op;
-    long rc = EVTCHN(cmd, &buf);
-    *op = buf;
-    return rc;
-}
-
 /* ---- domains ------------------------------------------------------------------------ */
 
 static struct hako_domctl_info info __attribute__((aligned(8)));
 
-/* GETINFO into `info`; 0 or the error. */
-static long getinfo(unsigned domid)
-{
-    memset(&info, 0, sizeof(info));
-    info.domid = (uint16_t)domid;
-    return DOMCTL(HAKO_DOMCTL_GETINFO, &info);
-}
-
 static uint64_t cpu_ns(unsigned domid)
 {
-    return getinfo(domid) ? ~0ull : info.cpu_time_ns;
+    return dom_getinfo(&info, domid) ? ~0ull : info.cpu_time_ns;
 }
 
 static struct hako_domctl_create cr __attribute__((aligned(8)));
@@ -137,28 +102,13 @@ static void destroy(unsigned domid)
         XTF_EXPECT_RC(DOMCTL(HAKO_DOMCTL_DESTROY, domid), 0, what("destroy d%u", domid));
 }
 
-/* Wait up to 5 s for domid to stop (shut down or crash); leaves its info in `info`. */
-static int wait_stopped(unsigned domid)
-{
-    uint64_t end = now_ns() + 5000 * MS;
-    for (;;) {
-        test_and_clear(exc_port);
-        if (getinfo(domid))
-            return 0;
-        if (info.state == HAKO_DOMSTATE_SHUTDOWN || info.state == HAKO_DOMSTATE_CRASHED)
-            return 1;
-        if (!poll_port(exc_port, end))
-            return 0;
-    }
-}
-
 /* Run a domU until it stops; check it powered off with code. */
 static void expect_exit(const char *cmdline, unsigned code)
 {
     unsigned d = create(cmdline, cmdline, 0);
     if (!d)
         return;
-    if (XTF_CHECK(wait_stopped(d), "domU \"%s\" did not stop within 5 s", cmdline))
+    if (XTF_CHECK(dom_wait_stopped(sh, exc_port, &info, d), "domU \"%s\" did not stop within 5 s", cmdline))
         XTF_CHECK(info.state == HAKO_DOMSTATE_SHUTDOWN &&
                   info.shutdown_reason == HAKO_SHUTDOWN_POWEROFF && info.shutdown_code == code,
                   "domU \"%s\": state %u reason %u code %u, expected shutdown/poweroff/%u",
@@ -250,7 +200,7 @@ static void test_errors(void)
         XTF_EXPECT_RC(DOMCTL(HAKO_DOMCTL_PAUSE, none[i]), ESRCH, what("PAUSE %lx", none[i]));
         XTF_EXPECT_RC(DOMCTL(HAKO_DOMCTL_UNPAUSE, none[i]), ESRCH, what("UNPAUSE %lx", none[i]));
         if (none[i] <= 0xFFFF)          /* GETINFO's domid is 16 bits */
-            XTF_EXPECT_RC(getinfo((unsigned)none[i]), ESRCH, what("GETINFO %lx", none[i]));
+            XTF_EXPECT_RC(dom_getinfo(&info, (unsigned)none[i]), ESRCH, what("GETINFO %lx", none[i]));
     }
     XTF_EXPECT_RC(DOMCTL(HAKO_DOMCTL_NEXT, 1), ESRCH, "NEXT 1 (dom0 alone)");
     XTF_EXPECT_RC(DOMCTL(HAKO_DOMCTL_NEXT, 64), ESRCH, "NEXT 64");
@@ -266,7 +216,7 @@ static void test_errors(void)
     XTF_EXPECT_RC(DOMCTL(HAKO_DOMCTL_SET_SCHED, &s), EINVAL, "SET_SCHED cap 101");
     s = (struct hako_domctl_sched){ .domid = 0, .weight = 256, ._pad0 = 1 };
     XTF_EXPECT_RC(DOMCTL(HAKO_DOMCTL_SET_SCHED, &s), EINVAL, "SET_SCHED _pad0 != 0");
-    if (XTF_EXPECT_RC(getinfo(0), 0, "GETINFO dom0"))
+    if (XTF_EXPECT_RC(dom_getinfo(&info, 0), 0, "GETINFO dom0"))
         XTF_CHECK(info.domid == 0 && info.state == HAKO_DOMSTATE_RUNNING &&
                   (info.flags & HAKO_SIF_PRIVILEGED) && !memcmp(info.name, "dom0", 5) &&
                   info.weight == 256 && info.cap == 0 && info.nr_pages == (32 << 20) / 4096,
@@ -286,7 +236,7 @@ static void test_list(void)
     XTF_EXPECT_RC(DOMCTL(HAKO_DOMCTL_NEXT, 1), id, "NEXT 1 lists the domU");
     XTF_EXPECT_RC(DOMCTL(HAKO_DOMCTL_NEXT, id), id, "NEXT id lists the domU");
     XTF_EXPECT_RC(DOMCTL(HAKO_DOMCTL_NEXT, id + 1), ESRCH, "NEXT id+1 ends the list");
-    if (XTF_EXPECT_RC(getinfo(id), 0, "GETINFO domU"))
+    if (XTF_EXPECT_RC(dom_getinfo(&info, id), 0, "GETINFO domU"))
         XTF_CHECK(info.domid == id && !memcmp(info.name, "lister", 7) && info.nr_pages == 300 &&
                   info.state == HAKO_DOMSTATE_RUNNING && info.weight == 512 && info.cap == 0 &&
                   info.flags == 0,
@@ -296,18 +246,18 @@ static void test_list(void)
     s.domid = (uint16_t)id;
     XTF_EXPECT_RC(DOMCTL(HAKO_DOMCTL_SET_SCHED, &s), 0, "SET_SCHED weight 7 cap 40");
     XTF_EXPECT_RC(DOMCTL(HAKO_DOMCTL_PAUSE, id), 0, "PAUSE domU");
-    if (XTF_EXPECT_RC(getinfo(id), 0, "GETINFO domU"))
+    if (XTF_EXPECT_RC(dom_getinfo(&info, id), 0, "GETINFO domU"))
         XTF_CHECK(info.weight == 7 && info.cap == 40 && info.state == HAKO_DOMSTATE_PAUSED,
                   "domU after SET_SCHED+PAUSE: weight %u cap %u state %u", info.weight, info.cap,
                   info.state);
     destroy(id);
     XTF_EXPECT_RC(DOMCTL(HAKO_DOMCTL_NEXT, 1), ESRCH, "NEXT 1 after destroy");
-    XTF_EXPECT_RC(getinfo(id), ESRCH, "GETINFO destroyed domU");
+    XTF_EXPECT_RC(dom_getinfo(&info, id), ESRCH, "GETINFO destroyed domU");
     XTF_EXPECT_RC(DOMCTL(HAKO_DOMCTL_DESTROY, id), ESRCH, "DESTROY twice");
     prepare("exit=0", "", DOMU_PAGES, 0);
     d = DOMCTL(HAKO_DOMCTL_CREATE, &cr);
     XTF_CHECK(d > 0, "create after destroy: rc %ld", d);
-    if (d > 0 && XTF_EXPECT_RC(getinfo((unsigned)d), 0, "GETINFO unnamed"))
+    if (d > 0 && XTF_EXPECT_RC(dom_getinfo(&info, (unsigned)d), 0, "GETINFO unnamed"))
         XTF_CHECK(!memcmp(info.name, "domU", 5) && info.weight == 256,
                   "unnamed domain: name \"%s\", weight %u (want \"domU\", 256)", info.name,
                   info.weight);
@@ -344,18 +294,18 @@ static void test_ping(void)
         XTF_EXPECT_RC(evtchn_struct(HAKO_EVTCHNOP_STATUS, &st), 0, "STATUS of the ping port");
         XTF_CHECK(st.state == HAKO_EVTCHN_INTERDOMAIN && st.remote_dom == d && st.remote_port,
                   "ping port: state %u remote d%u:%u", st.state, st.remote_dom, st.remote_port);
-        test_and_clear(port);
+        port_test_and_clear(sh, port);
         unsigned done = 0;
         uint64_t t0 = now_ns();
         for (; done < ROUNDS; done++) {
             if (EVTCHN(HAKO_EVTCHNOP_SEND, port) != 0 || poll_port(port, now_ns() + 1000 * MS) != 1)
                 break;
-            test_and_clear(port);
+            port_test_and_clear(sh, port);
         }
         uint64_t t1 = now_ns();
         if (XTF_CHECK(done == ROUNDS, "ping-pong stalled after %u of %u round trips", done, ROUNDS))
             kprintf("event ping-pong: %u round trips, average %lu ns\n", done, (t1 - t0) / done);
-        if (XTF_CHECK(wait_stopped(d), "ping domU did not stop"))
+        if (XTF_CHECK(dom_wait_stopped(sh, exc_port, &info, d), "ping domU did not stop"))
             XTF_CHECK(info.state == HAKO_DOMSTATE_SHUTDOWN && info.shutdown_code == 0 &&
                       info.events == ROUNDS,
                       "ping domU: state %u code %u, %lu events raised (want %u)", info.state,
@@ -390,13 +340,13 @@ static void test_sched(void)
     XTF_CHECK(fs >= 800 * (1000 - cs) / 1000 && cs + fs <= 1010,
               "uncapped domU got %lu.%lu%% next to the capped one's %lu.%lu%%", PM(fs), PM(cs));
     XTF_CHECK(b0 > 0 && b1 == b0, "blocked domU ran: cpu_time %lu -> %lu ns", b0, b1);
-    XTF_CHECK(getinfo(blk) == 0 && info.state == HAKO_DOMSTATE_RUNNING,
+    XTF_CHECK(dom_getinfo(&info, blk) == 0 && info.state == HAKO_DOMSTATE_RUNNING,
               "blocked domU state %u, expected RUNNING", info.state);
 
     /* Pause the uncapped one: it stops; the capped one still keeps to its cap alone. */
     XTF_EXPECT_RC(DOMCTL(HAKO_DOMCTL_PAUSE, free), 0, "PAUSE spinning domU");
     XTF_EXPECT_RC(DOMCTL(HAKO_DOMCTL_PAUSE, free), 0, "PAUSE it again");
-    XTF_CHECK(getinfo(free) == 0 && info.state == HAKO_DOMSTATE_PAUSED, "state %u, expected PAUSED",
+    XTF_CHECK(dom_getinfo(&info, free) == 0 && info.state == HAKO_DOMSTATE_PAUSED, "state %u, expected PAUSED",
               info.state);
     f0 = cpu_ns(free), c0 = cpu_ns(capd), t0 = now_ns();
     sleep_ns(1500 * MS);
@@ -407,7 +357,7 @@ static void test_sched(void)
     XTF_CHECK(f1 == f0, "paused domU ran %lu ns", f1 - f0);
     XTF_CHECK(cs >= 225 && cs <= 275, "capped domU alone got %lu.%lu%%, cap 25%% (+-10%%)", PM(cs));
     XTF_EXPECT_RC(DOMCTL(HAKO_DOMCTL_UNPAUSE, free), 0, "UNPAUSE spinning domU");
-    XTF_CHECK(getinfo(free) == 0 && info.state == HAKO_DOMSTATE_RUNNING,
+    XTF_CHECK(dom_getinfo(&info, free) == 0 && info.state == HAKO_DOMSTATE_RUNNING,
               "state %u after UNPAUSE", info.state);
     f0 = cpu_ns(free), t0 = now_ns();
     sleep_ns(300 * MS);
@@ -424,12 +374,12 @@ out:
 static void test_stops(void)
 {
     long free0 = DEBUG_OP(HAKO_DEBUG_FREE_FRAMES);
-    test_and_clear(exc_port);                   /* before: the crash may come at once */
+    port_test_and_clear(sh, exc_port);                   /* before: the crash may come at once */
     unsigned d = create("crash", "crasher", 0);
     if (d) {
         long held = DEBUG_OP(HAKO_DEBUG_FREE_FRAMES);
         XTF_CHECK(poll_port(exc_port, now_ns() + 5000 * MS) == 1, "no VIRQ_DOM_EXC for the crash");
-        if (XTF_CHECK(wait_stopped(d), "crashing domU did not stop"))
+        if (XTF_CHECK(dom_wait_stopped(sh, exc_port, &info, d), "crashing domU did not stop"))
             XTF_CHECK(info.state == HAKO_DOMSTATE_CRASHED &&
                       info.shutdown_reason == HAKO_SHUTDOWN_CRASH && info.shutdown_code == 14 &&
                       info.traps[14] == 1 && info.nr_pages == DOMU_PAGES,
@@ -442,7 +392,7 @@ static void test_stops(void)
         XTF_EXPECT_RC(DEBUG_OP(HAKO_DEBUG_FREE_FRAMES), free0, "destroy frees all its frames");
     }
     d = create("domctl", "domctl", 0);
-    if (d && XTF_CHECK(wait_stopped(d), "domctl domU did not stop"))
+    if (d && XTF_CHECK(dom_wait_stopped(sh, exc_port, &info, d), "domctl domU did not stop"))
         XTF_CHECK(info.state == HAKO_DOMSTATE_SHUTDOWN && info.shutdown_code == 0 &&
                   info.hypercalls[HAKO_HC_domctl] == 8,
                   "domctl domU: state %u code %u (1: some call was not -EPERM), %lu domctls",
@@ -465,7 +415,7 @@ static void test_poll(void)
     XTF_EXPECT_RC(HC3(HAKO_HC_set_timer_op, HAKO_TIMER_ONESHOT, now_ns() + 20 * MS, 0), 0, "timer");
     XTF_EXPECT_RC(poll_port(tport, now_ns() + 1000 * MS), 1, "POLL on the timer port");
     XTF_CHECK(now_ns() - t0 >= 20 * MS, "timer fired after %lu ns, set for 20 ms", now_ns() - t0);
-    test_and_clear(tport);
+    port_test_and_clear(sh, tport);
     /* An unrelated event, notified afresh (selector and upcall flag clear). */
     __atomic_store_n(&sh->vcpu_info[0].evtchn_pending_sel, 0, __ATOMIC_SEQ_CST);
     __atomic_store_n(&sh->vcpu_info[0].evtchn_upcall_pending, 0, __ATOMIC_SEQ_CST);
@@ -476,7 +426,7 @@ static void test_poll(void)
     XTF_CHECK(r == 0 && t1 - t0 >= 200 * MS,
               "POLL(idle port, 200 ms) returned %ld after %lu ms (an event on another port came at 20 ms)",
               r, (t1 - t0) / MS);
-    XTF_CHECK(test_and_clear(tport), "timer port not pending after the poll");
+    XTF_CHECK(port_test_and_clear(sh, tport), "timer port not pending after the poll");
     XTF_EXPECT_RC(EVTCHN(HAKO_EVTCHNOP_CLOSE, tport), 0, "CLOSE timer port");
 }
 
@@ -489,7 +439,7 @@ static void test_leaks(void)
         if (!d)
             break;
         if (i % 10 == 0)                       /* every tenth runs to its end first */
-            XTF_CHECK(wait_stopped(d) && info.shutdown_code == 7, "cycle %u: domU did not exit", i);
+            XTF_CHECK(dom_wait_stopped(sh, exc_port, &info, d) && info.shutdown_code == 7, "cycle %u: domU did not exit", i);
         else if (i % 10 == 5)                  /* another runs a little first */
             sleep_ns(5 * MS);
         ok += DOMCTL(HAKO_DOMCTL_DESTROY, d) == 0;
@@ -528,7 +478,7 @@ static void test_fuzz(void)
         unsigned d = create(cmd, "fuzz", 0);
         if (!d)
             continue;
-        if (wait_stopped(d)) {
+        if (dom_wait_stopped(sh, exc_port, &info, d)) {
             stopped++;
             if (info.state == HAKO_DOMSTATE_SHUTDOWN) {
                 finished++;

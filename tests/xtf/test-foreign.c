@@ -20,6 +20,7 @@
  * reports SKIP when it is missing.
  */
 #include "framework.h"
+#include "domwait.h"
 #include "privops.h"
 
 #include <hako/async.h>
@@ -58,56 +59,7 @@ static struct hako_domctl_info info __attribute__((aligned(8)));
 static char cmd_buf[64];
 static uint8_t module[3 * 4096 + 123] __attribute__((aligned(8)));
 
-/* ---- time, events, domains (as in test-domains) ---------------------------------- */
-
-static uint64_t now_ns(void)
-{
-    return privops->time_ns();           /* ABI.md 14.4, as the reference guest reads it */
-}
-
-/* sched_op POLL on one port until deadline (absolute ns): 1 pending, 0 timeout. */
-static long poll_port(uint32_t port, uint64_t deadline)
-{
-    static uint32_t ports[1];
-    ports[0] = port;
-    return hako_hypercall6(HAKO_HC_sched_op, HAKO_SCHED_POLL, UL(ports), 1, deadline, 0, 0);
-}
-
-static void clear_port(uint32_t port)
-{
-    __atomic_fetch_and(&sh->evtchn_pending[port / 64], ~(1ull << (port % 64)), __ATOMIC_SEQ_CST);
-}
-
-static long evtchn_struct(unsigned cmd, struct hako_evtchn *op)
-{
-    static struct hako_evtchn buf __attribute__((aligned(8)));
-    buf = *op;
-    long rc = EVTCHN(cmd, &buf);
-    *op = buf;
-    return rc;
-}
-
-static long getinfo(unsigned domid)
-{
-    memset(&info, 0, sizeof(info));
-    info.domid = (uint16_t)domid;
-    return DOMCTL(HAKO_DOMCTL_GETINFO, &info);
-}
-
-/* Wait up to 5 s for domid to stop; leaves its info in `info`. */
-static int wait_stopped(unsigned domid)
-{
-    uint64_t end = now_ns() + 5000 * MS;
-    for (;;) {
-        clear_port(exc_port);
-        if (getinfo(domid))
-            return 0;
-        if (info.state == HAKO_DOMSTATE_SHUTDOWN || info.state == HAKO_DOMSTATE_CRASHED)
-            return 1;
-        if (!poll_port(exc_port, end))
-            return 0;
-    }
-}
+/* ---- domains (time, events and GETINFO: domwait.h) ---------------------------------- */
 
 /* A create request for the domU image with the test module. */
 static void prepare(const char *cmdline, uint64_t pages)
@@ -202,7 +154,7 @@ static size_t read_out(struct ringio_cons *c, uint32_t port, char *buf, size_t m
     uint64_t end = now_ns() + 5000 * MS;
     buf[0] = 0;
     while (len < max - 1 && !contains(buf, until)) {
-        clear_port(port);
+        port_test_and_clear(sh, port);
         int n = ringio_consume(c, buf + len, (uint32_t)(max - 1 - len), NULL);
         if (n < 0)
             break;
@@ -248,7 +200,7 @@ static void test_module_errors(long free0)
     cr.module_len = 0;
     long d = DOMCTL(HAKO_DOMCTL_CREATE, &cr);
     if (XTF_CHECK(d > 0, "CREATE without module: %ld", d)) {
-        XTF_CHECK(wait_stopped((unsigned)d) && info.shutdown_code == 3, "domU without module did not exit 3");
+        XTF_CHECK(dom_wait_stopped(sh, exc_port, &info, (unsigned)d) && info.shutdown_code == 3, "domU without module did not exit 3");
         XTF_EXPECT_RC(DOMCTL(HAKO_DOMCTL_DESTROY, d), 0, "DESTROY domU without module");
     }
 }
@@ -331,7 +283,7 @@ static void test_console(const struct hako_start_info *si, long free0)
         XTF_CHECK(strlen(buf) == strlen(msg) && !strncmp(buf, msg, strlen(msg)), "echo: \"%s\", want \"%s\"", buf, msg);
         XTF_CHECK(pg->out_dropped == 0, "domU dropped %lu bytes", pg->out_dropped);
     }
-    XTF_CHECK(wait_stopped(d) && info.state == HAKO_DOMSTATE_SHUTDOWN && info.shutdown_code == 0,
+    XTF_CHECK(dom_wait_stopped(sh, exc_port, &info, d) && info.state == HAKO_DOMSTATE_SHUTDOWN && info.shutdown_code == 0,
               "console domU: state %u code %u", info.state, info.shutdown_code);
     XTF_EXPECT_RC(DOMCTL(HAKO_DOMCTL_DESTROY, d), -HAKO_EBUSY, "DESTROY stopped domU while mapped");
     /* A second mapping, removed by devalidating its L1 (clearing the L2 entry). */
@@ -434,7 +386,7 @@ static void test_batched_foreign(long free0)
 static void test_domu_foreign(void)
 {
     unsigned d = create("foreign");
-    if (d && XTF_CHECK(wait_stopped(d), "foreign domU did not stop"))
+    if (d && XTF_CHECK(dom_wait_stopped(sh, exc_port, &info, d), "foreign domU did not stop"))
         XTF_CHECK(info.state == HAKO_DOMSTATE_SHUTDOWN && info.shutdown_code == 0,
                   "domU's PT_UPDATE_FOREIGN was not refused with EPERM: state %u code %u",
                   info.state, info.shutdown_code);

@@ -19,6 +19,7 @@
 #include <hako/traps.h>
 
 #include "privops.h"
+#include "trap.h"
 
 const char test_title[] = "mmu-attacks";
 
@@ -193,59 +194,15 @@ static uint64_t new_table(void)
     return mfn_of_pfn(pfn);
 }
 
-/* ---- traps: handler stub, setjmp/longjmp, user entry --------------------------------- */
+/* ---- traps: guest-pv's entry (entry.S) calls guest_trap; user entry --------------- */
 
-struct gprs {
-    uint64_t rax, rbx, rcx, rdx, rsi, rdi, rbp, r8, r9, r10, r11, r12, r13, r14, r15;
-};
-struct jmpbuf {
-    uint64_t rbx, rbp, r12, r13, r14, r15, rsp, rip;
-};
-
-int xsetjmp(struct jmpbuf *b) __attribute__((returns_twice));
-void xlongjmp(struct jmpbuf *b, long val) __attribute__((noreturn));
+extern char guest_trap_entry[];
+void guest_trap(struct guest_regs *g, struct hako_trap_frame *f);
 long iret_to(struct hako_trap_frame *f);
-void trap_stub(void);
-void trap_c(struct gprs *g, struct hako_trap_frame *f);
 extern const char user_code_start[], user_code_end[], user_after_syscall[], user_read_kernel[],
     user_read_hv[], user_read_hv_insn[], user_write_ro[], user_write_ro_insn[];
 
 __asm__(".pushsection .text\n"
-        /* Every vector and the syscall callback land here with rsp = trap frame. */
-        ".globl trap_stub\n"
-        "trap_stub:\n"
-        "    pushq %r15\n  pushq %r14\n  pushq %r13\n  pushq %r12\n  pushq %r11\n"
-        "    pushq %r10\n  pushq %r9\n   pushq %r8\n   pushq %rbp\n  pushq %rdi\n"
-        "    pushq %rsi\n  pushq %rdx\n  pushq %rcx\n  pushq %rbx\n  pushq %rax\n"
-        "    movq %rsp, %rdi\n"
-        "    leaq 120(%rsp), %rsi\n"
-        "    subq $8, %rsp\n"
-        "    cld\n"
-        "    call trap_c\n"
-        "    addq $8, %rsp\n"
-        "    popq %rax\n  popq %rbx\n  popq %rcx\n  popq %rdx\n  popq %rsi\n"
-        "    popq %rdi\n  popq %rbp\n  popq %r8\n   popq %r9\n   popq %r10\n"
-        "    popq %r11\n  popq %r12\n  popq %r13\n  popq %r14\n  popq %r15\n"
-        "    movl $9, %eax\n"             /* iret: resume the (possibly edited) frame */
-        "    syscall\n"
-        "    ud2\n"
-        /* int xsetjmp(struct jmpbuf *) */
-        ".globl xsetjmp\n"
-        "xsetjmp:\n"
-        "    movq %rbx, 0(%rdi)\n  movq %rbp, 8(%rdi)\n  movq %r12, 16(%rdi)\n"
-        "    movq %r13, 24(%rdi)\n movq %r14, 32(%rdi)\n movq %r15, 40(%rdi)\n"
-        "    leaq 8(%rsp), %rax\n  movq %rax, 48(%rdi)\n"
-        "    movq (%rsp), %rax\n   movq %rax, 56(%rdi)\n"
-        "    xorl %eax, %eax\n"
-        "    ret\n"
-        /* void xlongjmp(struct jmpbuf *, long) */
-        ".globl xlongjmp\n"
-        "xlongjmp:\n"
-        "    movq 0(%rdi), %rbx\n  movq 8(%rdi), %rbp\n  movq 16(%rdi), %r12\n"
-        "    movq 24(%rdi), %r13\n movq 32(%rdi), %r14\n movq 40(%rdi), %r15\n"
-        "    movq 48(%rdi), %rsp\n"
-        "    movq %rsi, %rax\n"
-        "    jmpq *56(%rdi)\n"
         /* long iret_to(frame): the iret hypercall with rsp = frame; returns only on error */
         ".globl iret_to\n"
         "iret_to:\n"
@@ -286,14 +243,14 @@ __asm__(".pushsection .text\n"
         "user_code_end:\n"
         ".popsection\n");
 
-static struct jmpbuf jb;
+static struct kjmp jb;
 static volatile int armed;
 static struct hako_trap_frame trap_seen, sc_seen;
-static struct gprs trap_regs, sc_regs;
+static struct guest_regs trap_regs, sc_regs;
 static volatile unsigned traps, syscalls;
 #define SYSCALL_RET 0x5678ABCDull
 
-void trap_c(struct gprs *g, struct hako_trap_frame *f)
+void guest_trap(struct guest_regs *g, struct hako_trap_frame *f)
 {
     if (f->vector == HAKO_TRAP_SYSCALL) {
         sc_seen = *f, sc_regs = *g, syscalls++;
@@ -303,7 +260,7 @@ void trap_c(struct gprs *g, struct hako_trap_frame *f)
     trap_seen = *f, trap_regs = *g, traps++;
     if (armed) {
         armed = 0;
-        xlongjmp(&jb, 1);
+        kjmp_jump(&jb, 1);
     }
     kprintf("unexpected trap: vector %lu error %lx rip %lx addr %lx flags %lx\n", f->vector,
             f->error_code, f->rip, f->fault_addr, f->flags);
@@ -313,7 +270,7 @@ void trap_c(struct gprs *g, struct hako_trap_frame *f)
 /* Run fn(arg); 1 if it trapped (the handler longjmp'd back), 0 if it returned. */
 static __attribute__((noinline)) int protected_call(void (*fn)(uint64_t), uint64_t arg)
 {
-    if (xsetjmp(&jb))
+    if (kjmp_save(&jb))
         return 1;
     armed = 1;
     fn(arg);
@@ -770,12 +727,12 @@ static void install_traps(int on)
 {
     for (unsigned v = 0; v < HAKO_TRAP_VECTORS; v++) {
         traps_tbl[v].vector = (uint8_t)v;
-        traps_tbl[v].handler = on ? UL(trap_stub) : 0;
+        traps_tbl[v].handler = on ? UL(guest_trap_entry) : 0;
     }
     VALID("set_trap_table", HC3(HAKO_HC_set_trap_table, traps_tbl, HAKO_TRAP_VECTORS, 0));
     VALID("stack_switch", HC3(HAKO_HC_stack_switch, on ? UL(kstack + sizeof(kstack)) : 0, 0, 0));
     VALID("set_callback(SYSCALL)",
-          HC3(HAKO_HC_set_callback, HAKO_CALLBACK_SYSCALL, on ? UL(trap_stub) : 0, 0));
+          HC3(HAKO_HC_set_callback, HAKO_CALLBACK_SYSCALL, on ? UL(guest_trap_entry) : 0, 0));
 }
 
 /* Enter user mode at rip; 1 when a trap brought us back. */
