@@ -24,7 +24,8 @@ void tty_output(const char *buf, size_t n)
 }
 
 /* Input is waiting: move what fits into the tty. The rest waits where it is (the
- * hypervisor's buffer, the UART, the console ring) until console_pull() makes room. */
+ * hypervisor's buffer, the UART, the console ring) until a reader makes room
+ * (tty_drained). */
 static void console_event(unsigned port, void *arg)
 {
     char buf[128];
@@ -38,7 +39,7 @@ static void console_event(unsigned port, void *arg)
     }
 }
 
-void console_pull(void)
+void tty_drained(void)
 {
     console_event(0, NULL);
 }

@@ -179,6 +179,11 @@ unmap:
     return NULL;
 }
 
+struct consring_back *consring_back_of(uint64_t domid)
+{
+    return domid < CONSRING_BACK_SLOTS ? attached[domid] : NULL;
+}
+
 long consring_back_read(struct consring_back *b, char *buf, size_t n)
 {
     uint32_t want = n > HAKO_CONSOLE_OUT_SIZE ? HAKO_CONSOLE_OUT_SIZE : (uint32_t)n;

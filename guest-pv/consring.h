@@ -62,6 +62,9 @@ struct consring_back;
 struct consring_back *consring_back_attach(unsigned domid, uint64_t console_mfn,
                                            unsigned domu_port);
 
+/* The back end attached to domid's console, or NULL (none, or domid out of range). */
+struct consring_back *consring_back_of(uint64_t domid);
+
 /* Take up to n bytes of the domU's output: the bytes stored (0 = none; an event comes
  * on consring_back_port() when more arrive), or -HAKO_EIO when the domU corrupted the
  * ring (detach it). */

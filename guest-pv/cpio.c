@@ -64,17 +64,9 @@ static long parse_header(const char *h, uint32_t f[NEWC_FIELDS])
  * empty result names the root itself. */
 static long clean_name(const char *name, char *out)
 {
-    size_t o = 0;
-    const char *p = name;
-    for (;;) {
-        while (*p == '/')
-            p++;
-        if (!*p)
-            break;
-        const char *start = p;
-        while (*p && *p != '/')
-            p++;
-        size_t n = (size_t)(p - start);
+    size_t o = 0, n;
+    const char *p = name, *start;
+    while ((start = path_next(&p, &n))) {
         if (n == 1 && start[0] == '.')
             continue;
         if (n == 2 && start[0] == '.' && start[1] == '.')

@@ -23,12 +23,12 @@
 
 #define WINDOW_BASE  0xFFFFFFFFA0000000ull   /* images being handed to the hypervisor */
 #define WINDOW_SIZE  (96ull << 20)
-#define MAX_BACKENDS 64
 #define DETACH_KEY   0x1d                    /* ^] */
 #define DOMCTL_ARG_MAX 512
 
-static struct consring_back *backends[MAX_BACKENDS];   /* by domid */
-static struct { uint64_t mfn; unsigned port; } consoles[MAX_BACKENDS];  /* to re-attach */
+/* Each domU's console (from CREATE), to attach its back end again after a failed
+ * destroy; the attached back ends themselves are consring_back_of(domid). */
+static struct { uint64_t mfn; unsigned port; } consoles[CONSRING_BACK_SLOTS];
 
 /* Map fresh pages at window pages [*n, end); *n counts what is mapped. 0 or
  * -HOS_ENOMEM. */
@@ -135,12 +135,12 @@ long dom_create(uint64_t req_uva)
     window_unmap(pfns, npfns);
     if (rc < 0)
         return rc;
-    if (c.domid < MAX_BACKENDS && c.console_mfn) {
+    if (c.domid < CONSRING_BACK_SLOTS && c.console_mfn) {
         consoles[c.domid].mfn = c.console_mfn;
         consoles[c.domid].port = c.console_port;
-        backends[c.domid] = consring_back_attach(c.domid, c.console_mfn, c.console_port);
+        consring_back_attach(c.domid, c.console_mfn, c.console_port);
     }
-    if (c.domid < MAX_BACKENDS && !backends[c.domid])
+    if (c.domid < CONSRING_BACK_SLOTS && !consring_back_of(c.domid))
         kprintf("domains: d%u has no console backend\n", c.domid);
     return rc;
 }
@@ -168,13 +168,12 @@ long dom_domctl(uint64_t cmd, uint64_t arg, uint64_t len)
     long size = domctl_arg_size(cmd);
     if (size < 0 || len != (uint64_t)size)
         return -HOS_EINVAL;
-    if (cmd == HAKO_DOMCTL_DESTROY && arg < MAX_BACKENDS && backends[arg]) {
-        consring_back_detach(backends[arg]);   /* the hypervisor refuses while mapped */
-        backends[arg] = NULL;
+    struct consring_back *b = cmd == HAKO_DOMCTL_DESTROY ? consring_back_of(arg) : NULL;
+    if (b) {
+        consring_back_detach(b);               /* the hypervisor refuses while mapped */
         long rc = hako_hypercall2(HAKO_HC_domctl, cmd, arg);
         if (rc)                                /* still there: serve its console again */
-            backends[arg] = consring_back_attach((unsigned)arg, consoles[arg].mfn,
-                                                 consoles[arg].port);
+            consring_back_attach((unsigned)arg, consoles[arg].mfn, consoles[arg].port);
         return rc;
     }
     if (len == 0)
@@ -199,7 +198,7 @@ static int domain_alive(unsigned domid)
 
 long dom_console_attach(uint64_t domid)
 {
-    struct consring_back *b = domid < MAX_BACKENDS ? backends[domid] : NULL;
+    struct consring_back *b = consring_back_of(domid);
     if (!b)
         return -HOS_ENOENT;
     struct file *tty = tty_open();
@@ -227,7 +226,7 @@ long dom_console_attach(uint64_t domid)
         }
         if ((rc = proc_sleep(b, ktime_ns() + 20000000ull)) < 0)
             break;
-        if (backends[domid] != b) {         /* destroyed (and b freed) while asleep */
+        if (consring_back_of(domid) != b) { /* destroyed (and b freed) while asleep */
             tty_output("\r\n[domain stopped]\r\n", 20);
             break;
         }

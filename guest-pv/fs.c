@@ -325,6 +325,20 @@ long dir_entry_at(struct inode *dp, uint64_t pos, struct hos_dirent *d)
 
 /* ---- paths ------------------------------------------------------------------------- */
 
+const char *path_next(const char **p, size_t *len)
+{
+    const char *start = *p, *end;
+    while (*start == '/')
+        start++;
+    if (!*start)
+        return NULL;
+    for (end = start; *end && *end != '/'; end++)
+        ;
+    *p = end;
+    *len = (size_t)(end - start);
+    return start;
+}
+
 /* Resolve all but the last component of path (absolute, or from cwd; NULL = root). */
 static long walk_parent(struct inode *cwd, const char *path, struct walk *w)
 {
@@ -344,30 +358,18 @@ static long walk_parent(struct inode *cwd, const char *path, struct walk *w)
         return -HOS_ENOTDIR;
     w->trailing_slash = path[len - 1] == '/';
     memcpy(w->name, ".", 2);                  /* "/" alone names the start directory */
-    const char *p = path;
-    for (;;) {
-        while (*p == '/')
-            p++;
-        if (!*p)
-            break;
-        const char *start = p;
-        while (*p && *p != '/')
-            p++;
-        size_t n = (size_t)(p - start);
+    const char *p = path, *start;
+    size_t n;
+    while ((start = path_next(&p, &n))) {
         if (n > HOS_NAME_MAX)
             return -HOS_ENAMETOOLONG;
-        const char *q = p;
-        while (*q == '/')
-            q++;
-        if (!*q) {                            /* the last component */
-            memcpy(w->name, start, n);
-            w->name[n] = 0;
-            break;
-        }
-        char name[HOS_NAME_MAX + 1];
-        memcpy(name, start, n);
-        name[n] = 0;
-        struct inode *next = dir_lookup(dp, name);
+        memcpy(w->name, start, n);
+        w->name[n] = 0;
+        const char *rest = p;
+        size_t rest_len;
+        if (!path_next(&rest, &rest_len))
+            break;                            /* the last component */
+        struct inode *next = dir_lookup(dp, w->name);
         if (!next)
             return -HOS_ENOENT;
         if (!is_dir(next))

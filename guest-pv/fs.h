@@ -75,6 +75,9 @@ void inode_truncate(struct inode *ip);
 void inode_stat(const struct inode *ip, struct hos_stat *st);
 /* Entry number pos of directory dp ("." and ".." first): 1, or 0 past the end. */
 long dir_entry_at(struct inode *dp, uint64_t pos, struct hos_dirent *d);
+/* The next component of the path at *p, slashes before it skipped: its start, its
+ * length in *len, and *p moved just past it; NULL when no component is left. */
+const char *path_next(const char **p, size_t *len);
 /* Look up or create the last component of path for fs_open (see file.c). */
 long fs_open_inode(struct inode *cwd, const char *path, int flags, unsigned mode,
                    struct inode **out);
@@ -137,6 +140,9 @@ long tty_write(const void *buf, size_t n);
 const void *tty_wait_chan(void);
 /* Provided by the kernel core: write bytes to the console. */
 void tty_output(const char *buf, size_t n);
+/* Provided by the kernel core: a reader took input, so the tty has room again; move in
+ * (with tty_input) what the console holds back for lack of room. */
+void tty_drained(void);
 
 /* ---- initrd (cpio.c) ------------------------------------------------------------- */
 /* Populate the file system from a cpio "newc" archive: entries loaded, or a negative

@@ -236,18 +236,23 @@ void ksignal_group(int pgid, int sig)
             post_signal(&procs[i], sig);
 }
 
+/* Is pgid the group of some live process? */
+static int group_exists(int pgid)
+{
+    for (unsigned i = 0; i < HOS_PROC_MAX; i++)
+        if (procs[i].state != P_UNUSED && procs[i].state != P_ZOMBIE &&
+            procs[i].pgid == pgid)
+            return 1;
+    return 0;
+}
+
 long proc_kill(int pid, int sig)
 {
     if (sig != 0 && sig != HOS_SIGINT && sig != HOS_SIGKILL && sig != HOS_SIGTERM)
         return -HOS_EINVAL;
     if (pid <= 0) {
         int pgid = pid == 0 ? cur->pgid : -pid;
-        int found = 0;
-        for (unsigned i = 0; i < HOS_PROC_MAX; i++)
-            if (procs[i].state != P_UNUSED && procs[i].state != P_ZOMBIE &&
-                procs[i].pgid == pgid)
-                found = 1;
-        if (!found)
+        if (!group_exists(pgid))
             return -HOS_ESRCH;
         if (sig)
             ksignal_group(pgid, sig);
@@ -274,16 +279,6 @@ long proc_signal(int sig, int action)
     else
         cur->sig_ignored &= ~(1u << sig);
     return old;
-}
-
-/* Is pgid the group of some live process? */
-static int group_exists(int pgid)
-{
-    for (unsigned i = 0; i < HOS_PROC_MAX; i++)
-        if (procs[i].state != P_UNUSED && procs[i].state != P_ZOMBIE &&
-            procs[i].pgid == pgid)
-            return 1;
-    return 0;
 }
 
 long proc_setpgid(int pid, int pgid)
@@ -483,9 +478,7 @@ void proc_return_to_user(void)
 void proc_user_fault(struct hako_trap_frame *f)
 {
     uint64_t a = f->fault_addr;
-    if (f->vector == 14 && !(f->error_code & 1) && a < USER_STACK_TOP &&
-        a >= USER_STACK_TOP - USER_STACK_MAX &&
-        uvm_map_zero(&cur->vm, a & ~(PAGE_SIZE - 1), PTE_USER_RW) && mm_flush() == 0)
+    if (f->vector == 14 && !(f->error_code & 1) && uvm_grow_stack(&cur->vm, a))
         return;                              /* the stack grew by a page */
     kprintf("pid %d (%s): exception %lu at rip %lx, address %lx: killed\n", cur->pid,
             cur->name, f->vector, f->rip, a);

@@ -21,8 +21,6 @@
 static const struct hako_start_info *boot_si;
 static char nodename[32] = "dom0";
 
-void console_pull(void);
-
 void syscall_init(const struct hako_start_info *si)
 {
     boot_si = si;
@@ -106,8 +104,6 @@ static long sys_rw(uint64_t fd, uint64_t uva, uint64_t len, int write)
         }
         if (r < 0)
             return done ? (long)done : r;
-        if (!write && file_wait_chan(f) == tty_wait_chan())
-            console_pull();                  /* the tty has room again */
         done += (uint64_t)r;
         if ((uint64_t)r < chunk && !write)
             break;                           /* short read: end of data for now */

@@ -216,7 +216,8 @@ void tty_set_mode(int mode)
 }
 
 /* Read input: at most one line in cooked mode; 0 at an end of file (^D); -HOS_EAGAIN
- * when nothing is ready. */
+ * when nothing is ready. Whatever was taken makes room for input the console held back
+ * (tty_drained), whoever the reader is. */
 long tty_read(void *buf, size_t n)
 {
     if (n == 0)
@@ -227,19 +228,20 @@ long tty_read(void *buf, size_t n)
         if (n > tty.count)
             n = tty.count;
         ring_take(buf, n);
-        return (long)n;
+    } else {
+        if (tty.rec_count == 0)
+            return -HOS_EAGAIN;
+        uint32_t *rec = &tty.recs[tty.rec_head];
+        if (n > *rec)
+            n = *rec;
+        ring_take(buf, n);
+        *rec -= (uint32_t)n;
+        if (*rec == 0) {                       /* line (or end of file) consumed */
+            tty.rec_head = (tty.rec_head + 1) % TTY_RECORDS;
+            tty.rec_count--;
+        }
     }
-    if (tty.rec_count == 0)
-        return -HOS_EAGAIN;
-    uint32_t *rec = &tty.recs[tty.rec_head];
-    if (n > *rec)
-        n = *rec;
-    ring_take(buf, n);
-    *rec -= (uint32_t)n;
-    if (*rec == 0) {                           /* line (or end of file) consumed */
-        tty.rec_head = (tty.rec_head + 1) % TTY_RECORDS;
-        tty.rec_count--;
-    }
+    tty_drained();
     return (long)n;
 }
 

@@ -32,11 +32,13 @@ long uvm_create(struct uvm *vm)
     return vm->l4_mfn ? 0 : -HOS_ENOMEM;
 }
 
-void *uvm_map_zero(struct uvm *vm, uint64_t va, uint64_t flags)
+/* uvm_map_zero without applying queued updates first, for callers whose queue holds
+ * nothing for va (each of their calls maps a different page): the check for an existing
+ * mapping then reads the tables as they are, and the new entry stays queued. */
+static void *map_zero(struct uvm *vm, uint64_t va, uint64_t flags)
 {
     if (va >= USER_TOP || (va & (PAGE_SIZE - 1)) || pfn_free_count() < USER_RESERVE_PAGES)
         return NULL;
-    mm_flush();
     if (leaf(vm, va) & HAKO_PTE_P)
         return NULL;
     uint64_t pfn = pfn_alloc();
@@ -50,12 +52,19 @@ void *uvm_map_zero(struct uvm *vm, uint64_t va, uint64_t flags)
     return pfn_to_va(pfn);
 }
 
+void *uvm_map_zero(struct uvm *vm, uint64_t va, uint64_t flags)
+{
+    mm_flush();                       /* an earlier call may have queued va itself */
+    return map_zero(vm, va, flags);
+}
+
 long uvm_map_range(struct uvm *vm, uint64_t va, uint64_t len, uint64_t flags)
 {
     if (va >= USER_TOP || USER_TOP - va < len || ((va | len) & (PAGE_SIZE - 1)))
         return -HOS_EINVAL;
+    mm_flush();                       /* then one batch for the whole range */
     for (uint64_t off = 0; off < len; off += PAGE_SIZE) {
-        if (!uvm_map_zero(vm, va + off, flags)) {
+        if (!map_zero(vm, va + off, flags)) {
             uvm_unmap_range(vm, va, off);
             return -HOS_ENOMEM;
         }
@@ -129,7 +138,7 @@ static long walk(uint64_t mfn, unsigned level, uint64_t base,
 static long copy_page(uint64_t va, uint64_t e, void *ctx)
 {
     struct uvm *dst = ctx;
-    void *page = uvm_map_zero(dst, va, e & (HAKO_PTE_P | HAKO_PTE_U | HAKO_PTE_W | HAKO_PTE_NX));
+    void *page = map_zero(dst, va, e & (HAKO_PTE_P | HAKO_PTE_U | HAKO_PTE_W | HAKO_PTE_NX));
     if (!page)
         return -HOS_ENOMEM;
     memcpy(page, pfn_to_va(mfn_to_pfn((e & HAKO_PTE_ADDR) >> 12)), PAGE_SIZE);
@@ -195,16 +204,22 @@ void uvm_destroy(struct uvm *vm)
     vm->pages = 0;
 }
 
+void *uvm_grow_stack(struct uvm *vm, uint64_t va)
+{
+    if (va < USER_STACK_TOP - USER_STACK_MAX || va >= USER_STACK_TOP)
+        return NULL;
+    char *page = uvm_map_zero(vm, va & ~(PAGE_SIZE - 1), PTE_USER_RW);
+    return page && mm_flush() == 0 ? page + (va & (PAGE_SIZE - 1)) : NULL;
+}
+
 void *uvm_ptr(struct uvm *vm, uint64_t va, int write)
 {
     if (va >= USER_TOP || !vm->l4_mfn)
         return NULL;
     uint64_t e = leaf(vm, va);
-    if (!(e & HAKO_PTE_P) && va >= USER_STACK_TOP - USER_STACK_MAX && va < USER_STACK_TOP) {
-        char *page = uvm_map_zero(vm, va & ~(PAGE_SIZE - 1), PTE_USER_RW);
-        return page && mm_flush() == 0 ? page + (va & (PAGE_SIZE - 1)) : NULL;
-    }
-    if ((e & (HAKO_PTE_P | HAKO_PTE_U)) != (HAKO_PTE_P | HAKO_PTE_U) ||
+    if (!(e & HAKO_PTE_P))
+        return uvm_grow_stack(vm, va);
+    if (!(e & HAKO_PTE_U) ||
         (write && !(e & HAKO_PTE_W)))
         return NULL;
     return (char *)pfn_to_va(mfn_to_pfn((e & HAKO_PTE_ADDR) >> 12)) + (va & (PAGE_SIZE - 1));

@@ -40,6 +40,11 @@ void uvm_unmap_range(struct uvm *vm, uint64_t va, uint64_t len);
  * the caller to destroy). */
 long uvm_copy(struct uvm *dst, const struct uvm *src);
 
+/* Grow the stack to va: map the missing page holding va when it lies in the stack's
+ * region; the kernel alias of va, or NULL (outside the region, already mapped, or out
+ * of memory). */
+void *uvm_grow_stack(struct uvm *vm, uint64_t va);
+
 /* Kernel alias of the user byte at va when it is mapped (and writable, if write). A
  * missing page of the stack's region is mapped first, as a user access would grow it. */
 void *uvm_ptr(struct uvm *vm, uint64_t va, int write);

@@ -6,10 +6,13 @@
  */
 #include "guest_stubs.h"
 
+#include <setjmp.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <cmocka.h>
 
 #include "fs.h"
 #include "kern.h"
@@ -147,6 +150,35 @@ void tty_output(const char *buf, size_t n)
     stub_out[stub_out_len] = 0;
 }
 
+unsigned long stub_drained;
+static const char *held;
+static size_t nheld;
+
+/* Move held console input into the tty, as much as fits. */
+static void console_move(void)
+{
+    size_t n = tty_room();
+    if (n > nheld)
+        n = nheld;
+    if (n)
+        tty_input(held, n);
+    held += n;
+    nheld -= n;
+}
+
+void stub_console_hold(const char *buf, size_t n)
+{
+    held = buf;
+    nheld = n;
+    console_move();
+}
+
+void tty_drained(void)
+{
+    stub_drained++;
+    console_move();
+}
+
 void stub_out_clear(void)
 {
     stub_out_len = 0;
@@ -190,4 +222,29 @@ void stub_fs_wipe(void)
     while (wipe_one("/"))
         ;
     fail_after = saved;
+}
+
+uint64_t stub_heap_marked;
+static uint64_t pages_marked;
+
+void stub_usage_mark(void)
+{
+    stub_fail_after(-1);
+    pages_marked = stub_pages_used();
+    stub_heap_marked = kmalloc_pages();
+}
+
+void stub_usage_check(void)
+{
+    stub_fail_after(-1);
+    assert_int_equal(kmalloc_pages(), stub_heap_marked);
+    assert_int_equal(stub_pages_used(), pages_marked);
+}
+
+void stub_fs_clean_check(void)
+{
+    stub_fail_after(-1);
+    stub_fs_wipe();
+    assert_int_equal(fs_file_pages(), 0);
+    stub_usage_check();
 }

@@ -31,7 +31,25 @@ extern char stub_out[1 << 16];
 extern size_t stub_out_len;
 void stub_out_clear(void);
 
+/* tty_drained(): how many calls. Each call moves console input held back for lack of
+ * room into the tty, as far as tty_room() allows (as console.c does);
+ * stub_console_hold() sets that input (the bytes must stay valid) and moves what fits
+ * at once, as the console's input event would. */
+extern unsigned long stub_drained;
+void stub_console_hold(const char *buf, size_t n);
+
 /* Test helper (not a stub): remove everything below the ramfs root, or fail the test. */
 void stub_fs_wipe(void);
+
+/* Test fixture helpers (not stubs), for checking that a test gives back what it took.
+ * stub_usage_mark(): end failure injection and record the pages and kernel-heap pages in
+ * use (the heap's figure also in stub_heap_marked). stub_usage_check(): end failure
+ * injection and fail the test unless both are back to the recorded figures.
+ * stub_fs_clean_check(): end failure injection, stub_fs_wipe(), then the ramfs must
+ * hold no page, then stub_usage_check(). */
+extern uint64_t stub_heap_marked;
+void stub_usage_mark(void);
+void stub_usage_check(void);
+void stub_fs_clean_check(void);
 
 #endif /* GUEST_STUBS_H */

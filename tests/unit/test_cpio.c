@@ -104,8 +104,6 @@ static long load_exact(const unsigned char *buf, size_t n)
 
 /* ---- fixture ------------------------------------------------------------------------ */
 
-static uint64_t pages_before, heap_before;
-
 static int group_setup(void **state)
 {
     (void)state;
@@ -116,25 +114,14 @@ static int group_setup(void **state)
 static int setup(void **state)
 {
     (void)state;
-    stub_fail_after(-1);
-    pages_before = stub_pages_used();
-    heap_before = kmalloc_pages();
+    stub_usage_mark();
     return 0;
-}
-
-static void assert_clean_after_wipe(void)
-{
-    stub_fail_after(-1);
-    stub_fs_wipe();
-    assert_int_equal(fs_file_pages(), 0);
-    assert_int_equal(kmalloc_pages(), heap_before);
-    assert_int_equal(stub_pages_used(), pages_before);
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    assert_clean_after_wipe();
+    stub_fs_clean_check();
     return 0;
 }
 
@@ -218,7 +205,7 @@ static void check_broken(void (*breaker)(struct archive *a, unsigned char *h),
         fail_msg("%s: got %ld", what, r);
     assert_file("/ok", "fine", 4, HOS_S_IFREG | 0644);
     free(a.buf);
-    assert_clean_after_wipe();
+    stub_fs_clean_check();
 }
 
 static void break_magic(struct archive *a, unsigned char *h) { (void)a; h[5] = '7'; }
@@ -344,7 +331,7 @@ static void test_every_truncation(void **state)
         /* Only a cut inside the trailer's padding can still succeed. */
         if (r != -HOS_EINVAL && !(r == want && n + 4 > a.len))
             fail_msg("prefix %zu: got %ld", n, r);
-        assert_clean_after_wipe();
+        stub_fs_clean_check();
     }
     print_message("%zu prefixes of a %zu-byte archive refused cleanly\n", a.len, a.len);
     free(a.buf);
@@ -366,7 +353,7 @@ static void test_random_bytes(void **state)
                 buf[i] = "0123456789abcdef"[rand() % 3 == 0 ? rand() % 16 : 0];
         long r = load_exact(buf, n);
         assert_true(r >= -HOS_ENAMETOOLONG);   /* some error code or a count */
-        assert_clean_after_wipe();
+        stub_fs_clean_check();
     }
 }
 
@@ -400,7 +387,7 @@ static void test_random_mutations(void **state)
         if (r >= 0)
             successes++;
         assert_true(r >= -HOS_ENAMETOOLONG);
-        assert_clean_after_wipe();
+        stub_fs_clean_check();
     }
     print_message("%ld of 4000 mutated archives still loaded\n", successes);
     free(m);
@@ -419,7 +406,7 @@ static void test_out_of_memory(void **state)
         stub_fail_after(-1);
         if (r != want && r != -HOS_ENOMEM)
             fail_msg("budget %ld: got %ld", budget, r);
-        assert_clean_after_wipe();
+        stub_fs_clean_check();
         if (r == want)
             break;
     }

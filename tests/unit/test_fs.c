@@ -18,8 +18,6 @@
 #include "mm.h"
 #include "guest_stubs.h"
 
-static uint64_t pages_before, heap_before;
-
 static int group_setup(void **state)
 {
     (void)state;
@@ -31,9 +29,7 @@ static int group_setup(void **state)
 static int setup(void **state)
 {
     (void)state;
-    stub_fail_after(-1);
-    pages_before = stub_pages_used();
-    heap_before = kmalloc_pages();
+    stub_usage_mark();
     return 0;
 }
 
@@ -41,11 +37,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    stub_fail_after(-1);
-    stub_fs_wipe();
-    assert_int_equal(fs_file_pages(), 0);
-    assert_int_equal(kmalloc_pages(), heap_before);
-    assert_int_equal(stub_pages_used(), pages_before);
+    stub_fs_clean_check();
     return 0;
 }
 
@@ -85,13 +77,13 @@ static void test_kmalloc_sizes_alignment_and_zeroing(void **state)
         memset(p, 0x5a, n);                  /* dirty it: the next user must see zeros */
         ptrs[i] = p;
     }
-    assert_true(kmalloc_pages() > heap_before);
+    assert_true(kmalloc_pages() > stub_heap_marked);
     /* Free in a scrambled order. */
     for (size_t i = 0; i < 2000; i++) {
         size_t k = (i * 7919) % 2000;
         kfree(ptrs[k]);
     }
-    assert_int_equal(kmalloc_pages(), heap_before);
+    assert_int_equal(kmalloc_pages(), stub_heap_marked);
     assert_null(kmalloc(4097));
     kfree(NULL);
     unsigned char *p = kmalloc(100);
@@ -524,10 +516,7 @@ static void test_out_of_memory_never_leaks(void **state)
     long budget;
     for (budget = 0; budget < 1000; budget++) {
         int done = scenario(budget);
-        stub_fs_wipe();
-        assert_int_equal(fs_file_pages(), 0);
-        assert_int_equal(kmalloc_pages(), heap_before);
-        assert_int_equal(stub_pages_used(), pages_before);
+        stub_fs_clean_check();
         if (done)
             break;
     }

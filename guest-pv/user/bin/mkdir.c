@@ -18,8 +18,8 @@ static int make_dir(const char *path, int parents)
         return -1;
     }
     strcpy(buf, path);
-    for (char *p = buf + 1; ; p++) {
-        if (*p == '/' || *p == '\0') {
+    for (char *p = buf; ; p++) {
+        if ((*p == '/' && p > buf) || *p == '\0') {    /* "" fails in mkdir() itself */
             char saved = *p;
             *p = '\0';
             struct stat st;
