@@ -57,7 +57,7 @@ static int map_ring(struct vcpu *v, unsigned r, uint64_t va, uint64_t len)
         return -HAKO_EINVAL;
     for (uint64_t i = 0; i < pages; i++) {
         uint64_t pa;
-        int rc = guest_translate(v->cr3, first + i * PAGE_SIZE, true, &pa) ? -HAKO_EFAULT
+        int rc = guest_translate(v, first + i * PAGE_SIZE, true, &pa) ? -HAKO_EFAULT
                  : get_page_and_type(pa >> PAGE_SHIFT, PGT_WRITABLE, v->dom->domid);
         if (rc == -HAKO_EPERM)
             rc = -HAKO_EFAULT;                  /* another domain's frame (a foreign mapping) */
@@ -81,7 +81,7 @@ static long async_setup(struct vcpu *v, uint64_t arg)
     struct hako_async_setup s;
     if (arg & 7)
         return -HAKO_EINVAL;
-    if (guest_copy_from(v->cr3, &s, arg, sizeof(s)))
+    if (guest_copy_from(v, &s, arg, sizeof(s)))
         return -HAKO_EFAULT;
     if (s.sq_order > HAKO_ASYNC_MAX_ORDER || s.cq_order > HAKO_ASYNC_MAX_ORDER ||
         s._reserved[0] || s._reserved[1])

@@ -77,6 +77,7 @@ static void probe_features(void)
         cpuid(7, 0, &a, &b, &c, &d);
         cpu_has.smep = b & (1u << 7);
         cpu_has.smap = b & (1u << 20);
+        cpu_has.umip = c & (1u << 2);
     }
 }
 
@@ -100,6 +101,9 @@ void cpu_init(void)
                      : : "i"(SEL_HV_CS) : "rax", "memory");
     __asm__ volatile("movw %w0, %%ds; movw %w0, %%es; movw %w0, %%ss" : : "r"(SEL_HV_DS));
     __asm__ volatile("ltr %w0" : : "r"(SEL_TSS));
+    /* LDTR keeps its reset state (base 0) until loaded: a guest's LDT selector would make
+     * the CPU read descriptors from guest memory at linear address 0. */
+    load_null_ldt();
 
     for (unsigned v = 0; v < 256; v++)
         set_gate(v, 0, 0);
@@ -124,11 +128,16 @@ void cpu_init(void)
 
     /* FPU/SSE usable by guests; the hypervisor itself is built without SSE. */
     write_cr0((read_cr0() | CR0_MP | CR0_NE | CR0_WP) & ~(CR0_EM | CR0_TS));
-    uint64_t cr4 = read_cr4() | CR4_OSFXSR | CR4_OSXMMEXCPT;
+    /* CR4 written whole, not modified: no bit the loader left is kept (FSGSBASE would
+     * let guests set their own segment bases). SMEP and SMAP only add depth; nothing
+     * relies on them. */
+    uint64_t cr4 = CR4_PAE | CR4_OSFXSR | CR4_OSXMMEXCPT;
     if (cpu_has.smep)
         cr4 |= CR4_SMEP;     /* never execute guest pages in ring 0 */
     if (cpu_has.smap)
         cr4 |= CR4_SMAP;     /* never touch user pages except through the direct map */
+    if (cpu_has.umip)
+        cr4 |= CR4_UMIP;     /* sgdt, sidt, sldt, str, smsw fault in ring 3 */
     write_cr4(cr4);
     __asm__ volatile("fninit");
 

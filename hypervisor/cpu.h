@@ -9,7 +9,7 @@
 
 /* CPU features the hypervisor found and enabled. */
 struct cpu_features {
-    bool nx, smep, smap, pge;
+    bool nx, smep, smap, umip, pge;
 };
 extern struct cpu_features cpu_has;
 

@@ -161,6 +161,16 @@ void domain_crash(struct domain *d, const struct cpu_regs *regs, const char *why
     domain_shutdown(d, HAKO_SHUTDOWN_CRASH, (uint32_t)(regs ? regs->vector : 0));
 }
 
+void pagetype_count_error(uint64_t mfn, const char *what)
+{
+    struct vcpu *v = current_vcpu();
+    if (!v)     /* the idle context tears domains down without dropping references */
+        panic("%s (mfn %lx) outside any hypercall", what, mfn);
+    char why[96];
+    snprintf(why, sizeof(why), "%s (mfn %lx): its page tables are inconsistent", what, mfn);
+    domain_crash(v->dom, NULL, why);
+}
+
 struct domain *domain_get(uint16_t domid)
 {
     return domid < MAX_DOMAINS ? domains[domid] : NULL;

@@ -79,6 +79,7 @@ struct vcpu {
                                    never trusted) */
     uint64_t cpu_time_ns;       /* CPU time used */
     uint64_t stat_tlb_flushes, stat_invlpgs, stat_cr3_loads;  /* HAKO_COUNTER_* */
+    struct guest_selectors sel; /* ds es fs gs while switched out; null at creation */
     uint8_t fpu[512] __attribute__((aligned(16)));  /* fxsave area while switched out */
 };
 _Static_assert(__builtin_offsetof(struct vcpu, in_user) == VCPU_IN_USER, "vcpu in_user");

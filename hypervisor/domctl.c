@@ -32,7 +32,7 @@ static int image_copy_in(uint64_t va, uint64_t len, struct frame_list *frames)
     for (uint64_t i = 0; i < pages; i++)
         paging_map_hv_page(HV_SCRATCH_BASE + i * PAGE_SIZE, frame_alloc(OWNER_HV, frames),
                            PTE_P | PTE_W | (cpu_has.nx ? PTE_NX : 0));
-    return guest_copy_from(caller_cr3(), (void *)HV_SCRATCH_BASE, va, len) ? -HAKO_EFAULT : 0;
+    return guest_copy_from(current_vcpu(), (void *)HV_SCRATCH_BASE, va, len) ? -HAKO_EFAULT : 0;
 }
 
 /* Unmap and free the scratch pages. */
@@ -47,7 +47,7 @@ static void image_release(struct frame_list *frames)
 static int string_copy_in(uint64_t va, char *buf, size_t max)
 {
     for (size_t i = 0; i < max; i++) {
-        if (guest_copy_from(caller_cr3(), &buf[i], va + i, 1))
+        if (guest_copy_from(current_vcpu(), &buf[i], va + i, 1))
             return -HAKO_EFAULT;
         if (!buf[i])
             return 0;
@@ -77,7 +77,7 @@ static int module_copy_in(uint64_t va, uint64_t len, uint32_t first_mfn)
     uint32_t mfn = first_mfn;
     for (uint64_t off = 0; off < len; off += PAGE_SIZE, mfn = frame_get(mfn)->next) {
         uint64_t n = MIN(len - off, (uint64_t)PAGE_SIZE);
-        if (mfn == FRAME_NONE || guest_copy_from(caller_cr3(), mfn_to_virt(mfn), va + off, n))
+        if (mfn == FRAME_NONE || guest_copy_from(current_vcpu(), mfn_to_virt(mfn), va + off, n))
             return -HAKO_EFAULT;
     }
     return 0;
@@ -93,7 +93,7 @@ static long domctl_create(uint64_t arg)
     if (arg & 7)
         return -HAKO_EINVAL;
     memset(&c, 0, sizeof(c));
-    if (guest_copy_from(caller_cr3(), &c, arg, size) || guest_check(caller_cr3(), arg, size, true))
+    if (guest_copy_from(current_vcpu(), &c, arg, size) || guest_check(current_vcpu(), arg, size, true))
         return -HAKO_EFAULT;
     if (c.image_len == 0 || c.image_len > HAKO_DOMCTL_IMAGE_MAX || c.mem_pages == 0 ||
         c._pad0 || c._reserved[0] || c._reserved[1] || c._pad1 || c._reserved1 ||
@@ -105,7 +105,7 @@ static long domctl_create(uint64_t arg)
         if (rc)
             return rc;
     }
-    if (guest_check(caller_cr3(), c.module_va, c.module_len, false))
+    if (guest_check(current_vcpu(), c.module_va, c.module_len, false))
         return -HAKO_EFAULT;
     if (c.mem_pages > frame_free_count())
         return -HAKO_ENOMEM;
@@ -145,7 +145,7 @@ static long domctl_create(uint64_t arg)
     c.domid = domid;
     c.console_mfn = d->console_mfn;
     c.console_port = port.port;
-    guest_copy_to(caller_cr3(), arg, &c, size);   /* checked writable above */
+    guest_copy_to(current_vcpu(), arg, &c, size);   /* checked writable above */
     printk("d%u (%s) created: %lu pages, weight %u, cap %u, module %lu bytes\n", domid, d->name,
            c.mem_pages, d->vcpu.se.weight, c.cap, c.module_len);
     sched_add(&d->vcpu);
@@ -157,7 +157,7 @@ static long domctl_getinfo(uint64_t arg)
     struct hako_domctl_info info;
     if (arg & 7)
         return -HAKO_EINVAL;
-    if (guest_copy_from(caller_cr3(), &info, arg, sizeof(info)))
+    if (guest_copy_from(current_vcpu(), &info, arg, sizeof(info)))
         return -HAKO_EFAULT;
     struct domain *d = domain_get(info.domid);
     if (!d)
@@ -184,7 +184,7 @@ static long domctl_getinfo(uint64_t arg)
     for (unsigned i = 0; i < 32; i++)
         info.traps[i] = d->stat_traps[i];
     memcpy(info.name, d->name, sizeof(info.name));
-    return guest_copy_to(caller_cr3(), arg, &info, sizeof(info));
+    return guest_copy_to(current_vcpu(), arg, &info, sizeof(info));
 }
 
 /* A domain other than the caller that arg names; NULL with *rc set otherwise. */
@@ -233,7 +233,7 @@ long hc_domctl(HC_ARGS)
         struct hako_domctl_sched s;
         if (a2 & 7)
             return -HAKO_EINVAL;
-        if (guest_copy_from(caller_cr3(), &s, a2, sizeof(s)))
+        if (guest_copy_from(current_vcpu(), &s, a2, sizeof(s)))
             return -HAKO_EFAULT;
         if (!s.weight || s.cap > 100 || s._pad0)
             return -HAKO_EINVAL;

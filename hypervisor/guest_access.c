@@ -6,9 +6,11 @@
 #include <hako/arch-x86_64.h>
 #include <hako/errno.h>
 
+#include "domain.h"
 #include "frame.h"
 #include "lib.h"
 #include "mm.h"
+#include "pagetype.h"
 
 bool guest_range_ok(uint64_t va, uint64_t len)
 {
@@ -31,19 +33,32 @@ static uint64_t table_entry(uint64_t table_pa, unsigned idx)
     return __atomic_load_n(&t[idx], __ATOMIC_RELAXED);   /* read each entry once */
 }
 
-int guest_translate(uint64_t cr3, uint64_t va, bool write, uint64_t *pa)
+/* True when root (a CR3 value) is a validated top-level table of v's domain right now.
+ * It always is for v->cr3 (the vCPU holds an L4 type reference on it); checked anyway,
+ * at every walk, so that a stale root can never be walked (fail closed). */
+static bool root_validated(const struct vcpu *v, uint64_t root)
+{
+    const struct frame_info *f = frame_get((root & PTE_ADDR) >> PAGE_SHIFT);
+    return f && f->owner == v->dom->domid && pgt_level(f->type) == 4 && f->type_count != 0;
+}
+
+int guest_translate(const struct vcpu *v, uint64_t va, bool write, uint64_t *pa)
 {
     uint64_t need = PTE_P | PTE_U | (write ? PTE_W : 0);
-    uint64_t table = cr3 & PTE_ADDR;
+    uint64_t root = v->cr3, table = root & PTE_ADDR;
     static const unsigned shift[4] = { 39, 30, 21, 12 };
-    if (!guest_range_ok(va, 1))
+    if (!guest_range_ok(va, 1) || !root_validated(v, root))
         return -HAKO_EFAULT;
     for (unsigned level = 0; level < 4; level++) {
         uint64_t e = table_entry(table, (va >> shift[level]) & 511);
         if ((e & need) != need)
             return -HAKO_EFAULT;
+        /* Large pages only where validation allows them (2 MiB, at L2): a 1 GiB entry
+         * cannot be in a validated table, so none is ever followed. */
+        if (level == 1 && (e & PTE_PS))
+            return -HAKO_EFAULT;
         uint64_t page_mask = (1ull << shift[level]) - 1;
-        if (level == 3 || ((level == 1 || level == 2) && (e & PTE_PS))) {
+        if (level == 3 || (level == 2 && (e & PTE_PS))) {
             uint64_t base = e & PTE_ADDR & ~page_mask;
             if (!frame_get((base | (va & page_mask)) >> PAGE_SHIFT))
                 return -HAKO_EFAULT;
@@ -55,14 +70,14 @@ int guest_translate(uint64_t cr3, uint64_t va, bool write, uint64_t *pa)
     return -HAKO_EFAULT; /* not reached */
 }
 
-int guest_copy_from(uint64_t cr3, void *dst, uint64_t va, uint64_t len)
+int guest_copy_from(const struct vcpu *v, void *dst, uint64_t va, uint64_t len)
 {
     if (!guest_range_ok(va, len))
         return -HAKO_EFAULT;
     char *d = dst;
     while (len) {
         uint64_t pa, chunk = MIN(len, PAGE_SIZE - (va & (PAGE_SIZE - 1)));
-        if (guest_translate(cr3, va, false, &pa))
+        if (guest_translate(v, va, false, &pa))
             return -HAKO_EFAULT;
         memcpy(d, phys_to_virt(pa), chunk);
         d += chunk, va += chunk, len -= chunk;
@@ -70,7 +85,7 @@ int guest_copy_from(uint64_t cr3, void *dst, uint64_t va, uint64_t len)
     return 0;
 }
 
-int guest_check(uint64_t cr3, uint64_t va, uint64_t len, bool write)
+int guest_check(const struct vcpu *v, uint64_t va, uint64_t len, bool write)
 {
     uint64_t pa;
     if (!guest_range_ok(va, len))
@@ -78,7 +93,7 @@ int guest_check(uint64_t cr3, uint64_t va, uint64_t len, bool write)
     if (len == 0)
         return 0;
     for (uint64_t p = va & PAGE_MASK; p <= va + (len - 1); p += PAGE_SIZE) {
-        if (guest_translate(cr3, p < va ? va : p, write, &pa))
+        if (guest_translate(v, p < va ? va : p, write, &pa))
             return -HAKO_EFAULT;
         if (p + PAGE_SIZE < p)
             break;                                      /* range ends at 2^64 */
@@ -86,22 +101,22 @@ int guest_check(uint64_t cr3, uint64_t va, uint64_t len, bool write)
     return 0;
 }
 
-int guest_copy_to(uint64_t cr3, uint64_t va, const void *src, uint64_t len)
+int guest_copy_to(const struct vcpu *v, uint64_t va, const void *src, uint64_t len)
 {
     uint64_t pa;
     /* Within one page (nearly every call) its translation is the whole check: one walk. */
     if (len && len <= PAGE_SIZE - (va & (PAGE_SIZE - 1))) {
-        if (guest_translate(cr3, va, true, &pa))
+        if (guest_translate(v, va, true, &pa))
             return -HAKO_EFAULT;
         memcpy(phys_to_virt(pa), src, len);
         return 0;
     }
-    if (guest_check(cr3, va, len, true))
+    if (guest_check(v, va, len, true))
         return -HAKO_EFAULT;
     const char *s = src;
     while (len) {
         uint64_t chunk = MIN(len, PAGE_SIZE - (va & (PAGE_SIZE - 1)));
-        if (guest_translate(cr3, va, true, &pa))
+        if (guest_translate(v, va, true, &pa))
             return -HAKO_EFAULT;   /* tables changed under us (another vCPU) */
         memcpy(phys_to_virt(pa), s, chunk);
         s += chunk, va += chunk, len -= chunk;

@@ -61,12 +61,6 @@ static inline uint64_t hc_arg4(struct vcpu *v)
     return v->mc_args ? v->mc_args[3] : vcpu_regs(v)->r10;
 }
 
-/* The calling vCPU's guest-pointer address space. */
-static inline uint64_t caller_cr3(void)
-{
-    return current_vcpu()->cr3;
-}
-
 /* Where a split hypercall (nr with these arguments) left off, or 0 for a fresh call. */
 uint64_t hc_resume(uint64_t nr, uint64_t a1, uint64_t a2, uint64_t a3);
 

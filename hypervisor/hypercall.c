@@ -43,17 +43,17 @@ long hc_console_io(HC_ARGS)
     if (cmd != HAKO_CONSOLE_WRITE && !caller()->privileged)
         return -HAKO_EPERM;
     if (cmd != HAKO_CONSOLE_READ) {
-        if (guest_copy_from(caller_cr3(), kbuf, buf, len))
+        if (guest_copy_from(current_vcpu(), kbuf, buf, len))
             return -HAKO_EFAULT;
         console_write(cmd == HAKO_CONSOLE_WRITE ? (int)caller()->domid : CONSOLE_SOURCE_RAW,
                       kbuf, len);
         return (long)len;
     }
     /* Check the whole buffer is writable before consuming input we could not deliver. */
-    if (guest_check(caller_cr3(), buf, len, true))
+    if (guest_check(current_vcpu(), buf, len, true))
         return -HAKO_EFAULT;
     size_t n = console_read(kbuf, len);
-    if (guest_copy_to(caller_cr3(), buf, kbuf, n))
+    if (guest_copy_to(current_vcpu(), buf, kbuf, n))
         return -HAKO_EFAULT;
     return (long)n;
 }
@@ -77,7 +77,7 @@ long hc_version(HC_ARGS)
         info.nr_hypercalls = (uint32_t)hypercall_count;
         info.features = cpu_has.nx ? HAKO_FEAT_NX : 0;
         snprintf(info.hv_version, sizeof(info.hv_version), "%s", HAKO_HV_VERSION);
-        return guest_copy_to(caller_cr3(), arg, &info, sizeof(info));
+        return guest_copy_to(current_vcpu(), arg, &info, sizeof(info));
     }
     default:
         return -HAKO_ENOSYS;
@@ -110,7 +110,7 @@ long hc_sched_op(HC_ARGS)
         uint64_t ports = a2, count = a3;
         if (count == 0 || count > HAKO_SCHED_POLL_MAX || (ports & 3))
             return -HAKO_EINVAL;
-        if (guest_copy_from(caller_cr3(), v->poll_ports, ports, count * 4))
+        if (guest_copy_from(current_vcpu(), v->poll_ports, ports, count * 4))
             return -HAKO_EFAULT;
         v->nr_poll_ports = (uint32_t)count;
         if (evtchn_any_pending(v->dom, v->poll_ports, v->nr_poll_ports))
@@ -201,12 +201,12 @@ static long __attribute__((noinline)) event_channel_op(struct domain *d, uint64_
     struct hako_evtchn op;
     if (a2 & 7)
         return -HAKO_EINVAL;
-    if (guest_copy_from(caller_cr3(), &op, a2, sizeof(op)) ||
-        guest_check(caller_cr3(), a2, sizeof(op), true))
+    if (guest_copy_from(current_vcpu(), &op, a2, sizeof(op)) ||
+        guest_check(current_vcpu(), a2, sizeof(op), true))
         return -HAKO_EFAULT;
     long rc = evtchn_op(d, (unsigned)a1, &op);
     if (rc == 0)
-        guest_copy_to(caller_cr3(), a2, &op, sizeof(op));   /* checked writable above */
+        guest_copy_to(current_vcpu(), a2, &op, sizeof(op));   /* checked writable above */
     return rc;
 }
 

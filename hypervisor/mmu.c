@@ -85,20 +85,21 @@ static int mmu_one(uint16_t domid, const struct hako_mmu_update *req)
 
 /* Common shape of the two batch hypercalls: check, resume, copy in COPY_BATCH items at a
  * time, apply in order until one fails, split every HC_PREEMPT_CHUNK items, flush the TLB
- * when safety needs it, report *done. */
+ * when safety needs it, report *done. Every read of the items and the write of *done go
+ * through the vCPU's address space as it is at that moment (an item may change it:
+ * NEW_BASEPTR), never through a root remembered from earlier in the call. */
 typedef int (*batch_item_fn)(uint16_t domid, const void *item);
 
 static long run_batch(uint64_t nr, uint64_t items, uint64_t count, uint64_t done_ptr,
                       size_t item_size, batch_item_fn apply)
 {
-    uint64_t cr3 = caller_cr3();
-    uint16_t domid = current_vcpu()->dom->domid;
-    if (count > HAKO_MMU_BATCH_MAX ||
-        (current_vcpu()->mc_args && count > HC_PREEMPT_CHUNK))
+    struct vcpu *v = current_vcpu();
+    uint16_t domid = v->dom->domid;
+    if (count > HAKO_MMU_BATCH_MAX || (v->mc_args && count > HC_PREEMPT_CHUNK))
         return -HAKO_E2BIG;     /* inside a multicall or async batch: never split, so short */
     if (done_ptr & 7)
         return -HAKO_EINVAL;
-    if (done_ptr && guest_check(cr3, done_ptr, 8, true))
+    if (done_ptr && guest_check(v, done_ptr, 8, true))
         return -HAKO_EFAULT;
     uint64_t i = hc_resume(nr, items, count, done_ptr), start = i;
     uint8_t buf[COPY_BATCH * MAX_ITEM_SIZE];
@@ -109,7 +110,7 @@ static long run_batch(uint64_t nr, uint64_t items, uint64_t count, uint64_t done
             return hc_preempt(nr, items, count, done_ptr, i);
         }
         uint64_t n = MIN(count - i, (uint64_t)COPY_BATCH);
-        if (guest_copy_from(cr3, buf, items + i * item_size, n * item_size)) {
+        if (guest_copy_from(v, buf, items + i * item_size, n * item_size)) {
             rc = -HAKO_EFAULT;
             break;
         }
@@ -118,7 +119,9 @@ static long run_batch(uint64_t nr, uint64_t items, uint64_t count, uint64_t done
                 i++;
     }
     flush_tlb_if_unsafe();   /* the guest flushes for its own view (ABI.md 10) */
-    if (done_ptr && guest_copy_to(cr3, done_ptr, &i, 8))
+    /* (Checked writable above; it can fail only if the batch itself unmapped it, or
+     * switched to a table that does not map it writable.) */
+    if (done_ptr && guest_copy_to(v, done_ptr, &i, 8))
         return -HAKO_EFAULT;
     return rc;
 }
@@ -252,7 +255,7 @@ long hc_memory_op(HC_ARGS)
             .p2m_va = d->p2m_va,
             .p2m_entries = d->nr_pages,
         };
-        return guest_copy_to(caller_cr3(), a2, &m, sizeof(m));
+        return guest_copy_to(current_vcpu(), a2, &m, sizeof(m));
     }
     default:
         return -HAKO_ENOSYS;

@@ -108,7 +108,7 @@ static long run_entry(struct vcpu *v, const struct hako_multicall_entry *e)
  * is no longer writable there. */
 static bool put_result(uint64_t calls, uint64_t i, long r)
 {
-    return guest_copy_to(caller_cr3(), calls + i * MC_ENTRY +
+    return guest_copy_to(current_vcpu(), calls + i * MC_ENTRY +
                                            __builtin_offsetof(struct hako_multicall_entry, result),
                          &r, sizeof(r)) == 0;
 }
@@ -166,7 +166,7 @@ static bool __attribute__((noinline)) translate_slow(struct vcpu *v, struct mc_t
                                                      uint64_t va, uint64_t *mfn)
 {
     uint64_t pa;
-    if (!guest_range_ok(va, PAGE_SIZE) || guest_translate(v->cr3, va, true, &pa))
+    if (!guest_range_ok(va, PAGE_SIZE) || guest_translate(v, va, true, &pa))
         return false;
     *mfn = pa >> PAGE_SHIFT;
     tcache_fill(t, v->cr3, va, *mfn);

@@ -65,7 +65,10 @@ int get_page(uint64_t mfn, uint16_t domid)
 void put_page(uint64_t mfn)
 {
     struct frame_info *f = frame_get(mfn);
-    HV_ASSERT(f && f->ref_count > 0);
+    if (!f || f->ref_count == 0) {
+        pagetype_count_error(mfn, "reference count underflow");
+        return;
+    }
     f->ref_count--;
 }
 
@@ -103,7 +106,10 @@ int get_page_type(uint64_t mfn, unsigned type, uint16_t domid)
 void put_page_type(uint64_t mfn)
 {
     struct frame_info *f = frame_get(mfn);
-    HV_ASSERT(f && f->type_count > 0);
+    if (!f || f->type_count == 0) {
+        pagetype_count_error(mfn, "type count underflow");
+        return;
+    }
     if (--f->type_count)
         return;
     unsigned level = pgt_level(f->type);
@@ -141,11 +147,17 @@ static int get_leaf(uint64_t mfn, bool writable, uint16_t domid)
 static void put_leaf(uint64_t mfn, bool writable, uint16_t table_owner)
 {
     struct frame_info *f = frame_get(mfn);
-    HV_ASSERT(f);
+    if (!f) {
+        pagetype_count_error(mfn, "a table entry names a frame outside RAM");
+        return;
+    }
     writable_dropped |= writable;
     if (table_owner != OWNER_SELF && f->owner != table_owner) {
-        HV_ASSERT(f->owner < PGT_FOREIGN_DOMIDS && table_owner < PGT_FOREIGN_DOMIDS &&
-                  foreign_mapped[f->owner] > 0 && foreign_held[table_owner] > 0);
+        if (f->owner >= PGT_FOREIGN_DOMIDS || table_owner >= PGT_FOREIGN_DOMIDS ||
+            foreign_mapped[f->owner] == 0 || foreign_held[table_owner] == 0) {
+            pagetype_count_error(mfn, "a foreign mapping that was never counted");
+            return;
+        }
         foreign_mapped[f->owner]--;
         foreign_held[table_owner]--;
         foreign_dropped = true;

@@ -44,6 +44,13 @@ struct hv_ref {
     unsigned type;       /* PGT_* the reference holds, or PGT_NONE for a plain reference */
 };
 
+/* A reference about to be dropped was never taken: a count is already 0, or an entry of
+ * a validated table names no RAM frame. Only a table holding something validation never
+ * accepted can cause it, so the domain that made the call is at fault, not the machine:
+ * the hypervisor crashes the calling domain (and does not return when that is the one
+ * running); anything else (the host tests) records it. The count is left as it is. */
+void pagetype_count_error(uint64_t mfn, const char *what);
+
 /* Give the audit its scratch space: two counters per frame of the frame table. */
 void pagetype_init(uint32_t (*scratch)[2], bool nx_allowed);
 

@@ -77,14 +77,19 @@ void vcpu_wake(struct vcpu *v)
     update_runnable(v);
 }
 
-/* Load next's address space, stacks and FPU state; save prev's FPU state. */
+/* Save prev's FPU state and selectors; load next's, its address space and stacks, and
+ * the null LDT (every CPU structure a guest can name is set here, at every switch). */
 static void switch_state(struct vcpu *prev, struct vcpu *next)
 {
     struct percpu *pc = this_cpu();
-    if (prev)
+    if (prev) {
         __asm__ volatile("fxsave64 %0" : "=m"(prev->fpu));
+        selectors_save(&prev->sel);
+    }
     if (next) {
         __asm__ volatile("fxrstor64 %0" : : "m"(next->fpu));
+        selectors_load(&next->sel);
+        load_null_ldt();
         write_cr3(next->cr3);
         pagetype_tlb_flushed();
         next->stat_cr3_loads++;

@@ -60,7 +60,7 @@ bool vtrap_bounce(struct vcpu *v, struct cpu_regs *regs, uint64_t vector, uint64
         set_mode(v, false);
     uint64_t stack = from_user ? v->kernel_sp : regs->rsp;
     uint64_t frame_va = ALIGN_DOWN(stack - sizeof(f), 16);
-    if (stack < sizeof(f) || guest_copy_to(v->cr3, frame_va, &f, sizeof(f)))
+    if (stack < sizeof(f) || guest_copy_to(v, frame_va, &f, sizeof(f)))
         domain_crash(v->dom, regs, "cannot write a trap frame on the guest kernel stack");
     regs->rip = handler;
     regs->rsp = frame_va;
@@ -101,7 +101,7 @@ long hc_set_trap_table(HC_ARGS)
     struct hako_trap_info t[HAKO_TRAP_VECTORS];
     if (a2 > HAKO_TRAP_VECTORS || (a1 & 7))
         return -HAKO_EINVAL;
-    if (guest_copy_from(caller_cr3(), t, a1, a2 * sizeof(t[0])))
+    if (guest_copy_from(current_vcpu(), t, a1, a2 * sizeof(t[0])))
         return -HAKO_EFAULT;
     for (uint64_t i = 0; i < a2; i++) {
         bool pad = false;
@@ -151,7 +151,7 @@ long hc_iret(HC_ARGS)
     struct cpu_regs *regs = vcpu_regs(v);
     struct hako_trap_frame f;
     long err = 0;
-    if (guest_copy_from(v->cr3, &f, regs->rsp, sizeof(f)))
+    if (guest_copy_from(v, &f, regs->rsp, sizeof(f)))
         err = -HAKO_EFAULT;
     else if (!guest_addr_ok(f.rip) || (f.flags & ~(HAKO_TF_USER | HAKO_TF_EVENTS_MASKED)) ||
              ((f.flags & HAKO_TF_USER) && !v->user_l4))

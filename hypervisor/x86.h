@@ -60,9 +60,11 @@ _Static_assert(__builtin_offsetof(struct cpu_regs, cs) == FRAME_CS, "frame cs");
 #define CR0_NE (1ul << 5)
 #define CR0_WP (1ul << 16)
 
+#define CR4_PAE        (1ul << 5)
 #define CR4_PGE        (1ul << 7)
 #define CR4_OSFXSR     (1ul << 9)
 #define CR4_OSXMMEXCPT (1ul << 10)
+#define CR4_UMIP       (1ul << 11)
 #define CR4_SMEP       (1ul << 20)
 #define CR4_SMAP       (1ul << 21)
 
@@ -122,6 +124,33 @@ DEFINE_CR(4)
 static inline void invlpg(uint64_t va)
 {
     __asm__ volatile("invlpg (%0)" : : "r"(va) : "memory");
+}
+
+/* The data segment selectors a guest can load itself (ds, es, fs, gs): they are part of
+ * a vCPU's state, kept while it is switched out. */
+struct guest_selectors {
+    uint16_t ds, es, fs, gs;
+};
+
+static inline void selectors_save(struct guest_selectors *s)
+{
+    __asm__ volatile("movw %%ds, %0; movw %%es, %1; movw %%fs, %2; movw %%gs, %3"
+                     : "=m"(s->ds), "=m"(s->es), "=m"(s->fs), "=m"(s->gs));
+}
+
+/* Load saved selectors (values the CPU accepted from the guest, so they load again).
+ * GS is loaded between two swapgs: loading a selector sets the GS base, and the one in
+ * use here is the per-CPU area's; the guest's base is 0 (ABI.md 2). Interrupts are off. */
+static inline void selectors_load(const struct guest_selectors *s)
+{
+    __asm__ volatile("movw %0, %%ds; movw %1, %%es; movw %2, %%fs; swapgs; movw %3, %%gs; swapgs"
+                     : : "m"(s->ds), "m"(s->es), "m"(s->fs), "m"(s->gs) : "memory");
+}
+
+/* No LDT: LDTR null, so every selector with TI=1 faults (#GP) wherever it is used. */
+static inline void load_null_ldt(void)
+{
+    __asm__ volatile("lldt %w0" : : "r"(0) : "memory");
 }
 
 static inline uint64_t rdtsc(void)

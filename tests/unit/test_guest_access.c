@@ -4,7 +4,9 @@
  * Fake RAM is an aligned buffer of NFRAMES pages; test_directmap_base points at it so
  * physical address pa lives at ram + pa. The frame table covers exactly NFRAMES frames,
  * so anything at or above NFRAMES is "outside RAM". Page tables are built by hand in
- * frames handed out by a bump allocator; data pages use fixed mfns from DATA up.
+ * frames handed out by a bump allocator; data pages use fixed mfns from DATA up. The
+ * vCPU's root (vc.cr3) is typed as a validated L4 of its domain, as the hypervisor keeps
+ * every vCPU's; only that root is ever walked.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,9 +19,11 @@
 #include <hako/arch-x86_64.h>
 #include <hako/errno.h>
 
+#include "domain.h"
 #include "frame.h"
 #include "guest_access.h"
 #include "mm.h"
+#include "pagetype.h"
 
 #define NFRAMES 1024u                 /* 4 MiB of fake RAM */
 #define DATA    600u                  /* first data mfn; tables come from 1.. */
@@ -32,7 +36,19 @@
 
 static uint8_t *ram;
 static struct frame_info ftab[NFRAMES];
-static uint64_t next_table, cr3;
+static uint64_t next_table;
+static struct domain dom;
+static struct vcpu vc;
+#define DOMID 3
+
+/* Make mfn a validated top-level table of the test domain (as far as its type says). */
+static void make_root(uint64_t mfn)
+{
+    ftab[mfn].owner = DOMID;
+    ftab[mfn].type = PGT_L4;
+    ftab[mfn].type_count = 1;
+    ftab[mfn].ref_count = 1;
+}
 
 static uint64_t *table_of(uint64_t mfn) { return (uint64_t *)(ram + mfn * PAGE_SIZE); }
 static uint8_t *page(uint64_t mfn) { return ram + mfn * PAGE_SIZE; }
@@ -53,7 +69,13 @@ static int setup(void **state)
     test_directmap_base = (uintptr_t)ram;
     frame_init(ftab, NFRAMES);
     next_table = 1;
-    cr3 = (alloc_table() << PAGE_SHIFT) | PTE_PWT | PTE_PCD; /* flag bits must be ignored */
+    memset(&dom, 0, sizeof(dom));
+    memset(&vc, 0, sizeof(vc));
+    dom.domid = DOMID;
+    vc.dom = &dom;
+    uint64_t root = alloc_table();
+    make_root(root);
+    vc.cr3 = (root << PAGE_SHIFT) | PTE_PWT | PTE_PCD; /* flag bits must be ignored */
     return 0;
 }
 
@@ -63,7 +85,7 @@ static int teardown(void **state) { (void)state; free(ram); return 0; }
 static uint64_t *entry(uint64_t va, unsigned level)
 {
     static const unsigned shift[4] = { 39, 30, 21, 12 };
-    uint64_t *t = table_of((cr3 & PTE_ADDR) >> PAGE_SHIFT);
+    uint64_t *t = table_of((vc.cr3 & PTE_ADDR) >> PAGE_SHIFT);
     for (unsigned l = 0; l < level; l++) {
         uint64_t *e = &t[(va >> shift[l]) & 511];
         if (!(*e & PTE_P))
@@ -82,7 +104,7 @@ static void map(uint64_t va, uint64_t mfn, uint64_t flags)
 static int xlate(uint64_t va, bool write, uint64_t *pa)
 {
     *pa = 0xDEADull;                              /* must survive a failed translation */
-    return guest_translate(cr3, va, write, pa);
+    return guest_translate(&vc, va, write, pa);
 }
 
 /* ---- guest_range_ok ---- */
@@ -199,16 +221,71 @@ TEST(test_translate_2mib_page)
     assert_int_equal(xlate(va + 0x200000, false, &pa), -HAKO_EFAULT); /* next 2 MiB */
 }
 
-TEST(test_translate_1gib_page)
+TEST(test_translate_refuses_1gib_page)
 {
+    /* Validation never accepts PS in an L3 entry, so a walk that meets one is walking
+     * something that was never validated: refused, not followed (it is how a forged
+     * entry would have mapped machine address 0 to the guest). */
     uint64_t pa, va = 0xFFFFFFFFC0000000ull;
     *entry(va, 1) = 0x0ull | RO | PTE_PS;        /* 1 GiB page at pa 0 */
-    assert_int_equal(xlate(va + 0x34567, false, &pa), 0);
-    assert_int_equal(pa, 0x34567);
-    assert_int_equal(xlate(va + 0x34567, true, &pa), -HAKO_EFAULT);   /* read-only */
-    /* Inside the 1 GiB page but beyond fake RAM. */
-    assert_int_equal(xlate(va + NFRAMES * PAGE_SIZE, false, &pa), -HAKO_EFAULT);
-    assert_int_equal(xlate(va + 0x3FFFF000, false, &pa), -HAKO_EFAULT);
+    assert_int_equal(xlate(va + 0x34567, false, &pa), -HAKO_EFAULT);
+    assert_int_equal(xlate(va + 0x34567, true, &pa), -HAKO_EFAULT);
+    assert_int_equal(pa, 0xDEAD);
+}
+
+/* Only a root that is a validated L4 of the vCPU's own domain at the moment of the access
+ * is walked: the page below is mapped all the way, and each broken root property alone
+ * makes every access fail without touching memory. */
+TEST(test_root_must_be_a_validated_l4_of_the_domain)
+{
+    uint64_t pa, root = (vc.cr3 & PTE_ADDR) >> PAGE_SHIFT;
+    uint8_t buf[8] = { 0 };
+    map(LOW_VA, DATA, USR);
+    page(DATA)[0] = 0x5A;
+    assert_int_equal(xlate(LOW_VA, false, &pa), 0);
+    struct frame_info saved = ftab[root];
+    struct { const char *what; uint16_t owner, type; uint32_t type_count; } bad[] = {
+        { "type count 0 (devalidated)", DOMID, PGT_L4, 0 },
+        { "no type", DOMID, PGT_NONE, 0 },
+        { "writable data", DOMID, PGT_WRITABLE, 1 },
+        { "an L3", DOMID, PGT_L3, 1 },
+        { "another domain's L4", DOMID + 1, PGT_L4, 1 },
+        { "a hypervisor frame", OWNER_HV, PGT_L4, 1 },
+    };
+    for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        ftab[root].owner = bad[i].owner;
+        ftab[root].type = bad[i].type;
+        ftab[root].type_count = bad[i].type_count;
+        print_message("root: %s\n", bad[i].what);
+        assert_int_equal(xlate(LOW_VA, false, &pa), -HAKO_EFAULT);
+        assert_int_equal(guest_copy_from(&vc, buf, LOW_VA, 1), -HAKO_EFAULT);
+        assert_int_equal(guest_check(&vc, LOW_VA, 1, false), -HAKO_EFAULT);
+        assert_int_equal(guest_copy_to(&vc, LOW_VA, "x", 1), -HAKO_EFAULT);
+        assert_int_equal(page(DATA)[0], 0x5A);
+    }
+    ftab[root] = saved;
+    ftab[root].type |= PGT_PINNED;                 /* pinned is still an L4 */
+    assert_int_equal(guest_copy_from(&vc, buf, LOW_VA, 1), 0);
+    assert_int_equal(buf[0], 0x5A);
+}
+
+/* The root is read at every access, never remembered: after the vCPU moves to another
+ * table the same address means what the new one says. */
+TEST(test_root_is_read_at_each_access)
+{
+    uint64_t pa;
+    map(LOW_VA, DATA, USR);
+    uint64_t old_root = vc.cr3;
+    uint64_t new_root = alloc_table();
+    make_root(new_root);
+    vc.cr3 = new_root << PAGE_SHIFT;
+    assert_int_equal(xlate(LOW_VA, false, &pa), -HAKO_EFAULT);   /* not mapped there */
+    map(LOW_VA, DATA + 1, USR);                                  /* builds in the new tree */
+    assert_int_equal(xlate(LOW_VA, false, &pa), 0);
+    assert_int_equal(pa, (DATA + 1) * PAGE_SIZE);
+    vc.cr3 = old_root;
+    assert_int_equal(xlate(LOW_VA, false, &pa), 0);
+    assert_int_equal(pa, DATA * PAGE_SIZE);
 }
 
 TEST(test_translate_ps_bit_in_l1_is_a_4k_page)
@@ -246,10 +323,10 @@ TEST(test_translate_rejects_entries_outside_ram)
     *entry(0x40200000ull, 2) = 0x400000ull | USR | PTE_PS;  /* 2 MiB page at end of RAM */
     assert_int_equal(xlate(0x40200000ull, false, &pa), -HAKO_EFAULT);
 
-    uint64_t good_cr3 = cr3;
-    cr3 = (uint64_t)NFRAMES << PAGE_SHIFT;                 /* cr3 itself outside RAM */
+    uint64_t good_cr3 = vc.cr3;
+    vc.cr3 = (uint64_t)NFRAMES << PAGE_SHIFT;              /* cr3 itself outside RAM */
     assert_int_equal(xlate(LOW_VA, false, &pa), -HAKO_EFAULT);
-    cr3 = good_cr3;
+    vc.cr3 = good_cr3;
 }
 
 TEST(test_translate_rejects_hole_and_noncanonical_even_if_mapped)
@@ -274,7 +351,7 @@ TEST(test_copy_from_across_mapped_pages)
     char buf[32], want[32];
     memset(want, 'a', 16);
     memset(want + 16, 'b', 16);
-    assert_int_equal(guest_copy_from(cr3, buf, KERN_VA + 0xFF0, 32), 0);
+    assert_int_equal(guest_copy_from(&vc, buf, KERN_VA + 0xFF0, 32), 0);
     assert_memory_equal(buf, want, 32);
 }
 
@@ -282,10 +359,10 @@ TEST(test_copy_from_fails_when_second_page_unmapped)
 {
     char buf[32];
     map(LOW_VA, DATA, USR);
-    assert_int_equal(guest_copy_from(cr3, buf, LOW_VA + 0xFF0, 16), 0);
-    assert_int_equal(guest_copy_from(cr3, buf, LOW_VA + 0xFF0, 17), -HAKO_EFAULT);
+    assert_int_equal(guest_copy_from(&vc, buf, LOW_VA + 0xFF0, 16), 0);
+    assert_int_equal(guest_copy_from(&vc, buf, LOW_VA + 0xFF0, 17), -HAKO_EFAULT);
     map(LOW_VA + 0x1000, DATA + 1, PTE_P | PTE_W);    /* supervisor page */
-    assert_int_equal(guest_copy_from(cr3, buf, LOW_VA + 0xFF0, 32), -HAKO_EFAULT);
+    assert_int_equal(guest_copy_from(&vc, buf, LOW_VA + 0xFF0, 32), -HAKO_EFAULT);
 }
 
 TEST(test_copy_to_writes_right_bytes)
@@ -297,7 +374,7 @@ TEST(test_copy_to_writes_right_bytes)
     char src[40];
     for (int i = 0; i < 40; i++)
         src[i] = (char)(0x80 + i);
-    assert_int_equal(guest_copy_to(cr3, KERN_VA + 0xFE0, src, 40), 0);
+    assert_int_equal(guest_copy_to(&vc, KERN_VA + 0xFE0, src, 40), 0);
     assert_memory_equal(page(DATA) + 0xFE0, src, 32);
     assert_memory_equal(page(DATA + 1), src + 32, 8);
     assert_int_equal(page(DATA)[0xFDF], 0x11);       /* nothing outside the range */
@@ -314,24 +391,24 @@ TEST(test_copy_to_readonly_page_leaves_memory_untouched)
     memcpy(before, page(DATA), sizeof(before));
     memset(src, 0x77, sizeof(src));
     /* Starts in a writable page, ends in the read-only one. */
-    assert_int_equal(guest_copy_to(cr3, LOW_VA + 0x800, src, 0x1900), -HAKO_EFAULT);
+    assert_int_equal(guest_copy_to(&vc, LOW_VA + 0x800, src, 0x1900), -HAKO_EFAULT);
     assert_memory_equal(page(DATA), before, sizeof(before));
     /* Only the very last byte lands in the read-only page. */
-    assert_int_equal(guest_copy_to(cr3, LOW_VA + 0x1FF0, src, 0x11), -HAKO_EFAULT);
+    assert_int_equal(guest_copy_to(&vc, LOW_VA + 0x1FF0, src, 0x11), -HAKO_EFAULT);
     assert_memory_equal(page(DATA), before, sizeof(before));
-    assert_int_equal(guest_copy_to(cr3, LOW_VA + 0x1FF0, src, 0x10), 0);
+    assert_int_equal(guest_copy_to(&vc, LOW_VA + 0x1FF0, src, 0x10), 0);
     assert_int_equal(page(DATA + 1)[0xFF0], 0x77);
     memcpy(page(DATA), before, sizeof(before));
     /* Read-only first page. */
-    assert_int_equal(guest_copy_to(cr3, LOW_VA + 0x2800, src, 0x10), -HAKO_EFAULT);
+    assert_int_equal(guest_copy_to(&vc, LOW_VA + 0x2800, src, 0x10), -HAKO_EFAULT);
     assert_memory_equal(page(DATA), before, sizeof(before));
     /* Unmapped third page after two writable ones. */
     map(KERN_VA, DATA, USR);
     map(KERN_VA + 0x1000, DATA + 1, USR);
-    assert_int_equal(guest_copy_to(cr3, KERN_VA + 0x10, src, 0x2000), -HAKO_EFAULT);
+    assert_int_equal(guest_copy_to(&vc, KERN_VA + 0x10, src, 0x2000), -HAKO_EFAULT);
     assert_memory_equal(page(DATA), before, sizeof(before));
     /* Same range minus its last byte fits the two writable pages. */
-    assert_int_equal(guest_copy_to(cr3, KERN_VA + 0x10, src, 0x1FF0), 0);
+    assert_int_equal(guest_copy_to(&vc, KERN_VA + 0x10, src, 0x1FF0), 0);
     assert_int_equal(page(DATA)[0x10], 0x77);
 }
 
@@ -342,7 +419,7 @@ TEST(test_copy_to_supervisor_page_in_middle_fails)
     map(KERN_VA + 0x2000, DATA + 2, USR);
     static uint8_t src[3 * PAGE_SIZE];
     memset(src, 0x5A, sizeof(src));
-    assert_int_equal(guest_copy_to(cr3, KERN_VA, src, sizeof(src)), -HAKO_EFAULT);
+    assert_int_equal(guest_copy_to(&vc, KERN_VA, src, sizeof(src)), -HAKO_EFAULT);
     memset(src, 0, sizeof(src));
     assert_memory_equal(page(DATA), src, sizeof(src));          /* still all zero */
 }
@@ -351,15 +428,15 @@ TEST(test_copy_at_top_of_address_space)
 {
     map(TOP_VA, DATA, USR);
     char src[16] = "top-of-the-addr", buf[16];
-    assert_int_equal(guest_copy_to(cr3, UINT64_MAX - 15, src, 16), 0);
+    assert_int_equal(guest_copy_to(&vc, UINT64_MAX - 15, src, 16), 0);
     assert_memory_equal(page(DATA) + PAGE_SIZE - 16, src, 16);
-    assert_int_equal(guest_copy_from(cr3, buf, UINT64_MAX - 15, 16), 0);
+    assert_int_equal(guest_copy_from(&vc, buf, UINT64_MAX - 15, 16), 0);
     assert_memory_equal(buf, src, 16);
     static uint8_t whole[PAGE_SIZE];
     memset(whole, 0xC3, sizeof(whole));
-    assert_int_equal(guest_copy_to(cr3, TOP_VA, whole, PAGE_SIZE), 0);
+    assert_int_equal(guest_copy_to(&vc, TOP_VA, whole, PAGE_SIZE), 0);
     assert_memory_equal(page(DATA), whole, PAGE_SIZE);
-    assert_int_equal(guest_copy_to(cr3, UINT64_MAX - 15, src, 17), -HAKO_EFAULT); /* wraps */
+    assert_int_equal(guest_copy_to(&vc, UINT64_MAX - 15, src, 17), -HAKO_EFAULT); /* wraps */
 }
 
 TEST(test_copy_bad_pointers_touch_nothing)
@@ -378,8 +455,8 @@ TEST(test_copy_bad_pointers_touch_nothing)
         HAKO_LOWER_HALF_END - 8, HAKO_HV_VA_END - 8,
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        assert_int_equal(guest_copy_to(cr3, bad[i], src, 16), -HAKO_EFAULT);
-        assert_int_equal(guest_copy_from(cr3, buf, bad[i], 16), -HAKO_EFAULT);
+        assert_int_equal(guest_copy_to(&vc, bad[i], src, 16), -HAKO_EFAULT);
+        assert_int_equal(guest_copy_from(&vc, buf, bad[i], 16), -HAKO_EFAULT);
         assert_memory_equal(buf, canary, 16);
     }
     static uint8_t want[3 * PAGE_SIZE];
@@ -390,16 +467,16 @@ TEST(test_copy_bad_pointers_touch_nothing)
 TEST(test_copy_len_zero_succeeds_without_access)
 {
     char buf[4] = "abc";
-    assert_int_equal(guest_copy_from(cr3, buf, LOW_VA, 0), 0);     /* unmapped */
-    assert_int_equal(guest_copy_to(cr3, KERN_VA, "x", 0), 0);
+    assert_int_equal(guest_copy_from(&vc, buf, LOW_VA, 0), 0);     /* unmapped */
+    assert_int_equal(guest_copy_to(&vc, KERN_VA, "x", 0), 0);
     assert_string_equal(buf, "abc");
     map(LOW_VA, DATA, RO);
-    assert_int_equal(guest_copy_to(cr3, LOW_VA, "x", 0), 0);       /* read-only is fine */
+    assert_int_equal(guest_copy_to(&vc, LOW_VA, "x", 0), 0);       /* read-only is fine */
     assert_int_equal(page(DATA)[0], 0);
     /* Even a hypervisor or non-canonical pointer: nothing is touched. */
     map(HAKO_HV_VA_START, DATA + 1, USR);
-    assert_int_equal(guest_copy_to(cr3, HAKO_HV_VA_START, "x", 0), 0);
-    assert_int_equal(guest_copy_from(cr3, buf, HAKO_LOWER_HALF_END, 0), 0);
+    assert_int_equal(guest_copy_to(&vc, HAKO_HV_VA_START, "x", 0), 0);
+    assert_int_equal(guest_copy_from(&vc, buf, HAKO_LOWER_HALF_END, 0), 0);
     assert_int_equal(page(DATA + 1)[0], 0);
     assert_string_equal(buf, "abc");
 }
@@ -417,7 +494,9 @@ int main(void)
         T(test_translate_user_page_with_offset),
         T(test_translate_needs_each_bit_at_every_level),
         T(test_translate_2mib_page),
-        T(test_translate_1gib_page),
+        T(test_translate_refuses_1gib_page),
+        T(test_root_must_be_a_validated_l4_of_the_domain),
+        T(test_root_is_read_at_each_access),
         T(test_translate_ps_bit_in_l1_is_a_4k_page),
         T(test_translate_ps_bit_in_l4_is_not_a_512gib_page),
         T(test_translate_rejects_entries_outside_ram),

@@ -909,6 +909,40 @@ TEST(test_page_and_type_inline_paths)
     check_snap();
 }
 
+/* Entries validation never accepted, written straight into validated tables (what a
+ * hypervisor write through a stale tree would leave): dropping them must report a count
+ * error (the hypervisor then crashes the caller) and never take a count below zero or
+ * touch another frame, while the valid entries beside them are released exactly. */
+extern unsigned pagetype_count_errors;
+TEST(test_forged_entries_report_count_errors)
+{
+    uint64_t l2 = new_tbl(), l1 = new_tbl(), l1b = new_tbl();
+    tbl(l2)[0] = pte(l1, RW); tbl(l1)[0] = pte(DATA, RW); tbl(l1)[1] = pte(DATA + 1, RO);
+    take_snap();
+    OK(pt_pin(l2, PGT_L2, D1)); OK(pt_pin(l1b, PGT_L1, D1));
+    counts(DATA, PGT_WRITABLE, 1, 1); counts(DATA + 1, PGT_NONE, 0, 1);
+    unsigned e0 = pagetype_count_errors;
+    tbl(l1)[5] = 3;                                   /* P|W: mfn 0, never referenced */
+    tbl(l1)[6] = pte(NFRAMES + 5, RO);                /* beyond RAM */
+    tbl(l1)[7] = pte(FOREIGN + 3, RO);                /* another domain's, never counted */
+    tbl(l2)[9] = pte(DATA + 2, RW);                   /* an "L1" that is plain data */
+    tbl(l1b)[0] = pte(DATA, RW);                      /* a second writable ref not taken */
+    OK(pt_unpin(l2, D1));
+    assert_int_equal(pagetype_count_errors - e0, 1 + 1 + 1 + 2);   /* mfn 0 is nobody's */
+    counts(0, PGT_NONE, 0, 0); counts(FOREIGN + 3, PGT_NONE, 0, 0);
+    counts(DATA + 2, PGT_NONE, 0, 0);
+    counts(DATA, PGT_NONE, 0, 0); counts(DATA + 1, PGT_NONE, 0, 0);   /* valid ones gone */
+    assert_int_equal(pagetype_foreign_mapped(D2), 0);
+    assert_int_equal(pagetype_foreign_held(D1), 0);
+    e0 = pagetype_count_errors;
+    OK(pt_unpin(l1b, D1));                            /* DATA's counts are already 0 */
+    assert_int_equal(pagetype_count_errors - e0, 2);
+    counts(DATA, PGT_NONE, 0, 0); counts(l1b, PGT_NONE, 0, 0);
+    put_page(DATA); put_page_type(DATA);              /* direct underflows too */
+    assert_int_equal(pagetype_count_errors - e0, 4);
+    check_snap();
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -932,6 +966,7 @@ int main(void)
         T(test_foreign_map_counts_against_owner), T(test_foreign_refusals_change_nothing),
         T(test_foreign_dropped_by_devalidation_and_teardown),
         T(test_audit_counts_foreign_references), T(test_page_and_type_inline_paths),
+        T(test_forged_entries_report_count_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
