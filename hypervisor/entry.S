@@ -229,7 +229,11 @@ exc_common:
     jz 1f
     swapgs
 1:  SAVE_GPRS
-    cld
+    /* The CPU leaves the interrupted context's AC and DF set on exception delivery (a
+     * guest may set both in ring 3): start from known RFLAGS (IF stays 0: interrupt
+     * gates), so no guest-chosen flag, such as AC's SMAP override, reaches C code. */
+    pushq $2
+    popfq
     movq %rsp, %rdi
     call trap_entry
     .globl resume_frame

@@ -10,15 +10,19 @@
  *   L1 slots (SCR + i * 4 KiB) and L2 slots (SCR + j * 2 MiB) the attacks play with.
  *   A separate user address space (user L4 -> L3 -> L2 -> L1: a code and a stack page)
  *   for the user-mode attacks.
+ *   A second kernel L4 (attack 16): a copy of the live one plus a private tree at L4
+ *   slot 3 (VA PRIV) whose only mapping is one frame, writable.
  */
 #include "framework.h"
 
 #include <stdarg.h>
 
+#include <hako/async.h>
 #include <hako/memory.h>
 #include <hako/traps.h>
 
 #include "privops.h"
+#include "ringio.h"
 #include "trap.h"
 
 const char test_title[] = "mmu-attacks";
@@ -961,6 +965,148 @@ static void attack_malformed(void)
     alive();
 }
 
+/* ---- attack 16: OUT values through an address space the batch itself changed ------- */
+
+/* A batch that switches base pointers must never write its OUT values through the table
+ * it left: that tree is devalidated the moment it loses its last reference, and a frame
+ * that was writable only through it may have become a page table later in the same
+ * batch. The batch below does exactly that -- NEW_BASEPTR back to the live L4 (dropping
+ * the copy's last reference), then PIN the frame as an L1 -- with `done` aimed, through
+ * the copy's private tree, at an entry of that frame. The count (2 = W, not present:
+ * harmless even if it lands) must not land: `done` is written through the current
+ * address space, which does not map it, so the call ends with -EFAULT, its items applied.
+ * Run directly, inside a multicall and as an asynchronous submission; and in an
+ * mmu_update form where the batch unmaps `done` itself without a base switch. */
+#define PRIV_L4_IDX 3u
+#define PRIV (3ull << 39)
+#define DONE_IDX 5u                     /* the entry of the frame `done` is aimed at */
+
+static uint64_t a2, l3p, l2p, l1p, victim;   /* the copy L4, its private tree, the frame */
+static struct hako_mmuext_op stale_ops[2] __attribute__((aligned(16)));
+static struct hako_multicall_entry stale_mc[1] __attribute__((aligned(16)));
+static uint8_t sq_mem[HAKO_ASYNC_RING_HDR + (64 << 2)] __attribute__((aligned(4096)));
+static uint8_t cq_mem[HAKO_ASYNC_RING_HDR + (16 << 2)] __attribute__((aligned(4096)));
+
+/* A fresh frame filled by fill() while writable, then made read-only (a table to be). */
+static uint64_t table_with(void (*fill)(uint64_t *t))
+{
+    uint64_t pfn = alloc_pfn();
+    uint64_t *t = (uint64_t *)va_of_pfn(pfn);
+    memset(t, 0, 4096);
+    if (fill)
+        fill(t);
+    if (set_va_writable((uint64_t)t, 0))
+        die("cannot make a table-to-be read-only");
+    return mfn_of_pfn(pfn);
+}
+static void fill_a2(uint64_t *t)
+{
+    memcpy(t, (const void *)si->pt_base_va, 4096);     /* hypervisor slots: ignored */
+    t[PRIV_L4_IDX] = (l3p << 12) | TBL;
+}
+static void fill_l3p(uint64_t *t) { t[0] = (l2p << 12) | TBL; }
+static void fill_l2p(uint64_t *t) { t[0] = (l1p << 12) | TBL; }
+static void fill_l1p(uint64_t *t) { t[0] = (victim << 12) | F_P | F_W | F_U | nx; }
+
+/* The victim frame as the hypervisor left it: every entry still 0. */
+static int victim_clean(void)
+{
+    const uint64_t *v = frame_va(victim);
+    for (unsigned i = 0; i < 512; i++)
+        if (v[i])
+            return 0;
+    return 1;
+}
+
+/* Run the base-switching batch one way; its result (the entry's result for the batch
+ * forms). */
+static long stale_batch(int form)
+{
+    uint64_t done = PRIV + DONE_IDX * 8;
+    stale_ops[0] = (struct hako_mmuext_op){ HAKO_MMUEXT_NEW_BASEPTR, 0, l4_mfn, 0 };
+    stale_ops[1] = (struct hako_mmuext_op){ HAKO_MMUEXT_PIN_L1_TABLE, 0, victim, 0 };
+    if (form == 0)
+        return HC3(HAKO_HC_mmuext_op, stale_ops, 2, done);
+    if (form == 1) {
+        stale_mc[0] = (struct hako_multicall_entry){
+            .op = HAKO_HC_mmuext_op, .args = { UL(stale_ops), 2, done }, .result = 0x5555 };
+        long rc = HC3(HAKO_HC_multicall, stale_mc, 1, 0);
+        XTF_CHECK(rc == 1, "[attack 16] multicall returned %ld, expected 1", rc);
+        return stale_mc[0].result;
+    }
+    static struct hako_async_setup setup __attribute__((aligned(8)));
+    static struct ringio_prod sq;
+    static struct ringio_cons cq;
+    bool notify;
+    ringio_hdr_reset((struct ringio_hdr *)sq_mem, 0);
+    ringio_hdr_reset((struct ringio_hdr *)cq_mem, 0);
+    ringio_prod_attach(&sq, (struct ringio_hdr *)sq_mem, sq_mem + HAKO_ASYNC_RING_HDR, 2,
+                       sizeof(struct hako_async_sqe));
+    ringio_cons_attach(&cq, (struct ringio_hdr *)cq_mem, cq_mem + HAKO_ASYNC_RING_HDR, 2,
+                       sizeof(struct hako_async_cqe));
+    setup = (struct hako_async_setup){ .sq_va = UL(sq_mem), .cq_va = UL(cq_mem),
+                                       .sq_order = 2, .cq_order = 2 };
+    if (!VALID("[attack 16] async SETUP", HC3(HAKO_HC_async_op, HAKO_ASYNC_SETUP, &setup, 0)))
+        return 0x5555;
+    struct hako_async_sqe e = { .op = HAKO_HC_mmuext_op, .args = { UL(stale_ops), 2, done },
+                                .user_data = 16 };
+    struct hako_async_cqe c = { 0, 0x5555 };
+    ringio_produce(&sq, &e, 1, &notify);
+    HC3(HAKO_HC_async_op, HAKO_ASYNC_ENTER, 0, 0);   /* (a tick may have run it already) */
+    XTF_CHECK(ringio_consume(&cq, &c, 1, &notify) == 1 && c.user_data == 16,
+              "[attack 16] no completion for the async submission");
+    VALID("[attack 16] async TEARDOWN", HC3(HAKO_HC_async_op, HAKO_ASYNC_TEARDOWN, 0, 0));
+    return c.result;
+}
+
+static void attack_stale_root(void)
+{
+    static const char *const forms[] = { "mmuext_op", "multicall", "async" };
+    cur_attack = 16;
+    victim = new_table();
+    l1p = table_with(fill_l1p);
+    l2p = table_with(fill_l2p);
+    l3p = table_with(fill_l3p);
+    a2 = table_with(fill_a2);
+    for (int form = 0; form < 3; form++) {
+        if (!VALID("[attack 16] switch to the copy L4 (validates its private tree)",
+                   ext(HAKO_MMUEXT_NEW_BASEPTR, a2)))
+            return;
+        *(volatile uint64_t *)(PRIV + 8) = 0;          /* done's page is writable there */
+        long rc = stale_batch(form);
+        int clean = victim_clean();
+        ATTACK(what("%s [NEW_BASEPTR(live L4), PIN_L1(frame)], done via the old L4 into "
+                    "the frame", forms[form]), rc, EFAULT);
+        XTF_CHECK(clean, "[attack 16] %s: the count was written into a validated L1 through "
+                         "a devalidated tree (entry %u = %lx)",
+                  forms[form], DONE_IDX, frame_va(victim)[DONE_IDX]);
+        /* The items took effect: back on the live L4 (the copy is data again, so its
+         * linear mapping can become writable), and the frame is a pinned L1. */
+        VALID("[attack 16] the copy is no longer an L4", set_va_writable((uint64_t)frame_va(a2), 1));
+        VALID("[attack 16] and read-only again", set_va_writable((uint64_t)frame_va(a2), 0));
+        ATTACK("the frame was pinned by the batch", PIN(1, victim), EEXIST);
+        VALID("[attack 16] unpin it", UNPIN(victim));
+        kprintf("[attack 16] %s: done %s\n", forms[form],
+                clean ? "not written through the stale tree ok" : "WRITTEN INTO A PAGE TABLE");
+        alive();
+    }
+
+    /* mmu_update: the batch unlinks done's own tree (dropping the frame's only writable
+     * mapping) and then links the frame as an L1; done goes through the live tables. */
+    static struct hako_mmu_update r[2] __attribute__((aligned(16)));
+    if (!VALID("[attack 16] link the private tree into the live L4",
+               mmu1(L4E(PRIV_L4_IDX), (l3p << 12) | TBL)))
+        return;
+    r[0] = (struct hako_mmu_update){ L4E(PRIV_L4_IDX), 0 };
+    r[1] = (struct hako_mmu_update){ L2A(7), (victim << 12) | TBL };
+    ATTACK("mmu_update [unlink done's tree, link the frame as an L1], done into the frame",
+           mmu_batch(r, 2, (uint64_t *)(PRIV + DONE_IDX * 8)), EFAULT);
+    XTF_CHECK(victim_clean(), "[attack 16] mmu_update: the count was written into an L1");
+    XTF_CHECK(l2a_view[7] == ((victim << 12) | TBL), "[attack 16] mmu_update items not applied");
+    VALID("[attack 16] unlink the frame", mmu1(L2A(7), 0));
+    alive();
+}
+
 void test_main(const struct hako_start_info *start)
 {
     si = start;
@@ -1021,6 +1167,7 @@ void test_main(const struct hako_start_info *start)
     attack_stale_tlb();
     attack_kernel_faults();
     attack_malformed();
+    attack_stale_root();
 
     install_traps(0);
     cur_attack = 99;
