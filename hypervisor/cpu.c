@@ -140,6 +140,9 @@ void cpu_init(void)
         cr4 |= CR4_UMIP;     /* sgdt, sidt, sldt, str, smsw fault in ring 3 */
     write_cr4(cr4);
     __asm__ volatile("fninit");
+    /* No hardware breakpoints, whatever the loader left: a data breakpoint on a guest's
+     * `mov ss` would otherwise deliver #DB in ring 0 after its next `syscall`. */
+    __asm__ volatile("movq %0, %%dr7" : : "r"(0x400ul));
 
     /* Mask both legacy PICs; the hypervisor polls until it drives its own timer. */
     outb(0x21, 0xFF);
