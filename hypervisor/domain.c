@@ -100,6 +100,10 @@ void vcpu_update_upcall_word(struct vcpu *v)
 void vcpu_update_cr3(struct vcpu *v)
 {
     v->cr3 = (v->in_user ? v->user_l4 : v->kernel_l4) << PAGE_SHIFT;
+    /* Invariant: v->cr3 is a validated L4 of v's domain (the base pointer's type
+     * reference keeps it so); guest accesses rely on it (guest_access.h). */
+    const struct frame_info *f = frame_get(v->cr3 >> PAGE_SHIFT);
+    HV_ASSERT(f && f->owner == v->dom->domid && pgt_level(f->type) == 4 && f->type_count);
     if (current_vcpu() == v) {
         write_cr3(v->cr3);
         pagetype_tlb_flushed();

@@ -48,7 +48,8 @@ struct vcpu {
     struct domain *dom;
     uint64_t stack_top;         /* top of its hypervisor stack; a cpu_regs frame sits below */
     uint64_t saved_rsp;         /* hypervisor stack pointer while switched out */
-    uint64_t cr3;               /* machine address of its current top-level table */
+    uint64_t cr3;               /* machine address of its current top-level table: always
+                                   a validated L4 of its domain (vcpu_update_cr3) */
     bool runnable;
     struct vcpu *rq_next;       /* run queue link */
     uint64_t kernel_l4;         /* mfn of the kernel-mode top-level table (holds a type ref) */
