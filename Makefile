@@ -132,7 +132,7 @@ $(DOMU_ELF): $(BUILD)/tests/xtf/domu/domu.c.o $(BUILD)/guest-pv/head.S.o $(GUEST
 $(BUILD)/tests/xtf/domu/image.S.o: $(DOMU_ELF)
 $(BUILD)/tests/xtf/domu/image.S.o: GUEST_CFLAGS += -DDOMU_PATH='"$(DOMU_ELF)"'
 $(BUILD)/tests/xtf/test-domains.elf $(BUILD)/tests/xtf/test-foreign.elf \
-		$(BUILD)/tests/bench/bench-domains.elf: \
+		$(BUILD)/tests/xtf/test-vcpu-state.elf $(BUILD)/tests/bench/bench-domains.elf: \
 		$(BUILD)/tests/xtf/domu/image.S.o
 
 # Benchmark kernels: XTF framework plus the guest's memory code.

@@ -37,6 +37,10 @@ const char test_title[] = "domains";
 extern const char domu_image_start[], domu_image_end[];
 #define DOMU_LEN ((uint64_t)(domu_image_end - domu_image_start))
 #define DOMU_PAGES 256
+/* Table fillers are small, but leave the domU image room to grow: a domain needs 12
+ * pages besides its kernel (start info, shared info, p2m, 4 page tables, 4 stack pages,
+ * console page), so 16 pages held a 4-page kernel at most. */
+#define FILLER_PAGES 24
 
 static struct hako_shared_info *sh;
 static uint32_t idle_port, exc_port;   /* never pending; VIRQ_DOM_EXC */
@@ -449,7 +453,7 @@ static void test_leaks(void)
     unsigned n = 0;
     long rc;
     for (;;) {
-        prepare("block", "filler", 16, 0);
+        prepare("block", "filler", FILLER_PAGES, 0);
         if ((rc = DOMCTL(HAKO_DOMCTL_CREATE, &cr)) <= 0)
             break;
         n++;

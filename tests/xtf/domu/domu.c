@@ -21,6 +21,14 @@
  *                          after echoing a '.' (99: no console page)
  *   foreign                try HAKO_MMU_PT_UPDATE_FOREIGN onto dom0; power off with
  *                          code 0 if it returned -HAKO_EPERM, else 1
+ *   state dom=D port=P n=N (tests/xtf/test-vcpu-state.c) check that its DS/ES/FS/GS are
+ *                          null and its x87/SSE state the reset one at entry, load its
+ *                          own (vcpustate.h, domu_state), bind P like ping and send
+ *                          "ready", then N rounds: block for D's event, yield twice,
+ *                          send back, checking its state after each step; prints what it
+ *                          saw and powers off with a STATE_CODE_* code (0: all as
+ *                          expected; bits 0..2 the VS_* kinds the entry state was off
+ *                          in, bits 3..5 those that changed in the rounds)
  *   exit=N                 power off with code N at once
  * Anything else powers off with code 99.
  */
@@ -33,6 +41,7 @@
 #include <hako/start_info.h>
 
 #include "../evwait.h"
+#include "../vcpustate.h"
 #include "klib.h"
 #include "privops.h"
 
@@ -62,25 +71,33 @@ static void __attribute__((noreturn)) poweroff(unsigned code)
 }
 
 
-static void ping(const struct hako_start_info *si)
+/* Bind port= of dom= from the command line (offered to us with ALLOC_UNBOUND); dom0
+ * may offer it just after creating us, so retry while it is not offered. The local
+ * port, or 0 after printing why not. */
+static unsigned bind_peer(void)
 {
-    struct hako_shared_info *sh = (struct hako_shared_info *)si->shared_info_va;
     struct hako_evtchn op __attribute__((aligned(8))) = {
         .remote_dom = (uint16_t)arg("dom", 0), .remote_port = (uint32_t)arg("port", 0),
     };
-    long n = arg("n", 1), rc;
-    /* dom0 may offer the port just after creating us: retry while it is not offered. */
+    long rc;
     for (unsigned tries = 0;; tries++) {
         rc = HC3(HAKO_HC_event_channel_op, HAKO_EVTCHNOP_BIND_INTERDOMAIN, &op, 0);
         if (rc != -HAKO_EINVAL || tries == 10000)
             break;
         privops->yield();
     }
-    if (rc) {
+    if (rc)
         kprintf("bind to d%u port %u failed: %ld\n", op.remote_dom, op.remote_port, rc);
+    return rc ? 0 : op.port;
+}
+
+static void ping(const struct hako_start_info *si)
+{
+    struct hako_shared_info *sh = (struct hako_shared_info *)si->shared_info_va;
+    long n = arg("n", 1);
+    unsigned port = bind_peer();
+    if (!port)
         poweroff(2);
-    }
-    unsigned port = op.port;
     if (HC3(HAKO_HC_event_channel_op, HAKO_EVTCHNOP_SEND, port, 0))
         poweroff(3);
     for (long i = 0; i < n; i++) {
@@ -90,6 +107,76 @@ static void ping(const struct hako_start_info *si)
     }
     kprintf("ping: %ld round trips on port %u\n", n, port);
     poweroff(0);
+}
+
+/* ---- test-vcpu-state: selectors and x87/SSE state kept per vCPU ---- */
+
+/* The domU's own state: distinct from null, from the reset state and from dom0's
+ * (test-vcpu-state.c). */
+static const struct vstate_spec domu_state = { { 0x2B, 0x20, 0x22, 0x29 }, 0x027F, 0x1FA0,
+                                               0xA5, 1 };
+
+/* One `state` run: the state we hold, a scratch snapshot, kinds that changed under us
+ * (on the stack: the image stays small). */
+struct state_run {
+    struct vstate own, seen;
+    unsigned changed;
+};
+
+/* Compare the live state with our own; print what differed the first time each kind
+ * does, and load our own again so every check stands alone. */
+static void state_check(struct state_run *r, long round, const char *when)
+{
+    vstate_read(&r->seen);
+    unsigned kinds = vstate_diff(&r->seen, &r->own);
+    if (kinds & ~r->changed) {
+        kprintf("state: round %ld, %s: %s changed\n", round, when, vstate_kinds(kinds));
+        vstate_print("state: saw", &r->seen);
+    }
+    r->changed |= kinds;
+    if (kinds)
+        vstate_load(&r->own);
+}
+
+/* Check the entry state (read by kernel_main), load our own, and keep checking it over
+ * n rounds of blocking for dom0's event, yielding and sending back. */
+static void __attribute__((noreturn)) state(const struct hako_start_info *si,
+                                            const struct vstate *entry)
+{
+    struct hako_shared_info *sh = (struct hako_shared_info *)si->shared_info_va;
+    struct state_run r = { .changed = 0 };
+    vstate_print("state: at entry", entry);
+    vstate_make(&r.seen, &vstate_reset_spec);
+    unsigned code = vstate_diff(entry, &r.seen);
+    if (code)
+        kprintf("state: entry state is not the reset one in: %s\n", vstate_kinds(code));
+    vstate_make(&r.own, &domu_state);
+    vstate_load(&r.own);
+    state_check(&r, -1, "loaded");
+    if (r.changed)
+        code |= STATE_CODE_LOAD;
+    r.changed = 0;
+    long n = arg("n", 1), i = 0;
+    long loads0 = HC3(HAKO_HC_debug_op, HAKO_DEBUG_COUNTER, HAKO_COUNTER_CR3_LOADS, 0);
+    unsigned port = bind_peer();
+    if (!port || HC3(HAKO_HC_event_channel_op, HAKO_EVTCHNOP_SEND, port, 0))
+        code |= STATE_CODE_PROTOCOL;
+    for (; i < n && !(code & STATE_CODE_PROTOCOL); i++) {
+        wait_port(sh, port);
+        state_check(&r, i, "after blocking");
+        for (unsigned y = 0; y < 2; y++) {
+            privops->yield();
+            state_check(&r, i, "after yielding");
+        }
+        if (HC3(HAKO_HC_event_channel_op, HAKO_EVTCHNOP_SEND, port, 0))
+            code |= STATE_CODE_PROTOCOL;
+        state_check(&r, i, "after sending");
+    }
+    long loads = HC3(HAKO_HC_debug_op, HAKO_DEBUG_COUNTER, HAKO_COUNTER_CR3_LOADS, 0) - loads0;
+    code |= r.changed << STATE_CODE_ROUND_SHIFT;
+    kprintf("state: %ld of %ld rounds, switched in %ld times; changed under it: %s; code %u\n",
+            i, n, loads, vstate_kinds(r.changed), code);
+    poweroff(code);
 }
 
 /* Every domain-control command must be refused to an unprivileged domain. */
@@ -246,6 +333,8 @@ static void fuzz(const struct hako_start_info *si)
 
 void kernel_main(const struct hako_start_info *si)
 {
+    struct vstate entry;                /* for `state`: read before anything can change it */
+    vstate_read(&entry);
     cmdline = si->cmdline;
     kprintf("domU d%u up: \"%s\", %lu pages\n", si->domid, cmdline, si->nr_pages);
     if (si->flags & HAKO_SIF_PRIVILEGED)
@@ -269,6 +358,8 @@ void kernel_main(const struct hako_start_info *si)
     }
     if (cmdline_has(cmdline, "domctl"))
         try_domctl();
+    if (cmdline_has(cmdline, "state"))
+        state(si, &entry);
     if (cmdline_has(cmdline, "console") && si->console_va)
         console(si);
     if (cmdline_has(cmdline, "foreign")) {
