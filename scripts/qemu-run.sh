@@ -2,11 +2,12 @@
 # scripts/qemu-run.sh: boot the hako hypervisor with a dom0 kernel under QEMU (TCG).
 #
 #   qemu-run.sh [--timeout SECONDS] [--reboot-loop] [--debug] [--mem SIZE] [--icount]
-#               [--console] [--machine SPEC] HYPERVISOR_ELF DOM0_ELF [HYPERVISOR_OPTIONS... --]
+#               [--console] [--machine SPEC] [--cpu SPEC] HYPERVISOR_ELF DOM0_ELF [HYPERVISOR_OPTIONS... --]
 #               [DOM0 CMDLINE...]
 #
 # --machine: QEMU's -M value (default microvm; e.g. microvm,rtc=off for a machine
-# without a real-time clock).
+# without a real-time clock). --cpu: QEMU's -cpu value (default max; e.g. max,-smap,-smep
+# to run without SMAP and SMEP).
 #
 # --console (what `make run` uses): on a terminal, no timeout, ^C goes to the guest and
 # Ctrl-A x quits QEMU; otherwise standard input is fed to the console followed by ^D
@@ -24,6 +25,7 @@ mem=256M
 icount=0
 console=0
 machine=microvm
+cpu=max
 while [ $# -gt 0 ]; do
   case "$1" in
     --timeout) timeout_s=$2; shift 2 ;;
@@ -33,6 +35,7 @@ while [ $# -gt 0 ]; do
     --icount) icount=1; shift ;;
     --console) console=1; shift ;;
     --machine) machine=$2; shift 2 ;;
+    --cpu) cpu=$2; shift 2 ;;
     *) break ;;
   esac
 done
@@ -56,7 +59,7 @@ if [ "$console" = 1 ] && [ -t 0 ]; then
 else
   serial=(-serial stdio)
 fi
-args=(-M "$machine" -accel tcg -cpu max -m "$mem" -smp 1 -no-reboot -nodefaults
+args=(-M "$machine" -accel tcg -cpu "$cpu" -m "$mem" -smp 1 -no-reboot -nodefaults
       -display none "${serial[@]}"
       -device isa-debug-exit,iobase=0xf4,iosize=4
       -kernel "$hv" -initrd "$dom0" -append "$cmdline")

@@ -46,17 +46,25 @@ echo "== in-guest test kernels (XTF style)"
 for k in "$BUILD"/tests/xtf/test-*.elf; do
   [ -f "$k" ] || continue
   name=$(basename "$k" .elf)
-  # Console input for the kernels that read it (test-console); the rest ignore it.
-  printf 'hako\n' | scripts/qemu-run.sh --console --timeout 60 "$BUILD/hako.elf" "$k" \
-    > "$log/$name.txt" 2>&1
-  rc=$?
-  result=$(grep -ao 'Test result: [A-Z]*' "$log/$name.txt" | tail -1)
-  case "$result:$rc" in
-    "Test result: SUCCESS:0") echo "PASS: $name"; passed=$((passed + 1)) ;;
-    "Test result: SKIP:0") echo "SKIP: $name"; skipped=$((skipped + 1)) ;;
-    *) echo "FAIL: $name (${result:-no result line}, exit status $rc)"; failed=$((failed + 1))
-       grep -a -E 'FAIL|ERROR|PANIC|crashed' "$log/$name.txt" | head -20 | sed 's/^/    /' ;;
-  esac
+  # A test runs once per QEMU CPU model its source names in an "XTF-CPUS:" line
+  # (default: max), each reported and logged on its own.
+  cpus=$(sed -n 's/.*XTF-CPUS: *//p' "tests/xtf/$name.c" 2>/dev/null | head -1)
+  for cpu in ${cpus:-max}; do
+    label=$name
+    [ -n "$cpus" ] && label="$name[$cpu]"
+    logf="$log/xtf-$name${cpus:+.$cpu}.txt"
+    # Console input for the kernels that read it (test-console); the rest ignore it.
+    printf 'hako\n' | scripts/qemu-run.sh --console --timeout 60 --cpu "$cpu" "$BUILD/hako.elf" "$k" \
+      > "$logf" 2>&1
+    rc=$?
+    result=$(grep -ao 'Test result: [A-Z]*' "$logf" | tail -1)
+    case "$result:$rc" in
+      "Test result: SUCCESS:0") echo "PASS: $label"; passed=$((passed + 1)) ;;
+      "Test result: SKIP:0") echo "SKIP: $label"; skipped=$((skipped + 1)) ;;
+      *) echo "FAIL: $label (${result:-no result line}, exit status $rc)"; failed=$((failed + 1))
+         grep -a -E 'FAIL|ERROR|PANIC|crashed' "$logf" | head -20 | sed 's/^/    /' ;;
+    esac
+  done
 done
 
 echo "== system tests (QEMU)"
