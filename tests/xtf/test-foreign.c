@@ -20,6 +20,7 @@
  * reports SKIP when it is missing.
  */
 #include "framework.h"
+#include "asyncone.h"
 #include "domwait.h"
 #include "privops.h"
 
@@ -313,32 +314,10 @@ static void test_console(const struct hako_start_info *si, long free0)
  * foreign domain is the entry's args[3] (ABI.md 12.3), whichever path runs the entry (the
  * multicall full path; the asynchronous burst loop for a submission without flags, the
  * full path for one with LINK). */
-static uint8_t sq_mem[HAKO_ASYNC_RING_HDR + (64 << 2)] __attribute__((aligned(4096)));
-static uint8_t cq_mem[HAKO_ASYNC_RING_HDR + (16 << 2)] __attribute__((aligned(4096)));
-
 static long async_foreign(struct hako_mmu_update *req, unsigned d, uint32_t flags)
 {
-    static struct hako_async_setup s __attribute__((aligned(8)));
-    struct ringio_prod sq;
-    struct ringio_cons cq;
-    ringio_hdr_reset((struct ringio_hdr *)sq_mem, 0);
-    ringio_hdr_reset((struct ringio_hdr *)cq_mem, 0);
-    ringio_prod_attach(&sq, (struct ringio_hdr *)sq_mem, sq_mem + HAKO_ASYNC_RING_HDR, 2,
-                       sizeof(struct hako_async_sqe));
-    ringio_cons_attach(&cq, (struct ringio_hdr *)cq_mem, cq_mem + HAKO_ASYNC_RING_HDR, 2,
-                       sizeof(struct hako_async_cqe));
-    s = (struct hako_async_setup){ .sq_va = UL(sq_mem), .cq_va = UL(cq_mem), .sq_order = 2,
-                                   .cq_order = 2 };
-    if (!XTF_EXPECT_RC(HC3(HAKO_HC_async_op, HAKO_ASYNC_SETUP, &s, 0), 0, "async setup"))
-        return -1000;
-    struct hako_async_sqe e = { .op = HAKO_HC_mmu_update, .args = { UL(req), 1, 0, d },
-                                .user_data = 7, .flags = flags };
-    struct hako_async_cqe c = { 0, -1000 };
-    ringio_produce(&sq, &e, 1, NULL);
-    XTF_EXPECT_RC(HC3(HAKO_HC_async_op, HAKO_ASYNC_ENTER, 0, 0), 1, "async ENTER runs the entry");
-    XTF_CHECK(ringio_consume(&cq, &c, 1, NULL) == 1 && c.user_data == 7, "no completion");
-    HC3(HAKO_HC_async_op, HAKO_ASYNC_TEARDOWN, 0, 0);
-    return c.result;
+    return xtf_async_once((struct hako_async_sqe){
+        .op = HAKO_HC_mmu_update, .args = { UL(req), 1, 0, d }, .flags = flags });
 }
 
 static void test_batched_foreign(long free0)

@@ -17,12 +17,11 @@
 
 #include <stdarg.h>
 
-#include <hako/async.h>
 #include <hako/memory.h>
 #include <hako/traps.h>
 
+#include "asyncone.h"
 #include "privops.h"
-#include "ringio.h"
 #include "trap.h"
 
 const char test_title[] = "mmu-attacks";
@@ -984,8 +983,6 @@ static void attack_malformed(void)
 static uint64_t a2, l3p, l2p, l1p, victim;   /* the copy L4, its private tree, the frame */
 static struct hako_mmuext_op stale_ops[2] __attribute__((aligned(16)));
 static struct hako_multicall_entry stale_mc[1] __attribute__((aligned(16)));
-static uint8_t sq_mem[HAKO_ASYNC_RING_HDR + (64 << 2)] __attribute__((aligned(4096)));
-static uint8_t cq_mem[HAKO_ASYNC_RING_HDR + (16 << 2)] __attribute__((aligned(4096)));
 
 /* A fresh frame filled by fill() while writable, then made read-only (a table to be). */
 static uint64_t table_with(void (*fill)(uint64_t *t))
@@ -1034,29 +1031,8 @@ static long stale_batch(int form)
         XTF_CHECK(rc == 1, "[attack 16] multicall returned %ld, expected 1", rc);
         return stale_mc[0].result;
     }
-    static struct hako_async_setup setup __attribute__((aligned(8)));
-    static struct ringio_prod sq;
-    static struct ringio_cons cq;
-    bool notify;
-    ringio_hdr_reset((struct ringio_hdr *)sq_mem, 0);
-    ringio_hdr_reset((struct ringio_hdr *)cq_mem, 0);
-    ringio_prod_attach(&sq, (struct ringio_hdr *)sq_mem, sq_mem + HAKO_ASYNC_RING_HDR, 2,
-                       sizeof(struct hako_async_sqe));
-    ringio_cons_attach(&cq, (struct ringio_hdr *)cq_mem, cq_mem + HAKO_ASYNC_RING_HDR, 2,
-                       sizeof(struct hako_async_cqe));
-    setup = (struct hako_async_setup){ .sq_va = UL(sq_mem), .cq_va = UL(cq_mem),
-                                       .sq_order = 2, .cq_order = 2 };
-    if (!VALID("[attack 16] async SETUP", HC3(HAKO_HC_async_op, HAKO_ASYNC_SETUP, &setup, 0)))
-        return 0x5555;
-    struct hako_async_sqe e = { .op = HAKO_HC_mmuext_op, .args = { UL(stale_ops), 2, done },
-                                .user_data = 16 };
-    struct hako_async_cqe c = { 0, 0x5555 };
-    ringio_produce(&sq, &e, 1, &notify);
-    HC3(HAKO_HC_async_op, HAKO_ASYNC_ENTER, 0, 0);   /* (a tick may have run it already) */
-    XTF_CHECK(ringio_consume(&cq, &c, 1, &notify) == 1 && c.user_data == 16,
-              "[attack 16] no completion for the async submission");
-    VALID("[attack 16] async TEARDOWN", HC3(HAKO_HC_async_op, HAKO_ASYNC_TEARDOWN, 0, 0));
-    return c.result;
+    return xtf_async_once((struct hako_async_sqe){
+        .op = HAKO_HC_mmuext_op, .args = { UL(stale_ops), 2, done } });
 }
 
 static void attack_stale_root(void)
