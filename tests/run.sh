@@ -47,7 +47,8 @@ for k in "$BUILD"/tests/xtf/test-*.elf; do
   [ -f "$k" ] || continue
   name=$(basename "$k" .elf)
   # A test runs once per QEMU CPU model its source names in an "XTF-CPUS:" line
-  # (default: max), each reported and logged on its own.
+  # (default: max), each reported and logged on its own; its command line says which
+  # (xtf-cpu=MODEL), so the kernel can check CPUID agrees.
   cpus=$(sed -n 's/.*XTF-CPUS: *//p' "tests/xtf/$name.c" 2>/dev/null | head -1)
   for cpu in ${cpus:-max}; do
     label=$name
@@ -55,7 +56,7 @@ for k in "$BUILD"/tests/xtf/test-*.elf; do
     logf="$log/xtf-$name${cpus:+.$cpu}.txt"
     # Console input for the kernels that read it (test-console); the rest ignore it.
     printf 'hako\n' | scripts/qemu-run.sh --console --timeout 60 --cpu "$cpu" "$BUILD/hako.elf" "$k" \
-      > "$logf" 2>&1
+      "xtf-cpu=$cpu" > "$logf" 2>&1
     rc=$?
     result=$(grep -ao 'Test result: [A-Z]*' "$logf" | tail -1)
     case "$result:$rc" in
