@@ -30,6 +30,7 @@
 #include <hako/memory.h>
 #include <hako/traps.h>
 
+#include "mm.h"
 #include "privops.h"
 #include "trap.h"
 
@@ -41,12 +42,6 @@ const char test_title[] = "cpu-isolation: LDT, GDT, IDT, ring-0 instructions, se
 
 #define GP 13u
 #define PF 14u
-#define F_P  HAKO_PTE_P
-#define F_W  HAKO_PTE_W
-#define F_U  HAKO_PTE_U
-#define TBL  (F_P | F_W | F_U)
-#define ENT(table_mfn, idx) (((uint64_t)(table_mfn) << 12) | ((uint64_t)(idx) << 3))
-#define M2P ((const uint64_t *)HAKO_M2P_VA)
 
 /* The user address space: one L1 maps the decoy LDT at 0, the code and the data page. */
 #define USER_CODE  0x10000ul
@@ -186,147 +181,47 @@ struct uargs {
     struct farptrs fp;
 };
 
-/* ---- the guest's memory and page tables --------------------------------------------- */
+/* ---- the guest's memory (guest-pv's mm.c builds every table) ------------------------ */
 
 static const struct hako_start_info *si;
-static const uint64_t *p2m;
-static uint64_t m2p_entries, nx, next_pfn, l4_mfn, decoy_mfn;
-
-static uint64_t va_of_pfn(uint64_t pfn) { return si->virt_base + (pfn << 12); }
-
-static __attribute__((noreturn)) void die(const char *why)
-{
-    xtf_error("%s", why);
-    kprintf("%u checks, %u failed\n", xtf_checks, xtf_failures);
-    kprintf("Test result: %s\n", xtf_failures ? "FAILURE" : "ERROR");
-    privops->shutdown(HAKO_SHUTDOWN_POWEROFF, xtf_failures ? 1 : 2);
-}
-
-/* The linear-map view of one of the guest's frames. */
-static uint64_t *frame_va(uint64_t mfn)
-{
-    uint64_t pfn = mfn < m2p_entries ? M2P[mfn] : HAKO_M2P_INVALID;
-    if (pfn >= si->nr_mapped_pages)
-        die("a page-table frame is not in the linear map");
-    return (uint64_t *)va_of_pfn(pfn);
-}
-
-/* Machine address of the L1 entry mapping va in the kernel address space. */
-static uint64_t pte_maddr(uint64_t va)
-{
-    uint64_t mfn = l4_mfn;
-    for (unsigned l = 4; l > 1; l--) {
-        uint64_t e = frame_va(mfn)[(va >> (3 + 9 * l)) & 511];
-        if (!(e & F_P) || (l < 4 && (e & HAKO_PTE_PS)))
-            die("no L1 maps a linear-map address");
-        mfn = (e & HAKO_PTE_ADDR) >> 12;
-    }
-    return ENT(mfn, (va >> 12) & 511);
-}
-
-static long mmu1(uint64_t ptr, uint64_t val)
-{
-    static struct hako_mmu_update r;
-    r.ptr = ptr, r.val = val;
-    return HC3(HAKO_HC_mmu_update, &r, 1, 0);
-}
-
-static long mmuext1(uint32_t cmd, uint64_t arg)
-{
-    static struct hako_mmuext_op op;
-    op = (struct hako_mmuext_op){ .cmd = cmd, .arg1 = arg };
-    return HC3(HAKO_HC_mmuext_op, &op, 1, 0);
-}
-
-/* Make the linear mapping of a page writable (data) or read-only (a table to be). */
-static long set_writable(uint64_t va, int writable)
-{
-    uint64_t m = pte_maddr(va), cur = frame_va(m >> 12)[(m & 0xFFF) >> 3];
-    return HC3(HAKO_HC_update_va_mapping, va, writable ? (cur | F_W) : (cur & ~F_W),
-               HAKO_UVMF_INVLPG);
-}
-
-/* A free page (zeroed by the domain builder). */
-static uint64_t alloc_pfn(void)
-{
-    if (next_pfn >= si->nr_mapped_pages)
-        die("out of free mapped pages");
-    return next_pfn++;
-}
-
-/* Fill tables[0..n) (pfns: L4 or L3 first, each entry 0 pointing at the next, the last
- * holding leaf[0..512)) and make them read-only, ready to be validated. */
-static int build_chain(const uint64_t *tables, unsigned n, const uint64_t *leaf)
-{
-    for (unsigned i = 0; i < n; i++) {
-        uint64_t *t = (uint64_t *)va_of_pfn(tables[i]);
-        if (i + 1 < n)
-            t[0] = (p2m[tables[i + 1]] << 12) | TBL;
-        else
-            memcpy(t, leaf, 4096);
-        if (!XTF_EXPECT_RC(set_writable(UL(t), 0), 0, "make a new page table read-only"))
-            return 0;
-    }
-    return 1;
-}
-
-/* The tables of build_chain are data again. */
-static void release_chain(const uint64_t *tables, unsigned n)
-{
-    for (unsigned i = 0; i < n; i++)
-        XTF_EXPECT_RC(set_writable(va_of_pfn(tables[i]), 1), 0, "page table back to data");
-}
-
-static uint64_t kzero[3];                /* kernel L3, L2, L1 for linear address 0 */
-static uint64_t uspace[4];               /* user L4, L3, L2, L1 */
 static uint64_t user_l4;
 static struct uargs *uargs;              /* the user data page, through the linear map */
 static uint8_t kstack[16384] __attribute__((aligned(16)));
 
-/* Map the decoy LDT page at linear address 0 of the kernel address space (L4 slot 0). */
-static int map_kernel_zero(void)
+/* The decoy LDT page (writable, so a CPU that took it could set its accessed bits) at
+ * linear address 0 of the kernel address space and of a new user one, which also maps
+ * the probes (read-only) and the data page; the user context is switched to it. */
+static int build_memory(void)
 {
-    static uint64_t leaf[512];
-    if (!XTF_CHECK(((const uint64_t *)si->pt_base_va)[0] == 0, "kernel L4 slot 0 is in use"))
-        return 0;
-    for (unsigned i = 0; i < 3; i++)
-        kzero[i] = alloc_pfn();
-    leaf[0] = (decoy_mfn << 12) | F_P | F_W | F_U | nx;
-    return build_chain(kzero, 3, leaf) &&
-           XTF_EXPECT_RC(mmu1(ENT(l4_mfn, 0), (p2m[kzero[0]] << 12) | TBL), 0,
-                         "link a page-table chain for address 0 at kernel L4 slot 0");
-}
-
-/* A user address space: the decoy at 0, the probes (read-only) and the data page. */
-static int build_user_space(void)
-{
-    static uint64_t leaf[512];
     size_t len = (size_t)(ci_end - ci_start);
-    if (!XTF_CHECK(len <= 4096, "probes are %lu bytes, more than a page", UL(len)))
+    uint64_t decoy = pfn_alloc(), code = pfn_alloc(), data = pfn_alloc();
+    user_l4 = mm_new_l4();
+    if (!XTF_CHECK(len <= 4096 && decoy && code && data && user_l4,
+                   "probes %lu bytes (a page at most), or out of memory", UL(len)))
         return 0;
-    uint64_t code = alloc_pfn(), data = alloc_pfn();
-    memcpy((void *)va_of_pfn(code), ci_start, len);
-    uargs = (struct uargs *)va_of_pfn(data);
-    for (unsigned i = 0; i < 4; i++)
-        uspace[i] = alloc_pfn();
-    leaf[0] = (decoy_mfn << 12) | F_P | F_W | F_U | nx;
-    leaf[(USER_CODE >> 12) & 511] = (p2m[code] << 12) | F_P | F_U;
-    leaf[(USER_DATA >> 12) & 511] = (p2m[data] << 12) | F_P | F_W | F_U | nx;
-    user_l4 = p2m[uspace[0]];
-    return build_chain(uspace, 4, leaf) &&
-           XTF_EXPECT_RC(mmuext1(HAKO_MMUEXT_PIN_L4_TABLE, user_l4), 0, "pin the user L4") &&
+    uint64_t *d = pfn_to_va(decoy);
+    d[0] = LDT_DATA, d[1] = GATE_LO, d[2] = GATE_OFF >> 32, d[3] = LDT_CODE;
+    memcpy(pfn_to_va(code), ci_start, len);
+    uargs = pfn_to_va(data);
+    return XTF_EXPECT_RC(mm_map(mm_kernel_l4(), 0, pfn_to_mfn(decoy), PTE_USER_RW), 0,
+                         "map the decoy at kernel address 0") &&
+           XTF_EXPECT_RC(mm_map(user_l4, 0, pfn_to_mfn(decoy), PTE_USER_RW), 0,
+                         "map the decoy at user address 0") &&
+           XTF_EXPECT_RC(mm_map(user_l4, USER_CODE, pfn_to_mfn(code), PTE_USER_RX), 0,
+                         "map the probes") &&
+           XTF_EXPECT_RC(mm_map(user_l4, USER_DATA, pfn_to_mfn(data), PTE_USER_RW), 0,
+                         "map the user data page") &&
+           XTF_EXPECT_RC(mm_flush(), 0, "apply the mappings") &&
            XTF_EXPECT_RC(privops->set_user_context(UL(kstack + sizeof(kstack)), user_l4), 0,
                          "user base pointer and kernel stack");
 }
 
-/* Undo map_kernel_zero and build_user_space. */
+/* Leave user mode's table and unmap address 0 again. */
 static void teardown_memory(void)
 {
     XTF_EXPECT_RC(privops->set_user_context(0, 0), 0, "drop the user base pointer");
-    XTF_EXPECT_RC(mmuext1(HAKO_MMUEXT_UNPIN_TABLE, user_l4), 0, "unpin the user L4");
-    release_chain(uspace, 4);
-    XTF_EXPECT_RC(mmu1(ENT(l4_mfn, 0), 0), 0, "unlink kernel L4 slot 0");
-    release_chain(kzero, 3);
+    XTF_EXPECT_RC(mm_unmap(mm_kernel_l4(), 0), 0, "unmap kernel address 0");
+    XTF_EXPECT_RC(mm_flush(), 0, "apply the unmapping");
 }
 
 /* ---- traps and running probes -------------------------------------------------------- */
@@ -370,7 +265,9 @@ void guest_trap(struct guest_regs *g, struct hako_trap_frame *f)
     }
     kprintf("unexpected trap: vector %lu error %lx rip %lx addr %lx flags %lx\n", f->vector,
             f->error_code, f->rip, f->fault_addr, f->flags);
-    die("unexpected exception");
+    xtf_error("unexpected exception");
+    kprintf("%u checks, %u failed\nTest result: ERROR\n", xtf_checks, xtf_failures);
+    privops->shutdown(HAKO_SHUTDOWN_POWEROFF, 2);
 }
 
 /* What a probe did: trapped (the frame, rip in the kernel's copy of the probes) or
@@ -814,28 +711,13 @@ void test_main(const struct hako_start_info *start)
 {
     boot_sels = probe_call(ci_get_sels, 0);              /* before anything else runs */
     si = start;
-    p2m = (const uint64_t *)si->p2m_va;
-    next_pfn = si->first_free_pfn;
-    l4_mfn = p2m[si->pt_first_pfn];
-    static struct hako_machphys_mapping mm;
-    static struct hako_version_info vi;
-    if (!XTF_EXPECT_RC(HC3(HAKO_HC_memory_op, HAKO_MEM_MACHPHYS_MAPPING, &mm, 0), 0,
-                       "memory_op MACHPHYS_MAPPING") ||
-        !XTF_EXPECT_RC(HC3(HAKO_HC_version, HAKO_VERSION_INFO, &vi, 0), 0, "version INFO"))
-        return;
-    m2p_entries = mm.m2p_entries;
-    nx = (vi.features & HAKO_FEAT_NX) ? HAKO_PTE_NX : 0;
+    mm_init(si);
     check_cpu();
-
-    uint64_t decoy = alloc_pfn();
-    uint64_t *d = (uint64_t *)va_of_pfn(decoy);
-    decoy_mfn = p2m[decoy];
-    d[0] = LDT_DATA, d[1] = GATE_LO, d[2] = GATE_OFF >> 32, d[3] = LDT_CODE;
     for (unsigned v = 0; v < HAKO_TRAP_VECTORS; v++)
         traps_tbl[v] = (struct hako_trap_info){ .vector = (uint8_t)v, .handler = UL(guest_trap_entry) };
     if (!XTF_EXPECT_RC(privops->set_trap_table(traps_tbl, HAKO_TRAP_VECTORS), 0, "set_trap_table") ||
         !XTF_EXPECT_RC(privops->set_syscall_entry(UL(guest_trap_entry)), 0, "syscall callback") ||
-        !map_kernel_zero() || !build_user_space())
+        !build_memory())
         return;
     XTF_EXPECT_RC(HC3(HAKO_HC_debug_op, HAKO_DEBUG_AUDIT, 0, 0), 0, "audit after the set-up");
 
