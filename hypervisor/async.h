@@ -13,8 +13,8 @@
 
 #define ASYNC_MAX_PAGES 18   /* header + 1024 submissions of 64 bytes, from any 64-byte line */
 #define ASYNC_RINGS 2        /* 0: submissions, 1: completions */
-#define ASYNC_DRAIN_ON_ENTRY 64      /* submissions run when the vCPU enters for another reason */
-#define ASYNC_DRAIN_ON_DOORBELL 256  /* submissions run by one ENTER */
+#define ASYNC_DRAIN_ON_ENTRY HAKO_ASYNC_TICK_MAX     /* run when the vCPU enters for another reason */
+#define ASYNC_DRAIN_ON_DOORBELL HAKO_ASYNC_ENTER_MAX /* run by one ENTER */
 
 struct vcpu;
 struct hv_ref;

@@ -25,4 +25,14 @@
 /* offsetof without <stddef.h> so headers stay freestanding-friendly. */
 #define HAKO_OFFSETOF(type, member) __builtin_offsetof(type, member)
 
+/* Alignment. Every structure a hypercall takes by pointer is aligned to at least 8
+ * bytes (ABI.md 6), so one declared anywhere, the stack included, is accepted; ring
+ * headers to 64. HAKO_ALIGNED(n) goes after the closing brace of a structure. */
+#if defined(__GNUC__) || defined(__clang__)
+#define HAKO_ALIGNED(n) __attribute__((aligned(n)))
+#define HAKO_ALIGNOF(type) __alignof__(type)
+#else
+#error "hako public headers need a GNU C compatible compiler (aligned attribute)"
+#endif
+
 #endif /* HAKO_COMPILER_H */

@@ -67,6 +67,7 @@ HAKO_STATIC_ASSERT(HAKO_OFFSETOF(struct hako_domctl_create, console_port) == 112
 HAKO_STATIC_ASSERT(HAKO_OFFSETOF(struct hako_domctl_create, _reserved1) == 120,
                    "create _reserved1 offset");
 HAKO_STATIC_ASSERT(sizeof(struct hako_domctl_create) == 128, "hako_domctl_create size");
+HAKO_STATIC_ASSERT(HAKO_ALIGNOF(struct hako_domctl_create) == 8, "hako_domctl_create align");
 
 struct hako_domctl_info {
     uint16_t domid;         /* IN */
@@ -85,14 +86,16 @@ struct hako_domctl_info {
     char     name[HAKO_DOMAIN_NAME_MAX]; /* OUT */
 };
 HAKO_STATIC_ASSERT(sizeof(struct hako_domctl_info) == 464, "hako_domctl_info size");
+HAKO_STATIC_ASSERT(HAKO_ALIGNOF(struct hako_domctl_info) == 8, "hako_domctl_info align");
 
 struct hako_domctl_sched {
     uint16_t domid;         /* IN */
     uint16_t weight;        /* IN: 1..65535 */
     uint16_t cap;           /* IN: 0..100 */
     uint16_t _pad0;         /* IN: zero */
-};
+} HAKO_ALIGNED(8);          /* hypercall structures are 8-aligned (ABI.md 6) */
 HAKO_STATIC_ASSERT(sizeof(struct hako_domctl_sched) == 8, "hako_domctl_sched size");
+HAKO_STATIC_ASSERT(HAKO_ALIGNOF(struct hako_domctl_sched) == 8, "hako_domctl_sched align");
 #endif
 
 #endif /* HAKO_DOMCTL_H */

@@ -10,7 +10,7 @@
 #define HAKO_ERRNO_H
 
 #define HAKO_EPERM      1   /* caller lacks the privilege for this operation */
-#define HAKO_ENOENT     2   /* named object (domain, port, grant...) does not exist */
+#define HAKO_ENOENT     2   /* the named object does not exist (e.g. no async rings) */
 #define HAKO_ESRCH      3   /* no such domain */
 #define HAKO_EINTR      4   /* interrupted; retry */
 #define HAKO_EIO        5   /* a shared ring was corrupted by its peer and has been detached */

@@ -40,6 +40,35 @@ struct hako_vcpu_time_info {
 };
 HAKO_STATIC_ASSERT(sizeof(struct hako_vcpu_time_info) == 32, "vcpu_time_info size");
 
+#if defined(__GNUC__) && defined(__x86_64__)
+/* The time-stamp counter. rdtsc is allowed in ring 3 (CR4.TSD is clear). */
+static inline uint64_t hako_rdtsc(void)
+{
+    uint32_t lo, hi;
+    __asm__ __volatile__("rdtsc" : "=a"(lo), "=d"(hi));
+    return (uint64_t)hi << 32 | lo;
+}
+
+/* System time now, in ns, from a vCPU's time record, retried while the hypervisor is
+ * updating it (ABI.md "Time"). */
+static inline uint64_t hako_system_time_ns(const volatile struct hako_vcpu_time_info *ti)
+{
+    uint32_t v;
+    uint64_t t;
+    do {
+        v = ti->version;
+        __asm__ __volatile__("" ::: "memory");
+        uint64_t d = hako_rdtsc() - ti->tsc_timestamp;
+        int8_t shift = ti->tsc_shift;
+        d = shift >= 0 ? d << shift : d >> -shift;
+        __extension__ typedef unsigned __int128 hako_u128;
+        t = ti->system_time + (uint64_t)(((hako_u128)d * ti->tsc_to_system_mul) >> 32);
+        __asm__ __volatile__("" ::: "memory");
+    } while ((v & 1) || v != ti->version);
+    return t;
+}
+#endif
+
 struct hako_vcpu_info {
     uint8_t  evtchn_upcall_pending;  /* set by the hypervisor: an unmasked event is pending */
     uint8_t  evtchn_upcall_mask;     /* set by the guest: 1 = no upcalls (its interrupt flag) */
@@ -88,8 +117,9 @@ struct hako_evtchn {
     uint16_t remote_dom;    /* IN (ALLOC_UNBOUND, BIND_INTERDOMAIN) / OUT (STATUS) */
     uint16_t state;         /* OUT (STATUS): HAKO_EVTCHN_* */
     uint32_t virq;          /* IN (BIND_VIRQ) / OUT (STATUS) */
-};
+} HAKO_ALIGNED(8);          /* hypercall structures are 8-aligned (ABI.md 6) */
 HAKO_STATIC_ASSERT(sizeof(struct hako_evtchn) == 16, "hako_evtchn size");
+HAKO_STATIC_ASSERT(HAKO_ALIGNOF(struct hako_evtchn) == 8, "hako_evtchn align");
 #endif /* __ASSEMBLER__ */
 
 /* set_timer_op(cmd, value): HAKO_VIRQ_TIMER fires at the deadline / every period. */

@@ -24,7 +24,8 @@ static inline long hako_hypercall6(unsigned long nr, unsigned long a1, unsigned 
     return ret;
 }
 
-/* The same with fewer arguments: only the registers used are loaded. */
+/* The same with fewer arguments: only the registers used are loaded (the hypervisor
+ * ignores the rest). */
 static inline long hako_hypercall1(unsigned long nr, unsigned long a1)
 {
     long ret;
@@ -43,7 +44,34 @@ static inline long hako_hypercall2(unsigned long nr, unsigned long a1, unsigned 
 static inline long hako_hypercall3(unsigned long nr, unsigned long a1, unsigned long a2,
                                    unsigned long a3)
 {
-    return hako_hypercall6(nr, a1, a2, a3, 0, 0, 0);
+    long ret;
+    __asm__ __volatile__("syscall" : "=a"(ret) : "a"(nr), "D"(a1), "S"(a2), "d"(a3)
+                         : "rcx", "r11", "memory");
+    return ret;
+}
+
+/* The 4th argument travels in r10 (syscall overwrites rcx). */
+static inline long hako_hypercall4(unsigned long nr, unsigned long a1, unsigned long a2,
+                                   unsigned long a3, unsigned long a4)
+{
+    long ret;
+    register unsigned long r10 __asm__("r10") = a4;
+    __asm__ __volatile__("syscall" : "=a"(ret) : "a"(nr), "D"(a1), "S"(a2), "d"(a3), "r"(r10)
+                         : "rcx", "r11", "memory");
+    return ret;
+}
+
+static inline long hako_hypercall5(unsigned long nr, unsigned long a1, unsigned long a2,
+                                   unsigned long a3, unsigned long a4, unsigned long a5)
+{
+    long ret;
+    register unsigned long r10 __asm__("r10") = a4;
+    register unsigned long r8 __asm__("r8") = a5;
+    __asm__ __volatile__("syscall"
+                         : "=a"(ret)
+                         : "a"(nr), "D"(a1), "S"(a2), "d"(a3), "r"(r10), "r"(r8)
+                         : "rcx", "r11", "memory");
+    return ret;
 }
 #endif
 

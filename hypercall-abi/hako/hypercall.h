@@ -14,8 +14,9 @@
  * Guest pointers are guest virtual addresses in the caller's current address space.
  * A pointer that is not canonical, lies in the hypervisor range, wraps, is not mapped
  * present+user (+writable for OUT buffers) for its whole length gives -HAKO_EFAULT.
- * Pointers to structures must be aligned to 8 bytes, else -HAKO_EINVAL. Byte buffers
- * need no alignment.
+ * Pointers to structures must be aligned to 8 bytes, else -HAKO_EINVAL (every public
+ * structure passed by pointer is declared with at least that alignment). Byte buffers
+ * need no alignment; the POLL port array is 4-aligned.
  */
 #ifndef HAKO_HYPERCALL_H
 #define HAKO_HYPERCALL_H
@@ -69,6 +70,7 @@ struct hako_version_info {
     uint64_t _reserved[4];       /* OUT: zero */
 };
 HAKO_STATIC_ASSERT(sizeof(struct hako_version_info) == 80, "hako_version_info size");
+HAKO_STATIC_ASSERT(HAKO_ALIGNOF(struct hako_version_info) == 8, "hako_version_info align");
 HAKO_STATIC_ASSERT(HAKO_OFFSETOF(struct hako_version_info, features) == 8, "features offset");
 HAKO_STATIC_ASSERT(HAKO_OFFSETOF(struct hako_version_info, hv_version) == 16, "hv_version offset");
 #endif
@@ -113,13 +115,16 @@ struct hako_multicall_entry {
     uint32_t _pad0;       /* IN: zero */
 };
 HAKO_STATIC_ASSERT(sizeof(struct hako_multicall_entry) == 72, "multicall entry size");
+HAKO_STATIC_ASSERT(HAKO_ALIGNOF(struct hako_multicall_entry) == 8, "hako_multicall_entry align");
 HAKO_STATIC_ASSERT(HAKO_OFFSETOF(struct hako_multicall_entry, result) == 56, "result offset");
 #endif
 
 /* ---- debug_op ------------------------------------------------------------------ */
-#define HAKO_DEBUG_AUDIT         0  /* Recount every reference to the caller's frames from its
-                                       page tables, pins and base pointers; returns the number
-                                       of frames whose counts disagree (0 = consistent). */
+#define HAKO_DEBUG_AUDIT         0  /* Recount every reference to the caller's frames (its
+                                       validated page tables, pins, the hypervisor's own
+                                       references, other domains' foreign mappings) and check
+                                       its own foreign mappings; returns the number of frames
+                                       and foreign counts that disagree (0 = consistent). */
 #define HAKO_DEBUG_CONTINUATIONS 1  /* Returns how many times the caller's hypercalls were
                                        split (preempted and continued) so far. */
 #define HAKO_DEBUG_COUNTER       2  /* arg = HAKO_COUNTER_*: returns that per-vCPU count */

@@ -30,14 +30,21 @@
 #define HAKO_PTE_PS        (1ULL << 7)   /* 2 MiB page, in an L2 entry only */
 #define HAKO_PTE_AVAIL     (7ULL << 9)   /* bits 9..11: free for the guest */
 #define HAKO_PTE_NX        (1ULL << 63)  /* no-execute, when HAKO_FEAT_NX */
-#define HAKO_PTE_ADDR      0x000FFFFFFFFFF000ULL
+#define HAKO_PTE_ADDR      0x000FFFFFFFFFF000ULL   /* bits 12..51: the machine address */
+
+/* Page-table geometry: 4 levels of 512 entries; level 1 (L1) maps 4 KiB pages. */
+#define HAKO_PT_ENTRIES    512u
+#define HAKO_PT_SHIFT(level)       (3 + 9 * (level))   /* 12, 21, 30, 39 for L1..L4 */
+#define HAKO_PT_INDEX(va, level)   (((uint64_t)(va) >> HAKO_PT_SHIFT(level)) & 511u)
+#define HAKO_PTE_MFN(pte)          (((uint64_t)(pte) & HAKO_PTE_ADDR) >> 12)
+#define HAKO_PTE(mfn, bits)        (((uint64_t)(mfn) << 12) | (uint64_t)(bits))
 
 /* ---- mmu_update(reqs, count, done) ---------------------------------------------- */
 /* IN  struct hako_mmu_update reqs[count]; OUT uint64_t *done (may be 0).
  * Applies the requests in order and stops at the first failure, whose error it returns;
  * *done = number applied. Long batches are split by the hypervisor transparently. */
 #define HAKO_MMU_NORMAL_PT_UPDATE  0u   /* ptr = machine address of a PTE (8-aligned) */
-#define HAKO_MMU_MACHPHYS_UPDATE   1u   /* ptr = mfn << 12; val = pfn to record in m2p */
+#define HAKO_MMU_MACHPHYS_UPDATE   1u   /* ptr = mfn << 12 | 1; val = pfn to record in m2p */
 #define HAKO_MMU_PT_UPDATE_FOREIGN 2u   /* ABI 0.5, control domain only: ptr = machine
                                            address of an entry of one of the caller's L1
                                            tables | 2; val = a present leaf entry naming a
@@ -45,6 +52,11 @@
                                            4th argument (r10). See ABI.md 12.3. */
 #define HAKO_MMU_CMD_MASK          3u   /* the command sits in ptr's low two bits */
 #define HAKO_MMU_BATCH_MAX         (1u << 24)  /* larger count: -HAKO_E2BIG */
+/* ptr of a NORMAL_PT_UPDATE or PT_UPDATE_FOREIGN: entry `index` of table frame
+ * table_mfn; ptr of a MACHPHYS_UPDATE: frame mfn. */
+#define HAKO_MMU_PTR(table_mfn, index, cmd) \
+    (((uint64_t)(table_mfn) << 12) | ((uint64_t)(index) << 3) | (uint64_t)(cmd))
+#define HAKO_MMU_MACHPHYS_PTR(mfn) (((uint64_t)(mfn) << 12) | HAKO_MMU_MACHPHYS_UPDATE)
 
 #ifndef __ASSEMBLER__
 struct hako_mmu_update {
@@ -52,6 +64,7 @@ struct hako_mmu_update {
     uint64_t val;   /* IN: new entry (or pfn) */
 };
 HAKO_STATIC_ASSERT(sizeof(struct hako_mmu_update) == 16, "hako_mmu_update size");
+HAKO_STATIC_ASSERT(HAKO_ALIGNOF(struct hako_mmu_update) == 8, "hako_mmu_update align");
 #endif
 
 
@@ -76,6 +89,7 @@ struct hako_mmuext_op {
     uint64_t arg2;      /* IN: zero (reserved) */
 };
 HAKO_STATIC_ASSERT(sizeof(struct hako_mmuext_op) == 24, "hako_mmuext_op size");
+HAKO_STATIC_ASSERT(HAKO_ALIGNOF(struct hako_mmuext_op) == 8, "hako_mmuext_op align");
 #endif
 
 
@@ -98,6 +112,7 @@ struct hako_machphys_mapping {
     uint64_t p2m_entries;   /* OUT: its entries (= pages at boot) */
 };
 HAKO_STATIC_ASSERT(sizeof(struct hako_machphys_mapping) == 32, "hako_machphys_mapping size");
+HAKO_STATIC_ASSERT(HAKO_ALIGNOF(struct hako_machphys_mapping) == 8, "hako_machphys_mapping align");
 #endif
 
 

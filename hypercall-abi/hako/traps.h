@@ -26,6 +26,7 @@ struct hako_trap_info {
     uint64_t handler;   /* IN: guest kernel virtual address, or 0 to remove */
 };
 HAKO_STATIC_ASSERT(sizeof(struct hako_trap_info) == 16, "hako_trap_info size");
+HAKO_STATIC_ASSERT(HAKO_ALIGNOF(struct hako_trap_info) == 8, "hako_trap_info align");
 #endif
 
 

@@ -127,9 +127,10 @@ static uint64_t read_entry(uint64_t maddr) { return frame_va(maddr >> 12)[(maddr
 
 /* ---- hypercall wrappers -------------------------------------------------------------- */
 
+/* The 4th argument (r10) is 0, dom0's own id: a FOREIGN request here gets EINVAL. */
 static long mmu_batch(const struct hako_mmu_update *r, uint64_t n, uint64_t *done)
 {
-    return HC3(HAKO_HC_mmu_update, r, n, done);
+    return hako_hypercall4(HAKO_HC_mmu_update, UL(r), n, UL(done), 0);
 }
 
 /* One mmu_update; also checks *done agrees with the result. */
