@@ -42,6 +42,9 @@ GUEST_ELF  := $(BUILD)/guest-pv.elf
 XTF_TESTS  := $(patsubst tests/xtf/test-%.c,%,$(wildcard tests/xtf/test-*.c))
 XTF_ELFS   := $(patsubst %,$(BUILD)/tests/xtf/test-%.elf,$(XTF_TESTS))
 
+# The porter's minimal guest (tests/abi/minimal): written from ABI.md alone.
+MINIMAL_ELF := $(BUILD)/tests/abi/minimal.elf
+
 BENCH_ELFS := $(patsubst tests/bench/%.c,$(BUILD)/tests/bench/%.elf,$(wildcard tests/bench/bench-*.c))
 
 UNIT_TESTS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
@@ -56,7 +59,8 @@ NEWLIB_STAMP := $(BUILD)/newlib/.stamp
 include guest-pv/user/user.mk
 
 .PHONY: all deps newlib run test bench debug clean
-all: $(HV_ELF) $(GUEST_ELF) $(XTF_ELFS) $(BENCH_ELFS) $(UNIT_BINS) $(ABI_STAMP) $(RINGIO_STAMP) $(INITRD_DOM0)
+all: $(HV_ELF) $(GUEST_ELF) $(XTF_ELFS) $(BENCH_ELFS) $(UNIT_BINS) $(ABI_STAMP) $(RINGIO_STAMP) $(INITRD_DOM0) \
+	$(MINIMAL_ELF)
 
 # ---- set-up -------------------------------------------------------------------------
 $(DEPS_STAMP): scripts/deps.sh
@@ -142,6 +146,18 @@ $(BUILD)/tests/bench/%.c.o: tests/bench/%.c | $(DEPS_STAMP)
 $(BUILD)/tests/bench/bench-%.elf: $(BUILD)/tests/bench/bench-%.c.o $(BUILD)/tests/xtf/framework.c.o \
 		$(BUILD)/guest-pv/head.S.o $(GUEST_LIB_A) guest-pv/kernel.ld
 	$(XTF_LINK)
+
+# ---- the porter's minimal guest (tests/abi/minimal) ---------------------------------
+# It sees the public headers and nothing else of the tree.
+MINIMAL_CFLAGS := -std=gnu11 -O2 -ffreestanding -fno-stack-protector -mno-red-zone \
+	-mgeneral-regs-only -mcmodel=kernel -fno-pic -fno-pie -nostdinc -isystem $(GCC_INC) $(WARN) \
+	-Ihypercall-abi -MMD -MP
+$(BUILD)/tests/abi/minimal/%.o: tests/abi/minimal/% | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(CC) $(MINIMAL_CFLAGS) -c $< -o $@
+$(MINIMAL_ELF): $(BUILD)/tests/abi/minimal/entry.S.o $(BUILD)/tests/abi/minimal/kernel.c.o \
+		tests/abi/minimal/kernel.ld
+	$(LD) $(LDFLAGS_FREE) -T tests/abi/minimal/kernel.ld -o $@ $(filter %.o,$^)
 
 # ---- host unit tests (cmocka) -------------------------------------------------------
 UNIT_SRCS_test_elf          := hypervisor/elf.c

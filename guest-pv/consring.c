@@ -23,6 +23,16 @@
 #include "privops.h"
 #include "ringio.h"
 
+/* The page's ring headers (hako/ring.h) are worked with ring-io: the same layout. */
+_Static_assert(sizeof(struct ringio_hdr) == sizeof(struct hako_ring_hdr) &&
+               __builtin_offsetof(struct ringio_hdr, prod_event) ==
+                   __builtin_offsetof(struct hako_ring_hdr, prod_event) &&
+               __builtin_offsetof(struct ringio_hdr, cons) ==
+                   __builtin_offsetof(struct hako_ring_hdr, cons) &&
+               __builtin_offsetof(struct ringio_hdr, cons_event) ==
+                   __builtin_offsetof(struct hako_ring_hdr, cons_event),
+               "ring-io's header is hako_ring_hdr");
+
 /* ---- front end ----------------------------------------------------------------------- */
 
 static struct {

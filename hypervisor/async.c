@@ -90,8 +90,14 @@ static long async_setup(struct vcpu *v, uint64_t arg)
         return -HAKO_EEXIST;
     if (!async_table[0])
         async_table_init();
-    uint64_t sq_len = HAKO_ASYNC_RING_HDR + (sizeof(struct hako_async_sqe) << s.sq_order);
-    uint64_t cq_len = HAKO_ASYNC_RING_HDR + (sizeof(struct hako_async_cqe) << s.cq_order);
+    /* The rings' headers are the ABI's struct hako_ring_hdr, worked with ring-io. */
+    _Static_assert(sizeof(struct ringio_hdr) == sizeof(struct hako_ring_hdr) &&
+                   __builtin_offsetof(struct ringio_hdr, prod_event) == 64 &&
+                   __builtin_offsetof(struct ringio_hdr, cons) == 128 &&
+                   __builtin_offsetof(struct ringio_hdr, cons_event) == 192,
+                   "ring-io's header is hako_ring_hdr");
+    uint64_t sq_len = HAKO_ASYNC_RING_BYTES(s.sq_order, sizeof(struct hako_async_sqe));
+    uint64_t cq_len = HAKO_ASYNC_RING_BYTES(s.cq_order, sizeof(struct hako_async_cqe));
     int rc = map_ring(v, 0, s.sq_va, sq_len);
     if (!rc)
         rc = map_ring(v, 1, s.cq_va, cq_len);
