@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # tests/run.sh BUILD: run every hako test and finish with "N passed, N failed".
-#   1. public headers compile alone          (tests/abi)
+#   1. public headers compile alone; ABI.md checked against them (tests/abi)
 #   2. host unit tests, cmocka               (build/tests/unit/test_*)
 #   3. in-guest XTF-style test kernels       (build/tests/xtf/test-*.elf, one result line)
 #   4. system tests that boot QEMU           (tests/system/test-*.sh)
@@ -23,9 +23,13 @@ count_lines() {
   grep -E '^(FAIL|SKIP): ' "$out" | sed 's/^/  /'
 }
 
-echo "== public headers"
+echo "== public headers and ABI.md"
 tests/abi/check-headers.sh > "$log/headers.txt" 2>&1
 count_lines "$log/headers.txt"
+python3 tests/abi/check-abi-doc.py > "$log/abi-doc.txt" 2>&1
+count_lines "$log/abi-doc.txt"
+bash tests/abi/check-abi-doc-selftest.sh > "$log/abi-doc-selftest.txt" 2>&1
+count_lines "$log/abi-doc-selftest.txt"
 
 echo "== unit tests (cmocka)"
 for t in "$BUILD"/tests/unit/test_*; do
