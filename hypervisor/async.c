@@ -71,10 +71,6 @@ static int map_ring(struct vcpu *v, unsigned r, uint64_t va, uint64_t len)
     return 0;
 }
 
-static void async_table_init(void);
-#define ASYNC_TABLE_SLOTS 32
-static hypercall_fn async_table[ASYNC_TABLE_SLOTS];
-
 /* async_op(SETUP, arg) */
 static long async_setup(struct vcpu *v, uint64_t arg)
 {
@@ -88,8 +84,6 @@ static long async_setup(struct vcpu *v, uint64_t arg)
         return -HAKO_EINVAL;
     if (v->async.active)
         return -HAKO_EEXIST;
-    if (!async_table[0])
-        async_table_init();
     /* The rings' headers are the ABI's struct hako_ring_hdr, worked with ring-io. */
     _Static_assert(sizeof(struct ringio_hdr) == sizeof(struct hako_ring_hdr) &&
                    __builtin_offsetof(struct ringio_hdr, prod_event) == 64 &&
@@ -118,20 +112,10 @@ static long async_setup(struct vcpu *v, uint64_t arg)
     return 0;
 }
 
-/* May op run asynchronously? Not what blocks, leaves, or batches itself. */
-static bool async_allowed(uint64_t op)
-{
-    return op != HAKO_HC_sched_op && op != HAKO_HC_iret && op != HAKO_HC_multicall &&
-           op != HAKO_HC_async_op;
-}
-
-/* Handlers for submissions, by number: the dispatch table's, with what may not run
- * asynchronously refused and unknown numbers answered, so the burst loop below
- * dispatches without looking at the number twice. Filled at the first SETUP. */
 static long async_refused(uint64_t a1, uint64_t a2, uint64_t a3)
 {
     (void)a1, (void)a2, (void)a3;
-    return -HAKO_EINVAL;
+    return -HAKO_EINVAL;                /* what blocks, leaves, or batches itself */
 }
 
 static long async_unknown(uint64_t a1, uint64_t a2, uint64_t a3)
@@ -144,15 +128,23 @@ static long async_unknown(uint64_t a1, uint64_t a2, uint64_t a3)
  * C (it unwinds async_burst). */
 __attribute__((visibility("hidden"))) long async_full_op(uint64_t a1, uint64_t a2, uint64_t a3);
 
-static void async_table_init(void)
-{
-    _Static_assert(ASYNC_TABLE_SLOTS <= HC_COUNT_SLOTS, "every slot is counted");
-    for (uint64_t op = 0; op < ASYNC_TABLE_SLOTS; op++)
-        async_table[op] = op >= hypercall_count ? async_unknown
-                          : !async_allowed(op) ? async_refused
-                          : op == HAKO_HC_mmu_update ? async_full_op   /* reads args[3] */
-                          : hypercall_table[op];
-}
+/* Handlers for submissions, by number, from HC_LIST: what may not run asynchronously
+ * refused and unknown numbers answered, calls that read a 4th argument left to run_sqe,
+ * so the burst loop below dispatches without looking at the number twice. */
+#define ASYNC_TABLE_SLOTS 32
+_Static_assert(ASYNC_TABLE_SLOTS <= HC_COUNT_SLOTS && HC_NR <= ASYNC_TABLE_SLOTS,
+               "every slot is counted, every call has one");
+#define ASYNC_SLOT(name, entry, nargs, flags, guests)                                       \
+    [HAKO_HC_##name] = HC_BURST_SLOT(entry, flags, guests, HCF_ASYNC, (nargs) > 3,          \
+                                     async_refused, async_full_op, async_unknown),
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Woverride-init"    /* the default, then each call */
+static const hypercall_fn async_table[ASYNC_TABLE_SLOTS] = {
+    [0 ... ASYNC_TABLE_SLOTS - 1] = async_unknown,
+    HC_LIST(ASYNC_SLOT)
+};
+#pragma GCC diagnostic pop
+#undef ASYNC_SLOT
 
 /* Arguments 4..6 of a submission run by the burst loop: none of the calls it runs reads
  * them (hc_arg4's users are sched_op(POLL), refused here, and mmu_update's
@@ -167,15 +159,14 @@ static long run_sqe(struct vcpu *v, const struct hako_async_sqe *e)
         return -HAKO_ECANCELED;
     if (e->_pad0 || (e->flags & ~(HAKO_ASYNC_LINK | HAKO_ASYNC_BARRIER | HAKO_ASYNC_NO_COMPLETION)))
         return -HAKO_EINVAL;
-    if (e->op >= hypercall_count)
-        return -HAKO_ENOSYS;
-    if (!async_allowed(e->op))
-        return -HAKO_EINVAL;
+    long rc = hc_batch_check(e->op, HCF_ASYNC);
+    if (rc)
+        return rc;
     uint64_t args6[6] = { e->args[0], e->args[1], e->args[2], e->args[3], e->args[4], 0 };
     const uint64_t *saved = v->mc_args;
     v->hc_count[e->op]++;
     v->mc_args = args6;
-    long r = hypercall_table[e->op](args6[0], args6[1], args6[2]);
+    long r = hc_info[e->op].handler(args6[0], args6[1], args6[2]);
     v->mc_args = saved;
     return r;
 }

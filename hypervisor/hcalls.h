@@ -6,7 +6,10 @@
 
 #include <stdint.h>
 
+#include <hako/errno.h>
+
 #include "domain.h"
+#include "hcall_list.h"
 #include "pagetype.h"
 #include "percpu.h"
 
@@ -50,10 +53,29 @@ long hc_iret_full(HC_ARGS);
 long hc_multicall(HC_ARGS);
 long hc_async_op(HC_ARGS);
 
-/* The dispatch table (hypercall.c) and its size. */
+/* The dispatch table entry.S calls through (hypercall.c, from HC_LIST), by number, and
+ * its size (HC_NR, as a variable for entry.S). */
 typedef long (*hypercall_fn)(uint64_t, uint64_t, uint64_t);
-extern const hypercall_fn hypercall_table[];
+extern const hypercall_fn hypercall_table[HC_NR];
 extern const uint64_t hypercall_count;
+
+/* What HC_LIST says of one hypercall, for the paths that run calls one at a time. */
+struct hc_info {
+    hypercall_fn handler;       /* the C handler (batches call it, not entry.S's wrapper) */
+    uint8_t nargs;              /* above 3: reads hc_arg4 */
+    uint8_t flags;              /* HCF_* */
+    uint8_t guests;             /* HCG_* */
+};
+extern const struct hc_info hc_info[HC_NR];
+
+/* May a batch (allowed = HCF_MULTICALL or HCF_ASYNC) run hypercall op? 0 if so, else the
+ * entry's result: ENOSYS for no such call (for this guest type), EINVAL if refused. */
+static inline long hc_batch_check(uint64_t op, unsigned allowed)
+{
+    if (op >= HC_NR || !(hc_info[op].guests & HCG_PV))
+        return -HAKO_ENOSYS;
+    return (hc_info[op].flags & allowed) ? 0 : -HAKO_EINVAL;
+}
 
 /* The 4th argument of the running hypercall (r10, or the multicall entry's args[3]). */
 static inline uint64_t hc_arg4(struct vcpu *v)

@@ -63,7 +63,6 @@ long hc_version(HC_ARGS)
 {
     (void)a3;
     uint64_t cmd = a1, arg = a2;
-    extern const uint64_t hypercall_count;
     switch (cmd) {
     case HAKO_VERSION_ABI:
         return HAKO_ABI_VERSION;
@@ -74,7 +73,7 @@ long hc_version(HC_ARGS)
         memset(&info, 0, sizeof(info));
         info.abi_major = HAKO_ABI_MAJOR;
         info.abi_minor = HAKO_ABI_MINOR;
-        info.nr_hypercalls = (uint32_t)hypercall_count;
+        info.nr_hypercalls = HC_NR;
         info.features = cpu_has.nx ? HAKO_FEAT_NX : 0;
         snprintf(info.hv_version, sizeof(info.hv_version), "%s", HAKO_HV_VERSION);
         return guest_copy_to(current_vcpu(), arg, &info, sizeof(info));
@@ -273,24 +272,27 @@ long hc_preempt(uint64_t nr, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t pro
     return (long)nr;                        /* rax must hold the number when it re-runs */
 }
 
-const hypercall_fn hypercall_table[] = {
-    [HAKO_HC_console_io] = hc_console_io,
-    [HAKO_HC_version] = hc_version,
-    [HAKO_HC_sched_op] = hc_sched_op_full,
-    [HAKO_HC_mmu_update] = hc_mmu_update,
-    [HAKO_HC_mmuext_op] = hc_mmuext_op,
-    [HAKO_HC_update_va_mapping] = hc_update_va_mapping,
-    [HAKO_HC_memory_op] = hc_memory_op,
-    [HAKO_HC_set_trap_table] = hc_set_trap_table,
-    [HAKO_HC_stack_switch] = hc_stack_switch,
-    [HAKO_HC_iret] = hc_iret_full,
-    [HAKO_HC_set_callback] = hc_set_callback,
-    [HAKO_HC_debug_op] = hc_debug_op,
-    [HAKO_HC_event_channel_op] = hc_event_channel_op,
-    [HAKO_HC_set_timer_op] = hc_set_timer_op,
-    [HAKO_HC_domctl] = hc_domctl,
-    [HAKO_HC_multicall] = hc_multicall,
-    [HAKO_HC_async_op] = hc_async_op,
-};
-const uint64_t hypercall_count = ARRAY_SIZE(hypercall_table);
-_Static_assert(ARRAY_SIZE(hypercall_table) <= HC_COUNT_SLOTS, "entry.S counts every number");
+/* An unknown number, or a call the caller's guest type may not make. */
+static long hc_unknown(HC_ARGS)
+{
+    (void)a1, (void)a2, (void)a3;
+    return -HAKO_ENOSYS;
+}
+
+#define HC_IN_ORDER(name, entry, nargs, flags, guests)                                      \
+    _Static_assert(HC_INDEX_##name == HAKO_HC_##name, "HC_LIST in number order: " #name);
+HC_LIST(HC_IN_ORDER)
+#undef HC_IN_ORDER
+_Static_assert(HC_NR <= HC_COUNT_SLOTS, "entry.S counts every number");
+
+#define HC_DISPATCH(name, entry, nargs, flags, guests)                                      \
+    [HAKO_HC_##name] = ((guests) & HCG_PV) ? (entry) : hc_unknown,
+const hypercall_fn hypercall_table[HC_NR] = { HC_LIST(HC_DISPATCH) };
+#undef HC_DISPATCH
+const uint64_t hypercall_count = HC_NR;
+
+#define HC_INFO(name, entry, nargs_, flags_, guests_)                                       \
+    [HAKO_HC_##name] = { .handler = hc_##name, .nargs = (nargs_), .flags = (flags_),        \
+                         .guests = (guests_) },
+const struct hc_info hc_info[HC_NR] = { HC_LIST(HC_INFO) };
+#undef HC_INFO

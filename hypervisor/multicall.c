@@ -27,16 +27,11 @@
 #define MC_ENTRY sizeof(struct hako_multicall_entry)
 #define MC_TABLE_SLOTS 32
 
-/* Calls after which the array's mapping may have changed (page-table operations, and
- * the calls that run other hypercalls: async_op, sched_op); sched_op is also the one
- * that reads a fourth argument. These always take the full path. */
-#define MC_SLOW_OPS ((1ull << HAKO_HC_mmu_update) | (1ull << HAKO_HC_mmuext_op) |           \
-                     (1ull << HAKO_HC_update_va_mapping) | (1ull << HAKO_HC_async_op) |      \
-                     (1ull << HAKO_HC_sched_op))
-
+/* Might running op have changed the array's mapping? (HCF_MAPPINGS: page-table
+ * operations, and the calls that run other hypercalls: async_op, sched_op.) */
 static bool changes_mappings(uint64_t op)
 {
-    return op < MC_TABLE_SLOTS && ((MC_SLOW_OPS >> op) & 1);
+    return op < HC_NR && (hc_info[op].flags & HCF_MAPPINGS);
 }
 
 /* entry.S: run entries e[0..n) while each is a plain one (number below 32, flags and
@@ -54,10 +49,6 @@ _Static_assert(MC_ENTRY == 72 && __builtin_offsetof(struct hako_multicall_entry,
                __builtin_offsetof(struct hako_multicall_entry, flags) == 64 &&
                __builtin_offsetof(struct hako_multicall_entry, _pad0) == 68, "mc_burst's layout");
 
-/* Handlers by number for the burst loop: refusals and unknown numbers answered there,
- * the calls in MC_SLOW_OPS left to the full path. */
-static hypercall_fn mc_table[MC_TABLE_SLOTS];
-
 static long mc_refused(uint64_t a1, uint64_t a2, uint64_t a3)
 {
     (void)a1, (void)a2, (void)a3;
@@ -70,18 +61,26 @@ static long mc_unknown(uint64_t a1, uint64_t a2, uint64_t a3)
     return -HAKO_ENOSYS;
 }
 
-static void mc_table_init(void)
-{
-    _Static_assert(MC_TABLE_SLOTS <= HC_COUNT_SLOTS, "every slot is counted");
-    for (uint64_t op = 0; op < MC_TABLE_SLOTS; op++)
-        mc_table[op] = changes_mappings(op)             ? mc_slow_op
-                       : op >= hypercall_count          ? mc_unknown
-                       : op == HAKO_HC_multicall || op == HAKO_HC_iret ? mc_refused
-                       : hypercall_table[op];
-}
+/* Handlers by number for the burst loop, from HC_LIST: refusals and unknown numbers
+ * answered there, calls that may change mappings or read a 4th argument left to the
+ * full path (mc_slow_op). */
+_Static_assert(MC_TABLE_SLOTS <= HC_COUNT_SLOTS && HC_NR <= MC_TABLE_SLOTS,
+               "every slot is counted, every call has one");
+#define MC_SLOT(name, entry, nargs, flags, guests)                                          \
+    [HAKO_HC_##name] = HC_BURST_SLOT(entry, flags, guests, HCF_MULTICALL,                   \
+                                     ((flags) & HCF_MAPPINGS) || (nargs) > 3, mc_refused,   \
+                                     mc_slow_op, mc_unknown),
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Woverride-init"    /* the default, then each call */
+static const hypercall_fn mc_table[MC_TABLE_SLOTS] = {
+    [0 ... MC_TABLE_SLOTS - 1] = mc_unknown,
+    HC_LIST(MC_SLOT)
+};
+#pragma GCC diagnostic pop
+#undef MC_SLOT
 
 /* Arguments 4..6 for calls run by the burst loop: none of them reads them (see
- * MC_SLOW_OPS); the pointer also marks "inside a batch" (never split there) for the
+ * mc_table); the pointer also marks "inside a batch" (never split there) for the
  * whole multicall. */
 static const uint64_t no_more_args[6];
 
@@ -90,16 +89,14 @@ static long run_entry(struct vcpu *v, const struct hako_multicall_entry *e)
 {
     if (e->_pad0 || (e->flags & ~HAKO_MC_STOP_ON_ERROR))
         return -HAKO_EINVAL;
-    if (e->op == HAKO_HC_multicall || e->op == HAKO_HC_iret)
-        return -HAKO_EINVAL;                    /* no nesting; no leaving mid-batch */
-    if (e->op >= hypercall_count)
-        return -HAKO_ENOSYS;
+    long rc = hc_batch_check(e->op, HCF_MULTICALL);  /* no nesting, no leaving mid-batch */
+    if (rc)
+        return rc;
     v->hc_count[e->op]++;
     v->mc_args = e->args;
-    /* sched_op's table entry completes the guest frame for crash dumps from the live
-     * registers, which here are the multicall's: call the handler itself. */
-    long r = e->op == HAKO_HC_sched_op ? hc_sched_op(e->args[0], e->args[1], e->args[2])
-             : hypercall_table[e->op](e->args[0], e->args[1], e->args[2]);
+    /* The C handler, not the syscall entry: sched_op's entry completes the guest frame
+     * from the live registers, which here are the multicall's. */
+    long r = hc_info[e->op].handler(e->args[0], e->args[1], e->args[2]);
     v->mc_args = no_more_args;
     return r;
 }
@@ -201,8 +198,6 @@ long hc_multicall(HC_ARGS)
         return -HAKO_E2BIG;
     if (calls & 7)
         return -HAKO_EINVAL;
-    if (!mc_table[0])
-        mc_table_init();
     struct vcpu *v = current_vcpu();
     /* (Without a pending continuation hc_resume would say 0: skip the call.) */
     uint64_t i = v->cont.active ? hc_resume(HAKO_HC_multicall, calls, count, 0) : 0;

@@ -1,0 +1,65 @@
+/*
+ * hypervisor/hcall_list.h: every hypercall, once. The syscall dispatch table, the
+ * multicall and async burst tables, the batch handlers and the per-call flags are all
+ * generated from HC_LIST (hypercall.c, multicall.c, async.c); nothing else says which
+ * call may run where.
+ *
+ * HC_LIST(X) expands X(name, entry, nargs, flags, guests) once per hypercall, in number
+ * order with no gaps (asserted in hypercall.c):
+ *   name    the ABI name: the number is HAKO_HC_<name>, the C handler hc_<name>
+ *   entry   what a syscall from the guest calls: hc_<name>, or an entry.S wrapper that
+ *           completes the register frame first (hc_<name>_full)
+ *   nargs   arguments it reads; above 3 it reads the 4th with hc_arg4 (a burst loop,
+ *           which passes three, must leave it to the full path)
+ *   flags   HCF_* below
+ *   guests  HCG_* mask: the guest types that may call it (others get ENOSYS)
+ */
+#ifndef HV_HCALL_LIST_H
+#define HV_HCALL_LIST_H
+
+#define HCF_MULTICALL 0x1u  /* may run as a multicall entry */
+#define HCF_ASYNC     0x2u  /* may run as an async submission */
+#define HCF_MAPPINGS  0x4u  /* may change the caller's mappings, itself or by running other
+                             * calls: a multicall re-translates its array after it */
+
+#define HCG_PV        0x1u  /* paravirtualized guests (the only type so far) */
+
+#define HC_BATCH (HCF_MULTICALL | HCF_ASYNC)
+
+/* clang-format off */
+#define HC_LIST(X)                                                                         \
+    X(console_io,        hc_console_io,        3, HC_BATCH,                     HCG_PV)    \
+    X(version,           hc_version,           2, HC_BATCH,                     HCG_PV)    \
+    X(sched_op,          hc_sched_op_full,     4, HCF_MULTICALL | HCF_MAPPINGS, HCG_PV)    \
+    X(mmu_update,        hc_mmu_update,        4, HC_BATCH | HCF_MAPPINGS,      HCG_PV)    \
+    X(mmuext_op,         hc_mmuext_op,         3, HC_BATCH | HCF_MAPPINGS,      HCG_PV)    \
+    X(update_va_mapping, hc_update_va_mapping, 3, HC_BATCH | HCF_MAPPINGS,      HCG_PV)    \
+    X(memory_op,         hc_memory_op,         2, HC_BATCH,                     HCG_PV)    \
+    X(set_trap_table,    hc_set_trap_table,    2, HC_BATCH,                     HCG_PV)    \
+    X(stack_switch,      hc_stack_switch,      1, HC_BATCH,                     HCG_PV)    \
+    X(iret,              hc_iret_full,         0, 0,                            HCG_PV)    \
+    X(set_callback,      hc_set_callback,      2, HC_BATCH,                     HCG_PV)    \
+    X(debug_op,          hc_debug_op,          2, HC_BATCH,                     HCG_PV)    \
+    X(event_channel_op,  hc_event_channel_op,  2, HC_BATCH,                     HCG_PV)    \
+    X(set_timer_op,      hc_set_timer_op,      2, HC_BATCH,                     HCG_PV)    \
+    X(domctl,            hc_domctl,            2, HC_BATCH,                     HCG_PV)    \
+    X(multicall,         hc_multicall,         2, 0,                            HCG_PV)    \
+    X(async_op,          hc_async_op,          2, HCF_MULTICALL | HCF_MAPPINGS, HCG_PV)
+/* clang-format on */
+
+/* The number of hypercalls: numbers 0 .. HC_NR-1 exist. */
+enum hc_index {
+#define HC_INDEX(name, entry, nargs, flags, guests) HC_INDEX_##name,
+    HC_LIST(HC_INDEX)
+#undef HC_INDEX
+    HC_NR
+};
+
+/* The table slot for a hypercall in a burst loop (multicall or async), as a constant
+ * initializer: refused if the batch may not run it (allowed_flag clear), left to the full
+ * path if it must be (full), else the syscall entry. */
+#define HC_BURST_SLOT(entry, flags, guests, allowed_flag, full, refused, full_path, unknown) \
+    (!((guests) & HCG_PV) ? (unknown) : !((flags) & (allowed_flag)) ? (refused)              \
+     : (full) ? (full_path) : (entry))
+
+#endif /* HV_HCALL_LIST_H */
