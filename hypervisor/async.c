@@ -19,7 +19,7 @@
 #include "domain.h"
 #include "evtchn.h"
 #include "guest_access.h"
-#include "hcalls.h"
+#include "hypercall.h"
 #include "lib.h"
 #include "mm.h"
 #include "pagetype.h"
@@ -112,40 +112,6 @@ static long async_setup(struct vcpu *v, uint64_t arg)
     return 0;
 }
 
-static long async_refused(uint64_t a1, uint64_t a2, uint64_t a3)
-{
-    (void)a1, (void)a2, (void)a3;
-    return -HAKO_EINVAL;                /* what blocks, leaves, or batches itself */
-}
-
-static long async_unknown(uint64_t a1, uint64_t a2, uint64_t a3)
-{
-    (void)a1, (void)a2, (void)a3;
-    return -HAKO_ENOSYS;
-}
-
-/* entry.S: the table slot of the calls async_burst leaves to run_sqe. Never called from
- * C (it unwinds async_burst). */
-__attribute__((visibility("hidden"))) long async_full_op(uint64_t a1, uint64_t a2, uint64_t a3);
-
-/* Handlers for submissions, by number, from HC_LIST: what may not run asynchronously
- * refused and unknown numbers answered, calls that read a 4th argument left to run_sqe,
- * so the burst loop below dispatches without looking at the number twice. */
-#define ASYNC_TABLE_SLOTS 32
-_Static_assert(ASYNC_TABLE_SLOTS <= HC_COUNT_SLOTS && HC_NR <= ASYNC_TABLE_SLOTS,
-               "every slot is counted, every call has one");
-#define ASYNC_SLOT(name, entry, nargs, flags, guests)                                       \
-    [HAKO_HC_##name] = HC_BURST_SLOT(entry, flags, guests, HCF_ASYNC, (nargs) > 3,          \
-                                     async_refused, async_full_op, async_unknown),
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Woverride-init"    /* the default, then each call */
-static const hypercall_fn async_table[ASYNC_TABLE_SLOTS] = {
-    [0 ... ASYNC_TABLE_SLOTS - 1] = async_unknown,
-    HC_LIST(ASYNC_SLOT)
-};
-#pragma GCC diagnostic pop
-#undef ASYNC_SLOT
-
 /* Arguments 4..6 of a submission run by the burst loop: none of the calls it runs reads
  * them (hc_arg4's users are sched_op(POLL), refused here, and mmu_update's
  * PT_UPDATE_FOREIGN, left to run_sqe); the pointer also marks "inside a batch" for the
@@ -190,8 +156,8 @@ static unsigned run_burst(struct vcpu *v, const struct hako_async_sqe *sq,
                    __builtin_offsetof(struct hako_async_sqe, flags) == 56 &&
                    __builtin_offsetof(struct hako_async_sqe, _pad0) == 60 &&
                    __builtin_offsetof(struct hako_async_cqe, result) == 8, "async_burst's offsets");
-    _Static_assert(ASYNC_TABLE_SLOTS == 32, "async_burst takes op < 32");
-    long i = async_burst(sq + n, cq + n, -8 * (long)n, v->hc_count, async_table);
+    _Static_assert(HC_BURST_SLOTS == 32, "async_burst takes op < 32");
+    long i = async_burst(sq + n, cq + n, -8 * (long)n, v->hc_count, hc_async_burst);
     return n + (unsigned)(i / 8);
 }
 

@@ -10,6 +10,7 @@
 #include <hako/async.h>
 
 #include "ringio.h"
+#include "hcall_list.h"
 
 #define ASYNC_MAX_PAGES 18   /* header + 1024 submissions of 64 bytes, from any 64-byte line */
 #define ASYNC_RINGS 2        /* 0: submissions, 1: completions */
@@ -38,5 +39,12 @@ void async_teardown(struct vcpu *v);
 
 /* Add the references v's rings hold to refs[] (for the audit); returns the new count. */
 unsigned async_refs(struct vcpu *v, struct hv_ref *refs, unsigned n);
+
+/* async_op(cmd, arg): set up, enter or tear down the caller's rings. */
+long hc_async_op(HC_ARGS);
+
+/* entry.S: the burst-table slot of the calls async_burst leaves to the full path. Never
+ * called from C (it unwinds async_burst). */
+long async_full_op(HC_ARGS);
 
 #endif /* HV_ASYNC_H */

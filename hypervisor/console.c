@@ -1,12 +1,21 @@
 /*
- * hypervisor/console.c: polled 16550 UART on COM1 and line-prefixed console output.
+ * hypervisor/console.c: polled 16550 UART on COM1, line-prefixed console output, console
+ * input for dom0 (VIRQ_CONSOLE), and the console_io hypercall.
  */
 #include "console.h"
 
+#include <hako/events.h>
+
+#include "domain.h"
+#include "evtchn.h"
+
 #include "cpu.h"
+#include "guest_access.h"
+#include "hypercall.h"
 #include "lib.h"
 #include "mm.h"
 #include "paging.h"
+#include "percpu.h"
 #include "x86.h"
 
 #define COM1 0x3F8
@@ -142,4 +151,61 @@ size_t console_read(char *buf, size_t len)
     }
     uart_drain();                     /* room again: take what waited in the UART */
     return n;
+}
+
+/* console_io(cmd, buf, len): write to or read from the console. */
+long hc_console_io(HC_ARGS)
+{
+    uint64_t cmd = a1, buf = a2, len = a3;
+    char kbuf[HAKO_CONSOLE_IO_MAX];
+    if (cmd != HAKO_CONSOLE_WRITE && cmd != HAKO_CONSOLE_READ && cmd != HAKO_CONSOLE_WRITE_RAW)
+        return -HAKO_ENOSYS;
+    if (len > HAKO_CONSOLE_IO_MAX)
+        return -HAKO_EINVAL;
+    if (cmd != HAKO_CONSOLE_WRITE && !current_vcpu()->dom->privileged)
+        return -HAKO_EPERM;
+    if (cmd != HAKO_CONSOLE_READ) {
+        if (guest_copy_from(current_vcpu(), kbuf, buf, len))
+            return -HAKO_EFAULT;
+        console_write(cmd == HAKO_CONSOLE_WRITE ? (int)current_vcpu()->dom->domid : CONSOLE_SOURCE_RAW,
+                      kbuf, len);
+        return (long)len;
+    }
+    /* Check the whole buffer is writable before consuming input we could not deliver. */
+    if (guest_check(current_vcpu(), buf, len, true))
+        return -HAKO_EFAULT;
+    size_t n = console_read(kbuf, len);
+    if (guest_copy_to(current_vcpu(), buf, kbuf, n))
+        return -HAKO_EFAULT;
+    return (long)n;
+}
+
+/* ---- console input for dom0 (VIRQ_CONSOLE) --------------------------------------- */
+
+#define CONSOLE_POLL_NS 20000000ull   /* the UART is polled for dom0's console virq */
+
+/* The port dom0 bound to console input, 0 if none. (Nobody ever bound the console
+ * virq, the common case: no lookup at all.) */
+static unsigned console_virq_port(void)
+{
+    if (!evtchn_console_virq_bound)
+        return 0;
+    struct domain *dom0 = domain_get(0);
+    return dom0 && dom0->state == DOMAIN_RUNNING ? dom0->virq_port[HAKO_VIRQ_CONSOLE] : 0;
+}
+
+
+/* The earliest guest timer or poll timeout (0 if none), recomputed only after a change. */
+
+uint64_t console_poll_deadline(uint64_t now)
+{
+    return console_virq_port() ? now + CONSOLE_POLL_NS : 0;
+}
+
+bool console_notify_dom0(void)
+{
+    if (!console_virq_port() || !console_has_input())
+        return false;
+    evtchn_send_virq(domain_get(0), HAKO_VIRQ_CONSOLE);
+    return true;
 }

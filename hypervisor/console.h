@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "hcall_list.h"
 
 #define CONSOLE_VECTOR    0xE0     /* the UART's receive interrupt */
 #define CONSOLE_SOURCE_HV (-1)
@@ -31,7 +32,17 @@ void console_enable_irq(void);
 /* CONSOLE_VECTOR fired: take the received bytes in (the caller sends the EOI). */
 void console_interrupt(void);
 
+/* When the UART must next be polled for dom0's console virq (now + the poll period), or
+ * 0 when dom0 has not bound it. */
+uint64_t console_poll_deadline(uint64_t now);
+
+/* Input waiting and dom0 bound VIRQ_CONSOLE: send it; true when sent. */
+bool console_notify_dom0(void);
+
 /* Read up to len pending input bytes without waiting; returns the count. */
 size_t console_read(char *buf, size_t len);
+
+/* console_io(cmd, buf, len): write to or read from the console. */
+long hc_console_io(HC_ARGS);
 
 #endif /* HV_CONSOLE_H */

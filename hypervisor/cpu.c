@@ -154,10 +154,3 @@ void cpu_set_kernel_stack(uint64_t top)
     tss.rsp[0] = top;
     this_cpu()->stack_top = top;
 }
-
-void machine_exit(unsigned status)
-{
-    outb(0xF4, (uint8_t)(status & 0x7F)); /* isa-debug-exit: QEMU exits with status*2+1 */
-    for (;;)
-        __asm__ volatile("cli; hlt");
-}

@@ -19,7 +19,4 @@ void cpu_init(void);
 /* Point the TSS ring-0 stack (used on exceptions from the guest) at top. */
 void cpu_set_kernel_stack(uint64_t top);
 
-/* Stop the machine through isa-debug-exit with status (0..127); never returns. */
-void machine_exit(unsigned status) __attribute__((noreturn));
-
 #endif /* HV_CPU_H */

@@ -212,3 +212,27 @@ void dump_regs(const struct cpu_regs *r)
     printk("  r9  %016lx r10 %016lx r11 %016lx r12 %016lx\n", r->r9, r->r10, r->r11, r->r12);
     printk("  r13 %016lx r14 %016lx r15 %016lx\n", r->r13, r->r14, r->r15);
 }
+
+void domain_end_machine_if_done(void)
+{
+    struct domain *dom0 = domain_get(0);
+    if (dom0 && dom0->state == DOMAIN_RUNNING)
+        return;
+    unsigned status = HV_EXIT_CODE_MAX;
+    if (dom0) {
+        if (dom0->shutdown_reason == HAKO_SHUTDOWN_POWEROFF)
+            status = MIN(dom0->shutdown_code, (uint32_t)HV_EXIT_CODE_MAX);
+        else if (dom0->shutdown_reason == HAKO_SHUTDOWN_REBOOT)
+            status = HV_EXIT_REBOOT;
+        else
+            status = HV_EXIT_CRASH;
+    }
+    for (unsigned id = 0; id < MAX_DOMAINS; id++)
+        if (domain_get((uint16_t)id))
+            domain_destroy(domain_get((uint16_t)id));
+    extern uint64_t hv_free_frames_before_dom0;
+    printk("all domains destroyed; %lu frames free (%lu before dom0 was built)\n",
+           frame_free_count(), hv_free_frames_before_dom0);
+    printk("machine exit status %u\n", status);
+    machine_exit(status);
+}

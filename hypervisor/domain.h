@@ -19,11 +19,6 @@
 #define MAX_DOMAINS 64
 #define DOMAIN_NAME_MAX 32
 
-/* Machine exit statuses besides dom0's own poweroff code (0..HV_EXIT_CODE_MAX). */
-#define HV_EXIT_CODE_MAX 123
-#define HV_EXIT_REBOOT   124   /* dom0 asked for a reboot */
-#define HV_EXIT_CRASH    126   /* dom0 crashed */
-#define HV_EXIT_PANIC    127   /* the hypervisor stopped on an internal error */
 
 enum domain_state {
     DOMAIN_RUNNING,     /* runnable or running */
@@ -154,5 +149,9 @@ unsigned domain_count(void);
 
 /* Print every register of a frame, naming the vector. */
 void dump_regs(const struct cpu_regs *r);
+
+/* In the idle context, nothing runnable: when dom0 is gone or stopped, destroy every
+ * domain and end the machine with dom0's status; otherwise return. */
+void domain_end_machine_if_done(void);
 
 #endif /* HV_DOMAIN_H */

@@ -7,12 +7,13 @@
 #include <hako/errno.h>
 #include <hako/start_info.h>
 
+#include "domctl.h"
 #include "console.h"
 #include "cpu.h"
 #include "domain_build.h"
 #include "evtchn.h"
 #include "guest_access.h"
-#include "hcalls.h"
+#include "hypercall.h"
 #include "lib.h"
 #include "mm.h"
 #include "paging.h"

@@ -1,5 +1,6 @@
 /*
- * hypervisor/evtchn.c: event channels, Xen-style two-level pending bitmaps.
+ * hypervisor/evtchn.c: event channels, Xen-style two-level pending bitmaps, and the
+ * event_channel_op hypercall.
  *
  * A port is pending when its bit in shared_info.evtchn_pending is set. Raising an event
  * sets that bit; if the port is not masked and the word's bit in the vCPU's pending
@@ -13,8 +14,11 @@
 
 #include "domain.h"
 #include "frame.h"
+#include "guest_access.h"
+#include "hypercall.h"
 #include "lib.h"
 #include "mm.h"
+#include "percpu.h"
 #include "sched.h"
 
 bool evtchn_console_virq_bound;
@@ -256,4 +260,34 @@ long evtchn_port_op(struct domain *d, unsigned cmd, uint64_t port)
         return 0;
     }
     }
+}
+
+/* event_channel_op(cmd, arg), every command but SEND */
+static long __attribute__((noinline)) event_channel_op(struct domain *d, uint64_t a1, uint64_t a2)
+{
+    if (a1 > HAKO_EVTCHNOP_UNMASK)
+        return -HAKO_ENOSYS;
+    _Static_assert(HAKO_EVTCHNOP_SEND == HAKO_EVTCHNOP_STATUS + 1, "struct commands first");
+    if (a1 >= HAKO_EVTCHNOP_SEND)
+        return evtchn_port_op(d, (unsigned)a1, a2);
+    struct hako_evtchn op;
+    if (a2 & 7)
+        return -HAKO_EINVAL;
+    if (guest_copy_from(current_vcpu(), &op, a2, sizeof(op)) ||
+        guest_check(current_vcpu(), a2, sizeof(op), true))
+        return -HAKO_EFAULT;
+    long rc = evtchn_op(d, (unsigned)a1, &op);
+    if (rc == 0)
+        guest_copy_to(current_vcpu(), a2, &op, sizeof(op));   /* checked writable above */
+    return rc;
+}
+
+/* event_channel_op(cmd, arg): SEND, the hot one, goes straight to its handler. */
+long hc_event_channel_op(HC_ARGS)
+{
+    (void)a3;
+    struct domain *d = current_vcpu()->dom;
+    if (a1 == HAKO_EVTCHNOP_SEND)
+        return evtchn_send(d, a2);
+    return event_channel_op(d, a1, a2);
 }

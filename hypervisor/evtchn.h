@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include <hako/events.h>
+#include "hcall_list.h"
 
 struct domain;
 struct vcpu;
@@ -46,5 +47,8 @@ long evtchn_send(struct domain *d, uint64_t port);
 
 /* True when any of ports[0..n) of d is pending. */
 bool evtchn_any_pending(struct domain *d, const uint32_t *ports, unsigned n);
+
+/* event_channel_op(cmd, arg) */
+long hc_event_channel_op(HC_ARGS);
 
 #endif /* HV_EVTCHN_H */

@@ -17,6 +17,14 @@
 #ifndef HV_HCALL_LIST_H
 #define HV_HCALL_LIST_H
 
+#include <stdint.h>
+
+/* Handlers get the first three arguments (rdi, rsi, rdx) directly; the rare one that
+ * needs more reads r10/r8/r9 from its frame (vcpu_regs), which keeps the entry path
+ * from shuffling r10 into rcx for every call. */
+#define HC_ARGS uint64_t a1, uint64_t a2, uint64_t a3
+typedef long (*hypercall_fn)(uint64_t, uint64_t, uint64_t);
+
 #define HCF_MULTICALL 0x1u  /* may run as a multicall entry */
 #define HCF_ASYNC     0x2u  /* may run as an async submission */
 #define HCF_MAPPINGS  0x4u  /* may change the caller's mappings, itself or by running other
@@ -54,12 +62,5 @@ enum hc_index {
 #undef HC_INDEX
     HC_NR
 };
-
-/* The table slot for a hypercall in a burst loop (multicall or async), as a constant
- * initializer: refused if the batch may not run it (allowed_flag clear), left to the full
- * path if it must be (full), else the syscall entry. */
-#define HC_BURST_SLOT(entry, flags, guests, allowed_flag, full, refused, full_path, unknown) \
-    (!((guests) & HCG_PV) ? (unknown) : !((flags) & (allowed_flag)) ? (refused)              \
-     : (full) ? (full_path) : (entry))
 
 #endif /* HV_HCALL_LIST_H */

@@ -1,62 +1,31 @@
 /*
- * hypervisor/hypercall.c: the hypercall dispatch table and the first hypercalls.
- * Each handler decodes and validates its arguments completely before it acts.
+ * hypervisor/hypercall.c: the hypercall tables, generated from hcall_list.h; split
+ * hypercalls (continuations); and version, which reports what the tables hold. The
+ * handlers live with the state they own, each decoding and validating its arguments
+ * completely before it acts.
  */
-#include <hako/arch-x86_64.h>
 #include <hako/hypercall.h>
+#include <hako/version.h>
 
-#include <hako/events.h>
-
+#include "async.h"
 #include "console.h"
 #include "cpu.h"
-#include "domain.h"
+#include "debug.h"
+#include "domctl.h"
 #include "evtchn.h"
-#include "time.h"
-#include "x86.h"
 #include "guest_access.h"
-#include "hcalls.h"
+#include "hypercall.h"
 #include "lib.h"
-#include "pagetype.h"
+#include "mmu.h"
+#include "multicall.h"
 #include "percpu.h"
 #include "sched.h"
+#include "time.h"
+#include "vtrap.h"
 
 #ifndef HAKO_HV_VERSION
 #define HAKO_HV_VERSION "unknown"
 #endif
-
-
-/* The calling domain. */
-static struct domain *caller(void)
-{
-    return current_vcpu()->dom;
-}
-
-/* console_io(cmd, buf, len): write to or read from the console. */
-long hc_console_io(HC_ARGS)
-{
-    uint64_t cmd = a1, buf = a2, len = a3;
-    char kbuf[HAKO_CONSOLE_IO_MAX];
-    if (cmd != HAKO_CONSOLE_WRITE && cmd != HAKO_CONSOLE_READ && cmd != HAKO_CONSOLE_WRITE_RAW)
-        return -HAKO_ENOSYS;
-    if (len > HAKO_CONSOLE_IO_MAX)
-        return -HAKO_EINVAL;
-    if (cmd != HAKO_CONSOLE_WRITE && !caller()->privileged)
-        return -HAKO_EPERM;
-    if (cmd != HAKO_CONSOLE_READ) {
-        if (guest_copy_from(current_vcpu(), kbuf, buf, len))
-            return -HAKO_EFAULT;
-        console_write(cmd == HAKO_CONSOLE_WRITE ? (int)caller()->domid : CONSOLE_SOURCE_RAW,
-                      kbuf, len);
-        return (long)len;
-    }
-    /* Check the whole buffer is writable before consuming input we could not deliver. */
-    if (guest_check(current_vcpu(), buf, len, true))
-        return -HAKO_EFAULT;
-    size_t n = console_read(kbuf, len);
-    if (guest_copy_to(current_vcpu(), buf, kbuf, n))
-        return -HAKO_EFAULT;
-    return (long)n;
-}
 
 /* version(cmd, arg): ABI version, or the full version/feature record. */
 long hc_version(HC_ARGS)
@@ -81,169 +50,6 @@ long hc_version(HC_ARGS)
     default:
         return -HAKO_ENOSYS;
     }
-}
-
-/* sched_op(cmd, arg1, arg2): yield or shut down the calling domain. */
-long hc_sched_op(HC_ARGS)
-{
-    uint64_t cmd = a1, reason = a2, code = a3;
-    struct vcpu *v = current_vcpu();
-    switch (cmd) {
-    case HAKO_SCHED_YIELD:
-        if (v->async.active)
-            async_drain(v, ASYNC_DRAIN_ON_ENTRY);
-        schedule();
-        return 0;
-    case HAKO_SCHED_BLOCK:
-        if (v->async.active)
-            async_drain(v, ASYNC_DRAIN_ON_ENTRY); /* may post completions: an event */
-        /* Enabling events and blocking is one step, so a wakeup cannot be missed. */
-        __atomic_store_n(&v->vcpu_info->evtchn_upcall_mask, 0, __ATOMIC_SEQ_CST);
-        if (!__atomic_load_n(&v->vcpu_info->evtchn_upcall_pending, __ATOMIC_SEQ_CST)) {
-            v->blocked = true;
-            vcpu_update_runnable(v);
-            schedule();
-        }
-        return 0;
-    case HAKO_SCHED_POLL: {
-        uint64_t ports = a2, count = a3;
-        if (count == 0 || count > HAKO_SCHED_POLL_MAX || (ports & 3))
-            return -HAKO_EINVAL;
-        if (guest_copy_from(current_vcpu(), v->poll_ports, ports, count * 4))
-            return -HAKO_EFAULT;
-        v->nr_poll_ports = (uint32_t)count;
-        if (evtchn_any_pending(v->dom, v->poll_ports, v->nr_poll_ports))
-            return 1;
-        uint64_t timeout = hc_arg4(v);
-        if (timeout && timeout <= time_now_ns())
-            return 0;
-        v->poll_deadline_ns = timeout;
-        v->polling = v->blocked = true;
-        vcpu_update_runnable(v);
-        sched_timers_changed();
-        schedule();
-        v->polling = false;
-        v->poll_deadline_ns = 0;
-        return evtchn_any_pending(v->dom, v->poll_ports, v->nr_poll_ports) ? 1 : 0;
-    }
-    case HAKO_SCHED_SHUTDOWN:
-        if (reason > HAKO_SHUTDOWN_CRASH || code > HAKO_SHUTDOWN_CODE_MAX)
-            return -HAKO_EINVAL;
-        if (reason == HAKO_SHUTDOWN_CRASH) {
-            printk("d%u (%s) asked to crash, code %lu\n", caller()->domid, caller()->name, code);
-            dump_regs(vcpu_regs(current_vcpu()));
-        }
-        domain_shutdown(caller(), (uint32_t)reason, (uint32_t)code);
-        return 0; /* not reached: a stopped domain is never resumed */
-    default:
-        return -HAKO_ENOSYS;
-    }
-}
-
-/* debug_op(cmd, arg): self-checks a guest (or its tests) can ask for. */
-long hc_debug_op(HC_ARGS)
-{
-    (void)a3;
-    struct vcpu *v = current_vcpu();
-    switch (a1) {
-    case HAKO_DEBUG_AUDIT: {
-        struct hv_ref refs[3 + ASYNC_RINGS * ASYNC_MAX_PAGES + 2] = {
-            { v->kernel_l4, PGT_L4 },
-            { v->dom->shinfo_mfn, PGT_WRITABLE },
-            { v->user_l4, PGT_L4 },
-        };
-        unsigned n = async_refs(v, refs, v->user_l4 ? 3 : 2);
-        for (unsigned i = 0; i < v->nr_mc_held; i++)     /* audit made inside a multicall */
-            refs[n++] = (struct hv_ref){ v->mc_held[i], PGT_WRITABLE };
-        return pagetype_audit(v->dom->domid, refs, n);
-    }
-    case HAKO_DEBUG_CONTINUATIONS:
-        return (long)v->continuations;
-    case HAKO_DEBUG_TIME_HANDLER: {
-        if (a2 == 0 || a2 > 1000000)
-            return -HAKO_EINVAL;
-        /* Called through the dispatch table, as the entry path and multicall call it. */
-        hypercall_fn fn = hypercall_table[HAKO_HC_version];
-        __asm__ volatile("" : "+r"(fn));                  /* no inlining it away */
-        uint64_t t0 = rdtsc();
-        for (uint64_t i = 0; i < a2; i++) {
-            long r = fn(HAKO_VERSION_ABI, 0, 0);
-            __asm__ volatile("" : : "r"(r) : "memory");   /* keep every call */
-        }
-        return (long)(rdtsc() - t0);
-    }
-    case HAKO_DEBUG_FREE_FRAMES:
-        return (long)frame_free_count();
-    case HAKO_DEBUG_RAISE_VIRQ:
-        evtchn_send_virq(v->dom, HAKO_VIRQ_DEBUG);
-        return 0;
-    case HAKO_DEBUG_COUNTER:
-        switch (a2) {
-        case HAKO_COUNTER_TLB_FLUSHES: return (long)v->stat_tlb_flushes;
-        case HAKO_COUNTER_INVLPGS: return (long)v->stat_invlpgs;
-        case HAKO_COUNTER_CR3_LOADS: return (long)v->stat_cr3_loads;
-        default: return -HAKO_EINVAL;
-        }
-    default:
-        return -HAKO_ENOSYS;
-    }
-}
-
-/* event_channel_op(cmd, arg), every command but SEND */
-static long __attribute__((noinline)) event_channel_op(struct domain *d, uint64_t a1, uint64_t a2)
-{
-    if (a1 > HAKO_EVTCHNOP_UNMASK)
-        return -HAKO_ENOSYS;
-    _Static_assert(HAKO_EVTCHNOP_SEND == HAKO_EVTCHNOP_STATUS + 1, "struct commands first");
-    if (a1 >= HAKO_EVTCHNOP_SEND)
-        return evtchn_port_op(d, (unsigned)a1, a2);
-    struct hako_evtchn op;
-    if (a2 & 7)
-        return -HAKO_EINVAL;
-    if (guest_copy_from(current_vcpu(), &op, a2, sizeof(op)) ||
-        guest_check(current_vcpu(), a2, sizeof(op), true))
-        return -HAKO_EFAULT;
-    long rc = evtchn_op(d, (unsigned)a1, &op);
-    if (rc == 0)
-        guest_copy_to(current_vcpu(), a2, &op, sizeof(op));   /* checked writable above */
-    return rc;
-}
-
-/* event_channel_op(cmd, arg): SEND, the hot one, goes straight to its handler. */
-long hc_event_channel_op(HC_ARGS)
-{
-    (void)a3;
-    struct domain *d = caller();
-    if (a1 == HAKO_EVTCHNOP_SEND)
-        return evtchn_send(d, a2);
-    return event_channel_op(d, a1, a2);
-}
-
-/* set_timer_op(cmd, value) */
-long hc_set_timer_op(HC_ARGS)
-{
-    (void)a3;
-    struct vcpu *v = current_vcpu();
-    switch (a1) {
-    case HAKO_TIMER_ONESHOT:
-        v->timer_deadline_ns = a2;
-        if (a2 && a2 <= time_now_ns()) {        /* already due: fire now */
-            v->timer_deadline_ns = 0;
-            evtchn_send_virq(v->dom, HAKO_VIRQ_TIMER);
-        }
-        break;
-    case HAKO_TIMER_PERIODIC:
-        if (a2 && a2 < HAKO_TIMER_MIN_PERIOD)
-            return -HAKO_EINVAL;
-        uint64_t now = time_now_ns();
-        v->timer_period_ns = a2;
-        v->timer_next_ns = !a2 ? 0 : a2 > UINT64_MAX - now ? UINT64_MAX : now + a2;
-        break;
-    default:
-        return -HAKO_ENOSYS;
-    }
-    sched_timers_changed();
-    return 0;
 }
 
 uint64_t hc_resume(uint64_t nr, uint64_t a1, uint64_t a2, uint64_t a3)
@@ -279,6 +85,13 @@ static long hc_unknown(HC_ARGS)
     return -HAKO_ENOSYS;
 }
 
+/* A call a batch may not run: no nesting, no leaving or blocking mid-batch. */
+static long hc_refused(HC_ARGS)
+{
+    (void)a1, (void)a2, (void)a3;
+    return -HAKO_EINVAL;
+}
+
 #define HC_IN_ORDER(name, entry, nargs, flags, guests)                                      \
     _Static_assert(HC_INDEX_##name == HAKO_HC_##name, "HC_LIST in number order: " #name);
 HC_LIST(HC_IN_ORDER)
@@ -296,3 +109,35 @@ const uint64_t hypercall_count = HC_NR;
                          .guests = (guests_) },
 const struct hc_info hc_info[HC_NR] = { HC_LIST(HC_INFO) };
 #undef HC_INFO
+
+/* A burst table's slot, as a constant initializer (see hypercall.h). */
+#define HC_BURST_SLOT(entry, guests, allowed, full, full_path)                              \
+    (!((guests) & HCG_PV) ? hc_unknown : !(allowed) ? hc_refused : (full) ? (full_path) : (entry))
+_Static_assert(HC_BURST_SLOTS <= HC_COUNT_SLOTS && HC_NR <= HC_BURST_SLOTS,
+               "every slot is counted, every call has one");
+
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Woverride-init"    /* the default, then each call */
+
+/* multicall: calls that may change the array's mapping, or read a 4th argument, go the
+ * full way (the array is translated again after them). */
+#define HC_MC_SLOT(name, entry, nargs, flags, guests)                                       \
+    [HAKO_HC_##name] = HC_BURST_SLOT(entry, guests, (flags) & HCF_MULTICALL,                \
+                                     ((flags) & HCF_MAPPINGS) || (nargs) > 3, mc_slow_op),
+const hypercall_fn hc_multicall_burst[HC_BURST_SLOTS] = {
+    [0 ... HC_BURST_SLOTS - 1] = hc_unknown,
+    HC_LIST(HC_MC_SLOT)
+};
+#undef HC_MC_SLOT
+
+/* async: the rings are the hypervisor's own window, so only a 4th argument matters. */
+#define HC_ASYNC_SLOT(name, entry, nargs, flags, guests)                                    \
+    [HAKO_HC_##name] = HC_BURST_SLOT(entry, guests, (flags) & HCF_ASYNC, (nargs) > 3,       \
+                                     async_full_op),
+const hypercall_fn hc_async_burst[HC_BURST_SLOTS] = {
+    [0 ... HC_BURST_SLOTS - 1] = hc_unknown,
+    HC_LIST(HC_ASYNC_SLOT)
+};
+#undef HC_ASYNC_SLOT
+
+#pragma GCC diagnostic pop

@@ -8,9 +8,10 @@
 #include <hako/hypercall.h>
 #include <hako/memory.h>
 
+#include "mmu.h"
 #include "frame.h"
 #include "guest_access.h"
-#include "hcalls.h"
+#include "hypercall.h"
 #include "lib.h"
 #include "mm.h"
 #include "pagetype.h"

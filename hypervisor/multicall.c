@@ -18,15 +18,14 @@
 #include <hako/errno.h>
 #include <hako/hypercall.h>
 
+#include "multicall.h"
 #include "guest_access.h"
-#include "hcalls.h"
+#include "hypercall.h"
 #include "lib.h"
 #include "mm.h"
 #include "pagetype.h"
 
 #define MC_ENTRY sizeof(struct hako_multicall_entry)
-#define MC_TABLE_SLOTS 32
-
 /* Might running op have changed the array's mapping? (HCF_MAPPINGS: page-table
  * operations, and the calls that run other hypercalls: async_op, sched_op.) */
 static bool changes_mappings(uint64_t op)
@@ -41,46 +40,13 @@ static bool changes_mappings(uint64_t op)
  * then copied and checked in full by the slow path (nothing the loop saw is used). */
 struct hako_multicall_entry *mc_burst(struct hako_multicall_entry *e, uint64_t n,
                                       uint64_t *count, const hypercall_fn *table);
-/* entry.S: the table slot of the calls mc_burst leaves to the full path. Never called
- * from C (it unwinds mc_burst). */
-__attribute__((visibility("hidden"))) long mc_slow_op(uint64_t a1, uint64_t a2, uint64_t a3);
 _Static_assert(MC_ENTRY == 72 && __builtin_offsetof(struct hako_multicall_entry, args) == 8 &&
                __builtin_offsetof(struct hako_multicall_entry, result) == 56 &&
                __builtin_offsetof(struct hako_multicall_entry, flags) == 64 &&
                __builtin_offsetof(struct hako_multicall_entry, _pad0) == 68, "mc_burst's layout");
 
-static long mc_refused(uint64_t a1, uint64_t a2, uint64_t a3)
-{
-    (void)a1, (void)a2, (void)a3;
-    return -HAKO_EINVAL;                    /* no nesting; no leaving mid-batch */
-}
-
-static long mc_unknown(uint64_t a1, uint64_t a2, uint64_t a3)
-{
-    (void)a1, (void)a2, (void)a3;
-    return -HAKO_ENOSYS;
-}
-
-/* Handlers by number for the burst loop, from HC_LIST: refusals and unknown numbers
- * answered there, calls that may change mappings or read a 4th argument left to the
- * full path (mc_slow_op). */
-_Static_assert(MC_TABLE_SLOTS <= HC_COUNT_SLOTS && HC_NR <= MC_TABLE_SLOTS,
-               "every slot is counted, every call has one");
-#define MC_SLOT(name, entry, nargs, flags, guests)                                          \
-    [HAKO_HC_##name] = HC_BURST_SLOT(entry, flags, guests, HCF_MULTICALL,                   \
-                                     ((flags) & HCF_MAPPINGS) || (nargs) > 3, mc_refused,   \
-                                     mc_slow_op, mc_unknown),
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Woverride-init"    /* the default, then each call */
-static const hypercall_fn mc_table[MC_TABLE_SLOTS] = {
-    [0 ... MC_TABLE_SLOTS - 1] = mc_unknown,
-    HC_LIST(MC_SLOT)
-};
-#pragma GCC diagnostic pop
-#undef MC_SLOT
-
 /* Arguments 4..6 for calls run by the burst loop: none of them reads them (see
- * mc_table); the pointer also marks "inside a batch" (never split there) for the
+ * hc_multicall_burst); the pointer also marks "inside a batch" (never split there) for the
  * whole multicall. */
 static const uint64_t no_more_args[6];
 
@@ -226,7 +192,7 @@ long hc_multicall(HC_ARGS)
         uint64_t n = MIN((PAGE_SIZE - off) / MC_ENTRY, stop - i);
         if (n) {
             v->mc_held[0] = mfn, v->nr_mc_held = 1;
-            uint64_t ran = (uint64_t)(mc_burst(e, n, v->hc_count, mc_table) - e);
+            uint64_t ran = (uint64_t)(mc_burst(e, n, v->hc_count, hc_multicall_burst) - e);
             i += ran;
             va += ran * MC_ENTRY;
             off += ran * MC_ENTRY;

@@ -5,8 +5,22 @@
 #ifndef HV_PANIC_H
 #define HV_PANIC_H
 
-/* Print the message with a register dump and stop the machine with HV_EXIT_PANIC. */
+/* Machine exit statuses besides dom0's own poweroff code (0..HV_EXIT_CODE_MAX). */
+#define HV_EXIT_CODE_MAX 123
+#define HV_EXIT_REBOOT   124   /* dom0 asked for a reboot */
+#define HV_EXIT_CRASH    126   /* dom0 crashed */
+#define HV_EXIT_PANIC    127   /* the hypervisor stopped on an internal error */
+
+struct cpu_regs;
+
+/* Stop the machine: QEMU's isa-debug-exit exits with status * 2 + 1. */
+void machine_exit(unsigned status) __attribute__((noreturn));
+
+/* Print the message and stop the machine with HV_EXIT_PANIC. */
 void panic(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
+
+/* panic, with the faulting frame (regs, when not NULL) dumped. */
+void panic_with_regs(const struct cpu_regs *regs, const char *msg) __attribute__((noreturn));
 
 #define HV_ASSERT(cond)                                                         \
     do {                                                                        \

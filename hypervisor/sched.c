@@ -1,15 +1,18 @@
 /*
- * hypervisor/sched.c: switching between vCPUs, blocking and waking, guest timers, and
- * the timer interrupt. Who runs next is decided by sched_policy.c (credit scheduling
- * with weights and caps); this file applies the decision.
+ * hypervisor/sched.c: switching between vCPUs, blocking and waking, guest timers, the
+ * timer interrupt, and the sched_op hypercall. Who runs next is decided by
+ * sched_policy.c (credit scheduling with weights and caps); this file applies it.
  */
 #include "sched.h"
 
 #include <hako/hypercall.h>
 
+#include "async.h"
 #include "console.h"
 #include "cpu.h"
 #include "evtchn.h"
+#include "guest_access.h"
+#include "hypercall.h"
 #include "lib.h"
 #include "pagetype.h"
 #include "paging.h"
@@ -101,21 +104,8 @@ static void switch_state(struct vcpu *prev, struct vcpu *next)
     pc->current = next;
 }
 
-#define CONSOLE_POLL_NS 20000000ull   /* the UART is polled for dom0's console virq */
 #define TIME_REFRESH_NS 1000000ull    /* refresh a vCPU's time record at most this often */
 
-/* The port dom0 bound to console input, 0 if none. (Nobody ever bound the console
- * virq, the common case: no lookup at all.) */
-static unsigned console_virq_port(void)
-{
-    if (!evtchn_console_virq_bound)
-        return 0;
-    struct domain *dom0 = domain_get(0);
-    return dom0 && dom0->state == DOMAIN_RUNNING ? dom0->virq_port[HAKO_VIRQ_CONSOLE] : 0;
-}
-
-
-/* The earliest guest timer or poll timeout (0 if none), recomputed only after a change. */
 static uint64_t earliest_guest_timer(void)
 {
     if (!guest_deadlines_changed)
@@ -143,10 +133,9 @@ static void reprogram_slow(void)
     uint64_t t = earliest_guest_timer();
     if (slice_end_ns && (!t || slice_end_ns < t))
         t = slice_end_ns;
-    if (console_virq_port()) {
-        uint64_t c = time_now_ns() + CONSOLE_POLL_NS;
+    uint64_t c = console_poll_deadline(time_now_ns());
+    if (c)
         t = !t || c < t ? c : t;
-    }
     /* An interrupt that comes earlier than needed only makes us decide again, so the
      * APIC is touched only to bring the deadline forward (or to arm it at all). */
     if (t && (!programmed_deadline || t < programmed_deadline))
@@ -175,8 +164,7 @@ void sched_timers_changed(void)
 static void run_guest_timers(uint64_t now)
 {
     guest_deadlines_changed = true;
-    if (console_virq_port() && console_has_input())
-        evtchn_send_virq(domain_get(0), HAKO_VIRQ_CONSOLE);
+    console_notify_dom0();
     for (unsigned id = 0; id < MAX_DOMAINS; id++) {
         struct domain *d = domain_get((uint16_t)id);
         if (!d || d->state != DOMAIN_RUNNING)
@@ -244,44 +232,73 @@ void sched_console_interrupt(void)
 {
     console_interrupt();
     time_ack();                              /* the local APIC's EOI */
-    if (console_virq_port() && console_has_input()) {
-        evtchn_send_virq(domain_get(0), HAKO_VIRQ_CONSOLE);
+    if (console_notify_dom0())
         schedule();                          /* dom0 may have been waiting for it */
-    }
-}
-
-/* Called in the idle context when nothing can run: end the machine when dom0 is gone
- * or stopped, destroying every domain first. */
-static void idle_check_machine(void)
-{
-    struct domain *dom0 = domain_get(0);
-    if (dom0 && dom0->state == DOMAIN_RUNNING)
-        return;
-    unsigned status = HV_EXIT_CODE_MAX;
-    if (dom0) {
-        if (dom0->shutdown_reason == HAKO_SHUTDOWN_POWEROFF)
-            status = MIN(dom0->shutdown_code, (uint32_t)HV_EXIT_CODE_MAX);
-        else if (dom0->shutdown_reason == HAKO_SHUTDOWN_REBOOT)
-            status = HV_EXIT_REBOOT;
-        else
-            status = HV_EXIT_CRASH;
-    }
-    for (unsigned id = 0; id < MAX_DOMAINS; id++)
-        if (domain_get((uint16_t)id))
-            domain_destroy(domain_get((uint16_t)id));
-    extern uint64_t hv_free_frames_before_dom0;
-    printk("all domains destroyed; %lu frames free (%lu before dom0 was built)\n",
-           frame_free_count(), hv_free_frames_before_dom0);
-    printk("machine exit status %u\n", status);
-    machine_exit(status);
 }
 
 void sched_run(void)
 {
     for (;;) {
         schedule();                     /* returns when nothing can run */
-        idle_check_machine();
+        domain_end_machine_if_done();    /* dom0 gone or stopped: the end */
         /* Wait for the timer or a device; interrupts are taken only here and in guests. */
         __asm__ volatile("sti; hlt; cli");
+    }
+}
+
+/* sched_op(cmd, arg1, arg2): yield or shut down the calling domain. */
+long hc_sched_op(HC_ARGS)
+{
+    uint64_t cmd = a1, reason = a2, code = a3;
+    struct vcpu *v = current_vcpu();
+    switch (cmd) {
+    case HAKO_SCHED_YIELD:
+        if (v->async.active)
+            async_drain(v, ASYNC_DRAIN_ON_ENTRY);
+        schedule();
+        return 0;
+    case HAKO_SCHED_BLOCK:
+        if (v->async.active)
+            async_drain(v, ASYNC_DRAIN_ON_ENTRY); /* may post completions: an event */
+        /* Enabling events and blocking is one step, so a wakeup cannot be missed. */
+        __atomic_store_n(&v->vcpu_info->evtchn_upcall_mask, 0, __ATOMIC_SEQ_CST);
+        if (!__atomic_load_n(&v->vcpu_info->evtchn_upcall_pending, __ATOMIC_SEQ_CST)) {
+            v->blocked = true;
+            vcpu_update_runnable(v);
+            schedule();
+        }
+        return 0;
+    case HAKO_SCHED_POLL: {
+        uint64_t ports = a2, count = a3;
+        if (count == 0 || count > HAKO_SCHED_POLL_MAX || (ports & 3))
+            return -HAKO_EINVAL;
+        if (guest_copy_from(current_vcpu(), v->poll_ports, ports, count * 4))
+            return -HAKO_EFAULT;
+        v->nr_poll_ports = (uint32_t)count;
+        if (evtchn_any_pending(v->dom, v->poll_ports, v->nr_poll_ports))
+            return 1;
+        uint64_t timeout = hc_arg4(v);
+        if (timeout && timeout <= time_now_ns())
+            return 0;
+        v->poll_deadline_ns = timeout;
+        v->polling = v->blocked = true;
+        vcpu_update_runnable(v);
+        sched_timers_changed();
+        schedule();
+        v->polling = false;
+        v->poll_deadline_ns = 0;
+        return evtchn_any_pending(v->dom, v->poll_ports, v->nr_poll_ports) ? 1 : 0;
+    }
+    case HAKO_SCHED_SHUTDOWN:
+        if (reason > HAKO_SHUTDOWN_CRASH || code > HAKO_SHUTDOWN_CODE_MAX)
+            return -HAKO_EINVAL;
+        if (reason == HAKO_SHUTDOWN_CRASH) {
+            printk("d%u (%s) asked to crash, code %lu\n", current_vcpu()->dom->domid, current_vcpu()->dom->name, code);
+            dump_regs(vcpu_regs(current_vcpu()));
+        }
+        domain_shutdown(current_vcpu()->dom, (uint32_t)reason, (uint32_t)code);
+        return 0; /* not reached: a stopped domain is never resumed */
+    default:
+        return -HAKO_ENOSYS;
     }
 }

@@ -5,6 +5,7 @@
 #define HV_SCHED_H
 
 #include "domain.h"
+#include "hcall_list.h"
 
 /* Make v known to the scheduler (runnable when its domain may run). */
 void sched_add(struct vcpu *v);
@@ -28,5 +29,8 @@ void sched_console_interrupt(void);
 
 /* Become this CPU's idle context and run vCPUs until no domain is left; never returns. */
 void sched_run(void) __attribute__((noreturn));
+
+/* sched_op(cmd, arg1, arg2): yield, block, poll or shut down the caller. */
+long hc_sched_op(HC_ARGS);
 
 #endif /* HV_SCHED_H */

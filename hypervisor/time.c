@@ -1,5 +1,5 @@
 /*
- * hypervisor/time.c: the time base and the local APIC timer.
+ * hypervisor/time.c: the time base, the local APIC timer, and the set_timer_op hypercall.
  *
  * At boot the TSC and the APIC timer are measured against the PIT (1.193182 MHz, polled,
  * no interrupts). System time is derived from the TSC with a 32.32 fixed-point factor,
@@ -10,11 +10,15 @@
 
 #include "console.h"
 #include "cpu.h"
+#include "evtchn.h"
+#include "hypercall.h"
 #include "lib.h"
 #include "mm.h"
 #include "paging.h"
 #include "panic.h"
+#include "percpu.h"
 #include "rtc.h"
+#include "sched.h"
 #include "x86.h"
 
 #define PIT_HZ          1193182ull
@@ -175,4 +179,31 @@ void time_set_deadline(uint64_t deadline_ns)
 void time_ack(void)
 {
     apic_write(APIC_EOI, 0);
+}
+
+/* set_timer_op(cmd, value) */
+long hc_set_timer_op(HC_ARGS)
+{
+    (void)a3;
+    struct vcpu *v = current_vcpu();
+    switch (a1) {
+    case HAKO_TIMER_ONESHOT:
+        v->timer_deadline_ns = a2;
+        if (a2 && a2 <= time_now_ns()) {        /* already due: fire now */
+            v->timer_deadline_ns = 0;
+            evtchn_send_virq(v->dom, HAKO_VIRQ_TIMER);
+        }
+        break;
+    case HAKO_TIMER_PERIODIC:
+        if (a2 && a2 < HAKO_TIMER_MIN_PERIOD)
+            return -HAKO_EINVAL;
+        uint64_t now = time_now_ns();
+        v->timer_period_ns = a2;
+        v->timer_next_ns = !a2 ? 0 : a2 > UINT64_MAX - now ? UINT64_MAX : now + a2;
+        break;
+    default:
+        return -HAKO_ENOSYS;
+    }
+    sched_timers_changed();
+    return 0;
 }

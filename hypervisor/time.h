@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include <hako/events.h>
+#include "hcall_list.h"
 
 #define TIMER_VECTOR    0xF0
 #define SPURIOUS_VECTOR 0xFF
@@ -32,5 +33,8 @@ void time_set_deadline(uint64_t deadline_ns);
 
 /* Acknowledge a timer interrupt. */
 void time_ack(void);
+
+/* set_timer_op(cmd, value): the caller's one-shot and periodic timers. */
+long hc_set_timer_op(HC_ARGS);
 
 #endif /* HV_TIME_H */

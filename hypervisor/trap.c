@@ -1,5 +1,5 @@
 /*
- * hypervisor/trap.c: exceptions and interrupts, and the hypervisor's panic path.
+ * hypervisor/trap.c: exceptions and interrupts taken by the hypervisor.
  * A fault in the hypervisor is fatal; a fault in a guest stops only that domain.
  */
 #include "console.h"
@@ -11,32 +11,6 @@
 #include "sched.h"
 #include "time.h"
 #include "vtrap.h"
-
-static int panicking;
-
-/* Stop the machine after printing why (and the faulting frame, when there is one). */
-static void NORETURN panic_regs(const struct cpu_regs *regs, const char *msg)
-{
-    if (panicking++)
-        machine_exit(HV_EXIT_PANIC);        /* a fault while panicking: just stop */
-    printk("PANIC: %s\n", msg);
-    struct vcpu *v = current_vcpu();
-    if (v)
-        printk("  while running d%u (%s)\n", v->dom->domid, v->dom->name);
-    if (regs)
-        dump_regs(regs);
-    machine_exit(HV_EXIT_PANIC);
-}
-
-void panic(const char *fmt, ...)
-{
-    char buf[192];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(buf, sizeof(buf), fmt, ap);
-    va_end(ap);
-    panic_regs(NULL, buf);
-}
 
 /* Entry from exc_common (entry.S) for every vector; returns to resume the frame. */
 void trap_entry(struct cpu_regs *regs)
@@ -56,9 +30,9 @@ void trap_entry(struct cpu_regs *regs)
         return;
     }
     if (!from_guest)
-        panic_regs(regs, "exception in the hypervisor");
+        panic_with_regs(regs, "exception in the hypervisor");
     if (regs->vector == 2 || regs->vector == 8 || regs->vector == 18)
-        panic_regs(regs, "NMI, double fault or machine check");
+        panic_with_regs(regs, "NMI, double fault or machine check");
     struct vcpu *v = current_vcpu();
     v->dom->stat_traps[regs->vector]++;
     uint64_t cr2 = regs->vector == 14 ? read_cr2() : 0;
@@ -72,12 +46,12 @@ void trap_entry(struct cpu_regs *regs)
 void hypercall_bad_return(struct cpu_regs *regs)
 {
     domain_crash(current_vcpu()->dom, regs, "hypercall returns to a non-canonical address");
-    panic_regs(regs, "crashed domain resumed");
+    panic_with_regs(regs, "crashed domain resumed");
 }
 
 /* A syscall from 32-bit code reached the hypervisor (entry.S cstar_entry). */
 void compat_syscall(struct cpu_regs *regs)
 {
     domain_crash(current_vcpu()->dom, regs, "syscall from 32-bit code");
-    panic_regs(regs, "crashed domain resumed");
+    panic_with_regs(regs, "crashed domain resumed");
 }

@@ -10,7 +10,7 @@
 
 #include "console.h"
 #include "guest_access.h"
-#include "hcalls.h"
+#include "hypercall.h"
 #include "lib.h"
 #include "x86.h"
 

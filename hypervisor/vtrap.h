@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "domain.h"
+#include "hcall_list.h"
 
 /* Deliver vector (0..31 or HAKO_TRAP_SYSCALL) to v's guest kernel by building a trap
  * frame on its kernel stack and pointing regs at the handler. False when the guest has
@@ -26,5 +27,11 @@ bool vtrap_hypercall_events(struct cpu_regs *regs);
 
 /* entry.S: syscall from guest user mode, to be bounced to the kernel's syscall callback. */
 void vtrap_user_syscall(struct cpu_regs *regs);
+
+/* set_trap_table, stack_switch, set_callback, iret (ABI.md 13.2). */
+long hc_set_trap_table(HC_ARGS);
+long hc_stack_switch(HC_ARGS);
+long hc_set_callback(HC_ARGS);
+long hc_iret(HC_ARGS);
 
 #endif /* HV_VTRAP_H */

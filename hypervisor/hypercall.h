@@ -1,8 +1,10 @@
 /*
- * hypervisor/hcalls.h: hypercall handlers (one file per group) and their shared helpers.
+ * hypervisor/hypercall.h: the hypercall tables (generated from hcall_list.h), split
+ * hypercalls (continuations), and helpers shared by the handlers. Each handler is
+ * declared in the header of the file that owns its state.
  */
-#ifndef HV_HCALLS_H
-#define HV_HCALLS_H
+#ifndef HV_HYPERCALL_H
+#define HV_HYPERCALL_H
 
 #include <stdint.h>
 
@@ -13,51 +15,28 @@
 #include "pagetype.h"
 #include "percpu.h"
 
-/* Handlers get the first three arguments (rdi, rsi, rdx) directly; the rare one that
- * needs more reads r10/r8/r9 from its frame (vcpu_regs), which keeps the entry path
- * from shuffling r10 into rcx for every call. */
-#define HC_ARGS uint64_t a1, uint64_t a2, uint64_t a3
-
 /* Items a batch hypercall handles before it lets the CPU go and continues. */
 #define HC_PREEMPT_CHUNK 1024
 
-/* hypercall.c */
-long hc_console_io(HC_ARGS);
+/* version(cmd, arg) */
 long hc_version(HC_ARGS);
-long hc_sched_op(HC_ARGS);
-long hc_debug_op(HC_ARGS);
 
-long hc_event_channel_op(HC_ARGS);
-long hc_set_timer_op(HC_ARGS);
-
-/* domctl.c */
-long hc_domctl(HC_ARGS);
-
-/* mmu.c */
-long hc_mmu_update(HC_ARGS);
-long hc_mmuext_op(HC_ARGS);
-long hc_update_va_mapping(HC_ARGS);
-long hc_memory_op(HC_ARGS);
-
-/* vtrap.c */
-long hc_set_trap_table(HC_ARGS);
-long hc_stack_switch(HC_ARGS);
-long hc_iret(HC_ARGS);
-long hc_set_callback(HC_ARGS);
-
-/* entry.S: complete the frame, then run hc_sched_op / hc_iret. */
+/* entry.S: complete the register frame, then run hc_sched_op / hc_iret. */
 long hc_sched_op_full(HC_ARGS);
 long hc_iret_full(HC_ARGS);
 
-/* multicall.c, async.c */
-long hc_multicall(HC_ARGS);
-long hc_async_op(HC_ARGS);
-
 /* The dispatch table entry.S calls through (hypercall.c, from HC_LIST), by number, and
  * its size (HC_NR, as a variable for entry.S). */
-typedef long (*hypercall_fn)(uint64_t, uint64_t, uint64_t);
 extern const hypercall_fn hypercall_table[HC_NR];
 extern const uint64_t hypercall_count;
+
+/* The burst loops' tables (entry.S mc_burst, async_burst), by number below
+ * HC_BURST_SLOTS: the syscall entry for a call the loop may run; for the others a
+ * handler that answers refused (EINVAL) or unknown (ENOSYS); or the loop's marker
+ * (mc_slow_op, async_full_op) for a call it must leave to the full path. */
+#define HC_BURST_SLOTS 32
+extern const hypercall_fn hc_multicall_burst[HC_BURST_SLOTS];
+extern const hypercall_fn hc_async_burst[HC_BURST_SLOTS];
 
 /* What HC_LIST says of one hypercall, for the paths that run calls one at a time. */
 struct hc_info {
@@ -117,4 +96,4 @@ static inline void flush_tlb_if_unsafe(void)
         flush_tlb_local();
 }
 
-#endif /* HV_HCALLS_H */
+#endif /* HV_HYPERCALL_H */
