@@ -41,6 +41,7 @@ GUEST_KERNEL := $(BUILD)/guest-pv/kernel.elf
 GUEST_ELF  := $(BUILD)/guest-pv.elf
 XTF_TESTS  := $(patsubst tests/xtf/test-%.c,%,$(wildcard tests/xtf/test-*.c))
 XTF_ELFS   := $(patsubst %,$(BUILD)/tests/xtf/test-%.elf,$(XTF_TESTS))
+XTF_SELFTEST_ELF := $(BUILD)/tests/xtf/selftest/nocheck.elf
 
 # The porter's minimal guest (tests/abi/minimal): written from ABI.md alone.
 MINIMAL_ELF := $(BUILD)/tests/abi/minimal.elf
@@ -59,7 +60,7 @@ NEWLIB_STAMP := $(BUILD)/newlib/.stamp
 include guest-pv/user/user.mk
 
 .PHONY: all deps newlib run test bench debug clean
-all: $(HV_ELF) $(GUEST_ELF) $(XTF_ELFS) $(BENCH_ELFS) $(UNIT_BINS) $(ABI_STAMP) $(RINGIO_STAMP) $(INITRD_DOM0) \
+all: $(HV_ELF) $(GUEST_ELF) $(XTF_ELFS) $(XTF_SELFTEST_ELF) $(BENCH_ELFS) $(UNIT_BINS) $(ABI_STAMP) $(RINGIO_STAMP) $(INITRD_DOM0) \
 	$(MINIMAL_ELF)
 
 # ---- set-up -------------------------------------------------------------------------
@@ -124,6 +125,17 @@ $(GUEST_LIB_A): $(BUILD)/guest-pv/klib.c.o $(BUILD)/guest-pv/privops_pv.c.o \
 XTF_LINK = $(LD) $(LDFLAGS_FREE) -T guest-pv/kernel.ld -o $@ $(BUILD)/guest-pv/head.S.o \
 	$(filter-out $(BUILD)/guest-pv/head.S.o,$(filter %.o,$^)) $(GUEST_LIB_A)
 $(BUILD)/tests/xtf/test-%.elf: $(BUILD)/tests/xtf/test-%.c.o $(BUILD)/tests/xtf/framework.c.o \
+		$(BUILD)/guest-pv/head.S.o $(GUEST_LIB_A) guest-pv/kernel.ld
+	$(XTF_LINK)
+# xtf_errname's table, from every code hako/errno.h defines.
+XTF_ERRNAMES := $(BUILD)/tests/xtf/errnames.h
+$(XTF_ERRNAMES): hypercall-abi/hako/errno.h scripts/gen-errnames.py
+	@mkdir -p $(@D)
+	python3 scripts/gen-errnames.py $< $@
+$(BUILD)/tests/xtf/framework.c.o: $(XTF_ERRNAMES)
+$(BUILD)/tests/xtf/framework.c.o: GUEST_CFLAGS += -I$(BUILD)/tests/xtf
+# The framework's own check: a kernel that makes no check must report ERROR (run.sh).
+$(XTF_SELFTEST_ELF): $(BUILD)/tests/xtf/selftest/nocheck.c.o $(BUILD)/tests/xtf/framework.c.o \
 		$(BUILD)/guest-pv/head.S.o $(GUEST_LIB_A) guest-pv/kernel.ld
 	$(XTF_LINK)
 # test-domains carries a small domU kernel (tests/xtf/domu) to create domains from.

@@ -71,6 +71,17 @@ for k in "$BUILD"/tests/xtf/test-*.elf; do
     esac
   done
 done
+# The framework itself: a kernel that makes no check must not pass.
+logf="$log/xtf-selftest-nocheck.txt"
+scripts/qemu-run.sh --timeout 60 "$BUILD/hako.elf" "$BUILD/tests/xtf/selftest/nocheck.elf" \
+  < /dev/null > "$logf" 2>&1
+rc=$?
+if grep -aq 'Test result: ERROR' "$logf" && [ "$rc" != 0 ]; then
+  echo "PASS: xtf framework reports ERROR for a test with no checks"; passed=$((passed + 1))
+else
+  echo "FAIL: xtf framework: a test with no checks got $(grep -ao 'Test result: [A-Z]*' "$logf" | tail -1), exit status $rc"
+  failed=$((failed + 1))
+fi
 
 echo "== system tests (QEMU)"
 for s in tests/system/test-*.sh; do

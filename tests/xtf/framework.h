@@ -7,8 +7,9 @@
  *   Test result: SKIP     (status 0)   the test does not apply here
  *   Test result: ERROR    (status 2)   the test itself could not run properly
  *   Test result: FAILURE  (status 1)   the thing tested is wrong
- * The worst outcome reported wins (FAILURE > ERROR > SKIP > SUCCESS). None of the
- * xtf_* reporters stop the test; return from test_main to give up early.
+ * The worst outcome reported wins (FAILURE > ERROR > SKIP > SUCCESS). SUCCESS needs at
+ * least one check: a test that returns with no check made and no SKIP reports ERROR.
+ * None of the xtf_* reporters stop the test; return from test_main to give up early.
  */
 #ifndef XTF_FRAMEWORK_H
 #define XTF_FRAMEWORK_H
