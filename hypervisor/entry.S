@@ -5,6 +5,7 @@
  *   context_switch  switch hypervisor stacks between vCPUs / the idle context
  * All of them build a struct cpu_regs (x86.h) on the vCPU's hypervisor stack.
  */
+#include <hako/errno.h>
 #include <hako/hypercall.h>
 
 #include "percpu.h"
@@ -147,7 +148,7 @@ hypercall_return:                   /* rax = the result; the frame's rax slot is
     movq FRAME_OFF_RSP(%rsp), %rsp
     swapgs
     sysretq
-1:  movq $-38, %rax                 /* -HAKO_ENOSYS */
+1:  movq $-HAKO_ENOSYS, %rax
     jmp hypercall_return
 2:  movq %rax, FRAME_RAX(%rsp)
     FILL_FRAME 0
