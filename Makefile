@@ -8,7 +8,7 @@ LD       := ld
 QEMU_RUN := scripts/qemu-run.sh
 
 GCC_INC  := $(shell $(CC) -print-file-name=include)
-WARN     := -Wall -Wextra -Werror
+WARN     := -Wall -Wextra -Wshadow -Wcast-qual -Wwrite-strings -Werror
 FREESTANDING := -std=gnu11 -O2 -g -ffreestanding -fno-stack-protector -mno-red-zone \
 	-mgeneral-regs-only -fno-asynchronous-unwind-tables -fno-omit-frame-pointer \
 	-nostdinc -isystem $(GCC_INC) -MMD -MP

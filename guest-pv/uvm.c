@@ -254,7 +254,7 @@ long copy_from_user(struct uvm *vm, void *dst, uint64_t uva, size_t n)
 
 long copy_to_user(struct uvm *vm, uint64_t uva, const void *src, size_t n)
 {
-    return user_copy(vm, uva, (void *)src, n, 1);
+    return user_copy(vm, uva, (void *)(uintptr_t)src, n, 1);  /* to_user: only read */
 }
 
 long strncpy_from_user(struct uvm *vm, char *dst, uint64_t uva, size_t max)

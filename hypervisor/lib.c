@@ -92,8 +92,8 @@ char *strstr(const char *hay, const char *needle)
     size_t n = strlen(needle);
     for (; *hay; hay++)
         if (strncmp(hay, needle, n) == 0)
-            return (char *)hay;
-    return n == 0 ? (char *)hay : NULL;
+            return (char *)(uintptr_t)hay;        /* the C signature drops const */
+    return n == 0 ? (char *)(uintptr_t)hay : NULL;
 }
 
 struct outbuf {

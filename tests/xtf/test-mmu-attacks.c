@@ -953,8 +953,8 @@ static void attack_malformed(void)
           mmu1((d1 << 12) | HAKO_MMU_MACHPHYS_UPDATE, pfn_of_mfn(d1)));
     ATTACK("mmu_update from an unmapped request array", mmu_batch((void *)0x1000, 1, &done), EFAULT);
     ATTACK("mmu_update with done in the read-only L4",
-           mmu_batch((void *)l1a_view, 1, (uint64_t *)si->pt_base_va), EFAULT);
-    ATTACK("mmu_update with a misaligned done", mmu_batch((void *)l1a_view, 1,
+           mmu_batch((const void *)l1a_view, 1, (uint64_t *)si->pt_base_va), EFAULT);
+    ATTACK("mmu_update with a misaligned done", mmu_batch((const void *)l1a_view, 1,
                                                           (uint64_t *)((char *)&done + 1)), EINVAL);
     ATTACK("update_va_mapping of a hypervisor address",
            uvm(HAKO_HV_VA_START, (d1 << 12) | F_P | F_U, 0), EINVAL);

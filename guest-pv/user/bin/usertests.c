@@ -34,6 +34,9 @@
 
 #include "hoslib.h"
 
+/* A string literal as a writable array (argv and envp entries are char *). */
+#define S(literal) ((char[]){ literal })
+
 #define PAGE 4096
 #define SELF_PATH "/bin/usertests"
 #define KERNEL_ADDR ((void *)0xffffffff80000000ul)       /* the guest kernel's image */
@@ -299,7 +302,7 @@ static void test_bad_pointers(void)
         CHECK_RAW(hos_syscall2(HOS_SYS_procinfo, 0, b), HOS_EFAULT);
         CHECK_RAW(hos_syscall3(HOS_SYS_execve, b, 0, 0), HOS_EFAULT);
         if (b != NULL) {                         /* { "x", NULL } is a fine argv */
-            char *argv_bad[] = { "x", b, NULL };
+            char *argv_bad[] = { S("x"), b, NULL };
             CHECK_RAW(hos_syscall3(HOS_SYS_execve, SELF_PATH, argv_bad, 0), HOS_EFAULT);
         }
         CHECK_RAW(hos_syscall3(HOS_SYS_execve, SELF_PATH, b == NULL ? KERNEL_ADDR : b, 0),
@@ -608,7 +611,7 @@ static int argv_check(int argc, char **argv)
 /* Child body for test_exec: run /bin/echo with its stdout on the pipe fd. */
 static int exec_echo(long fd)
 {
-    char *argv[] = { "echo", "-n", "a b", "c", NULL };
+    char *argv[] = { S("echo"), S("-n"), S("a b"), S("c"), NULL };
     dup2((int)fd, 1);
     execve("/bin/echo", argv, environ);
     return 1;
@@ -618,8 +621,8 @@ static int exec_echo(long fd)
 static int exec_self(long unused)
 {
     (void)unused;
-    char *argv[] = { "usertests", "--argv-check", "one", "two words", NULL };
-    char *envp[] = { "UT_ENV=yes", NULL };
+    char *argv[] = { S("usertests"), S("--argv-check"), S("one"), S("two words"), NULL };
+    char *envp[] = { S("UT_ENV=yes"), NULL };
     execve(SELF_PATH, argv, envp);
     return 1;
 }
@@ -627,7 +630,7 @@ static int exec_self(long unused)
 /* Child body for test_exec_mutants: exec the file at path (exit 100 if that fails). */
 static int exec_path(long path)
 {
-    char *argv[] = { "mutant", NULL };
+    char *argv[] = { S("mutant"), NULL };
     execve((const char *)path, argv, environ);
     return 100;
 }
@@ -655,7 +658,7 @@ static void test_exec_mutants(void)
         { phoff + 8, 8, (uint64_t)len },         /* its data past the end of the file */
         { phoff + 40, 8, 1ull << 46 },           /* its memory size beyond user space */
     };
-    char *argv[] = { "mutant", NULL };
+    char *argv[] = { S("mutant"), NULL };
     for (size_t i = 0; i < sizeof lies / sizeof lies[0]; i++) {
         memcpy(img, orig, (size_t)len);
         memcpy(img + lies[i].at, &lies[i].value, lies[i].size);
@@ -679,7 +682,7 @@ static void test_exec_mutants(void)
 /* execve: missing and non-ELF files fail cleanly; argv and envp arrive intact. */
 static void test_exec(void)
 {
-    char *argv[] = { "x", NULL };
+    char *argv[] = { S("x"), NULL };
     CHECK_ERR(execve("/no/such/program", argv, environ), ENOENT);
     CHECK(execve("/", argv, environ) == -1 &&
           (errno == EACCES || errno == EISDIR || errno == ENOEXEC));
@@ -693,7 +696,7 @@ static void test_exec(void)
     CHECK_ERR(execve("badelf", argv, environ), ENOEXEC);
     static char big[HOS_ARG_MAX + 100];
     memset(big, 'x', sizeof big - 1);
-    char *too_long[] = { "x", big, NULL };
+    char *too_long[] = { S("x"), big, NULL };
     CHECK_ERR(execve(SELF_PATH, too_long, environ), E2BIG);
     CHECK(unlink("notelf") == 0 && unlink("empty") == 0 && unlink("badelf") == 0);
 
