@@ -188,20 +188,17 @@ long async_drain(struct vcpu *v, unsigned max)
         if (k == 0)
             break;
         if (!a->chain_cancelled) {
-            /* Up to the end of either ring's slot array; the ring-io handles say where
-             * the next entry is (sq.cons, cq.prod: both checked against the indices). */
-            uint32_t ss = a->sq.cons & a->sq.mask, cs = a->cq.prod & a->cq.mask;
-            if (k > a->sq.mask + 1 - ss)
-                k = a->sq.mask + 1 - ss;
-            if (k > a->cq.mask + 1 - cs)
-                k = a->cq.mask + 1 - cs;
+            /* Borrow the entries in place, up to the end of either ring's slot array. */
+            uint32_t ks = k, kc = k;
+            const struct hako_async_sqe *sq = ringio_cons_peek(&a->sq, &ks);
+            struct hako_async_cqe *cq = ringio_prod_peek(&a->cq, &kc);
+            k = ks < kc ? ks : kc;
             bool all = k == (unsigned)avail;    /* this burst can empty the ring */
             v->mc_args = no_more_args;
-            unsigned done = run_burst(v, (const struct hako_async_sqe *)a->sq.ents + ss,
-                                      (struct hako_async_cqe *)a->cq.ents + cs, k);
+            unsigned done = run_burst(v, sq, cq, k);
             v->mc_args = saved_args;
-            a->sq.cons += done;
-            a->cq.prod += done;
+            ringio_cons_advance(&a->sq, done);
+            ringio_prod_advance(&a->cq, done);
             posted += done;
             n += done;
             if (done == k) {

@@ -517,6 +517,48 @@ static inline int ringio_cons_read(struct ringio_cons *c, void *dst, uint32_t n)
     return ringio_impl_read(c, dst, n, c->esize);
 }
 
+/*
+ * Borrowing: work on entries in place instead of copying them. peek returns the slot of
+ * the next entry and lowers *n to the entries that follow it contiguously in the slot
+ * array, as far as the last ringio_cons_avail / ringio_prod_space saw (0 on a broken
+ * ring). The slots are shared memory a hostile peer can still write: read each field of
+ * a borrowed entry once. advance(k) moves past k of them (clamped to what peek could
+ * give); publish then releases or posts them as after a read or write.
+ */
+static inline const void *ringio_cons_peek(const struct ringio_cons *c, uint32_t *n)
+{
+    uint32_t slot = c->cons & c->mask, avail = c->fault ? 0 : c->prod - c->cons;
+    uint32_t run = c->mask + 1u - slot;
+    if (*n > avail)
+        *n = avail;
+    if (*n > run)
+        *n = run;
+    return c->ents + (size_t)slot * c->esize;
+}
+
+static inline void ringio_cons_advance(struct ringio_cons *c, uint32_t k)
+{
+    uint32_t avail = c->fault ? 0 : c->prod - c->cons;
+    c->cons += k < avail ? k : avail;
+}
+
+static inline void *ringio_prod_peek(const struct ringio_prod *p, uint32_t *n)
+{
+    uint32_t slot = p->prod & p->mask, size = p->mask + 1u;
+    uint32_t space = p->fault ? 0 : size - (p->prod - p->cons), run = size - slot;
+    if (*n > space)
+        *n = space;
+    if (*n > run)
+        *n = run;
+    return p->ents + (size_t)slot * p->esize;
+}
+
+static inline void ringio_prod_advance(struct ringio_prod *p, uint32_t k)
+{
+    uint32_t space = p->fault ? 0 : p->mask + 1u - (p->prod - p->cons);
+    p->prod += k < space ? k : space;
+}
+
 /* Consume up to n entries into dst: returns how many (0 when empty) or RINGIO_BROKEN. */
 static inline int ringio_consume(struct ringio_cons *c, void *dst, uint32_t n, bool *notify)
 {

@@ -253,6 +253,62 @@ TEST(test_full_empty)
     full_empty_at(UINT32_MAX);
 }
 
+/* Borrowing: peek stops at the end of the slot array and at what avail/space saw;
+ * advance moves on (clamped); publish makes the borrowed entries visible as usual. */
+TEST(test_borrow)
+{
+    struct ring r = ring_new(3, 8, UINT32_MAX - 2);     /* 8 slots, indices wrap 2^32 */
+    struct ringio_prod p;
+    struct ringio_cons c;
+    attach_both(&r, &p, &c);
+    const uint32_t start = UINT32_MAX - 2;               /* slot 5 */
+    bool notify;
+    uint64_t v;
+
+    assert_int_equal(ringio_prod_space(&p), 8);
+    uint32_t n = 100;
+    uint64_t *w = ringio_prod_peek(&p, &n);
+    assert_int_equal(n, 3);                             /* slots 5..7, then the wrap */
+    assert_ptr_equal(w, (uint64_t *)r.ents + 5);
+    for (uint32_t i = 0; i < n; i++)
+        w[i] = 100 + i;
+    ringio_prod_advance(&p, 3);
+    n = 100;
+    w = ringio_prod_peek(&p, &n);
+    assert_int_equal(n, 5);                             /* slots 0..4: the space left */
+    assert_ptr_equal(w, (uint64_t *)r.ents);
+    w[0] = 103;
+    ringio_prod_advance(&p, 1);
+    assert_int_equal(r.hdr->prod, start);               /* nothing posted before publish */
+    assert_int_equal(ringio_prod_publish(&p, &notify), 0);
+    assert_int_equal(r.hdr->prod, (uint32_t)(start + 4));
+
+    n = 2;
+    assert_int_equal(ringio_cons_avail(&c), 4);
+    const uint64_t *e = ringio_cons_peek(&c, &n);
+    assert_int_equal(n, 2);                             /* as many as asked */
+    assert_int_equal(e[0], 100);
+    assert_int_equal(e[1], 101);
+    ringio_cons_advance(&c, 2);
+    n = 100;
+    e = ringio_cons_peek(&c, &n);
+    assert_int_equal(n, 1);                             /* slot 7, then the wrap */
+    assert_int_equal(e[0], 102);
+    ringio_cons_advance(&c, 50);                        /* clamped to what there is */
+    assert_int_equal(ringio_cons_avail(&c), 0);
+    assert_int_equal(ringio_consume_one(&c, &v, NULL), 0);
+    assert_int_equal(ringio_cons_publish(&c, &notify), 0);
+    assert_int_equal(r.hdr->cons, (uint32_t)(start + 4));
+
+    /* The consumer claims more than was produced: a broken ring lends nothing. */
+    r.hdr->cons += 100;
+    assert_int_equal(ringio_prod_space(&p), RINGIO_BROKEN);
+    n = 8;
+    ringio_prod_peek(&p, &n);
+    assert_int_equal(n, 0);
+    ring_free(&r);
+}
+
 TEST(test_order0)
 {
     struct ring r = ring_new(0, 4, 7);
@@ -1346,6 +1402,7 @@ int main(void)
         cmocka_unit_test(test_roundtrip),
         cmocka_unit_test(test_wraparound_u32),
         cmocka_unit_test(test_burst_partial),
+        cmocka_unit_test(test_borrow),
         cmocka_unit_test(test_write_read_publish),
         cmocka_unit_test(test_typed),
         cmocka_unit_test(test_pair_page),
