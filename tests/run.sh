@@ -11,8 +11,11 @@ BUILD=${1:-build}
 cd "$(dirname "$0")/.."
 export BUILD
 passed=0 failed=0 skipped=0
+# Logs go to one subdirectory per kind of test, so a system test and an XTF kernel of the
+# same name (test-console) never share a file; each run starts with none.
 log=$BUILD/tests/logs
-mkdir -p "$log"
+rm -rf "$log"
+mkdir -p "$log"/abi "$log"/unit "$log"/xtf "$log"/system "$log"/newlib
 
 # Count PASS:/FAIL:/SKIP: lines from a test program's output.
 count_lines() {
@@ -24,26 +27,26 @@ count_lines() {
 }
 
 echo "== public headers and ABI.md"
-tests/abi/check-headers.sh > "$log/headers.txt" 2>&1
-count_lines "$log/headers.txt"
-python3 tests/abi/check-abi-doc.py > "$log/abi-doc.txt" 2>&1
-count_lines "$log/abi-doc.txt"
-bash tests/abi/check-abi-doc-selftest.sh > "$log/abi-doc-selftest.txt" 2>&1
-count_lines "$log/abi-doc-selftest.txt"
+tests/abi/check-headers.sh > "$log/abi/headers.txt" 2>&1
+count_lines "$log/abi/headers.txt"
+python3 tests/abi/check-abi-doc.py > "$log/abi/abi-doc.txt" 2>&1
+count_lines "$log/abi/abi-doc.txt"
+bash tests/abi/check-abi-doc-selftest.sh > "$log/abi/abi-doc-selftest.txt" 2>&1
+count_lines "$log/abi/abi-doc-selftest.txt"
 
 echo "== unit tests (cmocka)"
 for t in "$BUILD"/tests/unit/test_*; do
   [ -x "$t" ] || continue
   name=$(basename "$t")
-  "$t" > "$log/$name.txt" 2>&1
+  "$t" > "$log/unit/$name.txt" 2>&1
   rc=$?
-  p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$log/$name.txt" | tail -1)
-  f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' "$log/$name.txt" | tail -1)
+  p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$log/unit/$name.txt" | tail -1)
+  f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' "$log/unit/$name.txt" | tail -1)
   p=${p:-0} f=${f:-0}
   if [ "$rc" != 0 ] && [ "$f" = 0 ]; then f=1; fi   # crashed before reporting
   passed=$((passed + p)) failed=$((failed + f))
   echo "  $name: $p passed, $f failed"
-  [ "$f" = 0 ] || grep -E '^\[  (FAILED|ERROR)|Assertion|ERROR|panic' "$log/$name.txt" | head -20 | sed 's/^/    /'
+  [ "$f" = 0 ] || grep -E '^\[  (FAILED|ERROR)|Assertion|ERROR|panic' "$log/unit/$name.txt" | head -20 | sed 's/^/    /'
 done
 
 echo "== in-guest test kernels (XTF style)"
@@ -57,7 +60,7 @@ for k in "$BUILD"/tests/xtf/test-*.elf; do
   for cpu in ${cpus:-max}; do
     label=$name
     [ -n "$cpus" ] && label="$name[$cpu]"
-    logf="$log/xtf-$name${cpus:+.$cpu}.txt"
+    logf="$log/xtf/$name${cpus:+.$cpu}.txt"
     # Console input for the kernels that read it (test-console); the rest ignore it.
     printf 'hako\n' | scripts/qemu-run.sh --console --timeout 60 --cpu "$cpu" "$BUILD/hako.elf" "$k" \
       "xtf-cpu=$cpu" > "$logf" 2>&1
@@ -72,7 +75,7 @@ for k in "$BUILD"/tests/xtf/test-*.elf; do
   done
 done
 # The framework itself: a kernel that makes no check must not pass.
-logf="$log/xtf-selftest-nocheck.txt"
+logf="$log/xtf/selftest-nocheck.txt"
 scripts/qemu-run.sh --timeout 60 "$BUILD/hako.elf" "$BUILD/tests/xtf/selftest/nocheck.elf" \
   < /dev/null > "$logf" 2>&1
 rc=$?
@@ -86,19 +89,19 @@ fi
 echo "== system tests (QEMU)"
 for s in tests/system/test-*.sh; do
   name=$(basename "$s" .sh)
-  bash "$s" > "$log/$name.txt" 2>&1
+  bash "$s" > "$log/system/$name.txt" 2>&1
   rc=$?
-  count_lines "$log/$name.txt"
-  n=$(grep -cE '^(PASS|FAIL|SKIP): ' "$log/$name.txt")
-  if [ "$rc" != 0 ] && ! grep -q '^FAIL: ' "$log/$name.txt"; then
+  count_lines "$log/system/$name.txt"
+  n=$(grep -cE '^(PASS|FAIL|SKIP): ' "$log/system/$name.txt")
+  if [ "$rc" != 0 ] && ! grep -q '^FAIL: ' "$log/system/$name.txt"; then
     echo "FAIL: $name exited $rc without reporting a failure"; failed=$((failed + 1))
   fi
   echo "  $name: $n checks"
 done
 
 echo "== newlib"
-bash tests/newlib/check.sh > "$log/newlib.txt" 2>&1
-count_lines "$log/newlib.txt"
+bash tests/newlib/check.sh > "$log/newlib/check.txt" 2>&1
+count_lines "$log/newlib/check.txt"
 
 echo "logs: $log"
 if [ "$skipped" -gt 0 ]; then
