@@ -1,5 +1,6 @@
 # hako: top-level Makefile. `make run` boots the reference guest; `make test` runs every test.
-# Both install missing Debian packages and build newlib (once, cached) first.
+# Both install missing Debian packages (`make deps`, run once first) and build newlib
+# (once, cached) first.
 
 BUILD    ?= build
 CC       := gcc
@@ -7,7 +8,8 @@ CXX      := g++
 LD       := ld
 QEMU_RUN := scripts/qemu-run.sh
 
-GCC_INC  := $(shell $(CC) -print-file-name=include)
+# Empty until gcc is installed (see the set-up section).
+GCC_INC  := $(shell $(CC) -print-file-name=include 2>/dev/null)
 WARN     := -Wall -Wextra -Wshadow -Wcast-qual -Wwrite-strings -Werror
 FREESTANDING := -std=gnu11 -O2 -g -ffreestanding -fno-stack-protector -mno-red-zone \
 	-mgeneral-regs-only -fno-asynchronous-unwind-tables -fno-omit-frame-pointer \
@@ -64,18 +66,34 @@ all: $(HV_ELF) $(GUEST_ELF) $(XTF_ELFS) $(XTF_SELFTEST_ELF) $(BENCH_ELFS) $(UNIT
 	$(MINIMAL_ELF)
 
 # ---- set-up -------------------------------------------------------------------------
+# `make deps` installs the missing Debian packages (scripts/deps.sh); no compile rule runs
+# it. The goals in DEPS_GOALS do it once, before anything else: they include $(DEPS_STAMP)
+# as a makefile, so when it is missing or older than deps.sh make runs deps.sh, then
+# re-reads this Makefile, and the toolchain probes (GCC_INC, USER_LIBGCC) see what it
+# installed. `make bench` does the same for `deps.sh bench`.
+DEPS_GOALS := all run test debug bench newlib user initrd
+GOALS      := $(or $(MAKECMDGOALS),all)
+DEPS_RUN    = scripts/deps.sh$(if $1, $1) && mkdir -p $(dir $2) && touch $2
 $(DEPS_STAMP): scripts/deps.sh
-	@mkdir -p $(@D)
-	scripts/deps.sh
-	@touch $@
-deps: $(DEPS_STAMP)
+	$(call DEPS_RUN,,$@)
+deps:
+	$(call DEPS_RUN,,$(DEPS_STAMP))
+ifneq ($(filter $(DEPS_GOALS),$(GOALS)),)
+include $(DEPS_STAMP)
+endif
+# Any other goal (a single file, say) needs deps done already: say so if gcc is missing,
+# rather than fail in the first compile. (With the stamp still to make, wait for it.)
+ifeq ($(wildcard $(GCC_INC)/stddef.h),)
+ifneq ($(filter-out clean deps $(DEPS_STAMP),$(GOALS)),)
+ifneq ($(wildcard $(DEPS_STAMP))$(filter-out $(DEPS_GOALS),$(GOALS)),)
+$(error $(CC) or its headers are missing: run `make deps` (scripts/deps.sh) first)
+endif
+endif
+endif
 
-$(NEWLIB_STAMP): | $(DEPS_STAMP)
+$(NEWLIB_STAMP):
 	scripts/build-newlib.sh $(BUILD)/newlib
 newlib: $(NEWLIB_STAMP)
-
-# Every compile needs the toolchain from deps; order-only so it does not force rebuilds.
-$(HV_OBJS) $(GUEST_LIB_OBJS) $(GUEST_KERNEL_OBJS) $(UNIT_BINS) $(ABI_STAMP): | $(DEPS_STAMP)
 
 # ---- hypervisor ---------------------------------------------------------------------
 HV_VERSION := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
@@ -113,7 +131,7 @@ $(GUEST_ELF): $(GUEST_LIB_OBJS) $(GUEST_KERNEL_OBJS) $(BUILD)/guest-pv/initrd_bl
 $(BUILD)/guest-pv/initrd_blob.S.o: $(INITRD_DOM0)
 $(BUILD)/guest-pv/initrd_blob.S.o: GUEST_CFLAGS += -DINITRD_PATH='"$(INITRD_DOM0)"'
 
-$(BUILD)/tests/xtf/%.c.o: tests/xtf/%.c | $(DEPS_STAMP)
+$(BUILD)/tests/xtf/%.c.o: tests/xtf/%.c
 	@mkdir -p $(@D)
 	$(CC) $(GUEST_CFLAGS) -Itests/xtf -c $< -o $@
 # Test and benchmark kernels link the guest's library pieces from an archive, so each
@@ -140,7 +158,7 @@ $(XTF_SELFTEST_ELF): $(BUILD)/tests/xtf/selftest/nocheck.c.o $(BUILD)/tests/xtf/
 	$(XTF_LINK)
 # test-domains carries a small domU kernel (tests/xtf/domu) to create domains from.
 DOMU_ELF := $(BUILD)/tests/xtf/domu/domu.elf
-$(BUILD)/tests/xtf/domu/%.o: tests/xtf/domu/% | $(DEPS_STAMP)
+$(BUILD)/tests/xtf/domu/%.o: tests/xtf/domu/%
 	@mkdir -p $(@D)
 	$(CC) $(GUEST_CFLAGS) -c $< -o $@
 $(DOMU_ELF): $(BUILD)/tests/xtf/domu/domu.c.o $(BUILD)/guest-pv/head.S.o $(GUEST_LIB_A) guest-pv/kernel.ld
@@ -152,7 +170,7 @@ $(BUILD)/tests/xtf/test-domains.elf $(BUILD)/tests/xtf/test-foreign.elf \
 		$(BUILD)/tests/xtf/domu/image.S.o
 
 # Benchmark kernels: XTF framework plus the guest's memory code.
-$(BUILD)/tests/bench/%.c.o: tests/bench/%.c | $(DEPS_STAMP)
+$(BUILD)/tests/bench/%.c.o: tests/bench/%.c
 	@mkdir -p $(@D)
 	$(CC) $(GUEST_CFLAGS) -Itests/xtf -c $< -o $@
 $(BUILD)/tests/bench/bench-%.elf: $(BUILD)/tests/bench/bench-%.c.o $(BUILD)/tests/xtf/framework.c.o \
@@ -164,7 +182,7 @@ $(BUILD)/tests/bench/bench-%.elf: $(BUILD)/tests/bench/bench-%.c.o $(BUILD)/test
 MINIMAL_CFLAGS := -std=gnu11 -O2 -ffreestanding -fno-stack-protector -mno-red-zone \
 	-mgeneral-regs-only -mcmodel=kernel -fno-pic -fno-pie -nostdinc -isystem $(GCC_INC) $(WARN) \
 	-Ihypercall-abi -MMD -MP
-$(BUILD)/tests/abi/minimal/%.o: tests/abi/minimal/% | $(DEPS_STAMP)
+$(BUILD)/tests/abi/minimal/%.o: tests/abi/minimal/%
 	@mkdir -p $(@D)
 	$(CC) $(MINIMAL_CFLAGS) -c $< -o $@
 $(MINIMAL_ELF): $(BUILD)/tests/abi/minimal/entry.S.o $(BUILD)/tests/abi/minimal/kernel.c.o \
@@ -196,23 +214,25 @@ $(BUILD)/tests/unit/%: tests/unit/%.c $$(UNIT_SRCS_%)
 
 # ---- ring-io: its header compiles alone as C99, C11, C++11 and freestanding ---------
 RINGIO_STAMP := $(BUILD)/ring-io/header.ok
-$(RINGIO_STAMP): ring-io/ringio.h ring-io/header-check.c ring-io/check-header.sh | $(DEPS_STAMP)
+$(RINGIO_STAMP): ring-io/ringio.h ring-io/header-check.c ring-io/check-header.sh
 	@mkdir -p $(@D)
 	@ring-io/check-header.sh > $@.log 2>&1 || { cat $@.log; exit 1; }
 	@touch $@
 
 # ---- host ring benchmark (make bench only): -O2, no sanitizers ------------------------
 # It compares ring-io with ck_ring, rte_ring and Xen's ring.h: `deps.sh bench` installs
-# those packages (DPDK is big, so `make run`/`make test` do not need them).
+# those packages (DPDK is big, so `make run`/`make test` do not need them), once, before
+# `make bench` builds anything (included like $(DEPS_STAMP)).
 RINGBENCH := $(BUILD)/tests/ringbench/ringbench
 BENCH_DEPS_STAMP := $(BUILD)/.deps-bench-ok
 $(BENCH_DEPS_STAMP): scripts/deps.sh
-	@mkdir -p $(@D)
-	scripts/deps.sh bench
-	@touch $@
+	$(call DEPS_RUN,bench,$@)
+ifneq ($(filter bench,$(GOALS)),)
+include $(BENCH_DEPS_STAMP)
+endif
 # Expanded when the recipe runs, after deps.sh bench. DPDK's headers as system headers.
 RINGBENCH_DPDK = $(patsubst -I%,-isystem %,$(shell pkg-config --cflags libdpdk 2>/dev/null))
-$(RINGBENCH): tests/ringbench/ringbench.c ring-io/ringio.h | $(BENCH_DEPS_STAMP)
+$(RINGBENCH): tests/ringbench/ringbench.c ring-io/ringio.h
 	@mkdir -p $(@D)
 	$(CC) -std=gnu11 -O2 -g $(WARN) $(RINGBENCH_DPDK) -o $@ $< \
 		$(if $(RINGBENCH_DPDK),-lrte_ring) -lpthread

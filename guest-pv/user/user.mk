@@ -8,7 +8,7 @@
 # Exported for the top Makefile: USER_PROGS (every user ELF), INITRD_DOMU, INITRD_DOM0.
 #
 # Included before the top Makefile's `all:` (which lists $(INITRD_DOM0)), so it needs
-# GUEST_KERNEL (or GUEST_ELF), DEPS_STAMP, NEWLIB_STAMP, GCC_INC and WARN defined above
+# GUEST_KERNEL (or GUEST_ELF), NEWLIB_STAMP, GCC_INC and WARN defined above
 # the include, and it leaves the default goal alone.
 
 USER_SAVED_DEFAULT_GOAL := $(.DEFAULT_GOAL)
@@ -21,7 +21,7 @@ USER_CFLAGS_LIBC := -std=gnu11 -O2 -g -ffreestanding -fno-pic -fno-pie -mno-red-
 # One read-execute and one read-write segment from 0x400000; brk starts after .bss.
 USER_LDFLAGS := -static -nostdlib -e _start -z max-page-size=4096 -z noexecstack \
 	-z noseparate-code -z norelro -Ttext-segment=0x400000
-USER_LIBGCC  := $(shell $(CC) -print-libgcc-file-name)
+USER_LIBGCC  := $(shell $(CC) -print-libgcc-file-name 2>/dev/null)
 
 USER_LIB_SRCS := guest-pv/user/lib/syscalls.c
 USER_LIB_OBJS := $(patsubst %,$(USER_OUT)/obj/%.o,$(USER_LIB_SRCS))
@@ -47,10 +47,10 @@ INITRD_DOM0 := $(BUILD)/initrd/dom0.cpio
 INITRD_DOMU_NAMES := sh echo ls cat true false uptime free ps sleep kill mkdir rm hako
 
 # ---- compiling and linking ----------------------------------------------------------
-$(USER_OUT)/obj/%.c.o: %.c | $(NEWLIB_STAMP) $(DEPS_STAMP)
+$(USER_OUT)/obj/%.c.o: %.c | $(NEWLIB_STAMP)
 	@mkdir -p $(@D)
 	$(CC) $(USER_CFLAGS_LIBC) -c $< -o $@
-$(USER_OUT)/obj/%.S.o: %.S | $(NEWLIB_STAMP) $(DEPS_STAMP)
+$(USER_OUT)/obj/%.S.o: %.S | $(NEWLIB_STAMP)
 	@mkdir -p $(@D)
 	$(CC) $(USER_CFLAGS_LIBC) -c $< -o $@
 
