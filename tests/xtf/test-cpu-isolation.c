@@ -12,9 +12,12 @@
  *   umip       with UMIP, sgdt/sidt/sldt/str/smsw are #GP(0)
  *   selectors  DS/ES/FS/GS start null, belong to the vCPU (survive yield, an exception,
  *              user mode) and have base 0
- *   iret       the iret hypercall forces IOPL=0, NT=0, IF=1 and the guest CS/SS, refuses
- *              a non-canonical rip, and survives a non-canonical user rsp (kernel mode
- *              and user mode are one group each)
+ *   trap-table set_trap_table is all or nothing: a bad entry after a good one leaves
+ *              the old handler in place (kernel mode only)
+ *   iret       the iret hypercall forces IOPL=0, NT=0, IF=1 and the guest CS/SS, keeps
+ *              exactly CF PF AF ZF SF TF DF OF AC of the frame's RFLAGS (each bit tried
+ *              alone), refuses a non-canonical rip, and survives a non-canonical user rsp
+ *              (kernel mode and user mode are one group each)
  * A page at linear address 0 (in the kernel and the user address space) holds what a
  * CPU with LDTR in its reset state (base 0) would read as the LDT: a valid DPL-3 data
  * descriptor at index 0, a call gate to the hypervisor's code selector at index 1 and a
@@ -40,6 +43,7 @@ const char test_title[] = "cpu-isolation: LDT, GDT, IDT, ring-0 instructions, se
 #define HC3(nr, a, b, c) hako_hypercall3(UL(nr), UL(a), UL(b), UL(c))
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
+#define DB 1u
 #define GP 13u
 #define PF 14u
 
@@ -126,6 +130,8 @@ extern const char ci_start[], ci_end[], ci_user_stub[], ci_land[];
 uint64_t iret_seen_flags;                /* written by iret_self's resume path */
 uint16_t iret_seen_cs, iret_seen_ss;
 long iret_self(struct hako_trap_frame *f);
+extern const char ci_other_handler[];    /* a second trap handler: counts, then as usual */
+unsigned other_handler_runs;
 
 __asm__(".pushsection .text\n"
         "ci_start:\n"
@@ -157,11 +163,16 @@ __asm__(".pushsection .text\n"
         "    ret\n"
         "1:  pushfq\n"                   /* the first thing after resuming */
         "    popq iret_seen_flags(%rip)\n"
+        "    pushq $0x202\n"            /* DF, AC etc. from the frame must not reach C */
+        "    popfq\n"
         "    movw %cs, iret_seen_cs(%rip)\n"
         "    movw %ss, iret_seen_ss(%rip)\n"
         "    popq %rbx\n"
         "    movl $1, %eax\n"
         "    ret\n"
+        "ci_other_handler:\n"
+        "    lock incl other_handler_runs(%rip)\n"
+        "    jmp guest_trap_entry\n"
         ".popsection\n");
 _Static_assert(HAKO_HC_iret == 9, "iret number used in the asm above");
 
@@ -594,6 +605,7 @@ static void check_selectors(void)
 }
 
 #define RFL_CF   0x1ul
+#define RFL_TF   0x100ul
 #define RFL_SF   0x80ul
 #define RFL_IF   0x200ul
 #define RFL_IOPL 0x3000ul
@@ -601,6 +613,43 @@ static void check_selectors(void)
 #define RFL_RF   0x10000ul
 #define RFL_VM   0x20000ul
 #define RFL_KEPT 0x40DD5ul              /* CF PF AF ZF SF TF DF OF AC (ABI.md 13.3) */
+
+/* Every RFLAGS bit alone in an iret frame (IF clear, so IF=1 is forced every time), in
+ * kernel or user mode: the kept bits (RFL_KEPT) read back set with pushfq, every other
+ * one clear (a mask that drops only IOPL/NT/RF/VM lets ID through; one that drops TF,
+ * DF or AC loses them). TF is seen as a single-step #DB after the first user
+ * instruction; kernel mode does not try TF (the #DB would land in iret_self's resume). */
+static void expect_iret_each_bit(int user)
+{
+    static struct hako_trap_frame f __attribute__((aligned(16)));
+    unsigned wrong = 0;
+    for (unsigned b = 0; b < 64; b++) {
+        uint64_t bit = 1ul << b, want = (bit & RFL_KEPT) | HAKO_GUEST_RFLAGS, got;
+        if (user) {
+            struct outcome o = run_user(&P_pushf, 0, bit, HAKO_GUEST_CS64, HAKO_GUEST_DS);
+            if (bit == RFL_TF) {
+                XTF_CHECK(o.trapped == 1 && o.f.vector == DB && (o.f.flags & HAKO_TF_USER) &&
+                              (o.f.rflags & RFL_TF) && o.f.rip > UL(ci_user_stub) &&
+                              o.f.rip < UL(ci_end),
+                          "user mode entered with TF: %s; want a single-step #DB in the stub "
+                          "with TF in the frame's rflags", show(&o, &P_pushf));
+                continue;
+            }
+            got = o.trapped ? ~0ul : o.rax;
+        } else {
+            if (bit == RFL_TF)
+                continue;
+            f = (struct hako_trap_frame){ .rflags = bit, .flags = events_masked() };
+            got = iret_self(&f) == 1 ? iret_seen_flags : ~0ul;
+        }
+        wrong += !XTF_CHECK(got == want, "%s mode: iret with rflags bit %u (%lx) alone resumed "
+                            "with rflags %lx (~0: not resumed); want %lx", mode_name(user), b,
+                            bit, got, want);
+    }
+    if (!wrong)
+        kprintf("[iret] %s mode: each of the 64 rflags bits alone: kept %lx, the rest dropped\n",
+                mode_name(user), RFL_KEPT);
+}
 
 /* The iret hypercall in kernel mode: flags and selectors sanitized, bad rips refused. */
 static void check_iret_kernel(uint64_t bad)
@@ -614,6 +663,7 @@ static void check_iret_kernel(uint64_t bad)
                   "kernel mode resumed with rflags %lx cs %x ss %x; want %lx, 0x2b, 0x23",
                   iret_seen_flags, iret_seen_cs, iret_seen_ss,
                   (bad & RFL_KEPT) | HAKO_GUEST_RFLAGS);
+    expect_iret_each_bit(0);
     expect_gp(&P_cli, 0, 0, 0);                          /* still IOPL 0 */
     expect_gp(&P_in80, 0, 0, 0);
     static const uint64_t rips[] = { NONCANON, 0x8000000000000000ul, HAKO_HV_VA_START };
@@ -624,7 +674,8 @@ static void check_iret_kernel(uint64_t bad)
             XTF_EXPECT_RC(iret_self(&f), -HAKO_EINVAL,
                           what("iret to %s rip %lx", mode ? "user" : "kernel", rips[i]));
         }
-    group_end("iret", 0, "rflags/cs/ss sanitized, cli/in still fault, bad rips refused");
+    group_end("iret", 0, "rflags (each bit alone too), cs, ss sanitized, cli/in still fault, "
+                         "bad rips refused");
 }
 
 /* Bits 63..47 all equal. */
@@ -658,6 +709,7 @@ static void check_iret_user(uint64_t bad)
     XTF_CHECK(!o.trapped && o.rax == ((bad & RFL_KEPT) | HAKO_GUEST_RFLAGS),
               "user mode entered with rflags %lx: pushfq %s; want %lx", bad, show(&o, &P_pushf),
               (bad & RFL_KEPT) | HAKO_GUEST_RFLAGS);
+    expect_iret_each_bit(1);
     o = run_user(&P_cs_ss, 0, bad, 0x08, 0x10);
     XTF_CHECK(!o.trapped && o.rax == (HAKO_GUEST_CS64 | HAKO_GUEST_DS << 16),
               "user mode entered with cs 0x08 ss 0x10 runs on %s; want cs 0x2b ss 0x23",
@@ -670,7 +722,56 @@ static void check_iret_user(uint64_t bad)
     static const uint64_t rsps[] = { NONCANON, NONCANON + 0x10, 0x8000000000000000ul };
     for (unsigned i = 0; i < NELEM(rsps); i++)
         check_user_rsp(rsps[i]);
-    group_end("iret", 1, "rflags/cs/ss sanitized, cli/sti/in/out still fault, non-canonical rsp");
+    group_end("iret", 1, "rflags (each bit alone too), cs, ss sanitized, cli/sti/in/out still "
+                         "fault, non-canonical rsp");
+}
+
+/* int3 in kernel mode reached vector 3's handler: guest_trap_entry itself (other == 0)
+ * or through ci_other_handler (other == 1). */
+static int expect_int3_handler(int other, const char *when)
+{
+    unsigned runs = other_handler_runs;
+    struct outcome o = run(&P_int3, 0, 0);
+    unsigned ran_other = other_handler_runs - runs;
+    return XTF_CHECK(o.trapped == 1 && o.f.vector == 3 && ran_other == (unsigned)other,
+                     "%s: int3 %s, the other handler ran %u times; want the %s handler",
+                     when, show(&o, &P_int3), ran_other, other ? "other" : "old");
+}
+
+/* set_trap_table is all or nothing (ABI.md 13.2): a table that first sets vector 3's
+ * handler to another one (or removes it) and then has a bad entry is refused, and int3
+ * still reaches the old handler. A valid one-entry table shows the other handler is seen. */
+static void check_trap_table_atomic(void)
+{
+    static struct hako_trap_info t[2] __attribute__((aligned(16)));
+    static const struct { struct hako_trap_info bad; const char *why; } bads[] = {
+        { { .vector = HAKO_TRAP_VECTORS, .handler = 0 }, "vector 32" },
+        { { .vector = 4, ._pad0 = { 1 }, .handler = 0 }, "non-zero padding" },
+        { { .vector = 5, .handler = HAKO_HV_VA_START }, "a handler in the hypervisor" },
+        { { .vector = 6, .handler = NONCANON }, "a non-canonical handler" },
+    };
+    group_begin();
+    for (int remove = 0; remove < 2; remove++)
+        for (unsigned i = 0; i < NELEM(bads); i++) {
+            t[0] = (struct hako_trap_info){ .vector = 3,
+                                            .handler = remove ? 0 : UL(ci_other_handler) };
+            t[1] = bads[i].bad;
+            const char *when = what("vector 3 %s, then %s", remove ? "removed" : "changed",
+                                    bads[i].why);
+            if (remove && i == 0)
+                kprintf("[trap-table] next: tables removing vector 3 (a crash: a refused one "
+                        "removed int3's handler)\n");
+            XTF_EXPECT_RC(HC3(HAKO_HC_set_trap_table, t, 2, 0), -HAKO_EINVAL, when);
+            if (!expect_int3_handler(0, when))
+                privops->set_trap_table(traps_tbl, HAKO_TRAP_VECTORS);   /* undo it */
+        }
+    t[0] = (struct hako_trap_info){ .vector = 3, .handler = UL(ci_other_handler) };
+    XTF_EXPECT_RC(HC3(HAKO_HC_set_trap_table, t, 1, 0), 0, "vector 3 changed alone");
+    expect_int3_handler(1, "vector 3 changed alone");
+    XTF_EXPECT_RC(privops->set_trap_table(traps_tbl, HAKO_TRAP_VECTORS), 0, "set_trap_table again");
+    expect_int3_handler(0, "the table set again");
+    group_end("trap-table", 0, "a refused table (4 kinds of bad entry after a good one) "
+                               "changes no handler; a good one does");
 }
 
 /* CPUID: SMAP, SMEP, UMIP, and whether this is QEMU's TCG; the model run.sh named. */
@@ -733,12 +834,13 @@ void test_main(const struct hako_start_info *start)
     const uint64_t bad = RFL_IOPL | RFL_NT | RFL_RF | RFL_VM | RFL_CF | RFL_SF;   /* IF=0 */
     check_iret_kernel(bad);
     check_iret_user(bad);
+    check_trap_table_atomic();
 
     teardown_memory();
     struct outcome o = run(&P_fs0, 0, 0);
     check_trap(&o, &P_fs0, 0, 0, PF, 4, UL(P_fs0.fault));   /* address 0 unmapped again */
     XTF_EXPECT_RC(HC3(HAKO_HC_debug_op, HAKO_DEBUG_AUDIT, 0, 0), 0, "audit at the end");
-    unsigned want = 2 + 2 * (has_umip ? 6 : 5) + 2;
+    unsigned want = 2 + 2 * (has_umip ? 6 : 5) + 2 + 1;
     if (groups_done != want)
         xtf_error("%u check groups ran, expected %u", groups_done, want);
     kprintf("%u check groups\n", groups_done);

@@ -12,6 +12,8 @@
  *   for the user-mode attacks.
  *   A second kernel L4 (attack 16): a copy of the live one plus a private tree at L4
  *   slot 3 (VA PRIV) whose only mapping is one frame, writable.
+ * Last (17), not an attack: update_va_mapping's INVLPG and TLB_FLUSH flags really flush
+ * a translation the TLB holds.
  */
 #include "framework.h"
 
@@ -1084,6 +1086,56 @@ static void attack_stale_root(void)
     alive();
 }
 
+/* ---- 17: update_va_mapping's flush flags (a valid use, not an attack) ---------------- */
+
+/* The per-vCPU debug counter which (HAKO_COUNTER_*). */
+static long counter(unsigned which) { return HC3(HAKO_HC_debug_op, HAKO_DEBUG_COUNTER, which, 0); }
+
+/* Remapping a va the TLB holds to another frame with HAKO_UVMF_INVLPG or _TLB_FLUSH
+ * (ABI.md 12.5) reads the new frame at once, and the flush is counted; with _NONE the
+ * old translation may stay (QEMU's TCG keeps it: shown, not checked), so a missing
+ * flush is visible. */
+static void check_uvm_flush(void)
+{
+    static const struct { unsigned flag, counter; const char *name; } kinds[] = {
+        { HAKO_UVMF_INVLPG, HAKO_COUNTER_INVLPGS, "INVLPG" },
+        { HAKO_UVMF_TLB_FLUSH, HAKO_COUNTER_TLB_FLUSHES, "TLB_FLUSH" },
+        { HAKO_UVMF_NONE, HAKO_COUNTER_INVLPGS, "NONE" },
+    };
+    cur_attack = 17;
+    const unsigned slot = 40;
+    const uint64_t va = SCR_VA(slot), old_mark = 0x01D0F7A3E01D0F7Aull,
+                   new_mark = 0x0E7FACE0E7FACE0Eull;
+    uint64_t from = alloc_data(), to = alloc_data();
+    frame_va(from)[0] = old_mark;
+    frame_va(to)[0] = new_mark;
+    for (unsigned k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
+        VALID("map the old frame", mmu1(L1A(slot), (from << 12) | F_P | F_U | nx));
+        uint64_t before = *(volatile uint64_t *)va;          /* now in the TLB */
+        long n0 = counter(kinds[k].counter);
+        VALID(what("remap to the new frame with %s", kinds[k].name),
+              uvm(va, (to << 12) | F_P | F_U | nx, kinds[k].flag));
+        long flushes = counter(kinds[k].counter) - n0;
+        uint64_t after = *(volatile uint64_t *)va;
+        if (kinds[k].flag == HAKO_UVMF_NONE) {
+            kprintf("[attack 17] remapped without a flush: the va reads the %s frame\n",
+                    after == old_mark ? "old (the TLB's stale translation)" : "new");
+        } else {
+            int ok = XTF_CHECK(before == old_mark && after == new_mark,
+                               "update_va_mapping with %s: read %lx before and %lx after the "
+                               "remap; want %lx then %lx (the old value after it: a stale TLB entry)",
+                               kinds[k].name, before, after, old_mark, new_mark);
+            ok &= XTF_CHECK(flushes >= 1 && (kinds[k].flag != HAKO_UVMF_INVLPG || flushes == 1),
+                            "update_va_mapping with %s: its counter went up by %ld", kinds[k].name,
+                            flushes);
+            kprintf("[attack 17] remap a va the TLB holds with %s -> new frame read %s\n",
+                    kinds[k].name, ok ? "ok" : "FAILED");
+        }
+        VALID("unmap it", uvm(va, 0, HAKO_UVMF_INVLPG));
+    }
+    alive();
+}
+
 void test_main(const struct hako_start_info *start)
 {
     si = start;
@@ -1145,6 +1197,7 @@ void test_main(const struct hako_start_info *start)
     attack_kernel_faults();
     attack_malformed();
     attack_stale_root();
+    check_uvm_flush();
 
     install_traps(0);
     cur_attack = 99;

@@ -3,7 +3,8 @@
  * result; failures do not stop a batch unless asked to; nesting and iret are refused;
  * bad arrays fail cleanly; long batches are split and completed; batch hypercalls inside
  * a multicall run to their end; the burst loop and the full path agree wherever the
- * entries they share a batch with, and the page boundaries, fall.
+ * entries they share a batch with, and the page boundaries, fall; an array whose va is
+ * remapped (between calls or by the batch itself) is read from its new frame.
  */
 #include <hako/domctl.h>
 #include <hako/hcall.h>
@@ -92,6 +93,57 @@ static void test_burst_edges(uint32_t domid)
     XTF_CHECK(dv == versions && ds == yields,
               "calls counted: version %lu (ran %lu), sched_op %lu (ran %lu)", dv, versions, ds,
               yields);
+}
+
+/* The array's page is translated again when its va is remapped (the translation cache
+ * re-checks the page-table entries it used; ABI.md 7.5, 6): a multicall at va runs from
+ * frame A, va is remapped to frame B holding another array -- by update_va_mapping
+ * between two multicalls, then by the batch's own first entry -- and the next entries run
+ * are B's, with their results stored in B; A's results stay as they were. A's entries
+ * are version calls, B's console writes, so each result says which array ran. */
+static void test_remapped_array(void)
+{
+    static const char b_ran[] = "multicall: array B ran\n";
+    const uint64_t va = 0x200000000000ul, pte = PTE_KERNEL_RW, mark = 0x55;
+    const long b_result = sizeof(b_ran) - 1;
+    uint64_t pa = pfn_alloc(), pb = pfn_alloc();
+    if (!pa || !pb || mm_map(mm_kernel_l4(), va, pfn_to_mfn(pa), pte) || mm_flush()) {
+        xtf_error("cannot map an array page at %lx", va);
+        return;
+    }
+    struct hako_multicall_entry *a = pfn_to_va(pa), *b = pfn_to_va(pb);
+    struct hako_multicall_entry *at = (struct hako_multicall_entry *)va;
+    const struct hako_multicall_entry version = { .op = HAKO_HC_version, .result = mark },
+        write_b = { .op = HAKO_HC_console_io,
+                    .args = { HAKO_CONSOLE_WRITE, UL(b_ran), b_result }, .result = mark };
+    a[0] = version, b[0] = write_b;
+    XTF_EXPECT_RC(multicall(at, 1), 1, "multicall from array A (its page now cached)");
+    XTF_CHECK(a[0].result == HAKO_ABI_VERSION, "array A's entry: result %ld", (long)a[0].result);
+    a[0].result = mark;
+    XTF_EXPECT_RC(hako_hypercall3(HAKO_HC_update_va_mapping, va, (pfn_to_mfn(pb) << 12) | pte,
+                                  HAKO_UVMF_INVLPG), 0, "remap the array's va to frame B");
+    XTF_EXPECT_RC(multicall(at, 1), 1, "multicall at the same va, now frame B");
+    XTF_CHECK(b[0].result == b_result && a[0].result == (long)mark,
+              "after remapping the array's va between calls: B's result %ld (want %ld: B's "
+              "write ran there), A's %ld (want %ld: untouched)", (long)b[0].result, b_result,
+              (long)a[0].result, (long)mark);
+
+    XTF_EXPECT_RC(hako_hypercall3(HAKO_HC_update_va_mapping, va, (pfn_to_mfn(pa) << 12) | pte,
+                                  HAKO_UVMF_INVLPG), 0, "map frame A at the va again");
+    a[0] = (struct hako_multicall_entry){ .op = HAKO_HC_update_va_mapping,
+                                          .args = { va, (pfn_to_mfn(pb) << 12) | pte,
+                                                    HAKO_UVMF_INVLPG }, .result = mark };
+    a[1] = version, b[0] = version, b[1] = write_b;
+    XTF_EXPECT_RC(multicall(at, 2), 2, "multicall whose first entry remaps its own array");
+    XTF_CHECK(b[0].result == 0 && b[1].result == b_result && a[0].result == (long)mark &&
+                  a[1].result == (long)mark,
+              "after the batch remapped its array: B's results %ld %ld (want 0, %ld), A's %ld "
+              "%ld (want %ld, %ld: untouched)", (long)b[0].result, (long)b[1].result, b_result,
+              (long)a[0].result, (long)a[1].result, (long)mark, (long)mark);
+    XTF_EXPECT_RC(hako_hypercall3(HAKO_HC_update_va_mapping, va, 0, HAKO_UVMF_INVLPG), 0,
+                  "unmap the array's va");
+    pfn_free(pa);
+    pfn_free(pb);
 }
 
 void test_main(const struct hako_start_info *si)
@@ -197,6 +249,7 @@ void test_main(const struct hako_start_info *si)
               "mmu_update inside multicall: results %ld %ld, done %lu", (long)mc[0].result,
               (long)mc[2].result, done);
     test_burst_edges(si->domid);
+    test_remapped_array();
     /* The audit made from inside a batch (the array page is held meanwhile) is exact. */
     set(0, HAKO_HC_version, HAKO_VERSION_ABI, 0, 0, 0);
     set(1, HAKO_HC_debug_op, HAKO_DEBUG_AUDIT, 0, 0, 0);
