@@ -126,7 +126,7 @@ void guest_trap(struct guest_regs *g, struct hako_trap_frame *f)
 /* The machine frame of a page of this kernel's image. */
 static uint64_t image_mfn(const struct hako_start_info *si, const void *va)
 {
-    return ((const uint64_t *)si->p2m_va)[(UL(va) - si->virt_base) >> 12];
+    return pfn_to_mfn((UL(va) - si->virt_base) >> 12);
 }
 
 /* A user address space with the program, its argument block (*args, through the linear
