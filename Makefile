@@ -25,7 +25,8 @@ LDFLAGS_FREE := -nostdlib -static -z max-page-size=4096 -z noexecstack --no-warn
 HOST_CFLAGS  := -std=gnu11 -O1 -g $(WARN) -DHAKO_HOST_TEST -Ihypercall-abi -Ihypervisor -Iring-io \
 	-fsanitize=address,undefined -fno-sanitize-recover=all -MMD -MP
 
-HV_SRCS    := $(wildcard hypervisor/*.c) hypervisor/boot.S hypervisor/entry.S
+HV_SRCS    := $(filter-out hypervisor/asm-offsets.c,$(wildcard hypervisor/*.c)) hypervisor/boot.S \
+	hypervisor/entry.S
 HV_OBJS    := $(patsubst %,$(BUILD)/%.o,$(HV_SRCS))
 HV_ELF     := $(BUILD)/hako.elf
 
@@ -105,6 +106,16 @@ FORCE:
 
 $(BUILD)/hypervisor/main.c.o $(BUILD)/hypervisor/hypercall.c.o: $(BUILD)/hypervisor/version.h
 $(BUILD)/hypervisor/main.c.o $(BUILD)/hypervisor/hypercall.c.o: HV_CFLAGS += -include $(BUILD)/hypervisor/version.h
+
+# The structure offsets entry.S uses, generated from the C definitions: asm-offsets.c is
+# compiled to assembly only, and each "->NAME value" line it leaves becomes a #define.
+$(BUILD)/hypervisor/asm-offsets.h: hypervisor/asm-offsets.c
+	@mkdir -p $(@D)
+	$(CC) $(HV_CFLAGS) -MT $@ -MF $@.d -S $< -o $@.s
+	@{ echo '/* Generated from hypervisor/asm-offsets.c: do not edit. */'; \
+	  sed -n 's/^[[:space:]]*->\([A-Z_0-9]*\) \$$\{0,1\}\(-\{0,1\}[0-9]*\).*/#define \1 \2/p' $@.s; } > $@.tmp
+	@rm -f $@.s && mv $@.tmp $@
+$(BUILD)/hypervisor/entry.S.o: $(BUILD)/hypervisor/asm-offsets.h
 
 $(BUILD)/hypervisor/%.c.o: hypervisor/%.c
 	@mkdir -p $(@D)

@@ -28,7 +28,7 @@
 /* Hypervisor address of ring r's window for v. */
 static uint64_t window(struct vcpu *v, unsigned r)
 {
-    return HV_ASYNC_BASE + (uint64_t)v->dom->stack_slot * HV_ASYNC_SLOT +
+    return HV_ASYNC_BASE + (uint64_t)v->stack_slot * HV_ASYNC_SLOT +
            r * (HV_ASYNC_SLOT / ASYNC_RINGS);
 }
 
@@ -125,7 +125,7 @@ static long run_sqe(struct vcpu *v, const struct hako_async_sqe *e)
         return -HAKO_ECANCELED;
     if (e->_pad0 || (e->flags & ~(HAKO_ASYNC_LINK | HAKO_ASYNC_BARRIER | HAKO_ASYNC_NO_COMPLETION)))
         return -HAKO_EINVAL;
-    long rc = hc_batch_check(e->op, HCF_ASYNC);
+    long rc = hc_batch_check(v, e->op, HCF_ASYNC);
     if (rc)
         return rc;
     uint64_t args6[6] = { e->args[0], e->args[1], e->args[2], e->args[3], e->args[4], 0 };
@@ -138,11 +138,10 @@ static long run_sqe(struct vcpu *v, const struct hako_async_sqe *e)
 }
 
 /* entry.S: the burst loop. Runs up to n submissions from consecutive slots with flags
- * and padding all zero (no LINK, BARRIER, NO_COMPLETION) and a table slot that is not
- * async_full_op, posting each completion into
- * consecutive completion slots (ours until the index is published). Every field of a
- * submission it runs is loaded once, before the call. It stops at the first submission
- * that needs run_sqe (having only looked at its number and flags: that one is then
+ * and padding all zero (no LINK, BARRIER, NO_COMPLETION) and a non-NULL burst-table
+ * slot, posting each completion into consecutive completion slots (ours until the
+ * index is published). Every field of a submission it runs is loaded once, before the
+ * call. It stops at the first submission that needs run_sqe (having only looked at its number and flags: that one is then
  * copied and checked in full, and nothing the loop saw is used). */
 long async_burst(const struct hako_async_sqe *sq_end, struct hako_async_cqe *cq_end, long i,
                  uint64_t *count, const hypercall_fn *table);
@@ -151,13 +150,7 @@ long async_burst(const struct hako_async_sqe *sq_end, struct hako_async_cqe *cq_
 static unsigned run_burst(struct vcpu *v, const struct hako_async_sqe *sq,
                           struct hako_async_cqe *cq, unsigned n)
 {
-    _Static_assert(sizeof(*sq) == 64 && sizeof(*cq) == 16, "async_burst's strides");
-    _Static_assert(__builtin_offsetof(struct hako_async_sqe, user_data) == 48 &&
-                   __builtin_offsetof(struct hako_async_sqe, flags) == 56 &&
-                   __builtin_offsetof(struct hako_async_sqe, _pad0) == 60 &&
-                   __builtin_offsetof(struct hako_async_cqe, result) == 8, "async_burst's offsets");
-    _Static_assert(HC_BURST_SLOTS == 32, "async_burst takes op < 32");
-    long i = async_burst(sq + n, cq + n, -8 * (long)n, v->hc_count, hc_async_burst);
+    long i = async_burst(sq + n, cq + n, -8 * (long)n, v->hc_count, v->dom->type->async_burst);
     return n + (unsigned)(i / 8);
 }
 
@@ -166,7 +159,7 @@ long async_drain(struct vcpu *v, unsigned max)
     struct async_state *a = &v->async;
     /* Submissions are the kernel's: their pointers and page-table operations mean its
      * address space, so they never run while the vCPU is in user mode. */
-    if (!a->active || v->in_user || v->cont.active)
+    if (!a->active || v->pv.in_user || v->cont.active)
         return 0;   /* (a split call waiting to be re-issued runs first: see hc_preempt) */
     long posted = 0;
     bool broken = false, notify = false, unused;

@@ -43,8 +43,4 @@ unsigned async_refs(struct vcpu *v, struct hv_ref *refs, unsigned n);
 /* async_op(cmd, arg): set up, enter or tear down the caller's rings. */
 long hc_async_op(HC_ARGS);
 
-/* entry.S: the burst-table slot of the calls async_burst leaves to the full path. Never
- * called from C (it unwinds async_burst). */
-long async_full_op(HC_ARGS);
-
 #endif /* HV_ASYNC_H */

@@ -21,11 +21,11 @@ long hc_debug_op(HC_ARGS)
     switch (a1) {
     case HAKO_DEBUG_AUDIT: {
         struct hv_ref refs[3 + ASYNC_RINGS * ASYNC_MAX_PAGES + 2] = {
-            { v->kernel_l4, PGT_L4 },
+            { v->pv.kernel_l4, PGT_L4 },
             { v->dom->shinfo_mfn, PGT_WRITABLE },
-            { v->user_l4, PGT_L4 },
+            { v->pv.user_l4, PGT_L4 },
         };
-        unsigned n = async_refs(v, refs, v->user_l4 ? 3 : 2);
+        unsigned n = async_refs(v, refs, v->pv.user_l4 ? 3 : 2);
         for (unsigned i = 0; i < v->nr_mc_held; i++)     /* audit made inside a multicall */
             refs[n++] = (struct hv_ref){ v->mc_held[i], PGT_WRITABLE };
         return pagetype_audit(v->dom->domid, refs, n);
@@ -36,7 +36,7 @@ long hc_debug_op(HC_ARGS)
         if (a2 == 0 || a2 > 1000000)
             return -HAKO_EINVAL;
         /* Called through the dispatch table, as the entry path and multicall call it. */
-        hypercall_fn fn = hypercall_table[HAKO_HC_version];
+        hypercall_fn fn = v->hc_table[HAKO_HC_version];
         __asm__ volatile("" : "+r"(fn));                  /* no inlining it away */
         uint64_t t0 = rdtsc();
         for (uint64_t i = 0; i < a2; i++) {

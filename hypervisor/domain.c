@@ -20,7 +20,8 @@
 
 static struct domain *domains[MAX_DOMAINS];
 static uint64_t stack_slots_used; /* bit i: stack slot i in use (one slot per vCPU) */
-_Static_assert(MAX_DOMAINS <= HV_STACK_SLOTS && HV_STACK_SLOTS <= 64, "one stack slot bit each");
+_Static_assert(MAX_DOMAINS * DOMAIN_MAX_VCPUS <= HV_STACK_SLOTS && HV_STACK_SLOTS <= 64,
+               "every vCPU has a stack slot, one bit each");
 _Static_assert(MAX_DOMAINS <= PGT_FOREIGN_DOMIDS, "every domid can count foreign mappings");
 
 /* Hypervisor address of the top of stack slot i. */
@@ -29,40 +30,20 @@ static uint64_t stack_slot_top(unsigned i)
     return HV_STACKS_BASE + (uint64_t)(i + 1) * HV_STACK_SLOT;
 }
 
-struct domain *domain_create(uint16_t domid, const char *name, bool privileged, int *err)
+/* Set up vCPU id of d: a stack slot with its pages, reset FPU state, and a first switch
+ * frame that enters the guest frame. The caller checked that a slot and the frames are
+ * free. */
+static void vcpu_init(struct domain *d, unsigned id)
 {
-    if (domid >= MAX_DOMAINS || domains[domid]) {
-        *err = domid >= MAX_DOMAINS ? -HAKO_EINVAL : -HAKO_EEXIST;
-        return NULL;
-    }
-    if (stack_slots_used == ~0ull || frame_free_count() < 2 + HV_STACK_PAGES) {
-        *err = -HAKO_ENOMEM;
-        return NULL;
-    }
-    struct frame_list hv_mem = { FRAME_NONE, 0 };
-    struct domain *d = mfn_to_virt(frame_alloc(OWNER_HV, &hv_mem));
-    _Static_assert(sizeof(struct domain) <= PAGE_SIZE, "domain fits a page");
-    memset(d, 0, sizeof(*d));
-    d->hv_mem = hv_mem;
-    d->mem = (struct frame_list){ FRAME_NONE, 0 };
-    d->domid = domid;
-    d->privileged = privileged;
-    d->state = DOMAIN_RUNNING;
-    snprintf(d->name, sizeof(d->name), "%s", name);
-
-    if (!evtchn_init(d)) {
-        struct frame_list l = d->hv_mem;
-        frame_free_list(&l);
-        *err = -HAKO_ENOMEM;
-        return NULL;
-    }
-    d->vcpu.se.weight = SCHED_DEFAULT_WEIGHT;
-    vcpu_update_upcall_word(&d->vcpu);
-    d->stack_slot = (unsigned)__builtin_ctzll(~stack_slots_used);
-    stack_slots_used |= 1ull << d->stack_slot;
-    struct vcpu *v = &d->vcpu;
+    struct vcpu *v = &d->vcpu[id];
     v->dom = d;
-    v->stack_top = stack_slot_top(d->stack_slot);
+    v->id = id;
+    v->hc_table = d->type->hc_table;
+    v->se.weight = SCHED_DEFAULT_WEIGHT;
+    vcpu_update_upcall_word(v);
+    v->stack_slot = (unsigned)__builtin_ctzll(~stack_slots_used);
+    stack_slots_used |= 1ull << v->stack_slot;
+    v->stack_top = stack_slot_top(v->stack_slot);
     for (unsigned i = 1; i <= HV_STACK_PAGES; i++) {
         uint32_t mfn = frame_alloc(OWNER_HV, &d->hv_mem);
         paging_map_hv_page(v->stack_top - i * PAGE_SIZE, mfn,
@@ -81,7 +62,39 @@ struct domain *domain_create(uint16_t domid, const char *name, bool privileged, 
     for (unsigned i = 0; i < 6; i++)
         *--sp = 0;                      /* rbp rbx r12 r13 r14 r15 */
     v->saved_rsp = (uint64_t)sp;
+}
 
+struct domain *domain_create(uint16_t domid, const char *name, bool privileged,
+                             const struct guest_type *type, int *err)
+{
+    if (domid >= MAX_DOMAINS || domains[domid]) {
+        *err = domid >= MAX_DOMAINS ? -HAKO_EINVAL : -HAKO_EEXIST;
+        return NULL;
+    }
+    if (stack_slots_used == ~0ull || frame_free_count() < 2 + HV_STACK_PAGES) {
+        *err = -HAKO_ENOMEM;
+        return NULL;
+    }
+    struct frame_list hv_mem = { FRAME_NONE, 0 };
+    struct domain *d = mfn_to_virt(frame_alloc(OWNER_HV, &hv_mem));
+    _Static_assert(sizeof(struct domain) <= PAGE_SIZE, "domain fits a page");
+    memset(d, 0, sizeof(*d));
+    d->hv_mem = hv_mem;
+    d->mem = (struct frame_list){ FRAME_NONE, 0 };
+    d->domid = domid;
+    d->privileged = privileged;
+    d->type = type;
+    d->state = DOMAIN_RUNNING;
+    snprintf(d->name, sizeof(d->name), "%s", name);
+
+    if (!evtchn_init(d)) {
+        struct frame_list l = d->hv_mem;
+        frame_free_list(&l);
+        *err = -HAKO_ENOMEM;
+        return NULL;
+    }
+    d->nr_vcpus = 1;
+    vcpu_init(d, 0);
     domains[domid] = d;
     return d;
 }
@@ -92,14 +105,14 @@ void vcpu_update_upcall_word(struct vcpu *v)
     _Static_assert(__builtin_offsetof(struct hako_vcpu_info, evtchn_upcall_mask) ==
                        __builtin_offsetof(struct hako_vcpu_info, evtchn_upcall_pending) + 1,
                    "pending and mask form one little-endian word");
-    v->upcall_word = v->event_callback && v->vcpu_info
+    v->pv.upcall_word = v->pv.event_callback && v->vcpu_info
                          ? (const uint16_t *)&v->vcpu_info->evtchn_upcall_pending
                          : &never;
 }
 
 void vcpu_update_cr3(struct vcpu *v)
 {
-    v->cr3 = (v->in_user ? v->user_l4 : v->kernel_l4) << PAGE_SHIFT;
+    v->cr3 = (v->pv.in_user ? v->pv.user_l4 : v->pv.kernel_l4) << PAGE_SHIFT;
     /* Invariant: v->cr3 is a validated L4 of v's domain (the base pointer's type
      * reference keeps it so); guest accesses rely on it (guest_access.h). */
     const struct frame_info *f = frame_get(v->cr3 >> PAGE_SHIFT);
@@ -113,10 +126,12 @@ void vcpu_update_cr3(struct vcpu *v)
 
 void domain_destroy(struct domain *d)
 {
-    HV_ASSERT(current_vcpu() != &d->vcpu);
-    sched_remove(&d->vcpu);
+    HV_ASSERT(!current_vcpu() || current_vcpu()->dom != d);
+    for_each_vcpu (d, v) {
+        sched_remove(v);
+        async_teardown(v);
+    }
     evtchn_teardown(d);
-    async_teardown(&d->vcpu);
     pagetype_drop_foreign_held(d->domid);  /* its references on others' frames */
     pagetype_revoke_foreign(d->domid);     /* others' entries onto its frames */
     domains[d->domid] = NULL;
@@ -124,9 +139,11 @@ void domain_destroy(struct domain *d)
      * unwinding; only the machine-to-phys entries are cleared. */
     for (uint32_t mfn = d->mem.head; mfn != FRAME_NONE; mfn = frame_get(mfn)->next)
         m2p_set(mfn, HAKO_M2P_INVALID);
-    for (unsigned i = 1; i <= HV_STACK_PAGES; i++)
-        paging_unmap_hv_page(d->vcpu.stack_top - i * PAGE_SIZE);
-    stack_slots_used &= ~(1ull << d->stack_slot);
+    for_each_vcpu (d, v) {
+        for (unsigned i = 1; i <= HV_STACK_PAGES; i++)
+            paging_unmap_hv_page(v->stack_top - i * PAGE_SIZE);
+        stack_slots_used &= ~(1ull << v->stack_slot);
+    }
     frame_free_list(&d->mem);
     struct frame_list hv_mem = d->hv_mem;   /* d lives in one of these frames */
     frame_free_list(&hv_mem);
@@ -143,7 +160,8 @@ void domain_shutdown(struct domain *d, uint32_t reason, uint32_t code)
     d->shutdown_reason = reason;
     d->shutdown_code = code;
     printk("d%u (%s) stopped: %s, code %u\n", d->domid, d->name, reason_names[reason], code);
-    sched_remove(&d->vcpu);
+    for_each_vcpu (d, v)
+        sched_remove(v);
     struct domain *dom0 = domain_get(0);
     if (dom0 && dom0 != d)
         evtchn_send_virq(dom0, HAKO_VIRQ_DOM_EXC);   /* the toolstack wants to know */
@@ -151,9 +169,10 @@ void domain_shutdown(struct domain *d, uint32_t reason, uint32_t code)
         for (unsigned id = 1; id < MAX_DOMAINS; id++)
             if (domains[id]) {
                 domains[id]->paused = true;
-                vcpu_update_runnable(&domains[id]->vcpu);
+                for_each_vcpu (domains[id], v)
+                    vcpu_update_runnable(v);
             }
-    if (current_vcpu() == &d->vcpu)
+    if (current_vcpu() && current_vcpu()->dom == d)
         schedule();                     /* not runnable any more: never comes back */
 }
 

@@ -12,12 +12,14 @@
 
 #include "async.h"
 #include "frame.h"
+#include "guest_type.h"
 #include "percpu.h"
 #include "sched_policy.h"
 #include "x86.h"
 
 #define MAX_DOMAINS 64
 #define DOMAIN_NAME_MAX 32
+#define DOMAIN_MAX_VCPUS 1     /* the scheduler runs one CPU so far */
 
 
 enum domain_state {
@@ -33,32 +35,26 @@ struct hc_continuation {
     uint64_t progress;          /* items already done */
 };
 
+/* A virtual CPU: what every guest type has. The type-specific part is a member (pv). */
 struct vcpu {
-    bool in_user;               /* guest user mode (else guest kernel mode) */
-    const uint16_t *upcall_word;        /* entry.S: upcall_pending | upcall_mask << 8 of its
-                                           vcpu_info when it has an event callback, else a
-                                           word that is always 0 (no upcall to deliver) */
+    struct pv_vcpu pv;          /* paravirtualized state (guest_type.h); entry.S reads it */
+    const hypercall_fn *hc_table;       /* its domain's type->hc_table: entry.S calls it */
     uint64_t hc_count[HC_COUNT_SLOTS];  /* hypercalls made, by number (entry.S counts) */
     struct hako_vcpu_info *vcpu_info;   /* its slot in the shared-info page (direct map) */
     struct domain *dom;
+    unsigned id;                /* index in dom->vcpu[] */
+    unsigned stack_slot;        /* its hypervisor stack and async window (domain.c, async.c) */
     uint64_t stack_top;         /* top of its hypervisor stack; a cpu_regs frame sits below */
     uint64_t saved_rsp;         /* hypervisor stack pointer while switched out */
     uint64_t cr3;               /* machine address of its current top-level table: always
                                    a validated L4 of its domain (vcpu_update_cr3) */
     bool runnable;
     struct vcpu *rq_next;       /* run queue link */
-    uint64_t kernel_l4;         /* mfn of the kernel-mode top-level table (holds a type ref) */
-    uint64_t user_l4;           /* mfn of the user-mode top-level table, 0 = none */
-    uint64_t kernel_sp;         /* guest kernel stack for events from user mode, 0 = none */
-    uint64_t trap_handler[32];  /* guest handlers for vectors 0..31, 0 = none */
-    uint64_t syscall_callback;  /* guest kernel entry for user-mode syscall, 0 = none */
     struct hc_continuation cont;
     uint64_t continuations;     /* hypercalls split so far */
     const uint64_t *mc_args;    /* the running multicall entry's arguments, else NULL */
     uint64_t mc_held[2];        /* array pages the running multicall holds (writable-type */
     unsigned nr_mc_held;        /* references) while an entry runs: for the audit */
-    uint64_t event_callback;    /* guest entry for event upcalls, 0 = none */
-    uint64_t failsafe_callback; /* guest entry for refused iret frames, 0 = none */
     bool blocked;               /* waiting for an event (sched_op BLOCK or POLL) */
     bool polling;               /* ... for one of poll_ports (POLL) */
     uint32_t nr_poll_ports;
@@ -78,9 +74,7 @@ struct vcpu {
     struct guest_selectors sel; /* ds es fs gs while switched out; null at creation */
     uint8_t fpu[512] __attribute__((aligned(16)));  /* fxsave area while switched out */
 };
-_Static_assert(__builtin_offsetof(struct vcpu, in_user) == VCPU_IN_USER, "vcpu in_user");
-_Static_assert(__builtin_offsetof(struct vcpu, upcall_word) == VCPU_UPCALL_WORD, "upcall word");
-_Static_assert(__builtin_offsetof(struct vcpu, hc_count) == VCPU_HC_COUNT, "vcpu hc_count");
+
 
 struct domain {
     uint16_t domid;
@@ -98,15 +92,19 @@ struct domain {
     uint32_t abi_minor;         /* ABI minor its kernel's note says it was built for */
     struct frame_list mem;      /* frames owned by the guest */
     struct frame_list hv_mem;   /* hypervisor frames held for this domain (incl. this page) */
-    unsigned stack_slot;
     bool paused;                /* by the control domain */
     struct hako_shared_info *shinfo;    /* the shared-info page (direct map) */
     struct evtchn *evtchn;      /* HAKO_NR_EVENT_CHANNELS ports (one hypervisor page) */
     uint16_t virq_port[HAKO_NR_VIRQS];  /* port bound to each virq, 0 = none */
     uint64_t stat_events;       /* events raised on this domain */
     uint64_t stat_traps[32];    /* guest exceptions by vector */
-    struct vcpu vcpu;           /* one vCPU for now */
+    const struct guest_type *type;      /* what kind of guest it runs (guest_type.h) */
+    unsigned nr_vcpus;          /* vcpu[0 .. nr_vcpus) exist */
+    struct vcpu vcpu[DOMAIN_MAX_VCPUS];
 };
+
+/* Every vCPU v of domain d. */
+#define for_each_vcpu(d, v) for (struct vcpu *v = (d)->vcpu; v < (d)->vcpu + (d)->nr_vcpus; v++)
 
 /* The frame on vCPU v's hypervisor stack that holds its guest registers. */
 static inline struct cpu_regs *vcpu_regs(struct vcpu *v)
@@ -127,8 +125,10 @@ void vcpu_wake(struct vcpu *v);
 /* Point v at the top-level table of its current mode; loads CR3 when v is running. */
 void vcpu_update_cr3(struct vcpu *v);
 
-/* Create an empty domain (no memory yet) with one vCPU; NULL with *err set on failure. */
-struct domain *domain_create(uint16_t domid, const char *name, bool privileged, int *err);
+/* Create an empty domain of guest type `type` (no memory yet) with one vCPU; NULL with
+ * *err set on failure. */
+struct domain *domain_create(uint16_t domid, const char *name, bool privileged,
+                             const struct guest_type *type, int *err);
 
 /* Free everything a domain holds: guest frames, hypervisor frames, its id; foreign
  * mappings it holds are dropped, and any other domain's mapping of its frames is

@@ -252,10 +252,10 @@ int domain_build(struct domain *d, struct domain_build_params *p, const char **w
      * pointer and a pin each hold an L4 reference; the hypervisor keeps the shared-info
      * frame writable-typed so it can never become a page table. A failure here would be
      * a builder bug, not a guest's doing. */
-    struct vcpu *v = &d->vcpu;
-    v->kernel_l4 = upper[0];
-    int base_ref = get_page_and_type(v->kernel_l4, PGT_L4, d->domid);
-    int pin_ref = base_ref ? base_ref : pt_pin(v->kernel_l4, PGT_L4, d->domid);
+    struct vcpu *v = &d->vcpu[0];     /* the boot vCPU */
+    v->pv.kernel_l4 = upper[0];
+    int base_ref = get_page_and_type(v->pv.kernel_l4, PGT_L4, d->domid);
+    int pin_ref = base_ref ? base_ref : pt_pin(v->pv.kernel_l4, PGT_L4, d->domid);
     int shinfo_ref = get_page_and_type(shinfo_mfn, PGT_WRITABLE, d->domid);
     HV_ASSERT(base_ref == 0 && pin_ref == 0 && shinfo_ref == 0);
     d->shinfo_mfn = shinfo_mfn;

@@ -71,6 +71,15 @@ static uint16_t free_domid(void)
     return 0;
 }
 
+/* Give every vCPU of d the scheduling weight and cap (percent of a CPU, 0 = none). */
+static void domain_set_sched(struct domain *d, uint16_t weight, uint16_t cap)
+{
+    for_each_vcpu (d, v) {
+        v->se.weight = weight;
+        v->se.cap = cap;
+    }
+}
+
 /* Copy the boot module (len bytes at the caller's va, checked readable beforehand) into
  * d's frames from first_mfn on, in frame-list order; 0 or -HAKO_EFAULT. */
 static int module_copy_in(uint64_t va, uint64_t len, uint32_t first_mfn)
@@ -117,7 +126,7 @@ static long domctl_create(uint64_t arg)
     struct frame_list scratch = { FRAME_NONE, 0 };
     int rc = image_copy_in(c.image_va, c.image_len, &scratch);
     int err = 0;
-    struct domain *d = rc ? NULL : domain_create(domid, c.name[0] ? c.name : "domU", false, &err);
+    struct domain *d = rc ? NULL : domain_create(domid, c.name[0] ? c.name : "domU", false, &guest_type_pv, &err);
     if (!rc && !d)
         rc = err;
     struct domain_build_params p = {
@@ -141,15 +150,15 @@ static long domctl_create(uint64_t arg)
     if (rc)
         return rc;
     last_domid = domid;
-    d->vcpu.se.weight = c.weight ? c.weight : SCHED_DEFAULT_WEIGHT;
-    d->vcpu.se.cap = c.cap;
+    domain_set_sched(d, c.weight ? c.weight : SCHED_DEFAULT_WEIGHT, c.cap);
     c.domid = domid;
     c.console_mfn = d->console_mfn;
     c.console_port = port.port;
     guest_copy_to(current_vcpu(), arg, &c, size);   /* checked writable above */
     printk("d%u (%s) created: %lu pages, weight %u, cap %u, module %lu bytes\n", domid, d->name,
-           c.mem_pages, d->vcpu.se.weight, c.cap, c.module_len);
-    sched_add(&d->vcpu);
+           c.mem_pages, d->vcpu[0].se.weight, c.cap, c.module_len);
+    for_each_vcpu (d, v)
+        sched_add(v);
     return domid;
 }
 
@@ -170,18 +179,20 @@ static long domctl_getinfo(uint64_t arg)
                  : d->state == DOMAIN_CRASHED ? HAKO_DOMSTATE_CRASHED
                  : d->paused                  ? HAKO_DOMSTATE_PAUSED
                                               : HAKO_DOMSTATE_RUNNING;
-    info.weight = d->vcpu.se.weight;
-    info.cap = d->vcpu.se.cap;
+    info.weight = d->vcpu[0].se.weight;    /* the same on every vCPU (domain_set_sched) */
+    info.cap = d->vcpu[0].se.cap;
     info.flags = d->si_flags;
     info.shutdown_reason = d->shutdown_reason;
     info.shutdown_code = d->shutdown_code;
     info.nr_pages = d->nr_pages;
-    info.cpu_time_ns = d->vcpu.cpu_time_ns;
-    if (current_vcpu() == &d->vcpu)       /* the caller itself: include the running slice */
-        info.cpu_time_ns += time_now_ns() - d->vcpu.run_start_ns;
+    for_each_vcpu (d, v) {
+        info.cpu_time_ns += v->cpu_time_ns;
+        if (current_vcpu() == v)            /* the caller itself: include the running slice */
+            info.cpu_time_ns += time_now_ns() - v->run_start_ns;
+        for (unsigned i = 0; i < 16; i++)
+            info.hypercalls[i] += v->hc_count[i];
+    }
     info.events = d->stat_events;
-    for (unsigned i = 0; i < 16; i++)
-        info.hypercalls[i] = d->vcpu.hc_count[i];
     for (unsigned i = 0; i < 32; i++)
         info.traps[i] = d->stat_traps[i];
     memcpy(info.name, d->name, sizeof(info.name));
@@ -221,7 +232,8 @@ long hc_domctl(HC_ARGS)
         if (!(d = target(a2, &rc)))
             return rc;
         d->paused = a1 == HAKO_DOMCTL_PAUSE;
-        vcpu_update_runnable(&d->vcpu);
+        for_each_vcpu (d, v)
+            vcpu_update_runnable(v);
         return 0;
     case HAKO_DOMCTL_GETINFO:
         return domctl_getinfo(a2);
@@ -240,8 +252,7 @@ long hc_domctl(HC_ARGS)
             return -HAKO_EINVAL;
         if (!(d = domain_get(s.domid)))
             return -HAKO_ESRCH;
-        d->vcpu.se.weight = s.weight;
-        d->vcpu.se.cap = s.cap;
+        domain_set_sched(d, s.weight, s.cap);
         return 0;
     }
     default:

@@ -8,6 +8,7 @@
 #include <hako/errno.h>
 #include <hako/hypercall.h>
 
+#include "asm-offsets.h"
 #include "percpu.h"
 #include "x86.h"
 
@@ -46,16 +47,13 @@
     pushq %rbx
 .endm
 
-/* Frame slots the sysret path reloads one by one (struct cpu_regs, x86.h; the scratch
- * slots are in SAVE_SCRATCH's order below rax). */
-#define FRAME_OFF_R10    (FRAME_RAX - 7 * 8)
-#define FRAME_OFF_R9     (FRAME_RAX - 6 * 8)
-#define FRAME_OFF_R8     (FRAME_RAX - 5 * 8)
-#define FRAME_OFF_RDI    (FRAME_RAX - 4 * 8)
-#define FRAME_OFF_RSI    (FRAME_RAX - 3 * 8)
-#define FRAME_OFF_RDX    (FRAME_RAX - 2 * 8)
-#define FRAME_OFF_RFLAGS (FRAME_CS + 8)
-#define FRAME_OFF_RSP    (FRAME_CS + 16)
+/* SAVE_GPRS and the CPU push struct cpu_regs (x86.h) in its field order; the offsets
+ * come from asm-offsets.c, so a reordered struct stops the build here. */
+.if FRAME_RBX != 0 || FRAME_R15 != 40 || FRAME_R10 != 56 || FRAME_RDX != 96 || FRAME_RAX != 112 \
+    || FRAME_VECTOR != 120 || FRAME_ERROR != 128 || FRAME_RIP != 136 || FRAME_RSP != 160 \
+    || FRAME_SIZE != 176
+.error "struct cpu_regs no longer matches the order entry.S pushes it in"
+.endif
 
 /* The callee-saved registers, in the order context_switch and async_burst push them. */
 .macro POP_CALLEE_SAVED
@@ -113,12 +111,12 @@
 syscall_entry:
     SYSCALL_FRAME
     movq %gs:PCPU_CURRENT, %r11
-    testb $1, VCPU_IN_USER(%r11)
+    testb $1, VCPU_PV_IN_USER(%r11)
     jnz 3f                          /* guest user mode: a system call for the guest kernel */
     cmpq hypercall_count(%rip), %rax
     jae 1f
     incq VCPU_HC_COUNT(%r11,%rax,8)  /* hypercall_count <= HC_COUNT_SLOTS (hypercall.c) */
-    leaq hypercall_table(%rip), %r11
+    movq VCPU_HC_TABLE(%r11), %r11
     call *(%r11,%rax,8)
     .globl hypercall_return
 hypercall_return:                   /* rax = the result; the frame's rax slot is stale */
@@ -133,19 +131,19 @@ hypercall_return:                   /* rax = the result; the frame's rax slot is
     /* An unmasked event pending (upcall_pending == 1, upcall_mask == 0) and a callback
      * to take it? Upcall. (Without a callback the word read is always 0.) */
     movq %gs:PCPU_CURRENT, %r11
-    movq VCPU_UPCALL_WORD(%r11), %r11
+    movq VCPU_PV_UPCALL_WORD(%r11), %r11
     cmpw $1, (%r11)
     je 4f
     /* The guest's registers but rax, rcx and r11 (the result, rip, rflags); the
      * callee-saved ones are still in their registers. Each slot is loaded once. */
-5:  movq FRAME_OFF_R10(%rsp), %r10
-    movq FRAME_OFF_R9(%rsp), %r9
-    movq FRAME_OFF_R8(%rsp), %r8
-    movq FRAME_OFF_RDI(%rsp), %rdi
-    movq FRAME_OFF_RSI(%rsp), %rsi
-    movq FRAME_OFF_RDX(%rsp), %rdx
-    movq FRAME_OFF_RFLAGS(%rsp), %r11
-    movq FRAME_OFF_RSP(%rsp), %rsp
+5:  movq FRAME_R10(%rsp), %r10
+    movq FRAME_R9(%rsp), %r9
+    movq FRAME_R8(%rsp), %r8
+    movq FRAME_RDI(%rsp), %rdi
+    movq FRAME_RSI(%rsp), %rsi
+    movq FRAME_RDX(%rsp), %rdx
+    movq FRAME_RFLAGS(%rsp), %r11
+    movq FRAME_RSP(%rsp), %rsp
     swapgs
     sysretq
 1:  movq $-HAKO_ENOSYS, %rax
@@ -266,16 +264,50 @@ vcpu_first_entry:
     jmp resume_frame
 
 /* Burst loops of the batch paths (async.c, multicall.c): the per-entry work only, each
- * field loaded once, handlers called through a 32-slot table. Each stops before the
- * first entry that needs the full path and returns where it stopped.
- *
- * long async_burst(const struct hako_async_sqe *sq_end, struct hako_async_cqe *cq_end,
+ * field loaded once, handlers called through a 32-slot burst table (hypercall.c). A NULL
+ * slot marks a call the loop must leave to the C full path: the loop stops before that
+ * entry, having run nothing of it, and returns where it stopped. Both loops run four
+ * entries per round; a burst whose length is not a multiple of four enters the round at
+ * the position that makes it end exactly at the last entry. The bases are biased so that
+ * most displacements fit a byte, which keeps every jrcxz within its reach. */
+.if SQE_SIZE != 64 || CQE_SIZE != 16 || SQE_PAD0 != SQE_FLAGS + 4 || MC_PAD0 != MC_FLAGS + 4
+.error "the burst loops' strides or the flags/_pad0 pair changed"
+.endif
+
+/* long async_burst(const struct hako_async_sqe *sq_end, struct hako_async_cqe *cq_end,
  *                  long i, uint64_t *count, const hypercall_fn *table)
  * Runs submission slots sq_end[i/8] for i = i0, i0+8, ... < 0 (i0 = -8n), posting
- * {user_data, result} into cq_end[i/8]: only submissions with op < 32 and flags and
- * padding zero. Returns the i it stopped at (0: all ran). */
+ * {user_data, result} into cq_end[i/8]: only submissions with op <= BURST_OP_MAX, flags
+ * and padding zero and a non-NULL table slot. Returns the i it stopped at (0: all ran).
+ * r12 = sq_end + 128, r13 = cq_end + 32, rbx = i - 8p at position p. */
+.macro AS_ONE p
+.Las_pos\p:
+    movq \p*64-128+SQE_OP(%r12,%rbx,8), %rax
+    cmpq $BURST_OP_MAX, %rax
+    ja .Las_stop\p
+    cmpq $0, \p*64-128+SQE_FLAGS(%r12,%rbx,8)     /* flags, _pad0 */
+    jne .Las_stop\p
+    movq (%r15,%rax,8), %rcx                      /* table[op] */
+    jrcxz .Las_stop\p
+    incq (%r14,%rax,8)                            /* hc_count[op] */
+    movq \p*64-128+SQE_USER_DATA(%r12,%rbx,8), %rdx /* the completion slot is ours */
+    movq %rdx, \p*16-32+CQE_USER_DATA(%r13,%rbx,2) /* until the index is published */
+    movq \p*64-128+SQE_ARGS(%r12,%rbx,8), %rdi
+    movq \p*64-128+SQE_ARGS+8(%r12,%rbx,8), %rsi
+    movq \p*64-128+SQE_ARGS+16(%r12,%rbx,8), %rdx
+    call *%rcx
+    movq %rax, \p*16-32+CQE_RESULT(%r13,%rbx,2)
+.endm
+.macro AS_STOP p
+.Las_stop\p:
+    leaq 8*\p(%rbx), %rax
+    jmp .Las_out
+.endm
     .globl async_burst
 async_burst:
+    xorl %eax, %eax
+    testq %rdx, %rdx
+    jz 9f
     pushq %rbp
     movq %rsp, %rbp
     pushq %rbx
@@ -283,67 +315,66 @@ async_burst:
     pushq %r13
     pushq %r14
     pushq %r15
-    subq $8, %rsp                   /* calls on a 16-byte aligned stack */
-    movq %rdi, %r12
-    movq %rsi, %r13
-    movq %rdx, %rbx
+    subq $8, %rsp                       /* calls on a 16-byte aligned stack */
+    leaq 128(%rdi), %r12
+    leaq 32(%rsi), %r13
     movq %rcx, %r14
     movq %r8, %r15
-    testq %rbx, %rbx
-    jz .Lasync_stop
-1:  movq (%r12,%rbx,8), %rax        /* op */
-    cmpq $31, %rax
-    ja .Lasync_stop
-    cmpq $0, 56(%r12,%rbx,8)        /* flags, _pad0 */
-    jne .Lasync_stop
-    movq 48(%r12,%rbx,8), %rdx      /* user_data: the completion slot is ours until */
-    movq %rdx, (%r13,%rbx,2)        /* the index is published */
-    incq (%r14,%rax,8)              /* hc_count[op] */
-    movq 8(%r12,%rbx,8), %rdi
-    movq 16(%r12,%rbx,8), %rsi
-    movq 24(%r12,%rbx,8), %rdx
-    call *(%r15,%rax,8)
-    movq %rax, 8(%r13,%rbx,2)       /* result */
-    addq $8, %rbx
-    jnz 1b
-.Lasync_stop:
-    movq %rbx, %rax
+    movq %rdx, %rax
+    sarq $3, %rax
+    andl $3, %eax                       /* j = (-n) mod 4: start at position j */
+    leaq (,%rax,8), %rbx
+    negq %rbx
+    addq %rdx, %rbx                     /* rbx = i0 - 8j */
+    cmpl $2, %eax
+    je .Las_pos2
+    ja .Las_pos3
+    testl %eax, %eax
+    jnz .Las_pos1
+    jmp .Las_pos0
+    AS_STOP 0
+    AS_STOP 1
+    AS_ONE 0
+    AS_ONE 1
+    AS_ONE 2
+    AS_ONE 3
+    addq $32, %rbx
+    jnz .Las_pos0
+    xorl %eax, %eax                     /* all ran */
+.Las_out:
     addq $8, %rsp
     POP_CALLEE_SAVED
-    ret
-
-/* The table slot of every op async_burst must leave to the full path (it reads more than
- * three arguments). Only ever called from async_burst's call site (never from C): it
- * undoes the count, drops its return address and leaves async_burst before the entry
- * (the user_data it stored is in a completion slot not yet published). */
-    .globl async_full_op
-async_full_op:
-    decq (%r14,%rax,8)                  /* rax = op: not run after all */
-    popq %rcx
-    jmp .Lasync_stop
+9:  ret
+    AS_STOP 2
+    AS_STOP 3
 
 /* struct hako_multicall_entry *mc_burst(struct hako_multicall_entry *e, uint64_t n,
  *                                       uint64_t *count, const hypercall_fn *table)
- * Runs entries e[0..n) while each has an op below 32 and flags and padding zero, calling
- * table[op] and storing each result; returns the first entry it did not run (e + n when
- * all ran). A table slot holding mc_slow_op marks an op the loop must not run: calling
- * it stops the loop before that entry (see there). Four entries per round: r12 = the
- * end, rbx = a negative offset from it; a burst whose length is not a multiple of four
- * enters the round at the position that makes it end exactly at e + n. */
+ * Runs entries e[0..n) while each has an op <= BURST_OP_MAX, flags and padding zero and
+ * a non-NULL table slot, calling table[op] and storing each result; returns the first
+ * entry it did not run (e + n when all ran). r12 = e + n + MC_BIAS (bytes), rbx = a
+ * negative byte offset from it. */
+MC_BIAS = 108
 .macro MC_ONE p
 .Lmc_pos\p:
-    movq \p*72(%r12,%rbx), %rax         /* op */
-    cmpq $31, %rax
+    movq \p*MC_SIZE-MC_BIAS+MC_OP(%r12,%rbx), %rax
+    cmpq $BURST_OP_MAX, %rax
     ja .Lmc_stop\p
-    cmpq $0, \p*72+64(%r12,%rbx)        /* flags, _pad0 */
+    cmpq $0, \p*MC_SIZE-MC_BIAS+MC_FLAGS(%r12,%rbx)  /* flags, _pad0 */
     jne .Lmc_stop\p
-    incq (%r14,%rax,8)                  /* hc_count[op] */
-    movq \p*72+8(%r12,%rbx), %rdi
-    movq \p*72+16(%r12,%rbx), %rsi
-    movq \p*72+24(%r12,%rbx), %rdx
-    call *(%r15,%rax,8)
-.Lmc_ret\p:
-    movq %rax, \p*72+56(%r12,%rbx)      /* result */
+    movq (%r15,%rax,8), %rcx                        /* table[op] */
+    jrcxz .Lmc_stop\p
+    incq (%r14,%rax,8)                              /* hc_count[op] */
+    movq \p*MC_SIZE-MC_BIAS+MC_ARGS(%r12,%rbx), %rdi
+    movq \p*MC_SIZE-MC_BIAS+MC_ARGS+8(%r12,%rbx), %rsi
+    movq \p*MC_SIZE-MC_BIAS+MC_ARGS+16(%r12,%rbx), %rdx
+    call *%rcx
+    movq %rax, \p*MC_SIZE-MC_BIAS+MC_RESULT(%r12,%rbx)
+.endm
+.macro MC_STOP p
+.Lmc_stop\p:
+    leaq \p*MC_SIZE-MC_BIAS(%r12,%rbx), %rax
+    jmp .Lmc_out
 .endm
     .globl mc_burst
 mc_burst:
@@ -358,25 +389,28 @@ mc_burst:
     pushq %r15                          /* stack now 16-aligned for the calls */
     movq %rdx, %r14
     movq %rcx, %r15
-    leaq (%rsi,%rsi,8), %r12
-    leaq (%rdi,%r12,8), %r12            /* end = e + 72n */
+    imulq $MC_SIZE, %rsi, %r12
+    leaq MC_BIAS(%rdi,%r12), %r12       /* end + MC_BIAS */
     movl %esi, %eax
     negl %eax
     andl $3, %eax                       /* j = (-n) mod 4: start at position j */
     addq %rax, %rsi
-    imulq $-72, %rsi, %rbx              /* rbx = -72(n + j): position j is e[0] */
+    imulq $-MC_SIZE, %rsi, %rbx         /* rbx = -MC_SIZE(n + j): position j is e[0] */
     cmpl $2, %eax
     je .Lmc_pos2
     ja .Lmc_pos3
     testl %eax, %eax
     jnz .Lmc_pos1
+    jmp .Lmc_pos0
+    MC_STOP 0
+    MC_STOP 1
     MC_ONE 0
     MC_ONE 1
     MC_ONE 2
     MC_ONE 3
-    addq $4*72, %rbx
+    addq $4*MC_SIZE, %rbx
     jnz .Lmc_pos0
-    movq %r12, %rax                     /* all ran */
+    leaq -MC_BIAS(%r12), %rax           /* all ran */
 .Lmc_out:
     popq %r15
     popq %r14
@@ -384,33 +418,5 @@ mc_burst:
     popq %rbx
     popq %rbp
 9:  ret
-.Lmc_stop0:
-    leaq 0*72(%r12,%rbx), %rax
-    jmp .Lmc_out
-.Lmc_stop1:
-    leaq 1*72(%r12,%rbx), %rax
-    jmp .Lmc_out
-.Lmc_stop2:
-    leaq 2*72(%r12,%rbx), %rax
-    jmp .Lmc_out
-.Lmc_stop3:
-    leaq 3*72(%r12,%rbx), %rax
-    jmp .Lmc_out
-
-/* The table slot of every op mc_burst must leave to the full path. It is only ever
- * called from mc_burst's call sites (never from C): it undoes the count, drops its
- * return address and leaves mc_burst before the entry, found from the call site. */
-    .globl mc_slow_op
-mc_slow_op:
-    decq (%r14,%rax,8)                  /* rax = op: not run after all */
-    popq %rcx
-    leaq .Lmc_ret1(%rip), %rdx
-    cmpq %rdx, %rcx
-    je .Lmc_stop1
-    leaq .Lmc_ret2(%rip), %rdx
-    cmpq %rdx, %rcx
-    je .Lmc_stop2
-    leaq .Lmc_ret3(%rip), %rdx
-    cmpq %rdx, %rcx
-    je .Lmc_stop3
-    jmp .Lmc_stop0
+    MC_STOP 2
+    MC_STOP 3

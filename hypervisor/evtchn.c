@@ -78,7 +78,7 @@ static void __attribute__((noinline)) set_pending_polling(struct domain *d, unsi
                                                           bool was_pending)
 {
     struct hako_shared_info *s = d->shinfo;
-    struct vcpu *v = &d->vcpu;
+    struct vcpu *v = &d->vcpu[0];
     struct hako_vcpu_info *vi = &s->vcpu_info[0];
     if (evtchn_any_pending(d, v->poll_ports, v->nr_poll_ports))
         vcpu_wake(v);                   /* a poll ends on its ports, masked or not */
@@ -90,7 +90,7 @@ static void __attribute__((noinline)) set_pending_polling(struct domain *d, unsi
 void evtchn_set_pending(struct domain *d, unsigned port)
 {
     struct hako_shared_info *s = d->shinfo;
-    struct vcpu *v = &d->vcpu;
+    struct vcpu *v = &d->vcpu[0];        /* every port notifies vCPU 0 (ABI.md) */
     struct hako_vcpu_info *vi = &s->vcpu_info[0];
     d->stat_events++;
     bool was_pending = test_and_set(&s->evtchn_pending[port / 64], port % 64);
@@ -256,7 +256,7 @@ long evtchn_port_op(struct domain *d, unsigned cmd, uint64_t port)
         clear(&s->evtchn_mask[port / 64], port % 64);
         if (test(&s->evtchn_pending[port / 64], port % 64) &&
             !test_and_set(&vi->evtchn_pending_sel, port / 64))
-            raise_upcall(&d->vcpu, vi);
+            raise_upcall(&d->vcpu[0], vi);
         return 0;
     }
     }

@@ -4,8 +4,9 @@
  * generated from HC_LIST (hypercall.c, multicall.c, async.c); nothing else says which
  * call may run where.
  *
- * HC_LIST(X) expands X(name, entry, nargs, flags, guests) once per hypercall, in number
- * order with no gaps (asserted in hypercall.c):
+ * HC_LIST(X, c) expands X(c, name, entry, nargs, flags, guests) once per hypercall, in
+ * number order with no gaps (asserted in hypercall.c); c is passed through (a user that
+ * needs nothing passes 0):
  *   name    the ABI name: the number is HAKO_HC_<name>, the C handler hc_<name>
  *   entry   what a syscall from the guest calls: hc_<name>, or an entry.S wrapper that
  *           completes the register frame first (hc_<name>_full)
@@ -35,30 +36,30 @@ typedef long (*hypercall_fn)(uint64_t, uint64_t, uint64_t);
 #define HC_BATCH (HCF_MULTICALL | HCF_ASYNC)
 
 /* clang-format off */
-#define HC_LIST(X)                                                                         \
-    X(console_io,        hc_console_io,        3, HC_BATCH,                     HCG_PV)    \
-    X(version,           hc_version,           2, HC_BATCH,                     HCG_PV)    \
-    X(sched_op,          hc_sched_op_full,     4, HCF_MULTICALL | HCF_MAPPINGS, HCG_PV)    \
-    X(mmu_update,        hc_mmu_update,        4, HC_BATCH | HCF_MAPPINGS,      HCG_PV)    \
-    X(mmuext_op,         hc_mmuext_op,         3, HC_BATCH | HCF_MAPPINGS,      HCG_PV)    \
-    X(update_va_mapping, hc_update_va_mapping, 3, HC_BATCH | HCF_MAPPINGS,      HCG_PV)    \
-    X(memory_op,         hc_memory_op,         2, HC_BATCH,                     HCG_PV)    \
-    X(set_trap_table,    hc_set_trap_table,    2, HC_BATCH,                     HCG_PV)    \
-    X(stack_switch,      hc_stack_switch,      1, HC_BATCH,                     HCG_PV)    \
-    X(iret,              hc_iret_full,         0, 0,                            HCG_PV)    \
-    X(set_callback,      hc_set_callback,      2, HC_BATCH,                     HCG_PV)    \
-    X(debug_op,          hc_debug_op,          2, HC_BATCH,                     HCG_PV)    \
-    X(event_channel_op,  hc_event_channel_op,  2, HC_BATCH,                     HCG_PV)    \
-    X(set_timer_op,      hc_set_timer_op,      2, HC_BATCH,                     HCG_PV)    \
-    X(domctl,            hc_domctl,            2, HC_BATCH,                     HCG_PV)    \
-    X(multicall,         hc_multicall,         2, 0,                            HCG_PV)    \
-    X(async_op,          hc_async_op,          2, HCF_MULTICALL | HCF_MAPPINGS, HCG_PV)
+#define HC_LIST(X, c)                                                                       \
+    X(c, console_io,        hc_console_io,        3, HC_BATCH,                     HCG_PV)    \
+    X(c, version,           hc_version,           2, HC_BATCH,                     HCG_PV)    \
+    X(c, sched_op,          hc_sched_op_full,     4, HCF_MULTICALL | HCF_MAPPINGS, HCG_PV)    \
+    X(c, mmu_update,        hc_mmu_update,        4, HC_BATCH | HCF_MAPPINGS,      HCG_PV)    \
+    X(c, mmuext_op,         hc_mmuext_op,         3, HC_BATCH | HCF_MAPPINGS,      HCG_PV)    \
+    X(c, update_va_mapping, hc_update_va_mapping, 3, HC_BATCH | HCF_MAPPINGS,      HCG_PV)    \
+    X(c, memory_op,         hc_memory_op,         2, HC_BATCH,                     HCG_PV)    \
+    X(c, set_trap_table,    hc_set_trap_table,    2, HC_BATCH,                     HCG_PV)    \
+    X(c, stack_switch,      hc_stack_switch,      1, HC_BATCH,                     HCG_PV)    \
+    X(c, iret,              hc_iret_full,         0, 0,                            HCG_PV)    \
+    X(c, set_callback,      hc_set_callback,      2, HC_BATCH,                     HCG_PV)    \
+    X(c, debug_op,          hc_debug_op,          2, HC_BATCH,                     HCG_PV)    \
+    X(c, event_channel_op,  hc_event_channel_op,  2, HC_BATCH,                     HCG_PV)    \
+    X(c, set_timer_op,      hc_set_timer_op,      2, HC_BATCH,                     HCG_PV)    \
+    X(c, domctl,            hc_domctl,            2, HC_BATCH,                     HCG_PV)    \
+    X(c, multicall,         hc_multicall,         2, 0,                            HCG_PV)    \
+    X(c, async_op,          hc_async_op,          2, HCF_MULTICALL | HCF_MAPPINGS, HCG_PV)
 /* clang-format on */
 
 /* The number of hypercalls: numbers 0 .. HC_NR-1 exist. */
 enum hc_index {
-#define HC_INDEX(name, entry, nargs, flags, guests) HC_INDEX_##name,
-    HC_LIST(HC_INDEX)
+#define HC_INDEX(c, name, entry, nargs, flags, guests) HC_INDEX_##name,
+    HC_LIST(HC_INDEX, 0)
 #undef HC_INDEX
     HC_NR
 };

@@ -92,52 +92,49 @@ static long hc_refused(HC_ARGS)
     return -HAKO_EINVAL;
 }
 
-#define HC_IN_ORDER(name, entry, nargs, flags, guests)                                      \
+#define HC_IN_ORDER(c, name, entry, nargs, flags, guests)                                      \
     _Static_assert(HC_INDEX_##name == HAKO_HC_##name, "HC_LIST in number order: " #name);
-HC_LIST(HC_IN_ORDER)
+HC_LIST(HC_IN_ORDER, 0)
 #undef HC_IN_ORDER
 _Static_assert(HC_NR <= HC_COUNT_SLOTS, "entry.S counts every number");
 
-#define HC_DISPATCH(name, entry, nargs, flags, guests)                                      \
-    [HAKO_HC_##name] = ((guests) & HCG_PV) ? (entry) : hc_unknown,
-const hypercall_fn hypercall_table[HC_NR] = { HC_LIST(HC_DISPATCH) };
-#undef HC_DISPATCH
 const uint64_t hypercall_count = HC_NR;
 
-#define HC_INFO(name, entry, nargs_, flags_, guests_)                                       \
+#define HC_INFO(c, name, entry, nargs_, flags_, guests_)                                       \
     [HAKO_HC_##name] = { .handler = hc_##name, .nargs = (nargs_), .flags = (flags_),        \
                          .guests = (guests_) },
-const struct hc_info hc_info[HC_NR] = { HC_LIST(HC_INFO) };
+const struct hc_info hc_info[HC_NR] = { HC_LIST(HC_INFO, 0) };
 #undef HC_INFO
 
-/* A burst table's slot, as a constant initializer (see hypercall.h). */
-#define HC_BURST_SLOT(entry, guests, allowed, full, full_path)                              \
-    (!((guests) & HCG_PV) ? hc_unknown : !(allowed) ? hc_refused : (full) ? (full_path) : (entry))
 _Static_assert(HC_BURST_SLOTS <= HC_COUNT_SLOTS && HC_NR <= HC_BURST_SLOTS,
                "every slot is counted, every call has one");
 
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Woverride-init"    /* the default, then each call */
-
+/* The tables of the guest type whose HCG_* bit is hcg, as constants named
+ * hc_table_<type>, hc_mc_burst_<type>, hc_async_burst_<type> (hypercall.h). */
+#define HC_DISPATCH(hcg, name, entry, nargs, flags, guests)                                 \
+    [HAKO_HC_##name] = ((guests) & (hcg)) ? (entry) : hc_unknown,
+/* A burst table's slot: unknown to this type, refused in this batch, NULL (left to the
+ * C full path), or the syscall entry. */
+#define HC_BURST_SLOT(hcg, entry, guests, allowed, full)                                    \
+    (!((guests) & (hcg)) ? hc_unknown : !(allowed) ? hc_refused : (full) ? NULL : (entry))
 /* multicall: calls that may change the array's mapping, or read a 4th argument, go the
  * full way (the array is translated again after them). */
-#define HC_MC_SLOT(name, entry, nargs, flags, guests)                                       \
-    [HAKO_HC_##name] = HC_BURST_SLOT(entry, guests, (flags) & HCF_MULTICALL,                \
-                                     ((flags) & HCF_MAPPINGS) || (nargs) > 3, mc_slow_op),
-const hypercall_fn hc_multicall_burst[HC_BURST_SLOTS] = {
-    [0 ... HC_BURST_SLOTS - 1] = hc_unknown,
-    HC_LIST(HC_MC_SLOT)
-};
-#undef HC_MC_SLOT
-
+#define HC_MC_SLOT(hcg, name, entry, nargs, flags, guests)                                  \
+    [HAKO_HC_##name] = HC_BURST_SLOT(hcg, entry, guests, (flags) & HCF_MULTICALL,           \
+                                     ((flags) & HCF_MAPPINGS) || (nargs) > 3),
 /* async: the rings are the hypervisor's own window, so only a 4th argument matters. */
-#define HC_ASYNC_SLOT(name, entry, nargs, flags, guests)                                    \
-    [HAKO_HC_##name] = HC_BURST_SLOT(entry, guests, (flags) & HCF_ASYNC, (nargs) > 3,       \
-                                     async_full_op),
-const hypercall_fn hc_async_burst[HC_BURST_SLOTS] = {
-    [0 ... HC_BURST_SLOTS - 1] = hc_unknown,
-    HC_LIST(HC_ASYNC_SLOT)
-};
-#undef HC_ASYNC_SLOT
+#define HC_ASYNC_SLOT(hcg, name, entry, nargs, flags, guests)                               \
+    [HAKO_HC_##name] = HC_BURST_SLOT(hcg, entry, guests, (flags) & HCF_ASYNC, (nargs) > 3),
+#define HC_TABLES(type, hcg)                                                                \
+    _Pragma("GCC diagnostic push")                                                          \
+    _Pragma("GCC diagnostic ignored \"-Woverride-init\"") /* the default, then each call */ \
+    const hypercall_fn hc_table_##type[HC_NR] = { HC_LIST(HC_DISPATCH, hcg) };          \
+    const hypercall_fn hc_mc_burst_##type[HC_BURST_SLOTS] = {                               \
+        [0 ... HC_BURST_SLOTS - 1] = hc_unknown, HC_LIST(HC_MC_SLOT, hcg)               \
+    };                                                                                      \
+    const hypercall_fn hc_async_burst_##type[HC_BURST_SLOTS] = {                            \
+        [0 ... HC_BURST_SLOTS - 1] = hc_unknown, HC_LIST(HC_ASYNC_SLOT, hcg)            \
+    };                                                                                      \
+    _Pragma("GCC diagnostic pop")
 
-#pragma GCC diagnostic pop
+HC_TABLES(pv, HCG_PV)

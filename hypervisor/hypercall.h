@@ -25,18 +25,18 @@ long hc_version(HC_ARGS);
 long hc_sched_op_full(HC_ARGS);
 long hc_iret_full(HC_ARGS);
 
-/* The dispatch table entry.S calls through (hypercall.c, from HC_LIST), by number, and
- * its size (HC_NR, as a variable for entry.S). */
-extern const hypercall_fn hypercall_table[HC_NR];
+/* The size of every dispatch table (HC_NR, as a variable for entry.S). */
 extern const uint64_t hypercall_count;
 
-/* The burst loops' tables (entry.S mc_burst, async_burst), by number below
- * HC_BURST_SLOTS: the syscall entry for a call the loop may run; for the others a
- * handler that answers refused (EINVAL) or unknown (ENOSYS); or the loop's marker
- * (mc_slow_op, async_full_op) for a call it must leave to the full path. */
+/* Each guest type's tables (hypercall.c, from HC_LIST; struct guest_type points at them):
+ * the dispatch table entry.S calls through, by number; and the burst loops' tables
+ * (entry.S mc_burst, async_burst), by number below HC_BURST_SLOTS: the syscall entry
+ * for a call the loop may run; for the others a handler that answers refused (EINVAL)
+ * or unknown (ENOSYS); or NULL for a call the loop must leave to the full path. */
 #define HC_BURST_SLOTS 32
-extern const hypercall_fn hc_multicall_burst[HC_BURST_SLOTS];
-extern const hypercall_fn hc_async_burst[HC_BURST_SLOTS];
+extern const hypercall_fn hc_table_pv[HC_NR];
+extern const hypercall_fn hc_mc_burst_pv[HC_BURST_SLOTS];
+extern const hypercall_fn hc_async_burst_pv[HC_BURST_SLOTS];
 
 /* What HC_LIST says of one hypercall, for the paths that run calls one at a time. */
 struct hc_info {
@@ -47,11 +47,12 @@ struct hc_info {
 };
 extern const struct hc_info hc_info[HC_NR];
 
-/* May a batch (allowed = HCF_MULTICALL or HCF_ASYNC) run hypercall op? 0 if so, else the
- * entry's result: ENOSYS for no such call (for this guest type), EINVAL if refused. */
-static inline long hc_batch_check(uint64_t op, unsigned allowed)
+/* May a batch (allowed = HCF_MULTICALL or HCF_ASYNC) of v run hypercall op? 0 if so,
+ * else the entry's result: ENOSYS for no such call (for v's guest type), EINVAL if
+ * refused. */
+static inline long hc_batch_check(const struct vcpu *v, uint64_t op, unsigned allowed)
 {
-    if (op >= HC_NR || !(hc_info[op].guests & HCG_PV))
+    if (op >= HC_NR || !(hc_info[op].guests & v->dom->type->hcg))
         return -HAKO_ENOSYS;
     return (hc_info[op].flags & allowed) ? 0 : -HAKO_EINVAL;
 }

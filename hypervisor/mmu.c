@@ -28,11 +28,13 @@ static bool frame_is_special(const struct domain *d, uint64_t mfn)
 {
     if (mfn == d->shinfo_mfn)
         return true;
-    const struct async_state *a = &d->vcpu.async;
-    for (unsigned r = 0; a->active && r < ASYNC_RINGS; r++)
-        for (unsigned i = 0; i < a->nr_pages[r]; i++)
-            if (a->mfn[r][i] == mfn)
-                return true;
+    for (unsigned n = 0; n < d->nr_vcpus; n++) {
+        const struct async_state *a = &d->vcpu[n].async;
+        for (unsigned r = 0; a->active && r < ASYNC_RINGS; r++)
+            for (unsigned i = 0; i < a->nr_pages[r]; i++)
+                if (a->mfn[r][i] == mfn)
+                    return true;
+    }
     return false;
 }
 
@@ -144,7 +146,7 @@ long hc_mmu_update(HC_ARGS)
  * user only), holding an L4 type reference on the new one. */
 static int set_baseptr(struct vcpu *v, uint64_t mfn, bool user)
 {
-    uint64_t *slot = user ? &v->user_l4 : &v->kernel_l4;
+    uint64_t *slot = user ? &v->pv.user_l4 : &v->pv.kernel_l4;
     if (mfn == 0 && !user)
         return -HAKO_EINVAL;
     if (mfn) {

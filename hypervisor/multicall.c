@@ -34,16 +34,12 @@ static bool changes_mappings(uint64_t op)
 }
 
 /* entry.S: run entries e[0..n) while each is a plain one (number below 32, flags and
- * padding zero, and a table slot that is not mc_slow_op), storing each result; returns
+ * padding zero, and a non-NULL burst-table slot), storing each result; returns
  * the first entry not run. It loads each field it uses once, before the call; of an
  * entry it does not run it has only looked at the number and flags, and that entry is
  * then copied and checked in full by the slow path (nothing the loop saw is used). */
 struct hako_multicall_entry *mc_burst(struct hako_multicall_entry *e, uint64_t n,
                                       uint64_t *count, const hypercall_fn *table);
-_Static_assert(MC_ENTRY == 72 && __builtin_offsetof(struct hako_multicall_entry, args) == 8 &&
-               __builtin_offsetof(struct hako_multicall_entry, result) == 56 &&
-               __builtin_offsetof(struct hako_multicall_entry, flags) == 64 &&
-               __builtin_offsetof(struct hako_multicall_entry, _pad0) == 68, "mc_burst's layout");
 
 /* Arguments 4..6 for calls run by the burst loop: none of them reads them (see
  * hc_multicall_burst); the pointer also marks "inside a batch" (never split there) for the
@@ -55,7 +51,7 @@ static long run_entry(struct vcpu *v, const struct hako_multicall_entry *e)
 {
     if (e->_pad0 || (e->flags & ~HAKO_MC_STOP_ON_ERROR))
         return -HAKO_EINVAL;
-    long rc = hc_batch_check(e->op, HCF_MULTICALL);  /* no nesting, no leaving mid-batch */
+    long rc = hc_batch_check(v, e->op, HCF_MULTICALL);  /* no nesting, no leaving mid-batch */
     if (rc)
         return rc;
     v->hc_count[e->op]++;
@@ -192,7 +188,7 @@ long hc_multicall(HC_ARGS)
         uint64_t n = MIN((PAGE_SIZE - off) / MC_ENTRY, stop - i);
         if (n) {
             v->mc_held[0] = mfn, v->nr_mc_held = 1;
-            uint64_t ran = (uint64_t)(mc_burst(e, n, v->hc_count, hc_multicall_burst) - e);
+            uint64_t ran = (uint64_t)(mc_burst(e, n, v->hc_count, v->dom->type->mc_burst) - e);
             i += ran;
             va += ran * MC_ENTRY;
             off += ran * MC_ENTRY;

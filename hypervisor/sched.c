@@ -116,12 +116,13 @@ static uint64_t earliest_guest_timer(void)
         struct domain *d = domain_get((uint16_t)id);
         if (!d)
             continue;
-        struct vcpu *v = &d->vcpu;
-        uint64_t cand[3] = { v->timer_deadline_ns, v->timer_period_ns ? v->timer_next_ns : 0,
-                             v->polling ? v->poll_deadline_ns : 0 };
-        for (unsigned i = 0; i < 3; i++)
-            if (cand[i] && (!best || cand[i] < best))
-                best = cand[i];
+        for_each_vcpu (d, v) {
+            uint64_t cand[3] = { v->timer_deadline_ns, v->timer_period_ns ? v->timer_next_ns : 0,
+                                 v->polling ? v->poll_deadline_ns : 0 };
+            for (unsigned i = 0; i < 3; i++)
+                if (cand[i] && (!best || cand[i] < best))
+                    best = cand[i];
+        }
     }
     return guest_deadline = best;
 }
@@ -169,23 +170,24 @@ static void run_guest_timers(uint64_t now)
         struct domain *d = domain_get((uint16_t)id);
         if (!d || d->state != DOMAIN_RUNNING)
             continue;
-        struct vcpu *v = &d->vcpu;
-        if (v->timer_deadline_ns && now >= v->timer_deadline_ns) {
-            v->timer_deadline_ns = 0;
-            evtchn_send_virq(d, HAKO_VIRQ_TIMER);
+        for_each_vcpu (d, v) {
+            if (v->timer_deadline_ns && now >= v->timer_deadline_ns) {
+                v->timer_deadline_ns = 0;
+                evtchn_send_virq(d, HAKO_VIRQ_TIMER);
+            }
+            if (v->timer_period_ns && now >= v->timer_next_ns) {
+                /* Next expiry after now, skipping missed ones; a period that would run past
+                 * 2^64 ns simply ends the timer. */
+                uint64_t missed = (now - v->timer_next_ns) / v->timer_period_ns + 1;
+                if (missed > (UINT64_MAX - v->timer_next_ns) / v->timer_period_ns)
+                    v->timer_period_ns = v->timer_next_ns = 0;
+                else
+                    v->timer_next_ns += missed * v->timer_period_ns;
+                evtchn_send_virq(d, HAKO_VIRQ_TIMER);
+            }
+            if (v->polling && v->poll_deadline_ns && now >= v->poll_deadline_ns)
+                vcpu_wake(v);
         }
-        if (v->timer_period_ns && now >= v->timer_next_ns) {
-            /* Next expiry after now, skipping missed ones; a period that would run past
-             * 2^64 ns simply ends the timer. */
-            uint64_t missed = (now - v->timer_next_ns) / v->timer_period_ns + 1;
-            if (missed > (UINT64_MAX - v->timer_next_ns) / v->timer_period_ns)
-                v->timer_period_ns = v->timer_next_ns = 0;
-            else
-                v->timer_next_ns += missed * v->timer_period_ns;
-            evtchn_send_virq(d, HAKO_VIRQ_TIMER);
-        }
-        if (v->polling && v->poll_deadline_ns && now >= v->poll_deadline_ns)
-            vcpu_wake(v);
     }
 }
 

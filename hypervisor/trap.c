@@ -10,7 +10,6 @@
 #include "percpu.h"
 #include "sched.h"
 #include "time.h"
-#include "vtrap.h"
 
 /* Entry from exc_common (entry.S) for every vector; returns to resume the frame. */
 void trap_entry(struct cpu_regs *regs)
@@ -24,8 +23,9 @@ void trap_entry(struct cpu_regs *regs)
         else if (regs->vector != SPURIOUS_VECTOR)
             printk("unexpected interrupt, vector %lu\n", regs->vector);
         if (from_guest) {
-            async_drain(current_vcpu(), ASYNC_DRAIN_ON_ENTRY);   /* no doorbell needed */
-            vtrap_deliver_events(current_vcpu(), regs);
+            struct vcpu *v = current_vcpu();
+            async_drain(v, ASYNC_DRAIN_ON_ENTRY);   /* no doorbell needed */
+            v->dom->type->deliver_events(v, regs);
         }
         return;
     }
@@ -34,11 +34,9 @@ void trap_entry(struct cpu_regs *regs)
     if (regs->vector == 2 || regs->vector == 8 || regs->vector == 18)
         panic_with_regs(regs, "NMI, double fault or machine check");
     struct vcpu *v = current_vcpu();
-    v->dom->stat_traps[regs->vector]++;
     uint64_t cr2 = regs->vector == 14 ? read_cr2() : 0;
-    if (!vtrap_bounce(v, regs, regs->vector, regs->error_code, cr2))
-        domain_crash(v->dom, regs, "unhandled exception (no guest handler)");
-    vtrap_deliver_events(v, regs);
+    v->dom->type->exception(v, regs, cr2);      /* handled, or the domain is stopped */
+    v->dom->type->deliver_events(v, regs);
 }
 
 /* The frame of a hypercall would return to a non-canonical rip (a syscall in the last

@@ -26,7 +26,7 @@ static bool guest_addr_ok(uint64_t va)
 /* Switch v between kernel and user mode, loading the matching top-level table. */
 static void set_mode(struct vcpu *v, bool user)
 {
-    v->in_user = user;
+    v->pv.in_user = user;
     vcpu_update_cr3(v);
 }
 
@@ -34,10 +34,10 @@ static void set_mode(struct vcpu *v, bool user)
 static uint64_t handler_for(struct vcpu *v, uint64_t vector)
 {
     switch (vector) {
-    case HAKO_TRAP_SYSCALL: return v->syscall_callback;
-    case HAKO_TRAP_EVENT: return v->event_callback;
-    case HAKO_TRAP_FAILSAFE: return v->failsafe_callback;
-    default: return vector < HAKO_TRAP_VECTORS ? v->trap_handler[vector] : 0;
+    case HAKO_TRAP_SYSCALL: return v->pv.syscall_callback;
+    case HAKO_TRAP_EVENT: return v->pv.event_callback;
+    case HAKO_TRAP_FAILSAFE: return v->pv.failsafe_callback;
+    default: return vector < HAKO_TRAP_VECTORS ? v->pv.trap_handler[vector] : 0;
     }
 }
 
@@ -45,8 +45,8 @@ bool vtrap_bounce(struct vcpu *v, struct cpu_regs *regs, uint64_t vector, uint64
                   uint64_t fault_addr)
 {
     uint64_t handler = handler_for(v, vector);
-    bool from_user = v->in_user;
-    if (!handler || (from_user && !v->kernel_sp))
+    bool from_user = v->pv.in_user;
+    if (!handler || (from_user && !v->pv.kernel_sp))
         return false;
     uint8_t masked = __atomic_load_n(&v->vcpu_info->evtchn_upcall_mask, __ATOMIC_SEQ_CST);
     struct hako_trap_frame f = {
@@ -58,7 +58,7 @@ bool vtrap_bounce(struct vcpu *v, struct cpu_regs *regs, uint64_t vector, uint64
     };
     if (from_user)
         set_mode(v, false);
-    uint64_t stack = from_user ? v->kernel_sp : regs->rsp;
+    uint64_t stack = from_user ? v->pv.kernel_sp : regs->rsp;
     uint64_t frame_va = ALIGN_DOWN(stack - sizeof(f), 16);
     if (stack < sizeof(f) || guest_copy_to(v, frame_va, &f, sizeof(f)))
         domain_crash(v->dom, regs, "cannot write a trap frame on the guest kernel stack");
@@ -94,6 +94,25 @@ void vtrap_user_syscall(struct cpu_regs *regs)
         domain_crash(v->dom, regs, "syscall from user mode with no kernel syscall callback");
 }
 
+/* An exception from a PV guest: count it and bounce it to the guest kernel's handler;
+ * a vector without one stops the domain. */
+static void pv_exception(struct vcpu *v, struct cpu_regs *regs, uint64_t cr2)
+{
+    v->dom->stat_traps[regs->vector]++;
+    if (!vtrap_bounce(v, regs, regs->vector, regs->error_code, cr2))
+        domain_crash(v->dom, regs, "unhandled exception (no guest handler)");
+}
+
+const struct guest_type guest_type_pv = {
+    .name = "pv",
+    .hcg = HCG_PV,
+    .hc_table = hc_table_pv,
+    .mc_burst = hc_mc_burst_pv,
+    .async_burst = hc_async_burst_pv,
+    .exception = pv_exception,
+    .deliver_events = vtrap_deliver_events,
+};
+
 /* set_trap_table(table, count): all entries are checked before any is applied. */
 long hc_set_trap_table(HC_ARGS)
 {
@@ -112,7 +131,7 @@ long hc_set_trap_table(HC_ARGS)
             return -HAKO_EINVAL;
     }
     for (uint64_t i = 0; i < a2; i++)
-        current_vcpu()->trap_handler[t[i].vector] = t[i].handler;
+        current_vcpu()->pv.trap_handler[t[i].vector] = t[i].handler;
     return 0;
 }
 
@@ -122,7 +141,7 @@ long hc_stack_switch(HC_ARGS)
     (void)a2, (void)a3;
     if (a1 && !guest_addr_ok(a1 - 1))
         return -HAKO_EINVAL;
-    current_vcpu()->kernel_sp = a1;
+    current_vcpu()->pv.kernel_sp = a1;
     return 0;
 }
 
@@ -131,9 +150,9 @@ long hc_set_callback(HC_ARGS)
 {
     (void)a3;
     struct vcpu *v = current_vcpu();
-    uint64_t *slot = a1 == HAKO_CALLBACK_SYSCALL ? &v->syscall_callback
-                     : a1 == HAKO_CALLBACK_EVENT ? &v->event_callback
-                     : a1 == HAKO_CALLBACK_FAILSAFE ? &v->failsafe_callback : NULL;
+    uint64_t *slot = a1 == HAKO_CALLBACK_SYSCALL ? &v->pv.syscall_callback
+                     : a1 == HAKO_CALLBACK_EVENT ? &v->pv.event_callback
+                     : a1 == HAKO_CALLBACK_FAILSAFE ? &v->pv.failsafe_callback : NULL;
     if (!slot)
         return -HAKO_ENOSYS;
     if (a2 && !guest_addr_ok(a2))
@@ -154,7 +173,7 @@ long hc_iret(HC_ARGS)
     if (guest_copy_from(v, &f, regs->rsp, sizeof(f)))
         err = -HAKO_EFAULT;
     else if (!guest_addr_ok(f.rip) || (f.flags & ~(HAKO_TF_USER | HAKO_TF_EVENTS_MASKED)) ||
-             ((f.flags & HAKO_TF_USER) && !v->user_l4))
+             ((f.flags & HAKO_TF_USER) && !v->pv.user_l4))
         err = -HAKO_EINVAL;
     if (err) {
         /* A refused frame goes to the failsafe callback when there is one. */

@@ -12,15 +12,6 @@
 #define SEL_GUEST_CS64 0x2B
 #define SEL_TSS        0x30
 
-/* Register frame on a hypervisor stack, lowest address first (entry.S pushes it). The
- * callee-saved registers come first so the hypercall fast path can skip them (C code
- * preserves them); paths that need them in the frame store them (entry.S FILL_FRAME). */
-#define FRAME_RAX    112
-#define FRAME_VECTOR 120
-#define FRAME_ERROR  128
-#define FRAME_RIP    136
-#define FRAME_CS     144
-#define FRAME_SIZE   176
 #define VECTOR_SYSCALL 0x100   /* frame.vector of a hypercall entry */
 
 #define MSR_EFER           0xC0000080
@@ -40,19 +31,16 @@
 #ifndef __ASSEMBLER__
 #include <stdint.h>
 
+/* Register frame on a hypervisor stack, lowest address first: entry.S pushes it in this
+ * order and takes the offsets from asm-offsets.c. The callee-saved registers come first
+ * so the hypercall fast path can skip them (C code preserves them); paths that need them
+ * in the frame store them (entry.S FILL_FRAME). */
 struct cpu_regs {
     uint64_t rbx, rbp, r12, r13, r14, r15;          /* callee-saved */
     uint64_t r11, r10, r9, r8, rdi, rsi, rdx, rcx, rax;
     uint64_t vector, error_code;
     uint64_t rip, cs, rflags, rsp, ss;   /* as pushed by the CPU */
 };
-_Static_assert(sizeof(struct cpu_regs) == FRAME_SIZE, "frame size");
-_Static_assert(__builtin_offsetof(struct cpu_regs, rax) == FRAME_RAX, "frame rax");
-_Static_assert(__builtin_offsetof(struct cpu_regs, vector) == FRAME_VECTOR, "frame vector");
-_Static_assert(__builtin_offsetof(struct cpu_regs, error_code) == FRAME_ERROR, "frame error");
-_Static_assert(__builtin_offsetof(struct cpu_regs, r15) == 40, "callee-saved block");
-_Static_assert(__builtin_offsetof(struct cpu_regs, rip) == FRAME_RIP, "frame rip");
-_Static_assert(__builtin_offsetof(struct cpu_regs, cs) == FRAME_CS, "frame cs");
 
 #define CR0_MP (1ul << 1)
 #define CR0_EM (1ul << 2)

@@ -50,7 +50,7 @@ struct domain *domain_get(uint16_t domid)
 void vcpu_wake(struct vcpu *v)
 {
     for (unsigned i = 0; i < NDOM; i++)
-        if (doms[i] && &doms[i]->vcpu == v) {
+        if (doms[i] && &doms[i]->vcpu[0] == v) {
             wakes[i]++;
             return;
         }
@@ -66,12 +66,12 @@ static struct domain *make_domain(uint16_t id, bool priv, bool with_evtchn)
     d->domid = id;
     d->privileged = priv;
     d->hv_mem = (struct frame_list){ FRAME_NONE, 0 };
-    d->vcpu.dom = d;
+    d->vcpu[0].dom = d;
     if (with_evtchn) {
         d->shinfo = aligned_alloc(PAGE_SIZE, PAGE_SIZE);
         assert_non_null(d->shinfo);
         memset(d->shinfo, 0, PAGE_SIZE);
-        d->vcpu.vcpu_info = &d->shinfo->vcpu_info[0];
+        d->vcpu[0].vcpu_info = &d->shinfo->vcpu_info[0];
         assert_true(evtchn_init(d));
         assert_non_null(d->evtchn);
     }
@@ -605,24 +605,24 @@ TEST(test_poll_wakes_on_masked_port)
     unsigned pb2, pa2 = connect(a, b, &pb2);
     mask(b, pb1);
     mask(b, pb2);
-    b->vcpu.polling = true;
-    b->vcpu.blocked = true;
-    b->vcpu.nr_poll_ports = 2;
-    b->vcpu.poll_ports[0] = 900;
-    b->vcpu.poll_ports[1] = pb1;
+    b->vcpu[0].polling = true;
+    b->vcpu[0].blocked = true;
+    b->vcpu[0].nr_poll_ports = 2;
+    b->vcpu[0].poll_ports[0] = 900;
+    b->vcpu[0].poll_ports[1] = pb1;
     OK(send(a, pa2));                             /* not polled: masked, no wake */
     assert_int_equal(wakes[2], 0);
     OK(send(a, pa1));                             /* polled: wakes though masked */
     assert_int_equal(wakes[2], 1);
     assert_int_equal(upcall(b), 0);
-    b->vcpu.polling = false;
+    b->vcpu[0].polling = false;
     guest_ack(b);
     OK(send(a, pa1));                             /* not polling any more */
     assert_int_equal(wakes[2], 1);
     /* nr_poll_ports == 0 never ends a poll */
     guest_ack(b);
-    b->vcpu.polling = true;
-    b->vcpu.nr_poll_ports = 0;
+    b->vcpu[0].polling = true;
+    b->vcpu[0].nr_poll_ports = 0;
     OK(send(a, pa1));
     assert_int_equal(wakes[2], 1);
 }
@@ -684,13 +684,13 @@ TEST(test_hostile_shared_page)
             (void)evtchn_op(evil, HAKO_EVTCHNOP_STATUS, &op);
         }
         evtchn_send_virq(evil, HAKO_VIRQ_DEBUG);
-        evil->vcpu.polling = true;
-        evil->vcpu.nr_poll_ports = 3;
-        evil->vcpu.poll_ports[0] = (uint32_t)rnd();
-        evil->vcpu.poll_ports[1] = (uint32_t)rnd() % NP;
-        evil->vcpu.poll_ports[2] = (uint32_t)pv;
+        evil->vcpu[0].polling = true;
+        evil->vcpu[0].nr_poll_ports = 3;
+        evil->vcpu[0].poll_ports[0] = (uint32_t)rnd();
+        evil->vcpu[0].poll_ports[1] = (uint32_t)rnd() % NP;
+        evil->vcpu[0].poll_ports[2] = (uint32_t)pv;
         evtchn_send_virq(evil, HAKO_VIRQ_DEBUG);
-        evil->vcpu.polling = false;
+        evil->vcpu[0].polling = false;
         OK(send(b, pb));                          /* events into the garbage page */
         /* nobody else saw anything; port tables unchanged */
         assert_memory_equal(snap_a, a->shinfo, PAGE_SIZE);
@@ -750,7 +750,7 @@ static void m_raise(unsigned d, unsigned p)
     struct mshared *s = &mshin[d];
     bool was = mbit(s->pending, p);
     mset(s->pending, p);
-    struct vcpu *v = &doms[d]->vcpu;
+    struct vcpu *v = &doms[d]->vcpu[0];
     if (v->polling)
         for (unsigned i = 0; i < v->nr_poll_ports; i++)
             if (v->poll_ports[i] > 0 && v->poll_ports[i] < NP && mbit(s->pending, v->poll_ports[i])) {
@@ -962,7 +962,7 @@ TEST(test_random_state_machine)
             if (mbit(s->pending, (unsigned)p) && !((s->sel >> (p / 64)) & 1)) {
                 s->sel |= 1ull << (p / 64);
                 s->upcall = 1;
-                if (!doms[d]->vcpu.polling)
+                if (!doms[d]->vcpu[0].polling)
                     mwakes[d]++;
             }
             break;
@@ -987,7 +987,7 @@ TEST(test_random_state_machine)
             break;
         }
         case 11: {                                /* polling on or off, virqs */
-            struct vcpu *v = &dd->vcpu;
+            struct vcpu *v = &dd->vcpu[0];
             v->polling = rnd() & 1;
             v->nr_poll_ports = (uint32_t)(rnd() % 4);
             for (unsigned i = 0; i < v->nr_poll_ports; i++)

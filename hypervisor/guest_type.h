@@ -1,0 +1,54 @@
+/*
+ * hypervisor/guest_type.h: what differs between kinds of guest. A domain has one guest
+ * type; the core (scheduling, memory, events, batches) reaches everything type-specific
+ * through it: which hypercalls exist, what an exception from the guest does, how a
+ * pending event reaches it. The PV type (vtrap.c) is the only one so far; a
+ * trap-and-emulate type adds an instruction emulator as its exception handler and its
+ * own hypercall tables, without touching the callers.
+ */
+#ifndef HV_GUEST_TYPE_H
+#define HV_GUEST_TYPE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "hcall_list.h"
+
+struct vcpu;
+struct cpu_regs;
+
+/* The paravirtualized part of a vCPU: the guest kernel's own trap table, stacks,
+ * callbacks and its two modes (vtrap.c, mmu.c). */
+struct pv_vcpu {
+    bool in_user;               /* guest user mode (else guest kernel mode); entry.S reads it */
+    const uint16_t *upcall_word;        /* entry.S: upcall_pending | upcall_mask << 8 of its
+                                           vcpu_info when it has an event callback, else a
+                                           word that is always 0 (no upcall to deliver) */
+    uint64_t kernel_l4;         /* mfn of the kernel-mode top-level table (holds a type ref) */
+    uint64_t user_l4;           /* mfn of the user-mode top-level table, 0 = none */
+    uint64_t kernel_sp;         /* guest kernel stack for events from user mode, 0 = none */
+    uint64_t trap_handler[32];  /* guest handlers for vectors 0..31, 0 = none */
+    uint64_t syscall_callback;  /* guest kernel entry for user-mode syscall, 0 = none */
+    uint64_t event_callback;    /* guest entry for event upcalls, 0 = none */
+    uint64_t failsafe_callback; /* guest entry for refused iret frames, 0 = none */
+};
+
+struct guest_type {
+    const char *name;
+    unsigned hcg;                       /* its HCG_* bit: the HC_LIST calls it may make */
+    const hypercall_fn *hc_table;       /* syscall dispatch by number, HC_NR slots: the
+                                           calls it may not make answer ENOSYS */
+    const hypercall_fn *mc_burst;       /* entry.S mc_burst's table (hypercall.h) */
+    const hypercall_fn *async_burst;    /* entry.S async_burst's table */
+    /* An exception (vector 0..31) the guest running on v took, regs its frame, cr2 the
+     * fault address of a page fault: handle it or stop the domain. */
+    void (*exception)(struct vcpu *v, struct cpu_regs *regs, uint64_t cr2);
+    /* Before v resumes regs: deliver a pending unmasked event if v can take one now.
+     * True when regs were changed to enter it. */
+    bool (*deliver_events)(struct vcpu *v, struct cpu_regs *regs);
+};
+
+/* The paravirtualized guest type (vtrap.c). */
+extern const struct guest_type guest_type_pv;
+
+#endif /* HV_GUEST_TYPE_H */
