@@ -177,8 +177,16 @@ $(DOMU_ELF): $(BUILD)/tests/xtf/domu/domu.c.o $(BUILD)/guest-pv/head.S.o $(GUEST
 $(BUILD)/tests/xtf/domu/image.S.o: $(DOMU_ELF)
 $(BUILD)/tests/xtf/domu/image.S.o: GUEST_CFLAGS += -DDOMU_PATH='"$(DOMU_ELF)"'
 $(BUILD)/tests/xtf/test-domains.elf $(BUILD)/tests/xtf/test-foreign.elf \
-		$(BUILD)/tests/xtf/test-vcpu-state.elf $(BUILD)/tests/bench/bench-domains.elf: \
-		$(BUILD)/tests/xtf/domu/image.S.o
+		$(BUILD)/tests/xtf/test-vcpu-state.elf $(BUILD)/tests/xtf/test-abi04.elf \
+		$(BUILD)/tests/bench/bench-domains.elf: $(BUILD)/tests/xtf/domu/image.S.o
+# test-abi04 declares ABI 0.4 in its note: head.S built for that minor replaces the usual one.
+$(BUILD)/tests/xtf/head-abi04.S.o: guest-pv/head.S
+	@mkdir -p $(@D)
+	$(CC) $(GUEST_CFLAGS) -DHAKO_NOTE_ABI_MINOR=4 -c $< -o $@
+$(BUILD)/tests/xtf/test-abi04.elf: $(BUILD)/tests/xtf/test-abi04.c.o $(BUILD)/tests/xtf/framework.c.o \
+		$(BUILD)/tests/xtf/head-abi04.S.o $(GUEST_LIB_A) guest-pv/kernel.ld
+	$(LD) $(LDFLAGS_FREE) -T guest-pv/kernel.ld -o $@ $(BUILD)/tests/xtf/head-abi04.S.o \
+		$(filter-out $(BUILD)/tests/xtf/head-abi04.S.o,$(filter %.o,$^)) $(GUEST_LIB_A)
 
 # Benchmark kernels: XTF framework plus the guest's memory code.
 $(BUILD)/tests/bench/%.c.o: tests/bench/%.c

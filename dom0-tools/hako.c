@@ -327,8 +327,8 @@ static int take_sample(struct sample *s)
         x->present = 1;
         x->cpu_ns = info.cpu_time_ns;
         x->events = info.events;
-        for (unsigned i = 0; i < 16; i++)
-            x->hypercalls += info.hypercalls[i];
+        for (unsigned i = 0; i < HAKO_DOMCTL_HC_SLOTS; i++)
+            x->hypercalls += info.hc_counts[i];
         for (unsigned i = 0; i < 32; i++)
             x->traps += info.traps[i];
         memcpy(x->name, info.name, HAKO_DOMAIN_NAME_MAX);

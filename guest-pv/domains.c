@@ -24,7 +24,7 @@
 #define WINDOW_BASE  0xFFFFFFFFA0000000ull   /* images being handed to the hypervisor */
 #define WINDOW_SIZE  (96ull << 20)
 #define DETACH_KEY   0x1d                    /* ^] */
-#define DOMCTL_ARG_MAX 512
+#define DOMCTL_ARG_MAX 1024
 
 /* Each domU's console (from CREATE), to attach its back end again after a failed
  * destroy; the attached back ends themselves are consring_back_of(domid). */

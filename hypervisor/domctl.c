@@ -165,9 +165,12 @@ static long domctl_create(uint64_t arg)
 static long domctl_getinfo(uint64_t arg)
 {
     struct hako_domctl_info info;
+    /* A caller built for ABI 0.5 or earlier knows only the first 464 bytes (domctl.h). */
+    uint64_t size = current_vcpu()->dom->abi_minor >= 6 ? sizeof(info) : HAKO_DOMCTL_INFO_SIZE_V05;
+    _Static_assert(HC_NR <= HAKO_DOMCTL_HC_SLOTS, "hc_counts has a slot for every call");
     if (arg & 7)
         return -HAKO_EINVAL;
-    if (guest_copy_from(current_vcpu(), &info, arg, sizeof(info)))
+    if (guest_copy_from(current_vcpu(), &info, arg, size))
         return -HAKO_EFAULT;
     struct domain *d = domain_get(info.domid);
     if (!d)
@@ -189,14 +192,16 @@ static long domctl_getinfo(uint64_t arg)
         info.cpu_time_ns += v->cpu_time_ns;
         if (current_vcpu() == v)            /* the caller itself: include the running slice */
             info.cpu_time_ns += time_now_ns() - v->run_start_ns;
-        for (unsigned i = 0; i < 16; i++)
-            info.hypercalls[i] += v->hc_count[i];
+        for (unsigned i = 0; i < HC_NR; i++)
+            info.hc_counts[i] += v->hc_count[i];
     }
+    for (unsigned i = 0; i < 16; i++)
+        info.hypercalls[i] = info.hc_counts[i];
     info.events = d->stat_events;
     for (unsigned i = 0; i < 32; i++)
         info.traps[i] = d->stat_traps[i];
     memcpy(info.name, d->name, sizeof(info.name));
-    return guest_copy_to(current_vcpu(), arg, &info, sizeof(info));
+    return guest_copy_to(current_vcpu(), arg, &info, size);
 }
 
 /* A domain other than the caller that arg names; NULL with *rc set otherwise. */

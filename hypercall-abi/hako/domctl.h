@@ -26,6 +26,14 @@
  * bytes (the fields up to _reserved, the ABI 0.4 layout) for a kernel built for 0.4. */
 #define HAKO_DOMCTL_CREATE_SIZE_V04 88u
 
+/* Size of struct hako_domctl_info that GETINFO writes: the whole structure (720 bytes)
+ * for a caller whose kernel's ABI note says 0.6 or later; only the first 464 bytes (the
+ * ABI 0.5 layout, without hc_counts) for a kernel built for 0.5 or earlier. */
+#define HAKO_DOMCTL_INFO_SIZE_V05 464u
+/* Hypercall numbers hako_domctl_info.hc_counts has a slot for (every number a minor of
+ * this major may define). */
+#define HAKO_DOMCTL_HC_SLOTS 32
+
 /* hako_domctl_info.state */
 #define HAKO_DOMSTATE_RUNNING   0   /* may run (running, runnable or blocked) */
 #define HAKO_DOMSTATE_PAUSED    1
@@ -81,11 +89,15 @@ struct hako_domctl_info {
     uint64_t nr_pages;      /* OUT: memory */
     uint64_t cpu_time_ns;   /* OUT: CPU time used */
     uint64_t events;        /* OUT: events raised on it */
-    uint64_t hypercalls[16]; /* OUT: hypercalls made, by number (0..15 only) */
+    uint64_t hypercalls[16]; /* OUT: hypercalls made, by number (0..15 only: see hc_counts) */
     uint64_t traps[32];     /* OUT: exceptions taken, by vector */
     char     name[HAKO_DOMAIN_NAME_MAX]; /* OUT */
+    /* ---- ABI 0.6 (written only for callers built for 0.6 or later) ---- */
+    uint64_t hc_counts[HAKO_DOMCTL_HC_SLOTS]; /* OUT: hypercalls made, by number (all) */
 };
-HAKO_STATIC_ASSERT(sizeof(struct hako_domctl_info) == 464, "hako_domctl_info size");
+HAKO_STATIC_ASSERT(HAKO_OFFSETOF(struct hako_domctl_info, hc_counts) ==
+                   HAKO_DOMCTL_INFO_SIZE_V05, "info hc_counts offset");
+HAKO_STATIC_ASSERT(sizeof(struct hako_domctl_info) == 720, "hako_domctl_info size");
 HAKO_STATIC_ASSERT(HAKO_ALIGNOF(struct hako_domctl_info) == 8, "hako_domctl_info align");
 
 struct hako_domctl_sched {

@@ -6,6 +6,7 @@
  * is drained while the vCPU runs in user mode, however many ticks come.
  */
 #include <hako/async.h>
+#include <hako/domctl.h>
 #include <hako/events.h>
 #include <hako/hcall.h>
 #include <hako/hypercall.h>
@@ -34,6 +35,16 @@ static struct ringio_cons cq;
 static long async_op(unsigned long cmd, unsigned long arg)
 {
     return hako_hypercall2(HAKO_HC_async_op, cmd, arg);
+}
+
+/* async_op calls this domain has made, from GETINFO's hc_counts (ABI 0.6). */
+static uint64_t async_ops_made(void)
+{
+    static struct hako_domctl_info info __attribute__((aligned(8)));
+    memset(&info, 0, sizeof(info));
+    if (hako_hypercall3(HAKO_HC_domctl, HAKO_DOMCTL_GETINFO, UL(&info), 0))
+        return ~0ull;
+    return info.hc_counts[HAKO_HC_async_op];
 }
 
 /* Fresh rings, registered with the hypervisor; 0 or its error. */
@@ -251,6 +262,7 @@ void test_main(const struct hako_start_info *si)
     const long ver = HAKO_ABI_VERSION;
 
     /* Setup errors. */
+    uint64_t made = async_ops_made();
     XTF_EXPECT_RC(async_op(HAKO_ASYNC_ENTER, 0), -HAKO_ENOENT, "ENTER before SETUP");
     XTF_EXPECT_RC(async_op(HAKO_ASYNC_TEARDOWN, 0), -HAKO_ENOENT, "TEARDOWN before SETUP");
     XTF_EXPECT_RC(async_op(7, 0), -HAKO_ENOSYS, "unknown async_op command");
@@ -270,6 +282,9 @@ void test_main(const struct hako_start_info *si)
     setup.sq_va = 0xFFFF800000000000ul;
     XTF_EXPECT_RC(async_op(HAKO_ASYNC_SETUP, UL(&setup)), -HAKO_EINVAL, "ring in the hypervisor");
     XTF_EXPECT_RC(hako_hypercall1(HAKO_HC_debug_op, HAKO_DEBUG_AUDIT), 0, "audit after refusals");
+    uint64_t now = async_ops_made();
+    XTF_CHECK(now - made == 10, "GETINFO counts the 10 refused async_op calls (%lu)",
+              (unsigned long)(now - made));
 
     /* A batch through one doorbell. */
     XTF_EXPECT_RC(rings_up(), 0, "SETUP");

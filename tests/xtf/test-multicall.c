@@ -39,7 +39,7 @@ static uint64_t hc_made(uint32_t domid, unsigned nr)
     info.domid = (uint16_t)domid;
     if (hako_hypercall3(HAKO_HC_domctl, HAKO_DOMCTL_GETINFO, UL(&info), 0))
         return ~0ull;
-    return info.hypercalls[nr];
+    return info.hc_counts[nr];
 }
 
 /* Batches of length 1..70 of version calls starting at entries around a page boundary
