@@ -155,12 +155,10 @@ struct consring_back *consring_back_attach(unsigned domid, uint64_t console_mfn,
     struct consring_back *b = kmalloc(sizeof(*b));
     if (!b)
         return NULL;
-    uint64_t va = CONSRING_BACK_VA(domid), l4 = mm_kernel_l4();
+    uint64_t va = CONSRING_BACK_VA(domid), root = mm_kernel_root(), l1;
     /* Build the tables down to the L1 (the entry stays empty), then the foreign leaf. */
-    uint64_t maddr = 0;
-    if (mm_map(l4, va, 0, 0) == 0 && mm_flush() == 0)
-        maddr = mm_entry_maddr(l4, va, 1);
-    if (!maddr || privops->map_foreign(maddr, console_mfn, domid)) {
+    if (mm_map(root, va, 0, 0) || mm_flush() || !mm_table(root, va, 1, &l1) ||
+        privops->map_foreign(l1, mm_index(va, 1), console_mfn, domid)) {
         kfree(b);
         return NULL;
     }
@@ -184,7 +182,7 @@ struct consring_back *consring_back_attach(unsigned domid, uint64_t console_mfn,
 close:
     hako_hypercall2(HAKO_HC_event_channel_op, HAKO_EVTCHNOP_CLOSE, b->port);
 unmap:
-    privops->update_va_mapping(va, 0, HAKO_UVMF_INVLPG);
+    privops->map_page(va, 0, 0);
     kfree(b);
     return NULL;
 }
@@ -237,7 +235,7 @@ void consring_back_detach(struct consring_back *b)
     events_unbind(b->port);
     hako_hypercall2(HAKO_HC_event_channel_op, HAKO_EVTCHNOP_CLOSE, b->port);
     /* A normal update of the entry drops the foreign reference. */
-    privops->update_va_mapping(CONSRING_BACK_VA(b->domid), 0, HAKO_UVMF_INVLPG);
+    privops->map_page(CONSRING_BACK_VA(b->domid), 0, 0);
     attached[b->domid] = NULL;
     kfree(b);
 }

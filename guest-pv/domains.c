@@ -36,8 +36,7 @@ static long window_map(uint64_t end, uint64_t *pfns, uint64_t *n)
 {
     for (; *n < end; (*n)++) {
         uint64_t pfn = pfn_free_count() > USER_RESERVE_PAGES ? pfn_alloc() : 0;
-        if (!pfn || mm_map(mm_kernel_l4(), WINDOW_BASE + *n * PAGE_SIZE, pfn_to_mfn(pfn),
-                           PTE_KERNEL_RW)) {
+        if (!pfn || mm_map(mm_kernel_root(), WINDOW_BASE + *n * PAGE_SIZE, pfn, PTE_KERNEL_RW)) {
             if (pfn)
                 pfn_free(pfn);
             mm_flush();
@@ -52,10 +51,9 @@ static long window_map(uint64_t end, uint64_t *pfns, uint64_t *n)
 static void window_unmap(uint64_t *pfns, uint64_t n)
 {
     for (uint64_t i = 0; i < n; i++)
-        mm_unmap(mm_kernel_l4(), WINDOW_BASE + i * PAGE_SIZE);
+        mm_unmap(mm_kernel_root(), WINDOW_BASE + i * PAGE_SIZE);
     mm_flush();
-    struct hako_mmuext_op flush = { .cmd = HAKO_MMUEXT_TLB_FLUSH_LOCAL };
-    privops->mmuext(&flush, 1);                 /* no stale translations of the window */
+    privops->tlb_flush();                       /* no stale translations of the window */
     for (uint64_t i = 0; i < n; i++)
         pfn_free(pfns[i]);
 }

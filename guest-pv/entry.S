@@ -4,10 +4,10 @@
  *
  * On entry rsp points at a struct hako_trap_frame and every other register holds the
  * interrupted context's value. We save those below the frame, call
- * guest_trap(regs, frame), restore them, and resume with the iret hypercall, which
- * takes the (possibly edited) frame at rsp.
+ * guest_trap(regs, frame), restore them, and resume the (possibly edited) frame at rsp
+ * through the privops backend's trap_return (privops.h), which restores rax, rcx and
+ * r11 from the frame.
  */
-#include <hako/hypercall.h>
 
     .text
     .globl guest_trap_entry
@@ -47,9 +47,8 @@ guest_trap_return:                  /* rsp at the saved registers, the frame abo
     popq %rcx
     popq %rbx
     popq %rax
-    movl $HAKO_HC_iret, %eax        /* rax, rcx, r11 come back from the frame */
-    syscall
-    ud2                             /* iret refused the frame */
+    movq privops(%rip), %rax        /* rax, rcx, r11 come back from the frame */
+    jmp *(%rax)                     /* privops->trap_return */
 
 /* int kjmp_save(struct kjmp *j): 0 now, the value given to kjmp_jump later. */
     .globl kjmp_save

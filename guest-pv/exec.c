@@ -202,7 +202,7 @@ static long exec_commit(struct proc *p, const char *path, uint64_t *entry, uint6
     p->mmap_next = USER_MMAP_BASE;
     if (p == cur)
         proc_load_user_context();
-    if (old.l4_mfn)
+    if (old.root)
         uvm_destroy(&old);
     const char *name = path;
     for (const char *s = path; *s; s++)

@@ -14,6 +14,7 @@
  *   shutdown=crash | shutdown=reboot stop with that reason
  *   exit=N                           power off with status N (0..9)
  */
+#include <hako/memory.h>
 #include <hako/hcall.h>
 #include <hako/hypercall.h>
 #include <hako/events.h>
@@ -161,7 +162,7 @@ static void syscall_at_end_of_lower_half(const struct hako_start_info *si)
     uint64_t pfn = pfn_alloc(), page = 0x00007FFFFFFFF000ull;
     ((uint8_t *)pfn_to_va(pfn))[4094] = 0x0F;          /* syscall */
     ((uint8_t *)pfn_to_va(pfn))[4095] = 0x05;
-    if (!pfn || mm_map(mm_kernel_l4(), page, pfn_to_mfn(pfn), HAKO_PTE_P | HAKO_PTE_U) ||
+    if (!pfn || mm_map(mm_kernel_root(), page, pfn, HAKO_PTE_P | HAKO_PTE_U) ||
         mm_flush())
         return;
     struct hako_shared_info *sh = (struct hako_shared_info *)si->shared_info_va;

@@ -1,9 +1,9 @@
 /*
- * guest-pv/mm.c: pseudo-physical frame allocator, page-table walking through the linear
- * map, batched page-table updates, and demand-zero faults.
+ * guest-pv/mm.c: pseudo-physical frame allocator, page-table walking, mapping with
+ * deferred entry writes, and demand-zero faults.
  *
- * Page tables are read-only to the kernel; it reads them through the linear map and
- * changes them with mmu_update (queued in `batch` and sent together).
+ * Frames are named by pfn throughout; the privileged-operations table reads and writes
+ * page-table entries (privops.h), so nothing here knows what the hardware entries hold.
  */
 #include "mm.h"
 
@@ -11,22 +11,16 @@
 
 #include "klib.h"
 #include "privops.h"
-
-#define BATCH_MAX 64
+#include "user/hos.h"
 
 static const struct hako_start_info *boot;
-static const uint64_t *p2m;
-static const uint64_t *m2p = (const uint64_t *)HAKO_M2P_VA;
 static uint64_t *free_stack;          /* free pfns, a stack stored in pages of its own */
 static uint64_t free_top;
-static struct hako_mmu_update batch[BATCH_MAX];
-static unsigned batch_len;
 static uint64_t lazy_start, lazy_end, lazy_faults;
 
 void mm_init(const struct hako_start_info *si)
 {
     boot = si;
-    p2m = (const uint64_t *)si->p2m_va;
     /* The free-pfn stack lives in the first free pages themselves. */
     uint64_t first = si->first_free_pfn, last = si->nr_mapped_pages;
     uint64_t stack_pages = ((last - first) * 8 + PAGE_SIZE - 1) / PAGE_SIZE;
@@ -38,16 +32,6 @@ void mm_init(const struct hako_start_info *si)
 void *pfn_to_va(uint64_t pfn)
 {
     return (void *)(boot->virt_base + pfn * PAGE_SIZE);
-}
-
-uint64_t pfn_to_mfn(uint64_t pfn)
-{
-    return p2m[pfn];
-}
-
-uint64_t mfn_to_pfn(uint64_t mfn)
-{
-    return m2p[mfn];
 }
 
 uint64_t pfn_alloc(void)
@@ -69,103 +53,82 @@ uint64_t pfn_free_count(void)
     return free_top;
 }
 
-uint64_t mm_kernel_l4(void)
+uint64_t mm_kernel_root(void)
 {
-    return pfn_to_mfn(boot->pt_first_pfn);
+    return boot->pt_first_pfn;
 }
 
 long mm_flush(void)
 {
-    unsigned done = 0;
-    long rc = batch_len ? privops->mmu_update(batch, batch_len, &done) : 0;
-    if (rc)
-        kprintf("mm: batch of %u failed at entry %u: %ld\n", batch_len, done, rc);
-    batch_len = 0;
-    return rc;
+    return privops->pt_commit();
 }
 
-/* Queue one entry update; sends the batch when it is full. */
-static long queue(uint64_t maddr, uint64_t val)
+unsigned mm_index(uint64_t va, unsigned level)
 {
-    batch[batch_len++] = (struct hako_mmu_update){ .ptr = maddr, .val = val };
-    return batch_len == BATCH_MAX ? mm_flush() : 0;
+    return (va >> (12 + 9 * (level - 1))) & 511;
 }
 
-long mm_protect_linear(uint64_t pfn)
+int mm_table(uint64_t root_pfn, uint64_t va, unsigned level, uint64_t *table_pfn)
 {
-    uint64_t pte = (pfn_to_mfn(pfn) << 12) | PTE_KERNEL_RO;
-    return privops->update_va_mapping((uint64_t)pfn_to_va(pfn), pte, HAKO_UVMF_INVLPG);
-}
-
-/* The table (as a linear-map pointer) that an entry points at. */
-static const uint64_t *table_of(uint64_t entry)
-{
-    return pfn_to_va(mfn_to_pfn((entry & HAKO_PTE_ADDR) >> 12));
-}
-
-uint64_t mm_entry_maddr(uint64_t l4_mfn, uint64_t va, unsigned level)
-{
-    uint64_t mfn = l4_mfn;
-    for (unsigned l = 4;; l--) {
-        unsigned idx = (va >> (12 + 9 * (l - 1))) & 511;
-        if (l == level)
-            return (mfn << 12) | (idx * 8);
-        uint64_t e = ((const uint64_t *)pfn_to_va(mfn_to_pfn(mfn)))[idx];
-        if (!(e & HAKO_PTE_P) || (e & HAKO_PTE_PS))
+    uint64_t pfn = root_pfn;
+    for (unsigned l = 4; l > level; l--) {
+        uint64_t next, flags = privops->pt_read(pfn, mm_index(va, l), &next);
+        if (!(flags & HAKO_PTE_P) || (flags & HAKO_PTE_PS))
             return 0;
-        mfn = (e & HAKO_PTE_ADDR) >> 12;
+        pfn = next;
     }
+    *table_pfn = pfn;
+    return 1;
 }
 
-/* A fresh zeroed frame made read-only, ready to become a page table; its mfn or 0. */
-static uint64_t new_table_frame(void)
+uint64_t mm_leaf(uint64_t root_pfn, uint64_t va, uint64_t *pfn)
+{
+    uint64_t t;
+    return mm_table(root_pfn, va, 1, &t) ? privops->pt_read(t, mm_index(va, 1), pfn) : 0;
+}
+
+/* A fresh zeroed frame made a table at level; its pfn or 0. */
+static uint64_t new_table(unsigned level)
 {
     uint64_t pfn = pfn_alloc();
-    if (!pfn)
-        return 0;
-    if (mm_protect_linear(pfn)) {
+    if (pfn && privops->pt_adopt(pfn, level)) {
         pfn_free(pfn);
         return 0;
     }
-    return pfn_to_mfn(pfn);
+    return pfn;
 }
 
-uint64_t mm_new_l4(void)
+uint64_t mm_new_root(void)
 {
-    uint64_t mfn = new_table_frame();
-    struct hako_mmuext_op pin = { .cmd = HAKO_MMUEXT_PIN_L4_TABLE, .arg1 = mfn };
-    if (mfn && privops->mmuext(&pin, 1)) {   /* an ordinary frame again: give it back */
-        uint64_t pfn = mfn_to_pfn(mfn);
-        privops->update_va_mapping((uint64_t)pfn_to_va(pfn), (mfn << 12) | PTE_KERNEL_RW,
-                                   HAKO_UVMF_INVLPG);
-        pfn_free(pfn);
-        return 0;
-    }
-    return mfn;
+    return new_table(4);
 }
 
-long mm_map(uint64_t l4_mfn, uint64_t va, uint64_t mfn, uint64_t flags)
+long mm_map(uint64_t root_pfn, uint64_t va, uint64_t pfn, uint64_t flags)
 {
+    uint64_t t = root_pfn;
     for (unsigned level = 4; level > 1; level--) {
-        uint64_t maddr = mm_entry_maddr(l4_mfn, va, level);
-        uint64_t e = table_of(maddr)[(maddr & 4095) / 8];
-        if (e & HAKO_PTE_P)
+        uint64_t next, e = privops->pt_read(t, mm_index(va, level), &next);
+        if (e & HAKO_PTE_P) {
+            t = next;
             continue;
+        }
         long rc = mm_flush();             /* the walk below needs earlier updates in place */
-        uint64_t table = new_table_frame();
+        uint64_t table = rc ? 0 : new_table(level - 1);
         if (rc || !table)
-            return rc ? rc : -12;
-        if ((rc = queue(maddr, (table << 12) | HAKO_PTE_P | HAKO_PTE_U | HAKO_PTE_W)) ||
+            return rc ? rc : -HOS_ENOMEM;
+        if ((rc = privops->pt_write(t, mm_index(va, level), table,
+                                    HAKO_PTE_P | HAKO_PTE_U | HAKO_PTE_W)) ||
             (rc = mm_flush()))
             return rc;
+        t = table;
     }
-    return queue(mm_entry_maddr(l4_mfn, va, 1), (mfn << 12) | flags);
+    return privops->pt_write(t, mm_index(va, 1), pfn, flags);
 }
 
-long mm_unmap(uint64_t l4_mfn, uint64_t va)
+long mm_unmap(uint64_t root_pfn, uint64_t va)
 {
-    uint64_t maddr = mm_entry_maddr(l4_mfn, va, 1);
-    return maddr ? queue(maddr, 0) : 0;
+    uint64_t t;
+    return mm_table(root_pfn, va, 1, &t) ? privops->pt_write(t, mm_index(va, 1), 0, 0) : 0;
 }
 
 void mm_set_lazy_region(uint64_t start, uint64_t end)
@@ -182,7 +145,7 @@ int mm_handle_fault(uint64_t addr, uint64_t error_code)
     if (!pfn)
         return 0;
     uint64_t va = addr & ~(PAGE_SIZE - 1);
-    if (mm_map(mm_kernel_l4(), va, pfn_to_mfn(pfn), PTE_KERNEL_RW) || mm_flush()) {
+    if (mm_map(mm_kernel_root(), va, pfn, PTE_KERNEL_RW) || mm_flush()) {
         pfn_free(pfn);
         return 0;
     }

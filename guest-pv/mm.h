@@ -7,6 +7,7 @@
 
 #include <stdint.h>
 
+#include <hako/memory.h>
 #include <hako/start_info.h>
 
 #define PAGE_SIZE 4096ul
@@ -23,35 +24,36 @@ uint64_t pfn_alloc(void);
 void pfn_free(uint64_t pfn);
 uint64_t pfn_free_count(void);
 
-/* Conversions: pfn <-> machine frame, pfn <-> linear-map address. */
-uint64_t pfn_to_mfn(uint64_t pfn);
-uint64_t mfn_to_pfn(uint64_t mfn);
+/* The kernel's linear-map address of pfn (every frame is mapped there). */
 void *pfn_to_va(uint64_t pfn);
 
-/* Machine frame of the kernel's top-level table. */
-uint64_t mm_kernel_l4(void);
+/* The root (top-level table, as a pfn) of the kernel's address space. */
+uint64_t mm_kernel_root(void);
 
-/* A new, empty, pinned top-level table (for a user address space); its mfn or 0. */
-uint64_t mm_new_l4(void);
+/* A new, empty root table (for a user address space); its pfn or 0. */
+uint64_t mm_new_root(void);
 
-/* Map va -> mfn with pte flags in the address space whose L4 is l4_mfn, creating
- * intermediate tables as needed. Updates are queued -- a lazy-MMU window that lasts
- * until mm_flush() (or until the queue is full, or a new table must be linked) and goes
- * to the hypervisor as one mmu_update batch. 0 or a negative error. */
-long mm_map(uint64_t l4_mfn, uint64_t va, uint64_t mfn, uint64_t flags);
+/* Map va -> pfn with pte flags in the address space whose root is root_pfn, creating
+ * intermediate tables as needed. The entry write may be deferred -- a lazy-MMU window
+ * that lasts until mm_flush() (a new intermediate table is linked at once). 0 or a
+ * negative error. */
+long mm_map(uint64_t root_pfn, uint64_t va, uint64_t pfn, uint64_t flags);
 
-/* Remove the mapping of va (queued like mm_map). */
-long mm_unmap(uint64_t l4_mfn, uint64_t va);
+/* Remove the mapping of va (deferred like mm_map). */
+long mm_unmap(uint64_t root_pfn, uint64_t va);
 
-/* Apply queued page-table updates in one batch; 0 or the first failure. */
+/* Apply deferred page-table work; 0 or the first failure. */
 long mm_flush(void);
 
-/* Make the pfn's linear-map alias read-only (before it becomes a page table). */
-long mm_protect_linear(uint64_t pfn);
+/* The index of va's entry in its table at level (1..4). */
+unsigned mm_index(uint64_t va, unsigned level);
 
-/* The machine address of the entry at `level` (1..4) for va under l4_mfn, or 0 when an
- * upper level is missing. */
-uint64_t mm_entry_maddr(uint64_t l4_mfn, uint64_t va, unsigned level);
+/* 1 with *table_pfn = the table at level (1..4) on va's walk under root_pfn, or 0 when
+ * an upper level is missing. */
+int mm_table(uint64_t root_pfn, uint64_t va, unsigned level, uint64_t *table_pfn);
+
+/* The flags of va's leaf entry under root_pfn (0 = not mapped), the pfn it maps in *pfn. */
+uint64_t mm_leaf(uint64_t root_pfn, uint64_t va, uint64_t *pfn);
 
 /* A demand-zero region: faults on its pages are satisfied with fresh zeroed pages. */
 void mm_set_lazy_region(uint64_t start, uint64_t end);

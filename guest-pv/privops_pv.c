@@ -1,14 +1,25 @@
 /*
- * guest-pv/privops_pv.c: the paravirtual backend of the privileged-operations table.
+ * guest-pv/privops_pv.c: the paravirtual backend of the privileged-operations table:
+ * every operation is a hypercall. Page-table entries hold machine frames, so this is
+ * the one place that translates pfns through the p2m and back through the m2p; entry
+ * writes are queued and sent as one mmu_update batch at pt_commit (the lazy-MMU
+ * window), and releases of table frames go to the asynchronous ring.
  */
 #include <hako/async.h>
 #include <hako/events.h>
 #include <hako/start_info.h>
 #include <hako/hcall.h>
 #include <hako/hypercall.h>
+#include <hako/memory.h>
+#include <hako/version.h>
 
+#include "klib.h"
+#include "mm.h"
 #include "privops.h"
+#include "privops_pv.h"
 #include "ringio.h"
+
+#define BATCH_MAX 64                 /* entry writes per mmu_update batch */
 
 /* console_io write of any length, in chunks the hypervisor accepts. */
 static void pv_console_out(unsigned cmd, const char *buf, size_t len)
@@ -41,10 +52,54 @@ static void pv_yield(void)
 }
 
 static struct hako_vcpu_info *vcpu0;
+static uint64_t virt_base;                 /* the linear map of pfns (ABI.md 4.2) */
+static const uint64_t *p2m;
+static const uint64_t *const m2p = (const uint64_t *)HAKO_M2P_VA;
 
 static void pv_init(const struct hako_start_info *si)
 {
     vcpu0 = &((struct hako_shared_info *)si->shared_info_va)->vcpu_info[0];
+    virt_base = si->virt_base;
+    p2m = (const uint64_t *)si->p2m_va;
+}
+
+uint64_t pv_mfn(uint64_t pfn)
+{
+    return p2m[pfn];
+}
+
+/* The linear-map address of pfn. */
+static void *linear(uint64_t pfn)
+{
+    return (void *)(virt_base + (pfn << 12));
+}
+
+uint64_t pv_entry_maddr(uint64_t root_pfn, uint64_t va, unsigned level)
+{
+    uint64_t pfn = root_pfn;
+    for (unsigned l = 4;; l--) {
+        unsigned idx = (va >> (12 + 9 * (l - 1))) & 511;
+        if (l == level)
+            return (p2m[pfn] << 12) | (idx * 8);
+        uint64_t e = ((const uint64_t *)linear(pfn))[idx];
+        if (!(e & HAKO_PTE_P) || (e & HAKO_PTE_PS))
+            return 0;
+        pfn = m2p[(e & HAKO_PTE_ADDR) >> 12];
+    }
+}
+
+static long pv_platform_version(char *buf, size_t len)
+{
+    static struct hako_version_info info __attribute__((aligned(8)));
+    long rc = hako_hypercall2(HAKO_HC_version, HAKO_VERSION_INFO, (uint64_t)&info);
+    if (rc)
+        return rc;
+    size_t n = 0;
+    for (; n + 1 < len && n < sizeof(info.hv_version) && info.hv_version[n]; n++)
+        buf[n] = info.hv_version[n];
+    if (len)
+        buf[n] = 0;
+    return 0;
 }
 
 /* The upcall mask in vcpu_info is the virtual interrupt flag. */
@@ -105,15 +160,6 @@ static long pv_set_timer(uint64_t deadline_ns)
     return hako_hypercall2(HAKO_HC_set_timer_op, HAKO_TIMER_ONESHOT, deadline_ns);
 }
 
-/* mmu_update's FOREIGN command takes the domain as the 4th argument. */
-static long pv_map_foreign(uint64_t pte_maddr, uint64_t mfn, unsigned domid)
-{
-    static struct hako_mmu_update req __attribute__((aligned(8)));
-    req.ptr = pte_maddr | HAKO_MMU_PT_UPDATE_FOREIGN;
-    req.val = (mfn << 12) | HAKO_PTE_P | HAKO_PTE_U | HAKO_PTE_W | HAKO_PTE_NX;
-    return hako_hypercall6(HAKO_HC_mmu_update, (unsigned long)&req, 1, 0, domid, 0, 0);
-}
-
 static __attribute__((noreturn)) void pv_shutdown(unsigned reason, unsigned code)
 {
     hako_hypercall3(HAKO_HC_sched_op, HAKO_SCHED_SHUTDOWN, reason, code);
@@ -121,33 +167,9 @@ static __attribute__((noreturn)) void pv_shutdown(unsigned reason, unsigned code
         hako_hypercall3(HAKO_HC_sched_op, HAKO_SCHED_SHUTDOWN, HAKO_SHUTDOWN_CRASH, 255);
 }
 
-static long pv_mmu_update(const struct hako_mmu_update *reqs, unsigned n, unsigned *done)
-{
-    uint64_t d = 0;
-    long rc = hako_hypercall3(HAKO_HC_mmu_update, (unsigned long)reqs, n, (unsigned long)&d);
-    if (done)
-        *done = (unsigned)d;
-    return rc;
-}
-
-static long pv_update_va_mapping(uint64_t va, uint64_t pte, unsigned flags)
-{
-    return hako_hypercall3(HAKO_HC_update_va_mapping, va, pte, flags);
-}
-
-static long pv_mmuext(const struct hako_mmuext_op *ops, unsigned n)
-{
-    return hako_hypercall3(HAKO_HC_mmuext_op, (unsigned long)ops, n, 0);
-}
-
 static long pv_set_trap_table(const struct hako_trap_info *t, unsigned n)
 {
     return hako_hypercall3(HAKO_HC_set_trap_table, (unsigned long)t, n, 0);
-}
-
-static long pv_set_kernel_stack(uint64_t rsp)
-{
-    return hako_hypercall3(HAKO_HC_stack_switch, rsp, 0, 0);
 }
 
 static long pv_set_syscall_entry(uint64_t rip)
@@ -156,11 +178,11 @@ static long pv_set_syscall_entry(uint64_t rip)
 }
 
 /* Both halves of a process switch in one multicall: one transition. */
-static long pv_set_user_context(uint64_t kernel_rsp, uint64_t user_l4_mfn)
+static long pv_set_user_context(uint64_t kernel_rsp, uint64_t user_root_pfn)
 {
     static struct hako_mmuext_op base __attribute__((aligned(8)));
     static struct hako_multicall_entry mc[2] __attribute__((aligned(8)));
-    base = (struct hako_mmuext_op){ .cmd = HAKO_MMUEXT_NEW_USER_BASEPTR, .arg1 = user_l4_mfn };
+    base = (struct hako_mmuext_op){ .cmd = HAKO_MMUEXT_NEW_USER_BASEPTR, .arg1 = user_root_pfn ? p2m[user_root_pfn] : 0 };
     mc[0] = (struct hako_multicall_entry){ .op = HAKO_HC_stack_switch, .args = { kernel_rsp } };
     mc[1] = (struct hako_multicall_entry){ .op = HAKO_HC_mmuext_op,
                                            .args = { (uint64_t)&base, 1, 0 } };
@@ -207,13 +229,18 @@ static bool async_up(void)
     return async_state > 0;
 }
 
-static void pv_kick(void)
+static bool async_pending;           /* queued work the hypervisor has not run yet */
+
+/* Make sure everything queued on the asynchronous ring has run. */
+static void async_kick(void)
 {
-    if (async_state > 0)
+    if (async_pending)
         hako_hypercall2(HAKO_HC_async_op, HAKO_ASYNC_ENTER, 0);
+    async_pending = false;
 }
 
-static void pv_queue(uint64_t op, uint64_t a0, uint64_t a1, uint64_t a2)
+/* Queue op(a0, a1, a2) to run later, in order, with no result; at once without rings. */
+static void async_queue(uint64_t op, uint64_t a0, uint64_t a1, uint64_t a2)
 {
     struct hako_async_sqe e = { .op = op, .args = { a0, a1, a2 },
                                 .flags = HAKO_ASYNC_NO_COMPLETION };
@@ -223,36 +250,147 @@ static void pv_queue(uint64_t op, uint64_t a0, uint64_t a1, uint64_t a2)
         return;
     }
     if (ringio_produce(&async_sq, &e, 1, &notify) != 1) {   /* full: make room */
-        pv_kick();
-        if (ringio_produce(&async_sq, &e, 1, &notify) != 1)
+        async_kick();
+        if (ringio_produce(&async_sq, &e, 1, &notify) != 1) {
             hako_hypercall3(op, a0, a1, a2);
+            return;
+        }
     }
+    async_pending = true;
 }
 
+/* The lazy-MMU window: entry writes waiting for pt_commit. */
+static struct hako_mmu_update batch[BATCH_MAX];
+static unsigned batch_len;
+
+static long pv_pt_commit(void)
+{
+    uint64_t done = 0;
+    long rc = 0;
+    if (batch_len)
+        rc = hako_hypercall3(HAKO_HC_mmu_update, (unsigned long)batch, batch_len,
+                             (unsigned long)&done);
+    if (rc)
+        kprintf("pv: mmu_update batch of %u failed at entry %lu: %ld\n", batch_len,
+                (unsigned long)done, rc);
+    batch_len = 0;
+    async_kick();
+    return rc;
+}
+
+/* Page tables are read-only to the kernel but readable through the linear map. */
+static uint64_t pv_pt_read(uint64_t table_pfn, unsigned idx, uint64_t *pfn)
+{
+    uint64_t e = ((const uint64_t *)linear(table_pfn))[idx];
+    if (!(e & HAKO_PTE_P))
+        return 0;
+    *pfn = m2p[(e & HAKO_PTE_ADDR) >> 12];
+    return e & ~HAKO_PTE_ADDR;
+}
+
+static long pv_pt_write(uint64_t table_pfn, unsigned idx, uint64_t pfn, uint64_t flags)
+{
+    batch[batch_len++] = (struct hako_mmu_update){
+        .ptr = (p2m[table_pfn] << 12) | (idx * 8),
+        .val = flags ? (p2m[pfn] << 12) | flags : 0,
+    };
+    return batch_len == BATCH_MAX ? pv_pt_commit() : 0;
+}
+
+/* The frame's linear alias: read-only while it is a table, read-write otherwise. */
+static long set_alias(uint64_t pfn, uint64_t flags)
+{
+    return hako_hypercall3(HAKO_HC_update_va_mapping, (uint64_t)linear(pfn),
+                           (p2m[pfn] << 12) | flags, HAKO_UVMF_INVLPG);
+}
+
+/* A table frame has no writable mapping (ABI.md 12); a root is pinned as well. */
+static long pv_pt_adopt(uint64_t pfn, unsigned level)
+{
+    static struct hako_mmuext_op pin __attribute__((aligned(8)));
+    long rc = set_alias(pfn, PTE_KERNEL_RO);
+    if (rc || level != 4)
+        return rc;
+    pin = (struct hako_mmuext_op){ .cmd = HAKO_MMUEXT_PIN_L4_TABLE, .arg1 = p2m[pfn] };
+    if ((rc = hako_hypercall3(HAKO_HC_mmuext_op, (unsigned long)&pin, 1, 0)))
+        set_alias(pfn, PTE_KERNEL_RW);
+    return rc;
+}
+
+/* Unpin a root at once (that ends the tree's page-table types); the writable alias
+ * comes back fire-and-forget, run by the next pt_commit. */
+static void pv_pt_release(uint64_t pfn, unsigned level)
+{
+    static struct hako_mmuext_op unpin __attribute__((aligned(8)));
+    if (level == 4) {
+        unpin = (struct hako_mmuext_op){ .cmd = HAKO_MMUEXT_UNPIN_TABLE, .arg1 = p2m[pfn] };
+        if (hako_hypercall3(HAKO_HC_mmuext_op, (unsigned long)&unpin, 1, 0))
+            kprintf("pv: cannot unpin the table at pfn %lu\n", (unsigned long)pfn);
+    }
+    async_queue(HAKO_HC_update_va_mapping, (uint64_t)linear(pfn),
+                (p2m[pfn] << 12) | PTE_KERNEL_RW, HAKO_UVMF_INVLPG);
+}
+
+static long pv_map_page(uint64_t va, uint64_t pfn, uint64_t flags)
+{
+    return hako_hypercall3(HAKO_HC_update_va_mapping, va, flags ? (p2m[pfn] << 12) | flags : 0,
+                           HAKO_UVMF_INVLPG);
+}
+
+/* mmu_update's FOREIGN command takes the domain as the 4th argument. */
+static long pv_map_foreign(uint64_t table_pfn, unsigned idx, uint64_t frame, unsigned domid)
+{
+    static struct hako_mmu_update req __attribute__((aligned(8)));
+    req.ptr = ((p2m[table_pfn] << 12) | (idx * 8)) | HAKO_MMU_PT_UPDATE_FOREIGN;
+    req.val = (frame << 12) | HAKO_PTE_P | HAKO_PTE_U | HAKO_PTE_W | HAKO_PTE_NX;
+    return hako_hypercall6(HAKO_HC_mmu_update, (unsigned long)&req, 1, 0, domid, 0, 0);
+}
+
+static void pv_tlb_flush(void)
+{
+    static struct hako_mmuext_op op __attribute__((aligned(8)));
+    op = (struct hako_mmuext_op){ .cmd = HAKO_MMUEXT_TLB_FLUSH_LOCAL };
+    hako_hypercall3(HAKO_HC_mmuext_op, (unsigned long)&op, 1, 0);
+}
+
+/* guest_trap_entry's way back: the iret hypercall takes the frame at rsp and restores
+ * rax, rcx and r11 from it. */
+#define STR_(x) #x
+#define STR(x) STR_(x)
+void pv_trap_return(void);
+__asm__(".text\n"
+        "pv_trap_return:\n\t"
+        "movl $" STR(HAKO_HC_iret) ", %eax\n\t"
+        "syscall\n\t"
+        "ud2\n");                     /* iret refused the frame */
+
 static const struct privops pv_ops = {
+    .trap_return = pv_trap_return,
     .name = "pv",
     .init = pv_init,
     .console_write = pv_console_write,
     .terminal_write = pv_terminal_write,
     .console_read = pv_console_read,
+    .platform_version = pv_platform_version,
     .yield = pv_yield,
     .irq_disable = pv_irq_disable,
     .idle = pv_idle,
     .time_ns = pv_time_ns,
     .wallclock_ns = pv_wallclock_ns,
     .set_timer = pv_set_timer,
-    .map_foreign = pv_map_foreign,
     .shutdown = pv_shutdown,
-    .mmu_update = pv_mmu_update,
-    .update_va_mapping = pv_update_va_mapping,
-    .mmuext = pv_mmuext,
+    .pt_read = pv_pt_read,
+    .pt_write = pv_pt_write,
+    .pt_commit = pv_pt_commit,
+    .pt_adopt = pv_pt_adopt,
+    .pt_release = pv_pt_release,
+    .map_page = pv_map_page,
+    .map_foreign = pv_map_foreign,
+    .tlb_flush = pv_tlb_flush,
     .set_trap_table = pv_set_trap_table,
-    .set_kernel_stack = pv_set_kernel_stack,
     .set_syscall_entry = pv_set_syscall_entry,
     .set_user_context = pv_set_user_context,
     .resume = pv_resume,
-    .queue = pv_queue,
-    .kick = pv_kick,
 };
 
 const struct privops *privops = &pv_ops;

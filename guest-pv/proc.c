@@ -13,7 +13,6 @@
 #include "proc.h"
 
 #include <hako/events.h>
-#include <hako/hypercall.h>
 
 #include "events.h"
 #include "exec.h"
@@ -53,7 +52,7 @@ uint64_t proc_kstack_top(const struct proc *p)
 
 void proc_load_user_context(void)
 {
-    uint64_t ks = proc_kstack_top(cur), l4 = cur->vm.l4_mfn;
+    uint64_t ks = proc_kstack_top(cur), l4 = cur->vm.root;
     if (ks == loaded_kstack && l4 == loaded_l4)
         return;
     if (privops->set_user_context(ks, l4))
@@ -346,10 +345,9 @@ static void release_resources(struct proc *p)
         inode_put(p->cwd);
         p->cwd = NULL;
     }
-    if (p->vm.l4_mfn) {
-        if (loaded_l4 == p->vm.l4_mfn) {   /* never free the active user table */
-            struct hako_mmuext_op op = { .cmd = HAKO_MMUEXT_NEW_USER_BASEPTR, .arg1 = 0 };
-            privops->mmuext(&op, 1);
+    if (p->vm.root) {
+        if (loaded_l4 == p->vm.root) {     /* never free the active user table */
+            privops->set_user_context(loaded_kstack, 0);
             loaded_l4 = 0;
         }
         uvm_destroy(&p->vm);

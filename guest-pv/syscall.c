@@ -3,8 +3,6 @@
  * validate, call the subsystem, copy results out. Subsystems never sleep; this layer
  * sleeps on their wait channel when they say -HOS_EAGAIN.
  */
-#include <hako/hcall.h>
-#include <hako/hypercall.h>
 #include <hako/start_info.h>
 
 #include "domains.h"
@@ -317,14 +315,12 @@ static long sys_nanosleep(uint64_t ts_uva)
 static long sys_uname(uint64_t uva)
 {
     struct hos_utsname u;
-    struct hako_version_info info __attribute__((aligned(8)));
     memset(&u, 0, sizeof(u));
     memcpy(u.sysname, "hako", 5);
     memcpy(u.nodename, nodename, sizeof(u.nodename));
     memcpy(u.release, "0.6", 4);
     memcpy(u.machine, "x86_64", 7);
-    if (hako_hypercall2(HAKO_HC_version, HAKO_VERSION_INFO, (uint64_t)&info) == 0)
-        memcpy(u.version, info.hv_version, sizeof(info.hv_version));
+    privops->platform_version(u.version, sizeof(u.version));
     return copy_to_user(&cur->vm, uva, &u, sizeof(u));
 }
 

@@ -2,25 +2,22 @@
  * guest-pv/uvm.c: user address spaces built with batched page-table updates.
  *
  * The kernel's table does not map user pages, and a user table does not map the kernel:
- * the hypervisor switches between them on every transition. The kernel reaches user
+ * the platform switches between them on every transition. The kernel reaches user
  * memory through its linear map of all frames, after walking the user tables (uvm_ptr).
  */
 #include "uvm.h"
 
-#include <hako/hypercall.h>
+#include <hako/memory.h>
 
 #include "klib.h"
 #include "mm.h"
 #include "privops.h"
 #include "user/hos.h"
 
-/* The leaf entry for va in vm, or 0 if it is not mapped. */
-static uint64_t leaf(const struct uvm *vm, uint64_t va)
+/* The flags of va's leaf entry in vm (0 = not mapped), the pfn it maps in *pfn. */
+static uint64_t leaf(const struct uvm *vm, uint64_t va, uint64_t *pfn)
 {
-    uint64_t maddr = mm_entry_maddr(vm->l4_mfn, va, 1);
-    if (!maddr)
-        return 0;
-    return ((const uint64_t *)pfn_to_va(mfn_to_pfn(maddr >> 12)))[(maddr & 4095) / 8];
+    return mm_leaf(vm->root, va, pfn);
 }
 
 long uvm_create(struct uvm *vm)
@@ -28,8 +25,8 @@ long uvm_create(struct uvm *vm)
     if (pfn_free_count() < USER_RESERVE_PAGES)
         return -HOS_ENOMEM;
     vm->pages = 0;
-    vm->l4_mfn = mm_new_l4();
-    return vm->l4_mfn ? 0 : -HOS_ENOMEM;
+    vm->root = mm_new_root();
+    return vm->root ? 0 : -HOS_ENOMEM;
 }
 
 /* uvm_map_zero without applying queued updates first, for callers whose queue holds
@@ -39,12 +36,13 @@ static void *map_zero(struct uvm *vm, uint64_t va, uint64_t flags)
 {
     if (va >= USER_TOP || (va & (PAGE_SIZE - 1)) || pfn_free_count() < USER_RESERVE_PAGES)
         return NULL;
-    if (leaf(vm, va) & HAKO_PTE_P)
+    uint64_t old;
+    if (leaf(vm, va, &old) & HAKO_PTE_P)
         return NULL;
     uint64_t pfn = pfn_alloc();
     if (!pfn)
         return NULL;
-    if (mm_map(vm->l4_mfn, va, pfn_to_mfn(pfn), flags)) {
+    if (mm_map(vm->root, va, pfn, flags)) {
         pfn_free(pfn);
         return NULL;
     }
@@ -76,11 +74,12 @@ long uvm_map_range(struct uvm *vm, uint64_t va, uint64_t len, uint64_t flags)
  * table would cover (nothing there is mapped); 0 when va has a leaf table. */
 static uint64_t table_hole(const struct uvm *vm, uint64_t va)
 {
-    for (unsigned level = 4; level > 1; level--) {
-        uint64_t maddr = mm_entry_maddr(vm->l4_mfn, va, level);
-        uint64_t e = ((const uint64_t *)pfn_to_va(mfn_to_pfn(maddr >> 12)))[(maddr & 4095) / 8];
-        if (!(e & HAKO_PTE_P)) {
-            uint64_t span = 1ull << (12 + 9 * (level - 1));
+    uint64_t t;
+    if (mm_table(vm->root, va, 1, &t))
+        return 0;
+    for (unsigned level = 3; level >= 1; level--) {
+        if (!mm_table(vm->root, va, level, &t)) {
+            uint64_t span = 1ull << (12 + 9 * level);
             return span - (va & (span - 1));
         }
     }
@@ -98,11 +97,11 @@ void uvm_unmap_range(struct uvm *vm, uint64_t va, uint64_t len)
             off += hole - PAGE_SIZE;
             continue;
         }
-        uint64_t e = leaf(vm, va + off);
-        if (!(e & HAKO_PTE_P))
+        uint64_t pfn;
+        if (!(leaf(vm, va + off, &pfn) & HAKO_PTE_P))
             continue;
-        mm_unmap(vm->l4_mfn, va + off);
-        freed[n++] = mfn_to_pfn((e & HAKO_PTE_ADDR) >> 12);
+        mm_unmap(vm->root, va + off);
+        freed[n++] = pfn;
         if (n == 64) {
             mm_flush();               /* the frames are free only once unmapped */
             while (n)
@@ -115,19 +114,17 @@ void uvm_unmap_range(struct uvm *vm, uint64_t va, uint64_t len)
         pfn_free(freed[--n]);
 }
 
-/* Call fn(va, entry, ctx) for every present user leaf under the table at level. */
-static long walk(uint64_t mfn, unsigned level, uint64_t base,
-                 long (*fn)(uint64_t va, uint64_t e, void *ctx), void *ctx)
+/* Call fn(va, pfn, flags, ctx) for every present user leaf under the table at level. */
+static long walk(uint64_t table, unsigned level, uint64_t base,
+                 long (*fn)(uint64_t va, uint64_t pfn, uint64_t flags, void *ctx), void *ctx)
 {
-    const uint64_t *t = pfn_to_va(mfn_to_pfn(mfn));
     unsigned n = level == 4 ? 256 : 512;
     for (unsigned i = 0; i < n; i++) {
-        uint64_t e = t[i];
-        if (!(e & HAKO_PTE_P))
+        uint64_t pfn, flags = privops->pt_read(table, i, &pfn);
+        if (!(flags & HAKO_PTE_P))
             continue;
         uint64_t va = base + ((uint64_t)i << (12 + 9 * (level - 1)));
-        long rc = level == 1 ? fn(va, e, ctx)
-                             : walk((e & HAKO_PTE_ADDR) >> 12, level - 1, va, fn, ctx);
+        long rc = level == 1 ? fn(va, pfn, flags, ctx) : walk(pfn, level - 1, va, fn, ctx);
         if (rc)
             return rc;
     }
@@ -135,72 +132,66 @@ static long walk(uint64_t mfn, unsigned level, uint64_t base,
 }
 
 /* Fork helper: copy one page of the parent into the child. */
-static long copy_page(uint64_t va, uint64_t e, void *ctx)
+static long copy_page(uint64_t va, uint64_t pfn, uint64_t flags, void *ctx)
 {
     struct uvm *dst = ctx;
-    void *page = map_zero(dst, va, e & (HAKO_PTE_P | HAKO_PTE_U | HAKO_PTE_W | HAKO_PTE_NX));
+    void *page = map_zero(dst, va, flags & (HAKO_PTE_P | HAKO_PTE_U | HAKO_PTE_W | HAKO_PTE_NX));
     if (!page)
         return -HOS_ENOMEM;
-    memcpy(page, pfn_to_va(mfn_to_pfn((e & HAKO_PTE_ADDR) >> 12)), PAGE_SIZE);
+    memcpy(page, pfn_to_va(pfn), PAGE_SIZE);
     return 0;
 }
 
 long uvm_copy(struct uvm *dst, const struct uvm *src)
 {
     mm_flush();
-    long rc = walk(src->l4_mfn, 4, 0, copy_page, dst);
+    long rc = walk(src->root, 4, 0, copy_page, dst);
     long frc = mm_flush();
     return rc ? rc : frc ? -HOS_ENOMEM : 0;
 }
 
-/* Tables of an address space being torn down, waiting for their linear aliases to be
- * writable again before they are free (the kernel does not preempt itself). */
+/* Released tables of an address space being torn down, free once the release has been
+ * committed (the kernel does not preempt itself). */
 static uint64_t dead_tables[64];
 static unsigned ndead;
 
-/* Free the tables in dead_tables once the queued remappings have run. */
+/* Free the tables in dead_tables once their release is committed. */
 static void free_dead_tables(void)
 {
-    privops->kick();
+    mm_flush();
     while (ndead)
         pfn_free(dead_tables[--ndead]);
 }
 
-/* Teardown helper: free the unpinned table mfn at `level` (user half only), the data
- * pages and tables under it first; however many there are. */
-static void free_table(uint64_t mfn, unsigned level)
+/* Teardown helper: release the table at pfn and `level` (user half only) after its root
+ * was released, and free it, the data pages and the tables under it. */
+static void free_table(uint64_t table, unsigned level)
 {
-    uint64_t pfn = mfn_to_pfn(mfn);
-    const uint64_t *t = pfn_to_va(pfn);
     for (unsigned i = 0; i < (level == 4 ? 256u : 512u); i++) {
-        if (!(t[i] & HAKO_PTE_P))
+        uint64_t child;
+        if (!(privops->pt_read(table, i, &child) & HAKO_PTE_P))
             continue;
-        uint64_t child = (t[i] & HAKO_PTE_ADDR) >> 12;
         if (level == 1)
-            pfn_free(mfn_to_pfn(child));
+            pfn_free(child);
         else
             free_table(child, level - 1);
     }
-    /* An ordinary frame again: make its linear alias writable (fire-and-forget, kicked
-     * once per batch) and free it. */
-    privops->queue(HAKO_HC_update_va_mapping, (uint64_t)t, (mfn << 12) | PTE_KERNEL_RW,
-                   HAKO_UVMF_INVLPG);
-    dead_tables[ndead++] = pfn;
+    if (level != 4)
+        privops->pt_release(table, level);
+    dead_tables[ndead++] = table;
     if (ndead == sizeof(dead_tables) / sizeof(dead_tables[0]))
         free_dead_tables();
 }
 
 void uvm_destroy(struct uvm *vm)
 {
-    if (!vm->l4_mfn)
+    if (!vm->root)
         return;
     mm_flush();
-    struct hako_mmuext_op unpin = { .cmd = HAKO_MMUEXT_UNPIN_TABLE, .arg1 = vm->l4_mfn };
-    if (privops->mmuext(&unpin, 1))
-        kprintf("uvm: cannot release an address space\n");
-    free_table(vm->l4_mfn, 4);
+    privops->pt_release(vm->root, 4);   /* the root first: that ends the tree's use */
+    free_table(vm->root, 4);
     free_dead_tables();
-    vm->l4_mfn = 0;
+    vm->root = 0;
     vm->pages = 0;
 }
 
@@ -214,15 +205,16 @@ void *uvm_grow_stack(struct uvm *vm, uint64_t va)
 
 void *uvm_ptr(struct uvm *vm, uint64_t va, int write)
 {
-    if (va >= USER_TOP || !vm->l4_mfn)
+    uint64_t pfn;
+    if (va >= USER_TOP || !vm->root)
         return NULL;
-    uint64_t e = leaf(vm, va);
+    uint64_t e = leaf(vm, va, &pfn);
     if (!(e & HAKO_PTE_P))
         return uvm_grow_stack(vm, va);
     if (!(e & HAKO_PTE_U) ||
         (write && !(e & HAKO_PTE_W)))
         return NULL;
-    return (char *)pfn_to_va(mfn_to_pfn((e & HAKO_PTE_ADDR) >> 12)) + (va & (PAGE_SIZE - 1));
+    return (char *)pfn_to_va(pfn) + (va & (PAGE_SIZE - 1));
 }
 
 /* Copy n bytes between kernel buf and user uva in either direction. */

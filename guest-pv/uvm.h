@@ -15,7 +15,7 @@
 #define USER_RESERVE_PAGES 256                  /* kept free for the kernel */
 
 struct uvm {
-    uint64_t l4_mfn;        /* 0: none */
+    uint64_t root;          /* pfn of the root table; 0: none */
     uint64_t pages;         /* user pages mapped */
 };
 

@@ -18,6 +18,7 @@
 #include "klib.h"
 #include "mm.h"
 #include "privops.h"
+#include "privops_pv.h"
 #include "ringio.h"
 
 const char test_title[] = "bench-core";
@@ -39,6 +40,16 @@ static void transitions(uint64_t *flushes, uint64_t *cr3)
 
 
 static struct hako_mmu_update reqs[MAX_BATCH];
+
+/* One mmu_update batch; *done (when not NULL) = how many requests were applied. */
+static long mmu_update(const struct hako_mmu_update *r, unsigned n, unsigned *done)
+{
+    uint64_t d = 0;
+    long rc = hako_hypercall3(HAKO_HC_mmu_update, (unsigned long)r, n, (unsigned long)&d);
+    if (done)
+        *done = (unsigned)d;
+    return rc;
+}
 
 void test_main(const struct hako_start_info *si)
 {
@@ -143,18 +154,18 @@ void test_main(const struct hako_start_info *si)
         xtf_error("not enough mapped memory for the benchmark");
         return;
     }
-    uint64_t kl4 = mm_kernel_l4();
+    uint64_t kl4 = mm_kernel_root();
     for (unsigned i = 0; i < MAX_BATCH; i++)
-        reqs[i].ptr = mm_entry_maddr(kl4, (uint64_t)pfn_to_va(base_pfn + i), 1);
+        reqs[i].ptr = pv_entry_maddr(kl4, (uint64_t)pfn_to_va(base_pfn + i), 1);
     unsigned round = 0;
 
     /* mmu.uva: one update_va_mapping per PTE (the demand-paging path). */
     uint64_t va = (uint64_t)pfn_to_va(base_pfn);
-    uint64_t pte_rw = (pfn_to_mfn(base_pfn) << 12) | PTE_KERNEL_RW;
+    uint64_t pte_rw = (pv_mfn(base_pfn) << 12) | PTE_KERNEL_RW;
     transitions(&f0, &c0);
     t0 = rdtsc();
     for (unsigned i = 0; i < 2000; i++)
-        privops->update_va_mapping(va, (i & 1) ? pte_rw : pte_rw & ~HAKO_PTE_W, HAKO_UVMF_INVLPG);
+        hako_hypercall3(HAKO_HC_update_va_mapping, va, (i & 1) ? pte_rw : pte_rw & ~HAKO_PTE_W, HAKO_UVMF_INVLPG);
     t1 = rdtsc();
     transitions(&f1, &c1);
     report("mmu.uva", t1 - t0, 2000, 2000, f1 - f0, c1 - c0);
@@ -167,12 +178,12 @@ void test_main(const struct hako_start_info *si)
         transitions(&f0, &c0);
         for (unsigned r = 0; r < REPS; r++, round++) {
             for (unsigned i = 0; i < bn; i++) {
-                uint64_t pte = (pfn_to_mfn(base_pfn + i) << 12) | PTE_KERNEL_RW;
+                uint64_t pte = (pv_mfn(base_pfn + i) << 12) | PTE_KERNEL_RW;
                 reqs[i].val = (round & 1) ? pte : pte & ~HAKO_PTE_W;
             }
             unsigned done = 0;
             t0 = rdtsc();
-            long rc = privops->mmu_update(reqs, bn, &done);
+            long rc = mmu_update(reqs, bn, &done);
             t1 = rdtsc();
             if (rc || done != bn) {
                 xtf_error("mmu_update batch of %u failed: %ld after %u", bn, rc, done);
@@ -188,7 +199,7 @@ void test_main(const struct hako_start_info *si)
     }
     /* Leave every scratch page writable again. */
     for (unsigned i = 0; i < MAX_BATCH; i++)
-        reqs[i].val = (pfn_to_mfn(base_pfn + i) << 12) | PTE_KERNEL_RW;
-    XTF_EXPECT_RC(privops->mmu_update(reqs, MAX_BATCH, NULL), 0, "restore scratch mappings");
+        reqs[i].val = (pv_mfn(base_pfn + i) << 12) | PTE_KERNEL_RW;
+    XTF_EXPECT_RC(mmu_update(reqs, MAX_BATCH, NULL), 0, "restore scratch mappings");
     XTF_EXPECT_RC(hako_hypercall3(HAKO_HC_debug_op, HAKO_DEBUG_AUDIT, 0, 0), 0, "audit");
 }

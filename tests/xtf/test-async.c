@@ -17,6 +17,7 @@
 #include "klib.h"
 #include "mm.h"
 #include "privops.h"
+#include "privops_pv.h"
 #include "ringio.h"
 #include "trap.h"
 
@@ -134,10 +135,16 @@ void guest_trap(struct guest_regs *g, struct hako_trap_frame *f)
     privops->shutdown(HAKO_SHUTDOWN_POWEROFF, 2);
 }
 
-/* The machine frame of a page of this kernel's image. */
+/* The pfn of a page of this kernel's image. */
+static uint64_t image_pfn(const struct hako_start_info *si, const void *va)
+{
+    return (UL(va) - si->virt_base) >> 12;
+}
+
+/* The machine frame of a page of the kernel image. */
 static uint64_t image_mfn(const struct hako_start_info *si, const void *va)
 {
-    return pfn_to_mfn((UL(va) - si->virt_base) >> 12);
+    return pv_mfn(image_pfn(si, va));
 }
 
 /* A user address space with the program, its argument block (*args, through the linear
@@ -146,7 +153,7 @@ static int build_user_spin(const struct hako_start_info *si, struct user_spin **
 {
     static uint8_t kstack[8192] __attribute__((aligned(16)));
     static struct hako_trap_info traps[HAKO_TRAP_VECTORS] __attribute__((aligned(16)));
-    uint64_t code = pfn_alloc(), data = pfn_alloc(), l4 = mm_new_l4();
+    uint64_t code = pfn_alloc(), data = pfn_alloc(), l4 = mm_new_root();
     if (!code || !data || !l4) {
         xtf_error("out of memory for the user address space");
         return 0;
@@ -155,13 +162,13 @@ static int build_user_spin(const struct hako_start_info *si, struct user_spin **
     *args = pfn_to_va(data);
     for (unsigned v = 0; v < HAKO_TRAP_VECTORS; v++)
         traps[v] = (struct hako_trap_info){ .vector = (uint8_t)v, .handler = UL(guest_trap_entry) };
-    return XTF_EXPECT_RC(mm_map(l4, USER_CODE, pfn_to_mfn(code), PTE_USER_RX), 0,
+    return XTF_EXPECT_RC(mm_map(l4, USER_CODE, code, PTE_USER_RX), 0,
                          "map the program") &&
-           XTF_EXPECT_RC(mm_map(l4, USER_CODE + 0x1000, pfn_to_mfn(data), PTE_USER_RW), 0,
+           XTF_EXPECT_RC(mm_map(l4, USER_CODE + 0x1000, data, PTE_USER_RW), 0,
                          "map its argument block") &&
-           XTF_EXPECT_RC(mm_map(l4, USER_CODE + 0x2000, image_mfn(si, sq_mem), PTE_KERNEL_RO), 0,
+           XTF_EXPECT_RC(mm_map(l4, USER_CODE + 0x2000, image_pfn(si, sq_mem), PTE_KERNEL_RO), 0,
                          "map the submission ring's header read-only") &&
-           XTF_EXPECT_RC(mm_map(l4, USER_CODE + 0x3000, image_mfn(si, cq_mem), PTE_KERNEL_RO), 0,
+           XTF_EXPECT_RC(mm_map(l4, USER_CODE + 0x3000, image_pfn(si, cq_mem), PTE_KERNEL_RO), 0,
                          "map the completion ring's header read-only") &&
            XTF_EXPECT_RC(mm_flush(), 0, "apply the user mappings") &&
            XTF_EXPECT_RC(privops->set_trap_table(traps, HAKO_TRAP_VECTORS), 0, "trap table") &&

@@ -206,7 +206,7 @@ static int build_memory(void)
 {
     size_t len = (size_t)(ci_end - ci_start);
     uint64_t decoy = pfn_alloc(), code = pfn_alloc(), data = pfn_alloc();
-    user_l4 = mm_new_l4();
+    user_l4 = mm_new_root();
     if (!XTF_CHECK(len <= 4096 && decoy && code && data && user_l4,
                    "probes %lu bytes (a page at most), or out of memory", UL(len)))
         return 0;
@@ -214,13 +214,13 @@ static int build_memory(void)
     d[0] = LDT_DATA, d[1] = GATE_LO, d[2] = GATE_OFF >> 32, d[3] = LDT_CODE;
     memcpy(pfn_to_va(code), ci_start, len);
     uargs = pfn_to_va(data);
-    return XTF_EXPECT_RC(mm_map(mm_kernel_l4(), 0, pfn_to_mfn(decoy), PTE_USER_RW), 0,
+    return XTF_EXPECT_RC(mm_map(mm_kernel_root(), 0, decoy, PTE_USER_RW), 0,
                          "map the decoy at kernel address 0") &&
-           XTF_EXPECT_RC(mm_map(user_l4, 0, pfn_to_mfn(decoy), PTE_USER_RW), 0,
+           XTF_EXPECT_RC(mm_map(user_l4, 0, decoy, PTE_USER_RW), 0,
                          "map the decoy at user address 0") &&
-           XTF_EXPECT_RC(mm_map(user_l4, USER_CODE, pfn_to_mfn(code), PTE_USER_RX), 0,
+           XTF_EXPECT_RC(mm_map(user_l4, USER_CODE, code, PTE_USER_RX), 0,
                          "map the probes") &&
-           XTF_EXPECT_RC(mm_map(user_l4, USER_DATA, pfn_to_mfn(data), PTE_USER_RW), 0,
+           XTF_EXPECT_RC(mm_map(user_l4, USER_DATA, data, PTE_USER_RW), 0,
                          "map the user data page") &&
            XTF_EXPECT_RC(mm_flush(), 0, "apply the mappings") &&
            XTF_EXPECT_RC(privops->set_user_context(UL(kstack + sizeof(kstack)), user_l4), 0,
@@ -231,7 +231,7 @@ static int build_memory(void)
 static void teardown_memory(void)
 {
     XTF_EXPECT_RC(privops->set_user_context(0, 0), 0, "drop the user base pointer");
-    XTF_EXPECT_RC(mm_unmap(mm_kernel_l4(), 0), 0, "unmap kernel address 0");
+    XTF_EXPECT_RC(mm_unmap(mm_kernel_root(), 0), 0, "unmap kernel address 0");
     XTF_EXPECT_RC(mm_flush(), 0, "apply the unmapping");
 }
 

@@ -23,6 +23,7 @@
 #include "asyncone.h"
 #include "domwait.h"
 #include "privops.h"
+#include "privops_pv.h"
 
 #include <hako/async.h>
 #include <hako/console.h>
@@ -108,7 +109,7 @@ static uint64_t l1_entry(uint64_t va)
 {
     if (mm_map(kl4, va, 0, 0) || mm_flush())
         return 0;
-    return mm_entry_maddr(kl4, va, 1);
+    return pv_entry_maddr(kl4, va, 1);
 }
 
 static void invlpg(uint64_t va)
@@ -226,7 +227,7 @@ static void test_console(const struct hako_start_info *si, long free0)
         return;
     }
     uint64_t f = e1 | HAKO_MMU_PT_UPDATE_FOREIGN, page = cmfn << 12 | RW_NX;
-    uint64_t own = pfn_to_mfn(si->first_free_pfn) << 12 | RW_NX;
+    uint64_t own = pv_mfn(si->first_free_pfn) << 12 | RW_NX;
 
     /* Refusals: nothing changes. */
     XTF_EXPECT_RC(mmu1(f, page, 63), -HAKO_ESRCH, "FOREIGN domid 63 (none)");
@@ -240,9 +241,9 @@ static void test_console(const struct hako_start_info *si, long free0)
     XTF_EXPECT_RC(mmu1(f, page & ~HAKO_PTE_U, d), -HAKO_EINVAL, "FOREIGN without U");
     XTF_EXPECT_RC(mmu1(f, page | 1ull << 7, d), -HAKO_EINVAL, "FOREIGN with PS");
     XTF_EXPECT_RC(mmu1(f | 4, page, d), -HAKO_EINVAL, "FOREIGN misaligned ptr");
-    XTF_EXPECT_RC(mmu1(mm_entry_maddr(kl4, CONS_VA, 2) | 2, page, d), -HAKO_EINVAL,
+    XTF_EXPECT_RC(mmu1(pv_entry_maddr(kl4, CONS_VA, 2) | 2, page, d), -HAKO_EINVAL,
                   "FOREIGN into an L2");
-    XTF_EXPECT_RC(mmu1(pfn_to_mfn(si->first_free_pfn) << 12 | 2, page, d), -HAKO_EINVAL,
+    XTF_EXPECT_RC(mmu1(pv_mfn(si->first_free_pfn) << 12 | 2, page, d), -HAKO_EINVAL,
                   "FOREIGN into a frame that is no table");
     XTF_EXPECT_RC(mmu1(cmfn << 12 | 2, page, d), -HAKO_EPERM, "FOREIGN into the domU's frame");
     AUDIT_IS_0("after refused foreign updates");
@@ -294,7 +295,7 @@ static void test_console(const struct hako_start_info *si, long free0)
     invlpg(CONS_VA);
     AUDIT_IS_0("after unmapping");
     XTF_EXPECT_RC(DOMCTL(HAKO_DOMCTL_DESTROY, d), -HAKO_EBUSY, "DESTROY with one mapping left");
-    XTF_EXPECT_RC(mmu1(mm_entry_maddr(kl4, CONS_VA2, 2), 0, 0), 0, "drop the second L1");
+    XTF_EXPECT_RC(mmu1(pv_entry_maddr(kl4, CONS_VA2, 2), 0, 0), 0, "drop the second L1");
     AUDIT_IS_0("after the L1 went");
     XTF_EXPECT_RC(DOMCTL(HAKO_DOMCTL_DESTROY, d), 0, "DESTROY after unmapping");
     if (lport)
@@ -303,7 +304,7 @@ static void test_console(const struct hako_start_info *si, long free0)
     AUDIT_IS_0("after destroy");
     /* The devalidated L1 still holds the stale foreign entry: validating it again must
      * refuse it (the frame is now free). */
-    uint64_t l2e = mm_entry_maddr(kl4, CONS_VA2, 2);
+    uint64_t l2e = pv_entry_maddr(kl4, CONS_VA2, 2);
     uint64_t l1mfn = (e2 >> 12);
     XTF_EXPECT_RC(mmu1(l2e, l1mfn << 12 | HAKO_PTE_P | HAKO_PTE_U | HAKO_PTE_W, 0), -HAKO_EPERM,
                   "revalidating an L1 with a stale foreign entry");
@@ -391,7 +392,7 @@ void test_main(const struct hako_start_info *si)
               si->console_port);
     XTF_CHECK(si->mod_va == 0 && si->mod_len == 0, "dom0 has a module");
     mm_init(si);
-    kl4 = mm_kernel_l4();
+    kl4 = mm_kernel_root();
     struct hako_evtchn op = { .virq = HAKO_VIRQ_DOM_EXC };
     if (evtchn_struct(HAKO_EVTCHNOP_BIND_VIRQ, &op)) {
         xtf_error("cannot bind VIRQ_DOM_EXC");

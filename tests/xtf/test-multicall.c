@@ -14,6 +14,7 @@
 #include "framework.h"
 #include "klib.h"
 #include "mm.h"
+#include "privops_pv.h"
 
 const char test_title[] = "multicall";
 
@@ -107,7 +108,7 @@ static void test_remapped_array(void)
     const uint64_t va = 0x200000000000ul, pte = PTE_KERNEL_RW, mark = 0x55;
     const long b_result = sizeof(b_ran) - 1;
     uint64_t pa = pfn_alloc(), pb = pfn_alloc();
-    if (!pa || !pb || mm_map(mm_kernel_l4(), va, pfn_to_mfn(pa), pte) || mm_flush()) {
+    if (!pa || !pb || mm_map(mm_kernel_root(), va, pa, pte) || mm_flush()) {
         xtf_error("cannot map an array page at %lx", va);
         return;
     }
@@ -120,7 +121,7 @@ static void test_remapped_array(void)
     XTF_EXPECT_RC(multicall(at, 1), 1, "multicall from array A (its page now cached)");
     XTF_CHECK(a[0].result == HAKO_ABI_VERSION, "array A's entry: result %ld", (long)a[0].result);
     a[0].result = mark;
-    XTF_EXPECT_RC(hako_hypercall3(HAKO_HC_update_va_mapping, va, (pfn_to_mfn(pb) << 12) | pte,
+    XTF_EXPECT_RC(hako_hypercall3(HAKO_HC_update_va_mapping, va, (pv_mfn(pb) << 12) | pte,
                                   HAKO_UVMF_INVLPG), 0, "remap the array's va to frame B");
     XTF_EXPECT_RC(multicall(at, 1), 1, "multicall at the same va, now frame B");
     XTF_CHECK(b[0].result == b_result && a[0].result == (long)mark,
@@ -128,10 +129,10 @@ static void test_remapped_array(void)
               "write ran there), A's %ld (want %ld: untouched)", (long)b[0].result, b_result,
               (long)a[0].result, (long)mark);
 
-    XTF_EXPECT_RC(hako_hypercall3(HAKO_HC_update_va_mapping, va, (pfn_to_mfn(pa) << 12) | pte,
+    XTF_EXPECT_RC(hako_hypercall3(HAKO_HC_update_va_mapping, va, (pv_mfn(pa) << 12) | pte,
                                   HAKO_UVMF_INVLPG), 0, "map frame A at the va again");
     a[0] = (struct hako_multicall_entry){ .op = HAKO_HC_update_va_mapping,
-                                          .args = { va, (pfn_to_mfn(pb) << 12) | pte,
+                                          .args = { va, (pv_mfn(pb) << 12) | pte,
                                                     HAKO_UVMF_INVLPG }, .result = mark };
     a[1] = version, b[0] = version, b[1] = write_b;
     XTF_EXPECT_RC(multicall(at, 2), 2, "multicall whose first entry remaps its own array");
@@ -196,8 +197,8 @@ void test_main(const struct hako_start_info *si)
          * the top page runs, the next one is a fault. */
         const uint64_t top = 0xFFFFFFFFFFFFF000ul, off = 4096 - sizeof(mc[0]);
         uint64_t pt = pfn_alloc(), pz = pfn_alloc();
-        if (!pt || !pz || mm_map(mm_kernel_l4(), top, pfn_to_mfn(pt), PTE_KERNEL_RW) ||
-            mm_map(mm_kernel_l4(), 0, pfn_to_mfn(pz), PTE_KERNEL_RW) || mm_flush()) {
+        if (!pt || !pz || mm_map(mm_kernel_root(), top, pt, PTE_KERNEL_RW) ||
+            mm_map(mm_kernel_root(), 0, pz, PTE_KERNEL_RW) || mm_flush()) {
             xtf_error("cannot map the top page and page 0");
         } else {
             struct hako_multicall_entry *last = (void *)((char *)pfn_to_va(pt) + off),
@@ -209,8 +210,8 @@ void test_main(const struct hako_start_info *si)
             XTF_CHECK(last->result == HAKO_ABI_VERSION && zero->result == 0x55,
                       "array past 2^64: results %ld (top) and %ld (address 0, not run)",
                       (long)last->result, (long)zero->result);
-            mm_unmap(mm_kernel_l4(), top);
-            mm_unmap(mm_kernel_l4(), 0);
+            mm_unmap(mm_kernel_root(), top);
+            mm_unmap(mm_kernel_root(), 0);
             mm_flush();
         }
     }
@@ -234,8 +235,8 @@ void test_main(const struct hako_start_info *si)
      * mmu_update in a multicall runs to its end, a longer one is refused. */
     static struct hako_mmu_update req[2000];
     uint64_t pfn = si->first_free_pfn + 100;
-    uint64_t maddr = mm_entry_maddr(mm_kernel_l4(), UL(pfn_to_va(pfn)), 1);
-    uint64_t pte = (pfn_to_mfn(pfn) << 12) | PTE_KERNEL_RW;
+    uint64_t maddr = pv_entry_maddr(mm_kernel_root(), UL(pfn_to_va(pfn)), 1);
+    uint64_t pte = (pv_mfn(pfn) << 12) | PTE_KERNEL_RW;
     for (unsigned i = 0; i < 2000; i++)
         req[i] = (struct hako_mmu_update){ .ptr = maddr, .val = (i & 1) ? pte : pte & ~HAKO_PTE_W };
     req[1023].val = pte;                          /* the 1024-request batch ends writable */
