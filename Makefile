@@ -20,7 +20,7 @@ HV_CFLAGS    := $(FREESTANDING) $(WARN) -fpie -fvisibility=hidden -Ihypercall-ab
 	-Iring-io -I$(BUILD)/hypervisor
 # Guest kernels run in the top 2 GiB of their address space, in ring 3.
 GUEST_CFLAGS := $(FREESTANDING) $(WARN) -mcmodel=kernel -fno-pic -fno-pie -Ihypercall-abi -Iguest-pv \
-	-Iring-io
+	-Iguest-pv/kernel -Iguest-pv/drivers -Iring-io
 LDFLAGS_FREE := -nostdlib -static -z max-page-size=4096 -z noexecstack --no-warn-rwx-segments
 HOST_CFLAGS  := -std=gnu11 -O1 -g $(WARN) -DHAKO_HOST_TEST -Ihypercall-abi -Ihypervisor -Iring-io \
 	-fsanitize=address,undefined -fno-sanitize-recover=all -MMD -MP
@@ -30,20 +30,32 @@ HV_SRCS    := $(filter-out hypervisor/asm-offsets.c,$(wildcard hypervisor/*.c)) 
 HV_OBJS    := $(patsubst %,$(BUILD)/%.o,$(HV_SRCS))
 HV_ELF     := $(BUILD)/hako.elf
 
-GUEST_LIB_SRCS := guest-pv/head.S guest-pv/klib.c guest-pv/privops_pv.c
-GUEST_LIB_OBJS := $(patsubst %,$(BUILD)/%.o,$(GUEST_LIB_SRCS))
-GUEST_KERNEL_SRCS := guest-pv/main.c guest-pv/mm.c guest-pv/trap.c guest-pv/entry.S \
-	guest-pv/switch.S guest-pv/events.c guest-pv/console.c guest-pv/consring.c \
-	guest-pv/kmalloc.c guest-pv/fs.c guest-pv/file.c guest-pv/cpio.c guest-pv/pipe.c \
-	guest-pv/tty.c guest-pv/uvm.c guest-pv/proc.c guest-pv/exec.c guest-pv/syscall.c \
-	guest-pv/domains.c
+# The guest OS (guest-pv/, README "Layout"): its core in kernel/, PV device drivers in
+# drivers/, and one directory per privops backend in arch/<backend>/. BACKENDS lists the
+# backends; GUEST_BACKEND is the one the reference kernel is built with. A backend is
+# arch/<b>/privops.c plus any files next to it, and brings its own headers.
+BACKENDS      := pv
+GUEST_BACKEND ?= pv
+arch_srcs = $(wildcard guest-pv/arch/$(1)/*.c guest-pv/arch/$(1)/*.S)
+GUEST_HEAD := $(BUILD)/guest-pv/kernel/head.S.o
+GUEST_LIB_SRCS := guest-pv/kernel/klib.c $(call arch_srcs,$(GUEST_BACKEND))
+GUEST_LIB_OBJS := $(GUEST_HEAD) $(patsubst %,$(BUILD)/%.o,$(GUEST_LIB_SRCS))
+GUEST_KERNEL_SRCS := $(addprefix guest-pv/kernel/,main.c mm.c trap.c entry.S switch.S kmalloc.c \
+	fs.c file.c cpio.c pipe.c uvm.c proc.c exec.c syscall.c) \
+	$(addprefix guest-pv/drivers/,events.c console.c consring.c tty.c domains.c)
 GUEST_KERNEL_OBJS := $(patsubst %,$(BUILD)/%.o,$(GUEST_KERNEL_SRCS))
+GUEST_CFLAGS += -Iguest-pv/arch/$(GUEST_BACKEND)
+GUEST_LD := guest-pv/kernel/kernel.ld
 # The guest kernel alone (what domUs boot; dom0 ships it in /boot), and dom0's image:
 # the same kernel carrying dom0's initrd (QEMU passes the hypervisor one boot module).
 GUEST_KERNEL := $(BUILD)/guest-pv/kernel.elf
 GUEST_ELF  := $(BUILD)/guest-pv.elf
+# XTF test kernels, each built once per backend its source names on an "XTF-ENVS:" line
+# (XTF's TEST-ENVS; none = XTF_DEFAULT_ENVS), as build/tests/xtf/<backend>/test-<name>.elf.
 XTF_TESTS  := $(patsubst tests/xtf/test-%.c,%,$(wildcard tests/xtf/test-*.c))
-XTF_ELFS   := $(patsubst %,$(BUILD)/tests/xtf/test-%.elf,$(XTF_TESTS))
+XTF_DEFAULT_ENVS := pv
+xtf_envs = $(or $(shell sed -n 's/.*XTF-ENVS: *//p' tests/xtf/test-$(1).c | head -1),$(XTF_DEFAULT_ENVS))
+XTF_ELFS   := $(foreach t,$(XTF_TESTS),$(foreach e,$(call xtf_envs,$(t)),$(BUILD)/tests/xtf/$(e)/test-$(t).elf))
 XTF_SELFTEST_ELF := $(BUILD)/tests/xtf/selftest/nocheck.elf
 
 # The porter's minimal guest (tests/abi/minimal): written from ABI.md alone.
@@ -133,29 +145,44 @@ $(BUILD)/guest-pv/%.c.o: guest-pv/%.c
 $(BUILD)/guest-pv/%.S.o: guest-pv/%.S
 	@mkdir -p $(@D)
 	$(CC) $(GUEST_CFLAGS) -c $< -o $@
-$(GUEST_KERNEL): $(GUEST_LIB_OBJS) $(GUEST_KERNEL_OBJS) guest-pv/kernel.ld
-	$(LD) $(LDFLAGS_FREE) -T guest-pv/kernel.ld -o $@ $(GUEST_LIB_OBJS) $(GUEST_KERNEL_OBJS)
-$(GUEST_ELF): $(GUEST_LIB_OBJS) $(GUEST_KERNEL_OBJS) $(BUILD)/guest-pv/initrd_blob.S.o \
-		guest-pv/kernel.ld
-	$(LD) $(LDFLAGS_FREE) -T guest-pv/kernel.ld -o $@ $(GUEST_LIB_OBJS) $(GUEST_KERNEL_OBJS) \
-		$(BUILD)/guest-pv/initrd_blob.S.o
-$(BUILD)/guest-pv/initrd_blob.S.o: $(INITRD_DOM0)
-$(BUILD)/guest-pv/initrd_blob.S.o: GUEST_CFLAGS += -DINITRD_PATH='"$(INITRD_DOM0)"'
+$(GUEST_KERNEL): $(GUEST_LIB_OBJS) $(GUEST_KERNEL_OBJS) $(GUEST_LD)
+	$(LD) $(LDFLAGS_FREE) -T $(GUEST_LD) -o $@ $(GUEST_LIB_OBJS) $(GUEST_KERNEL_OBJS)
+$(GUEST_ELF): $(GUEST_LIB_OBJS) $(GUEST_KERNEL_OBJS) $(BUILD)/guest-pv/kernel/initrd_blob.S.o \
+		$(GUEST_LD)
+	$(LD) $(LDFLAGS_FREE) -T $(GUEST_LD) -o $@ $(GUEST_LIB_OBJS) $(GUEST_KERNEL_OBJS) \
+		$(BUILD)/guest-pv/kernel/initrd_blob.S.o
+$(BUILD)/guest-pv/kernel/initrd_blob.S.o: $(INITRD_DOM0)
+$(BUILD)/guest-pv/kernel/initrd_blob.S.o: GUEST_CFLAGS += -DINITRD_PATH='"$(INITRD_DOM0)"'
 
 $(BUILD)/tests/xtf/%.c.o: tests/xtf/%.c
 	@mkdir -p $(@D)
 	$(CC) $(GUEST_CFLAGS) -Itests/xtf -c $< -o $@
-# Test and benchmark kernels link the guest's library pieces from an archive, so each
-# takes only what it uses (a test that wants exception entry defines guest_trap()).
-GUEST_LIB_A := $(BUILD)/guest-pv/libguest.a
-$(GUEST_LIB_A): $(BUILD)/guest-pv/klib.c.o $(BUILD)/guest-pv/privops_pv.c.o \
-		$(BUILD)/guest-pv/entry.S.o $(BUILD)/guest-pv/mm.c.o
-	rm -f $@ && ar rcs $@ $^
-XTF_LINK = $(LD) $(LDFLAGS_FREE) -T guest-pv/kernel.ld -o $@ $(BUILD)/guest-pv/head.S.o \
-	$(filter-out $(BUILD)/guest-pv/head.S.o,$(filter %.o,$^)) $(GUEST_LIB_A)
-$(BUILD)/tests/xtf/test-%.elf: $(BUILD)/tests/xtf/test-%.c.o $(BUILD)/tests/xtf/framework.c.o \
-		$(BUILD)/guest-pv/head.S.o $(GUEST_LIB_A) guest-pv/kernel.ld
-	$(XTF_LINK)
+# Test and benchmark kernels link the guest's library pieces from an archive per backend,
+# so each takes only what it uses (a test that wants exception entry defines guest_trap()).
+guest_lib = $(BUILD)/guest-pv/libguest-$(1).a
+define GUEST_LIB_RULE
+$(call guest_lib,$(1)): $(BUILD)/guest-pv/kernel/klib.c.o $(BUILD)/guest-pv/kernel/entry.S.o \
+		$(BUILD)/guest-pv/kernel/mm.c.o $(patsubst %,$(BUILD)/%.o,$(call arch_srcs,$(1)))
+	rm -f $$@ && ar rcs $$@ $$^
+endef
+$(foreach b,$(BACKENDS),$(eval $(call GUEST_LIB_RULE,$(b))))
+GUEST_LIB_A := $(call guest_lib,$(GUEST_BACKEND))
+# Link a test kernel: its head first (the usual one, or a test's own: XTF_HEAD_<name>),
+# then its objects, then the backend's archive.
+XTF_HEADS := $(GUEST_HEAD) $(BUILD)/tests/xtf/head-abi04.S.o
+XTF_LINK = $(LD) $(LDFLAGS_FREE) -T $(GUEST_LD) -o $@ $(filter $(XTF_HEADS),$^) \
+	$(filter-out $(XTF_HEADS),$(filter %.o,$^)) $(filter %.a,$^)
+.SECONDEXPANSION:
+define XTF_ENV_RULE
+$(BUILD)/tests/xtf/$(1)/test-%.c.o: tests/xtf/test-%.c
+	@mkdir -p $$(@D)
+	$(CC) $(GUEST_CFLAGS) -Iguest-pv/arch/$(1) -Itests/xtf -c $$< -o $$@
+$(BUILD)/tests/xtf/$(1)/test-%.elf: $(BUILD)/tests/xtf/$(1)/test-%.c.o $(BUILD)/tests/xtf/framework.c.o \
+		$$$$(or $$$$(XTF_HEAD_$$$$*),$(GUEST_HEAD)) $(call guest_lib,$(1)) $(GUEST_LD)
+	@mkdir -p $$(@D)
+	$$(XTF_LINK)
+endef
+$(foreach b,$(BACKENDS),$(eval $(call XTF_ENV_RULE,$(b))))
 # xtf_errname's table, from every code hako/errno.h defines.
 XTF_ERRNAMES := $(BUILD)/tests/xtf/errnames.h
 $(XTF_ERRNAMES): hypercall-abi/hako/errno.h scripts/gen-errnames.py
@@ -165,35 +192,33 @@ $(BUILD)/tests/xtf/framework.c.o: $(XTF_ERRNAMES)
 $(BUILD)/tests/xtf/framework.c.o: GUEST_CFLAGS += -I$(BUILD)/tests/xtf
 # The framework's own check: a kernel that makes no check must report ERROR (run.sh).
 $(XTF_SELFTEST_ELF): $(BUILD)/tests/xtf/selftest/nocheck.c.o $(BUILD)/tests/xtf/framework.c.o \
-		$(BUILD)/guest-pv/head.S.o $(GUEST_LIB_A) guest-pv/kernel.ld
+		$(GUEST_HEAD) $(GUEST_LIB_A) $(GUEST_LD)
 	$(XTF_LINK)
-# test-domains carries a small domU kernel (tests/xtf/domu) to create domains from.
+# Some tests carry a small domU kernel (tests/xtf/domu) to create domains from.
 DOMU_ELF := $(BUILD)/tests/xtf/domu/domu.elf
 $(BUILD)/tests/xtf/domu/%.o: tests/xtf/domu/%
 	@mkdir -p $(@D)
 	$(CC) $(GUEST_CFLAGS) -c $< -o $@
-$(DOMU_ELF): $(BUILD)/tests/xtf/domu/domu.c.o $(BUILD)/guest-pv/head.S.o $(GUEST_LIB_A) guest-pv/kernel.ld
+$(DOMU_ELF): $(BUILD)/tests/xtf/domu/domu.c.o $(GUEST_HEAD) $(GUEST_LIB_A) $(GUEST_LD)
 	$(XTF_LINK)
 $(BUILD)/tests/xtf/domu/image.S.o: $(DOMU_ELF)
 $(BUILD)/tests/xtf/domu/image.S.o: GUEST_CFLAGS += -DDOMU_PATH='"$(DOMU_ELF)"'
-$(BUILD)/tests/xtf/test-domains.elf $(BUILD)/tests/xtf/test-foreign.elf \
-		$(BUILD)/tests/xtf/test-vcpu-state.elf $(BUILD)/tests/xtf/test-abi04.elf \
-		$(BUILD)/tests/bench/bench-domains.elf: $(BUILD)/tests/xtf/domu/image.S.o
+XTF_DOMU_USERS := domains foreign vcpu-state abi04
+$(foreach e,$(BACKENDS),$(foreach t,$(XTF_DOMU_USERS),\
+	$(eval $(BUILD)/tests/xtf/$(e)/test-$(t).elf: $(BUILD)/tests/xtf/domu/image.S.o)))
+$(BUILD)/tests/bench/bench-domains.elf: $(BUILD)/tests/xtf/domu/image.S.o
 # test-abi04 declares ABI 0.4 in its note: head.S built for that minor replaces the usual one.
-$(BUILD)/tests/xtf/head-abi04.S.o: guest-pv/head.S
+XTF_HEAD_abi04 := $(BUILD)/tests/xtf/head-abi04.S.o
+$(XTF_HEAD_abi04): guest-pv/kernel/head.S
 	@mkdir -p $(@D)
 	$(CC) $(GUEST_CFLAGS) -DHAKO_NOTE_ABI_MINOR=4 -c $< -o $@
-$(BUILD)/tests/xtf/test-abi04.elf: $(BUILD)/tests/xtf/test-abi04.c.o $(BUILD)/tests/xtf/framework.c.o \
-		$(BUILD)/tests/xtf/head-abi04.S.o $(GUEST_LIB_A) guest-pv/kernel.ld
-	$(LD) $(LDFLAGS_FREE) -T guest-pv/kernel.ld -o $@ $(BUILD)/tests/xtf/head-abi04.S.o \
-		$(filter-out $(BUILD)/tests/xtf/head-abi04.S.o,$(filter %.o,$^)) $(GUEST_LIB_A)
 
 # Benchmark kernels: XTF framework plus the guest's memory code.
 $(BUILD)/tests/bench/%.c.o: tests/bench/%.c
 	@mkdir -p $(@D)
 	$(CC) $(GUEST_CFLAGS) -Itests/xtf -c $< -o $@
 $(BUILD)/tests/bench/bench-%.elf: $(BUILD)/tests/bench/bench-%.c.o $(BUILD)/tests/xtf/framework.c.o \
-		$(BUILD)/guest-pv/head.S.o $(GUEST_LIB_A) guest-pv/kernel.ld
+		$(GUEST_HEAD) $(GUEST_LIB_A) $(GUEST_LD)
 	$(XTF_LINK)
 
 # ---- the porter's minimal guest (tests/abi/minimal) ---------------------------------
@@ -217,16 +242,14 @@ UNIT_SRCS_test_sched_policy := hypervisor/sched_policy.c tests/unit/hv_stubs.c
 UNIT_SRCS_test_evtchn := hypervisor/evtchn.c hypervisor/guest_access.c hypervisor/frame.c tests/unit/hv_stubs.c
 UNIT_SRCS_test_ringio :=
 UNIT_LIBS_test_ringio := -lpthread
-UNIT_SRCS_test_fs := guest-pv/kmalloc.c guest-pv/fs.c guest-pv/file.c guest-pv/pipe.c \
-	guest-pv/tty.c guest-pv/cpio.c tests/unit/guest_stubs.c
-UNIT_SRCS_test_cpio := guest-pv/kmalloc.c guest-pv/fs.c guest-pv/file.c guest-pv/pipe.c \
-	guest-pv/tty.c guest-pv/cpio.c tests/unit/guest_stubs.c
-UNIT_SRCS_test_pipe_tty := guest-pv/kmalloc.c guest-pv/fs.c guest-pv/file.c guest-pv/pipe.c \
-	guest-pv/tty.c guest-pv/cpio.c tests/unit/guest_stubs.c
-UNIT_FLAGS_test_fs := -Iguest-pv
-UNIT_FLAGS_test_cpio := -Iguest-pv
-UNIT_FLAGS_test_pipe_tty := -Iguest-pv
-.SECONDEXPANSION:
+UNIT_GUEST_FS := $(addprefix guest-pv/kernel/,kmalloc.c fs.c file.c pipe.c cpio.c) \
+	guest-pv/drivers/tty.c tests/unit/guest_stubs.c
+UNIT_SRCS_test_fs := $(UNIT_GUEST_FS)
+UNIT_SRCS_test_cpio := $(UNIT_GUEST_FS)
+UNIT_SRCS_test_pipe_tty := $(UNIT_GUEST_FS)
+UNIT_FLAGS_test_fs := -Iguest-pv -Iguest-pv/kernel -Iguest-pv/drivers
+UNIT_FLAGS_test_cpio := $(UNIT_FLAGS_test_fs)
+UNIT_FLAGS_test_pipe_tty := $(UNIT_FLAGS_test_fs)
 $(BUILD)/tests/unit/%: tests/unit/%.c $$(UNIT_SRCS_%)
 	@mkdir -p $(@D)
 	$(CC) $(HOST_CFLAGS) $(UNIT_FLAGS_$*) -o $@ $< $(UNIT_SRCS_$*) -lcmocka $(UNIT_LIBS_$*)

@@ -2,7 +2,7 @@
 # tests/run.sh BUILD: run every hako test and finish with "N passed, N failed".
 #   1. public headers compile alone; ABI.md checked against them (tests/abi)
 #   2. host unit tests, cmocka               (build/tests/unit/test_*)
-#   3. in-guest XTF-style test kernels       (build/tests/xtf/test-*.elf, one result line)
+#   3. in-guest XTF-style test kernels       (build/tests/xtf/<backend>/test-*.elf, one result line)
 #   4. system tests that boot QEMU           (tests/system/test-*.sh)
 #   5. newlib links for the guest target     (tests/newlib)
 # Every QEMU run has a timeout; only an explicit result counts as a pass.
@@ -50,20 +50,24 @@ for t in "$BUILD"/tests/unit/test_*; do
 done
 
 echo "== in-guest test kernels (XTF style)"
-for k in "$BUILD"/tests/xtf/test-*.elf; do
+# Each test kernel is built once per privops backend its source names in an "XTF-ENVS:"
+# line (build/tests/xtf/<backend>/), and booted with privops=<backend>.
+for k in "$BUILD"/tests/xtf/*/test-*.elf; do
   [ -f "$k" ] || continue
   name=$(basename "$k" .elf)
+  env=$(basename "$(dirname "$k")")
+  mkdir -p "$log/xtf/$env"
   # A test runs once per QEMU CPU model its source names in an "XTF-CPUS:" line
   # (default: max), each reported and logged on its own; its command line says which
   # (xtf-cpu=MODEL), so the kernel can check CPUID agrees.
   cpus=$(sed -n 's/.*XTF-CPUS: *//p' "tests/xtf/$name.c" 2>/dev/null | head -1)
   for cpu in ${cpus:-max}; do
-    label=$name
-    [ -n "$cpus" ] && label="$name[$cpu]"
-    logf="$log/xtf/$name${cpus:+.$cpu}.txt"
+    label=$env/$name
+    [ -n "$cpus" ] && label="$env/$name[$cpu]"
+    logf="$log/xtf/$env/$name${cpus:+.$cpu}.txt"
     # Console input for the kernels that read it (test-console); the rest ignore it.
     printf 'hako\n' | scripts/qemu-run.sh --console --timeout 60 --cpu "$cpu" "$BUILD/hako.elf" "$k" \
-      "xtf-cpu=$cpu" > "$logf" 2>&1
+      "privops=$env xtf-cpu=$cpu" > "$logf" 2>&1
     rc=$?
     result=$(grep -ao 'Test result: [A-Z]*' "$logf" | tail -1)
     case "$result:$rc" in

@@ -3,7 +3,7 @@
 # console read hypercall (the in-guest side is tests/xtf/test-console.c).
 cd "$(dirname "$0")/../.." || exit 1
 . tests/system/lib.sh
-printf 'hako\n' | scripts/qemu-run.sh --console --timeout 30 "$HV" "$BUILD/tests/xtf/test-console.elf" \
+printf 'hako\n' | scripts/qemu-run.sh --console --timeout 30 "$HV" "$BUILD/tests/xtf/pv/test-console.elf" \
   > "$OUT" 2>&1
 STATUS=$?
 tr -d '\r' < "$OUT" > "$OUT.clean" && mv "$OUT.clean" "$OUT"

@@ -1,5 +1,5 @@
 /*
- * tests/unit/test_cpio.c: host cmocka tests for the initrd loader (guest-pv/cpio.c):
+ * tests/unit/test_cpio.c: host cmocka tests for the initrd loader (guest-pv/kernel/cpio.c):
  * a good archive built here, then hostile ones (truncated at every length, broken
  * fields, random bytes, random mutations of a good archive, out of memory). Each
  * archive is copied into a buffer of exactly its size, so ASan catches any read past

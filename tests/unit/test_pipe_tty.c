@@ -1,6 +1,6 @@
 /*
- * tests/unit/test_pipe_tty.c: host cmocka tests for pipes (guest-pv/pipe.c) and the
- * console tty's line discipline (guest-pv/tty.c), through the file interface the
+ * tests/unit/test_pipe_tty.c: host cmocka tests for pipes (guest-pv/kernel/pipe.c) and the
+ * console tty's line discipline (guest-pv/drivers/tty.c), through the file interface the
  * system calls use.
  */
 #include <stdarg.h>

@@ -1,0 +1,396 @@
+/*
+ * guest-pv/arch/pv/privops.c: the paravirtual backend of the privileged-operations table:
+ * every operation is a hypercall. Page-table entries hold machine frames, so this is
+ * the one place that translates pfns through the p2m and back through the m2p; entry
+ * writes are queued and sent as one mmu_update batch at pt_commit (the lazy-MMU
+ * window), and releases of table frames go to the asynchronous ring.
+ */
+#include <hako/async.h>
+#include <hako/events.h>
+#include <hako/start_info.h>
+#include <hako/hcall.h>
+#include <hako/hypercall.h>
+#include <hako/memory.h>
+#include <hako/version.h>
+
+#include "klib.h"
+#include "mm.h"
+#include "privops.h"
+#include "privops_pv.h"
+#include "ringio.h"
+
+#define BATCH_MAX 64                 /* entry writes per mmu_update batch */
+
+/* console_io write of any length, in chunks the hypervisor accepts. */
+static void pv_console_out(unsigned cmd, const char *buf, size_t len)
+{
+    while (len) {
+        size_t chunk = len < HAKO_CONSOLE_IO_MAX ? len : HAKO_CONSOLE_IO_MAX;
+        hako_hypercall3(HAKO_HC_console_io, cmd, (unsigned long)buf, chunk);
+        buf += chunk, len -= chunk;
+    }
+}
+
+static void pv_console_write(const char *buf, size_t len)
+{
+    pv_console_out(HAKO_CONSOLE_WRITE, buf, len);
+}
+
+static void pv_terminal_write(const char *buf, size_t len)
+{
+    pv_console_out(HAKO_CONSOLE_WRITE_RAW, buf, len);
+}
+
+static long pv_console_read(char *buf, size_t len)
+{
+    return hako_hypercall3(HAKO_HC_console_io, HAKO_CONSOLE_READ, (unsigned long)buf, len);
+}
+
+static void pv_yield(void)
+{
+    hako_hypercall3(HAKO_HC_sched_op, HAKO_SCHED_YIELD, 0, 0);
+}
+
+static struct hako_vcpu_info *vcpu0;
+static uint64_t virt_base;                 /* the linear map of pfns (ABI.md 4.2) */
+static const uint64_t *p2m;
+static const uint64_t *const m2p = (const uint64_t *)HAKO_M2P_VA;
+
+static void pv_init(const struct hako_start_info *si)
+{
+    vcpu0 = &((struct hako_shared_info *)si->shared_info_va)->vcpu_info[0];
+    virt_base = si->virt_base;
+    p2m = (const uint64_t *)si->p2m_va;
+}
+
+uint64_t pv_mfn(uint64_t pfn)
+{
+    return p2m[pfn];
+}
+
+/* The linear-map address of pfn. */
+static void *linear(uint64_t pfn)
+{
+    return (void *)(virt_base + (pfn << 12));
+}
+
+uint64_t pv_entry_maddr(uint64_t root_pfn, uint64_t va, unsigned level)
+{
+    uint64_t pfn = root_pfn;
+    for (unsigned l = 4;; l--) {
+        unsigned idx = (va >> (12 + 9 * (l - 1))) & 511;
+        if (l == level)
+            return (p2m[pfn] << 12) | (idx * 8);
+        uint64_t e = ((const uint64_t *)linear(pfn))[idx];
+        if (!(e & HAKO_PTE_P) || (e & HAKO_PTE_PS))
+            return 0;
+        pfn = m2p[(e & HAKO_PTE_ADDR) >> 12];
+    }
+}
+
+static long pv_platform_version(char *buf, size_t len)
+{
+    static struct hako_version_info info __attribute__((aligned(8)));
+    long rc = hako_hypercall2(HAKO_HC_version, HAKO_VERSION_INFO, (uint64_t)&info);
+    if (rc)
+        return rc;
+    size_t n = 0;
+    for (; n + 1 < len && n < sizeof(info.hv_version) && info.hv_version[n]; n++)
+        buf[n] = info.hv_version[n];
+    if (len)
+        buf[n] = 0;
+    return 0;
+}
+
+/* The upcall mask in vcpu_info is the virtual interrupt flag. */
+static struct hako_vcpu_info *pv_vcpu(void)
+{
+    return vcpu0;
+}
+
+static void pv_irq_disable(void)
+{
+    __atomic_store_n(&pv_vcpu()->evtchn_upcall_mask, 1, __ATOMIC_SEQ_CST);
+}
+
+/* BLOCK clears the mask, returns at once if an event is pending, and the upcall comes on
+ * the way out; mask again afterwards. */
+static void pv_idle(void)
+{
+    hako_hypercall2(HAKO_HC_sched_op, HAKO_SCHED_BLOCK, 0);
+    pv_irq_disable();
+}
+
+/* System time from the vcpu_info time record, without a hypercall (ABI.md 14.4). */
+static uint64_t pv_time_ns(void)
+{
+    const struct hako_vcpu_time_info *ti = &pv_vcpu()->time;
+    uint32_t v;
+    uint64_t t;
+    do {
+        v = __atomic_load_n(&ti->version, __ATOMIC_ACQUIRE);
+        uint32_t lo, hi;
+        __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+        uint64_t d = (((uint64_t)hi << 32) | lo) - ti->tsc_timestamp;
+        d = ti->tsc_shift >= 0 ? d << ti->tsc_shift : d >> -ti->tsc_shift;
+        t = ti->system_time + (uint64_t)(((unsigned __int128)d * ti->tsc_to_system_mul) >> 32);
+        __atomic_thread_fence(__ATOMIC_ACQUIRE);
+    } while ((v & 1) || v != __atomic_load_n(&ti->version, __ATOMIC_RELAXED));
+    return t;
+}
+
+/* The wall clock in the shared-info page, under its version protocol (ABI.md 14.1). */
+static uint64_t pv_wallclock_ns(void)
+{
+    const struct hako_shared_info *sh =
+        (const struct hako_shared_info *)((const char *)vcpu0 -
+                                          __builtin_offsetof(struct hako_shared_info, vcpu_info));
+    uint32_t v;
+    uint64_t ns;
+    do {
+        v = __atomic_load_n(&sh->wc_version, __ATOMIC_ACQUIRE);
+        ns = sh->wc_sec * 1000000000ull + sh->wc_nsec;
+        __atomic_thread_fence(__ATOMIC_ACQUIRE);
+    } while ((v & 1) || v != __atomic_load_n(&sh->wc_version, __ATOMIC_RELAXED));
+    return ns;
+}
+
+static long pv_set_timer(uint64_t deadline_ns)
+{
+    return hako_hypercall2(HAKO_HC_set_timer_op, HAKO_TIMER_ONESHOT, deadline_ns);
+}
+
+static __attribute__((noreturn)) void pv_shutdown(unsigned reason, unsigned code)
+{
+    hako_hypercall3(HAKO_HC_sched_op, HAKO_SCHED_SHUTDOWN, reason, code);
+    for (;;) /* refused (bad reason or code): crash instead, which cannot be refused */
+        hako_hypercall3(HAKO_HC_sched_op, HAKO_SCHED_SHUTDOWN, HAKO_SHUTDOWN_CRASH, 255);
+}
+
+static long pv_set_trap_table(const struct hako_trap_info *t, unsigned n)
+{
+    return hako_hypercall3(HAKO_HC_set_trap_table, (unsigned long)t, n, 0);
+}
+
+static long pv_set_syscall_entry(uint64_t rip)
+{
+    return hako_hypercall3(HAKO_HC_set_callback, HAKO_CALLBACK_SYSCALL, rip, 0);
+}
+
+/* Both halves of a process switch in one multicall: one transition. */
+static long pv_set_user_context(uint64_t kernel_rsp, uint64_t user_root_pfn)
+{
+    static struct hako_mmuext_op base __attribute__((aligned(8)));
+    static struct hako_multicall_entry mc[2] __attribute__((aligned(8)));
+    base = (struct hako_mmuext_op){ .cmd = HAKO_MMUEXT_NEW_USER_BASEPTR, .arg1 = user_root_pfn ? p2m[user_root_pfn] : 0 };
+    mc[0] = (struct hako_multicall_entry){ .op = HAKO_HC_stack_switch, .args = { kernel_rsp } };
+    mc[1] = (struct hako_multicall_entry){ .op = HAKO_HC_mmuext_op,
+                                           .args = { (uint64_t)&base, 1, 0 } };
+    long rc = hako_hypercall2(HAKO_HC_multicall, (uint64_t)mc, 2);
+    if (rc < 0)
+        return rc;
+    return mc[0].result ? mc[0].result : mc[1].result;
+}
+
+/* The iret hypercall takes its frame at rsp: switch to the frame, then call. */
+static long pv_resume(struct hako_trap_frame *frame)
+{
+    long rc;
+    __asm__ volatile("movq %%rsp, %%rbx\n\t"
+                     "movq %1, %%rsp\n\t"
+                     "syscall\n\t"
+                     "movq %%rbx, %%rsp"
+                     : "=a"(rc)
+                     : "r"(frame), "a"((long)HAKO_HC_iret)
+                     : "rbx", "rcx", "r11", "memory");
+    return rc;
+}
+
+/* Fire-and-forget work goes through the asynchronous hypercall rings (set up on first
+ * use); without them it runs at once. */
+#define QUEUE_ORDER 4                /* 16 queued operations */
+static uint8_t sq_mem[HAKO_ASYNC_RING_HDR + (64 << QUEUE_ORDER)] __attribute__((aligned(64)));
+static uint8_t cq_mem[HAKO_ASYNC_RING_HDR + 16] __attribute__((aligned(64)));  /* unused */
+static struct ringio_prod async_sq;
+static int async_state;              /* 0: not tried, 1: rings up, -1: unavailable */
+
+static bool async_up(void)
+{
+    static struct hako_async_setup s __attribute__((aligned(8)));
+    if (async_state)
+        return async_state > 0;
+    ringio_hdr_reset((struct ringio_hdr *)sq_mem, 0);
+    ringio_hdr_reset((struct ringio_hdr *)cq_mem, 0);
+    ringio_prod_attach(&async_sq, (struct ringio_hdr *)sq_mem, sq_mem + HAKO_ASYNC_RING_HDR,
+                       QUEUE_ORDER, sizeof(struct hako_async_sqe));
+    s = (struct hako_async_setup){ .sq_va = (uint64_t)sq_mem, .cq_va = (uint64_t)cq_mem,
+                                   .sq_order = QUEUE_ORDER, .cq_order = 0 };
+    async_state = hako_hypercall2(HAKO_HC_async_op, HAKO_ASYNC_SETUP, (uint64_t)&s) ? -1 : 1;
+    return async_state > 0;
+}
+
+static bool async_pending;           /* queued work the hypervisor has not run yet */
+
+/* Make sure everything queued on the asynchronous ring has run. */
+static void async_kick(void)
+{
+    if (async_pending)
+        hako_hypercall2(HAKO_HC_async_op, HAKO_ASYNC_ENTER, 0);
+    async_pending = false;
+}
+
+/* Queue op(a0, a1, a2) to run later, in order, with no result; at once without rings. */
+static void async_queue(uint64_t op, uint64_t a0, uint64_t a1, uint64_t a2)
+{
+    struct hako_async_sqe e = { .op = op, .args = { a0, a1, a2 },
+                                .flags = HAKO_ASYNC_NO_COMPLETION };
+    bool notify;
+    if (!async_up()) {
+        hako_hypercall3(op, a0, a1, a2);
+        return;
+    }
+    if (ringio_produce(&async_sq, &e, 1, &notify) != 1) {   /* full: make room */
+        async_kick();
+        if (ringio_produce(&async_sq, &e, 1, &notify) != 1) {
+            hako_hypercall3(op, a0, a1, a2);
+            return;
+        }
+    }
+    async_pending = true;
+}
+
+/* The lazy-MMU window: entry writes waiting for pt_commit. */
+static struct hako_mmu_update batch[BATCH_MAX];
+static unsigned batch_len;
+
+static long pv_pt_commit(void)
+{
+    uint64_t done = 0;
+    long rc = 0;
+    if (batch_len)
+        rc = hako_hypercall3(HAKO_HC_mmu_update, (unsigned long)batch, batch_len,
+                             (unsigned long)&done);
+    if (rc)
+        kprintf("pv: mmu_update batch of %u failed at entry %lu: %ld\n", batch_len,
+                (unsigned long)done, rc);
+    batch_len = 0;
+    async_kick();
+    return rc;
+}
+
+/* Page tables are read-only to the kernel but readable through the linear map. */
+static uint64_t pv_pt_read(uint64_t table_pfn, unsigned idx, uint64_t *pfn)
+{
+    uint64_t e = ((const uint64_t *)linear(table_pfn))[idx];
+    if (!(e & HAKO_PTE_P))
+        return 0;
+    *pfn = m2p[(e & HAKO_PTE_ADDR) >> 12];
+    return e & ~HAKO_PTE_ADDR;
+}
+
+static long pv_pt_write(uint64_t table_pfn, unsigned idx, uint64_t pfn, uint64_t flags)
+{
+    batch[batch_len++] = (struct hako_mmu_update){
+        .ptr = (p2m[table_pfn] << 12) | (idx * 8),
+        .val = flags ? (p2m[pfn] << 12) | flags : 0,
+    };
+    return batch_len == BATCH_MAX ? pv_pt_commit() : 0;
+}
+
+/* The frame's linear alias: read-only while it is a table, read-write otherwise. */
+static long set_alias(uint64_t pfn, uint64_t flags)
+{
+    return hako_hypercall3(HAKO_HC_update_va_mapping, (uint64_t)linear(pfn),
+                           (p2m[pfn] << 12) | flags, HAKO_UVMF_INVLPG);
+}
+
+/* A table frame has no writable mapping (ABI.md 12); a root is pinned as well. */
+static long pv_pt_adopt(uint64_t pfn, unsigned level)
+{
+    static struct hako_mmuext_op pin __attribute__((aligned(8)));
+    long rc = set_alias(pfn, PTE_KERNEL_RO);
+    if (rc || level != 4)
+        return rc;
+    pin = (struct hako_mmuext_op){ .cmd = HAKO_MMUEXT_PIN_L4_TABLE, .arg1 = p2m[pfn] };
+    if ((rc = hako_hypercall3(HAKO_HC_mmuext_op, (unsigned long)&pin, 1, 0)))
+        set_alias(pfn, PTE_KERNEL_RW);
+    return rc;
+}
+
+/* Unpin a root at once (that ends the tree's page-table types); the writable alias
+ * comes back fire-and-forget, run by the next pt_commit. */
+static void pv_pt_release(uint64_t pfn, unsigned level)
+{
+    static struct hako_mmuext_op unpin __attribute__((aligned(8)));
+    if (level == 4) {
+        unpin = (struct hako_mmuext_op){ .cmd = HAKO_MMUEXT_UNPIN_TABLE, .arg1 = p2m[pfn] };
+        if (hako_hypercall3(HAKO_HC_mmuext_op, (unsigned long)&unpin, 1, 0))
+            kprintf("pv: cannot unpin the table at pfn %lu\n", (unsigned long)pfn);
+    }
+    async_queue(HAKO_HC_update_va_mapping, (uint64_t)linear(pfn),
+                (p2m[pfn] << 12) | PTE_KERNEL_RW, HAKO_UVMF_INVLPG);
+}
+
+static long pv_map_page(uint64_t va, uint64_t pfn, uint64_t flags)
+{
+    return hako_hypercall3(HAKO_HC_update_va_mapping, va, flags ? (p2m[pfn] << 12) | flags : 0,
+                           HAKO_UVMF_INVLPG);
+}
+
+/* mmu_update's FOREIGN command takes the domain as the 4th argument. */
+static long pv_map_foreign(uint64_t table_pfn, unsigned idx, uint64_t frame, unsigned domid)
+{
+    static struct hako_mmu_update req __attribute__((aligned(8)));
+    req.ptr = ((p2m[table_pfn] << 12) | (idx * 8)) | HAKO_MMU_PT_UPDATE_FOREIGN;
+    req.val = (frame << 12) | HAKO_PTE_P | HAKO_PTE_U | HAKO_PTE_W | HAKO_PTE_NX;
+    return hako_hypercall6(HAKO_HC_mmu_update, (unsigned long)&req, 1, 0, domid, 0, 0);
+}
+
+static void pv_tlb_flush(void)
+{
+    static struct hako_mmuext_op op __attribute__((aligned(8)));
+    op = (struct hako_mmuext_op){ .cmd = HAKO_MMUEXT_TLB_FLUSH_LOCAL };
+    hako_hypercall3(HAKO_HC_mmuext_op, (unsigned long)&op, 1, 0);
+}
+
+/* guest_trap_entry's way back: the iret hypercall takes the frame at rsp and restores
+ * rax, rcx and r11 from it. */
+#define STR_(x) #x
+#define STR(x) STR_(x)
+void pv_trap_return(void);
+__asm__(".text\n"
+        "pv_trap_return:\n\t"
+        "movl $" STR(HAKO_HC_iret) ", %eax\n\t"
+        "syscall\n\t"
+        "ud2\n");                     /* iret refused the frame */
+
+static const struct privops pv_ops = {
+    .trap_return = pv_trap_return,
+    .name = "pv",
+    .init = pv_init,
+    .console_write = pv_console_write,
+    .terminal_write = pv_terminal_write,
+    .console_read = pv_console_read,
+    .platform_version = pv_platform_version,
+    .yield = pv_yield,
+    .irq_disable = pv_irq_disable,
+    .idle = pv_idle,
+    .time_ns = pv_time_ns,
+    .wallclock_ns = pv_wallclock_ns,
+    .set_timer = pv_set_timer,
+    .shutdown = pv_shutdown,
+    .pt_read = pv_pt_read,
+    .pt_write = pv_pt_write,
+    .pt_commit = pv_pt_commit,
+    .pt_adopt = pv_pt_adopt,
+    .pt_release = pv_pt_release,
+    .map_page = pv_map_page,
+    .map_foreign = pv_map_foreign,
+    .tlb_flush = pv_tlb_flush,
+    .set_trap_table = pv_set_trap_table,
+    .set_syscall_entry = pv_set_syscall_entry,
+    .set_user_context = pv_set_user_context,
+    .resume = pv_resume,
+};
+
+const struct privops *privops = &pv_ops;
