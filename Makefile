@@ -19,7 +19,7 @@ FREESTANDING := -std=gnu11 -O2 -g -ffreestanding -fno-stack-protector -mno-red-z
 HV_CFLAGS    := $(FREESTANDING) $(WARN) -fpie -fvisibility=hidden -Ihypercall-abi -Ihypervisor \
 	-Iring-io -I$(BUILD)/hypervisor
 # Guest kernels run in the top 2 GiB of their address space, in ring 3.
-GUEST_CFLAGS := $(FREESTANDING) $(WARN) -mcmodel=kernel -fno-pic -fno-pie -Ihypercall-abi -Iguest-pv \
+GUEST_CFLAGS := $(FREESTANDING) $(WARN) -Wconversion -mcmodel=kernel -fno-pic -fno-pie -Ihypercall-abi -Iguest-pv \
 	-Iguest-pv/kernel -Iguest-pv/drivers -Iring-io
 LDFLAGS_FREE := -nostdlib -static -z max-page-size=4096 -z noexecstack --no-warn-rwx-segments
 HOST_CFLAGS  := -std=gnu11 -O1 -g $(WARN) -DHAKO_HOST_TEST -Ihypercall-abi -Ihypervisor -Iring-io \

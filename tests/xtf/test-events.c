@@ -44,9 +44,9 @@ static struct hako_vcpu_info *vi;
 #define LD(x)     __atomic_load_n(&(x), __ATOMIC_SEQ_CST)
 #define ST(x, v)  __atomic_store_n(&(x), (v), __ATOMIC_SEQ_CST)
 
-static int pending(unsigned p) { return (LD(sh->evtchn_pending[p / 64]) >> (p % 64)) & 1; }
-static int sel_bit(unsigned p) { return (LD(vi->evtchn_pending_sel) >> (p / 64)) & 1; }
-static void set_port_mask(unsigned p, int on)
+static int pending(long p) { return (LD(sh->evtchn_pending[p / 64]) >> (p % 64)) & 1; }
+static int sel_bit(long p) { return (LD(vi->evtchn_pending_sel) >> (p / 64)) & 1; }
+static void set_port_mask(long p, int on)
 {
     if (on)
         __atomic_fetch_or(&sh->evtchn_mask[p / 64], 1ull << (p % 64), __ATOMIC_SEQ_CST);
