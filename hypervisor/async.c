@@ -38,7 +38,7 @@ void async_teardown(struct vcpu *v)
     for (unsigned r = 0; r < ASYNC_RINGS; r++) {
         for (unsigned i = 0; i < a->nr_pages[r]; i++) {
             paging_unmap_hv_page(window(v, r) + i * PAGE_SIZE);
-            put_page_and_type(a->mfn[r][i]);
+            put_page_and_type(_mfn(a->mfn[r][i]));
         }
         a->nr_pages[r] = 0;
     }
@@ -53,19 +53,19 @@ static int map_ring(struct vcpu *v, unsigned r, uint64_t va, uint64_t len)
     struct async_state *a = &v->async;
     uint64_t first = va & PAGE_MASK;
     uint64_t pages = ALIGN_UP((va - first) + len, PAGE_SIZE) / PAGE_SIZE;
-    if ((va & (RINGIO_CACHE_LINE - 1)) || pages > ASYNC_MAX_PAGES || !guest_range_ok(va, len))
+    if ((va & (RINGIO_CACHE_LINE - 1)) || pages > ASYNC_MAX_PAGES || !guest_range_ok(_gva(va), len))
         return -HAKO_EINVAL;
     for (uint64_t i = 0; i < pages; i++) {
         uint64_t pa;
-        int rc = guest_translate(v, first + i * PAGE_SIZE, true, &pa) ? -HAKO_EFAULT
-                 : get_page_and_type(pa >> PAGE_SHIFT, PGT_WRITABLE, v->dom->domid);
+        int rc = guest_translate(v, _gva(first + i * PAGE_SIZE), true, &pa) ? -HAKO_EFAULT
+                 : get_page_and_type(maddr_to_mfn(pa), PGT_WRITABLE, v->dom->domid);
         if (rc == -HAKO_EPERM)
             rc = -HAKO_EFAULT;                  /* another domain's frame (a foreign mapping) */
         if (rc)
             return rc;                          /* the caller tears down what was mapped */
         a->mfn[r][i] = pa >> PAGE_SHIFT;
         a->nr_pages[r]++;
-        paging_map_hv_page(window(v, r) + i * PAGE_SIZE, pa >> PAGE_SHIFT,
+        paging_map_hv_page(window(v, r) + i * PAGE_SIZE, maddr_to_mfn(pa),
                            PTE_P | PTE_W | (cpu_has.nx ? PTE_NX : 0));
     }
     return 0;
@@ -77,7 +77,7 @@ static long async_setup(struct vcpu *v, uint64_t arg)
     struct hako_async_setup s;
     if (arg & 7)
         return -HAKO_EINVAL;
-    if (guest_copy_from(v, &s, arg, sizeof(s)))
+    if (guest_copy_from(v, &s, _gva(arg), sizeof(s)))
         return -HAKO_EFAULT;
     if (s.sq_order > HAKO_ASYNC_MAX_ORDER || s.cq_order > HAKO_ASYNC_MAX_ORDER ||
         s._reserved[0] || s._reserved[1])
@@ -237,7 +237,7 @@ unsigned async_refs(struct vcpu *v, struct hv_ref *refs, unsigned n)
 {
     for (unsigned r = 0; r < ASYNC_RINGS; r++)
         for (unsigned i = 0; i < v->async.nr_pages[r]; i++)
-            refs[n++] = (struct hv_ref){ v->async.mfn[r][i], PGT_WRITABLE };
+            refs[n++] = (struct hv_ref){ _mfn(v->async.mfn[r][i]), PGT_WRITABLE };
     return n;
 }
 

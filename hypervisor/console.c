@@ -29,7 +29,7 @@
 #define LSR_DR 0x01
 #define LSR_THRE 0x20
 
-#define IOAPIC_MFN  (0xFEC00000ull >> 12)
+#define IOAPIC_MFN  _mfn(0xFEC00000ull >> 12)
 #define IOAPIC_VA   0xFFFF820000001000ull      /* next to the local APIC (slot 260) */
 #define UART_IRQ    4                          /* COM1 on the ISA bus */
 
@@ -165,17 +165,17 @@ long hc_console_io(HC_ARGS)
     if (cmd != HAKO_CONSOLE_WRITE && !current_vcpu()->dom->privileged)
         return -HAKO_EPERM;
     if (cmd != HAKO_CONSOLE_READ) {
-        if (guest_copy_from(current_vcpu(), kbuf, buf, len))
+        if (guest_copy_from(current_vcpu(), kbuf, _gva(buf), len))
             return -HAKO_EFAULT;
         console_write(cmd == HAKO_CONSOLE_WRITE ? (int)current_vcpu()->dom->domid : CONSOLE_SOURCE_RAW,
                       kbuf, len);
         return (long)len;
     }
     /* Check the whole buffer is writable before consuming input we could not deliver. */
-    if (guest_check(current_vcpu(), buf, len, true))
+    if (guest_check(current_vcpu(), _gva(buf), len, true))
         return -HAKO_EFAULT;
     size_t n = console_read(kbuf, len);
-    if (guest_copy_to(current_vcpu(), buf, kbuf, n))
+    if (guest_copy_to(current_vcpu(), _gva(buf), kbuf, n))
         return -HAKO_EFAULT;
     return (long)n;
 }

@@ -21,13 +21,13 @@ long hc_debug_op(HC_ARGS)
     switch (a1) {
     case HAKO_DEBUG_AUDIT: {
         struct hv_ref refs[3 + ASYNC_RINGS * ASYNC_MAX_PAGES + 2] = {
-            { v->pv.kernel_l4, PGT_L4 },
-            { v->dom->shinfo_mfn, PGT_WRITABLE },
-            { v->pv.user_l4, PGT_L4 },
+            { _mfn(v->pv.kernel_l4), PGT_L4 },
+            { _mfn(v->dom->shinfo_mfn), PGT_WRITABLE },
+            { _mfn(v->pv.user_l4), PGT_L4 },
         };
         unsigned n = async_refs(v, refs, v->pv.user_l4 ? 3 : 2);
         for (unsigned i = 0; i < v->nr_mc_held; i++)     /* audit made inside a multicall */
-            refs[n++] = (struct hv_ref){ v->mc_held[i], PGT_WRITABLE };
+            refs[n++] = (struct hv_ref){ _mfn(v->mc_held[i]), PGT_WRITABLE };
         return pagetype_audit(v->dom->domid, refs, n);
     }
     case HAKO_DEBUG_CONTINUATIONS:

@@ -45,7 +45,7 @@ static void vcpu_init(struct domain *d, unsigned id)
     stack_slots_used |= 1ull << v->stack_slot;
     v->stack_top = stack_slot_top(v->stack_slot);
     for (unsigned i = 1; i <= HV_STACK_PAGES; i++) {
-        uint32_t mfn = frame_alloc(OWNER_HV, &d->hv_mem);
+        mfn_t mfn = frame_alloc(OWNER_HV, &d->hv_mem);
         paging_map_hv_page(v->stack_top - i * PAGE_SIZE, mfn,
                            PTE_P | PTE_W | (cpu_has.nx ? PTE_NX : 0));
     }
@@ -115,7 +115,7 @@ void vcpu_update_cr3(struct vcpu *v)
     v->cr3 = (v->pv.in_user ? v->pv.user_l4 : v->pv.kernel_l4) << PAGE_SHIFT;
     /* Invariant: v->cr3 is a validated L4 of v's domain (the base pointer's type
      * reference keeps it so); guest accesses rely on it (guest_access.h). */
-    const struct frame_info *f = frame_get(v->cr3 >> PAGE_SHIFT);
+    const struct frame_info *f = frame_get(maddr_to_mfn(v->cr3));
     HV_ASSERT(f && f->owner == v->dom->domid && pgt_level(f->type) == 4 && f->type_count);
     if (current_vcpu() == v) {
         write_cr3(v->cr3);
@@ -137,8 +137,8 @@ void domain_destroy(struct domain *d)
     domains[d->domid] = NULL;
     /* Every frame goes back to the pool at once, so references among them need no
      * unwinding; only the machine-to-phys entries are cleared. */
-    for (uint32_t mfn = d->mem.head; mfn != FRAME_NONE; mfn = frame_get(mfn)->next)
-        m2p_set(mfn, HAKO_M2P_INVALID);
+    for (uint32_t m = d->mem.head; m != FRAME_NONE; m = frame_get(_mfn(m))->next)
+        m2p_set(_mfn(m), _pfn(HAKO_M2P_INVALID));
     for_each_vcpu (d, v) {
         for (unsigned i = 1; i <= HV_STACK_PAGES; i++)
             paging_unmap_hv_page(v->stack_top - i * PAGE_SIZE);
@@ -184,13 +184,14 @@ void domain_crash(struct domain *d, const struct cpu_regs *regs, const char *why
     domain_shutdown(d, HAKO_SHUTDOWN_CRASH, (uint32_t)(regs ? regs->vector : 0));
 }
 
-void pagetype_count_error(uint64_t mfn, const char *what)
+void pagetype_count_error(mfn_t mfn, const char *what)
 {
     struct vcpu *v = current_vcpu();
     if (!v)     /* the idle context tears domains down without dropping references */
-        panic("%s (mfn %lx) outside any hypercall", what, mfn);
+        panic("%s (mfn %lx) outside any hypercall", what, mfn_x(mfn));
     char why[96];
-    snprintf(why, sizeof(why), "%s (mfn %lx): its page tables are inconsistent", what, mfn);
+    snprintf(why, sizeof(why), "%s (mfn %lx): its page tables are inconsistent", what,
+             mfn_x(mfn));
     domain_crash(v->dom, NULL, why);
 }
 

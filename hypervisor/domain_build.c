@@ -111,38 +111,38 @@ static void load_page(const struct domain_build_params *p, const struct elf_imag
 }
 
 /* Next frame after mfn on its owner's list. */
-static uint32_t list_next(uint32_t mfn)
+static mfn_t list_next(mfn_t mfn)
 {
-    return frame_get(mfn)->next;
+    return _mfn(frame_get(mfn)->next);
 }
 
 /* Walk the domain's frames in pfn order, loading the kernel and filling p2m and the
  * page tables. upper[] holds the mfns of the L4, L3s and L2s (in that order). */
 static void fill_memory(struct domain *d, const struct domain_build_params *p,
                         const struct elf_image *img, const struct layout *l,
-                        const uint32_t *upper, uint32_t l1_first, uint32_t p2m_first)
+                        const mfn_t *upper, mfn_t l1_first, mfn_t p2m_first)
 {
     uint64_t intermediate = PTE_P | PTE_W | PTE_U;
     uint64_t *l4 = mfn_to_virt(upper[0]);
     paging_copy_hv_slots(l4);
     for (uint64_t i = 0; i < l->nr_l3; i++) {
         uint64_t va = l->virt_base + (i << 39);
-        l4[L4_INDEX(va)] = ((uint64_t)upper[1 + i] << PAGE_SHIFT) | intermediate;
+        l4[L4_INDEX(va)] = mfn_to_maddr(upper[1 + i]) | intermediate;
     }
     for (uint64_t i = 0; i < l->nr_l2; i++) {
         uint64_t va = ALIGN_DOWN(l->virt_base, 1ull << 30) + (i << 30);
         uint64_t *l3 = mfn_to_virt(upper[1 + (va >> 39) - (l->virt_base >> 39)]);
-        l3[L3_INDEX(va)] = ((uint64_t)upper[1 + l->nr_l3 + i] << PAGE_SHIFT) | intermediate;
+        l3[L3_INDEX(va)] = mfn_to_maddr(upper[1 + l->nr_l3 + i]) | intermediate;
     }
 
-    uint32_t p2m_cur = p2m_first, l1_cur = l1_first, mfn = d->mem.head;
+    mfn_t p2m_cur = p2m_first, l1_cur = l1_first, mfn = _mfn(d->mem.head);
     uint64_t *p2m = mfn_to_virt(p2m_cur);
     uint64_t *l1 = mfn_to_virt(l1_cur);
     for (uint64_t pfn = 0; pfn < l->nr_pages; pfn++, mfn = list_next(mfn)) {
         if (pfn && pfn % 512 == 0)
             p2m = mfn_to_virt(p2m_cur = list_next(p2m_cur));
-        p2m[pfn % 512] = mfn;
-        m2p_set(mfn, pfn);
+        p2m[pfn % 512] = mfn_x(mfn);
+        m2p_set(mfn, _pfn(pfn));
         if (pfn < l->kernel_pages)
             load_page(p, img, l->virt_base + (pfn << PAGE_SHIFT), mfn_to_virt(mfn));
         if (pfn >= l->nr_mapped)
@@ -152,9 +152,9 @@ static void fill_memory(struct domain *d, const struct domain_build_params *p,
             l1 = mfn_to_virt(l1_cur = list_next(l1_cur));
         if (pfn == 0 || L1_INDEX(va) == 0) {
             uint64_t *l2 = mfn_to_virt(upper[1 + l->nr_l3 + (va >> 30) - (l->virt_base >> 30)]);
-            l2[L2_INDEX(va)] = ((uint64_t)l1_cur << PAGE_SHIFT) | intermediate;
+            l2[L2_INDEX(va)] = mfn_to_maddr(l1_cur) | intermediate;
         }
-        l1[L1_INDEX(va)] = ((uint64_t)mfn << PAGE_SHIFT) | leaf_flags(l, img, pfn);
+        l1[L1_INDEX(va)] = mfn_to_maddr(mfn) | leaf_flags(l, img, pfn);
     }
 }
 
@@ -220,15 +220,16 @@ int domain_build(struct domain *d, struct domain_build_params *p, const char **w
         memset(mfn_to_virt(frame_alloc(d->domid, &d->mem)), 0, PAGE_SIZE);
     d->nr_pages = p->nr_pages;
 
-    uint32_t upper[MAX_UPPER_TABLES], l1_first = 0, p2m_first = 0, si_mfn = 0, shinfo_mfn = 0;
-    uint64_t nr_upper = 1 + l.nr_l3 + l.nr_l2, mfn = d->mem.head;
-    p->module_mfn = FRAME_NONE;
+    mfn_t upper[MAX_UPPER_TABLES], l1_first = _mfn(0), p2m_first = _mfn(0), shinfo_mfn = _mfn(0);
+    mfn_t si_mfn = _mfn(0), mfn = _mfn(d->mem.head);
+    uint64_t nr_upper = 1 + l.nr_l3 + l.nr_l2;
+    p->module_mfn = INVALID_MFN;
     d->console_mfn = 0;
     for (uint64_t pfn = 0; pfn < l.first_free; pfn++, mfn = list_next(mfn)) {
         if (pfn == l.console_pfn && p->console)
-            d->console_mfn = mfn;
+            d->console_mfn = mfn_x(mfn);
         if (pfn == l.mod_pfn && l.mod_pages)
-            p->module_mfn = (uint32_t)mfn;
+            p->module_mfn = mfn;
         if (pfn == l.si_pfn)
             si_mfn = mfn;
         if (pfn == l.shinfo_pfn)
@@ -253,12 +254,12 @@ int domain_build(struct domain *d, struct domain_build_params *p, const char **w
      * frame writable-typed so it can never become a page table. A failure here would be
      * a builder bug, not a guest's doing. */
     struct vcpu *v = &d->vcpu[0];     /* the boot vCPU */
-    v->pv.kernel_l4 = upper[0];
-    int base_ref = get_page_and_type(v->pv.kernel_l4, PGT_L4, d->domid);
-    int pin_ref = base_ref ? base_ref : pt_pin(v->pv.kernel_l4, PGT_L4, d->domid);
+    v->pv.kernel_l4 = mfn_x(upper[0]);
+    int base_ref = get_page_and_type(upper[0], PGT_L4, d->domid);
+    int pin_ref = base_ref ? base_ref : pt_pin(upper[0], PGT_L4, d->domid);
     int shinfo_ref = get_page_and_type(shinfo_mfn, PGT_WRITABLE, d->domid);
     HV_ASSERT(base_ref == 0 && pin_ref == 0 && shinfo_ref == 0);
-    d->shinfo_mfn = shinfo_mfn;
+    d->shinfo_mfn = mfn_x(shinfo_mfn);
     d->shinfo = mfn_to_virt(shinfo_mfn);
     time_fill_wallclock(d->shinfo);
     v->vcpu_info = &d->shinfo->vcpu_info[0];

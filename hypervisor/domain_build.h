@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "domain.h"
+#include "types.h"
 
 #define BOOT_STACK_PAGES 4
 #define MAX_UPPER_TABLES 72   /* L4 + L3s + L2s of the initial mapping (64 GiB mapped) */
@@ -20,9 +21,9 @@ struct domain_build_params {
     uint32_t si_flags;          /* HAKO_SIF_* */
     bool console;               /* give it a console page (domains created by domctl) */
     uint64_t module_len;        /* bytes of boot module to make room for, 0 = none */
-    uint32_t module_mfn;        /* OUT: first frame of the module (the rest follow on the
-                                   domain's frame list), FRAME_NONE when none */
-    uint32_t si_mfn;            /* OUT: the start-info frame (for console_port, which the
+    mfn_t module_mfn;           /* OUT: first frame of the module (the rest follow on the
+                                   domain's frame list), INVALID_MFN when none */
+    mfn_t si_mfn;               /* OUT: the start-info frame (for console_port, which the
                                    caller fills in once the port exists) */
 };
 

@@ -33,7 +33,9 @@ static int image_copy_in(uint64_t va, uint64_t len, struct frame_list *frames)
     for (uint64_t i = 0; i < pages; i++)
         paging_map_hv_page(HV_SCRATCH_BASE + i * PAGE_SIZE, frame_alloc(OWNER_HV, frames),
                            PTE_P | PTE_W | (cpu_has.nx ? PTE_NX : 0));
-    return guest_copy_from(current_vcpu(), (void *)HV_SCRATCH_BASE, va, len) ? -HAKO_EFAULT : 0;
+    if (guest_copy_from(current_vcpu(), (void *)HV_SCRATCH_BASE, _gva(va), len))
+        return -HAKO_EFAULT;
+    return 0;
 }
 
 /* Unmap and free the scratch pages. */
@@ -48,7 +50,7 @@ static void image_release(struct frame_list *frames)
 static int string_copy_in(uint64_t va, char *buf, size_t max)
 {
     for (size_t i = 0; i < max; i++) {
-        if (guest_copy_from(current_vcpu(), &buf[i], va + i, 1))
+        if (guest_copy_from(current_vcpu(), &buf[i], _gva(va + i), 1))
             return -HAKO_EFAULT;
         if (!buf[i])
             return 0;
@@ -82,12 +84,13 @@ static void domain_set_sched(struct domain *d, uint16_t weight, uint16_t cap)
 
 /* Copy the boot module (len bytes at the caller's va, checked readable beforehand) into
  * d's frames from first_mfn on, in frame-list order; 0 or -HAKO_EFAULT. */
-static int module_copy_in(uint64_t va, uint64_t len, uint32_t first_mfn)
+static int module_copy_in(uint64_t va, uint64_t len, mfn_t first_mfn)
 {
-    uint32_t mfn = first_mfn;
-    for (uint64_t off = 0; off < len; off += PAGE_SIZE, mfn = frame_get(mfn)->next) {
+    mfn_t mfn = first_mfn;
+    for (uint64_t off = 0; off < len; off += PAGE_SIZE, mfn = _mfn(frame_get(mfn)->next)) {
         uint64_t n = MIN(len - off, (uint64_t)PAGE_SIZE);
-        if (mfn == FRAME_NONE || guest_copy_from(current_vcpu(), mfn_to_virt(mfn), va + off, n))
+        if (mfn_eq(mfn, INVALID_MFN) ||
+            guest_copy_from(current_vcpu(), mfn_to_virt(mfn), _gva(va + off), n))
             return -HAKO_EFAULT;
     }
     return 0;
@@ -103,7 +106,8 @@ static long domctl_create(uint64_t arg)
     if (arg & 7)
         return -HAKO_EINVAL;
     memset(&c, 0, sizeof(c));
-    if (guest_copy_from(current_vcpu(), &c, arg, size) || guest_check(current_vcpu(), arg, size, true))
+    if (guest_copy_from(current_vcpu(), &c, _gva(arg), size) ||
+        guest_check(current_vcpu(), _gva(arg), size, true))
         return -HAKO_EFAULT;
     if (c.image_len == 0 || c.image_len > HAKO_DOMCTL_IMAGE_MAX || c.mem_pages == 0 ||
         c._pad0 || c._reserved[0] || c._reserved[1] || c._pad1 || c._reserved1 ||
@@ -115,7 +119,7 @@ static long domctl_create(uint64_t arg)
         if (rc)
             return rc;
     }
-    if (guest_check(current_vcpu(), c.module_va, c.module_len, false))
+    if (guest_check(current_vcpu(), _gva(c.module_va), c.module_len, false))
         return -HAKO_EFAULT;
     if (c.mem_pages > frame_free_count())
         return -HAKO_ENOMEM;
@@ -154,7 +158,7 @@ static long domctl_create(uint64_t arg)
     c.domid = domid;
     c.console_mfn = d->console_mfn;
     c.console_port = port.port;
-    guest_copy_to(current_vcpu(), arg, &c, size);   /* checked writable above */
+    guest_copy_to(current_vcpu(), _gva(arg), &c, size);   /* checked writable above */
     printk("d%u (%s) created: %lu pages, weight %u, cap %u, module %lu bytes\n", domid, d->name,
            c.mem_pages, d->vcpu[0].se.weight, c.cap, c.module_len);
     for_each_vcpu (d, v)
@@ -170,7 +174,7 @@ static long domctl_getinfo(uint64_t arg)
     _Static_assert(HC_NR <= HAKO_DOMCTL_HC_SLOTS, "hc_counts has a slot for every call");
     if (arg & 7)
         return -HAKO_EINVAL;
-    if (guest_copy_from(current_vcpu(), &info, arg, size))
+    if (guest_copy_from(current_vcpu(), &info, _gva(arg), size))
         return -HAKO_EFAULT;
     struct domain *d = domain_get(info.domid);
     if (!d)
@@ -201,7 +205,7 @@ static long domctl_getinfo(uint64_t arg)
     for (unsigned i = 0; i < 32; i++)
         info.traps[i] = d->stat_traps[i];
     memcpy(info.name, d->name, sizeof(info.name));
-    return guest_copy_to(current_vcpu(), arg, &info, size);
+    return guest_copy_to(current_vcpu(), _gva(arg), &info, size);
 }
 
 /* A domain other than the caller that arg names; NULL with *rc set otherwise. */
@@ -251,7 +255,7 @@ long hc_domctl(HC_ARGS)
         struct hako_domctl_sched s;
         if (a2 & 7)
             return -HAKO_EINVAL;
-        if (guest_copy_from(current_vcpu(), &s, a2, sizeof(s)))
+        if (guest_copy_from(current_vcpu(), &s, _gva(a2), sizeof(s)))
             return -HAKO_EFAULT;
         if (!s.weight || s.cap > 100 || s._pad0)
             return -HAKO_EINVAL;

@@ -40,8 +40,8 @@ static void clear(uint64_t *word, unsigned bit)
 
 bool evtchn_init(struct domain *d)
 {
-    uint32_t mfn = frame_alloc(OWNER_HV, &d->hv_mem);
-    if (mfn == FRAME_NONE)
+    mfn_t mfn = frame_alloc(OWNER_HV, &d->hv_mem);
+    if (mfn_eq(mfn, INVALID_MFN))
         return false;
     d->evtchn = mfn_to_virt(mfn);
     memset(d->evtchn, 0, PAGE_SIZE);
@@ -273,12 +273,12 @@ static long __attribute__((noinline)) event_channel_op(struct domain *d, uint64_
     struct hako_evtchn op;
     if (a2 & 7)
         return -HAKO_EINVAL;
-    if (guest_copy_from(current_vcpu(), &op, a2, sizeof(op)) ||
-        guest_check(current_vcpu(), a2, sizeof(op), true))
+    if (guest_copy_from(current_vcpu(), &op, _gva(a2), sizeof(op)) ||
+        guest_check(current_vcpu(), _gva(a2), sizeof(op), true))
         return -HAKO_EFAULT;
     long rc = evtchn_op(d, (unsigned)a1, &op);
     if (rc == 0)
-        guest_copy_to(current_vcpu(), a2, &op, sizeof(op));   /* checked writable above */
+        guest_copy_to(current_vcpu(), _gva(a2), &op, sizeof(op));   /* checked writable above */
     return rc;
 }
 

@@ -23,8 +23,9 @@ void frame_init(struct frame_info *table, uint64_t n)
         frame_table[i] = (struct frame_info){ .next = FRAME_NONE, .owner = OWNER_RESERVED };
 }
 
-void frame_add_free_range(uint64_t first, uint64_t count)
+void frame_add_free_range(mfn_t first_mfn, uint64_t count)
 {
+    uint64_t first = mfn_x(first_mfn);
     if (first >= frame_table_len)
         return;
     if (count > frame_table_len - first)
@@ -41,12 +42,12 @@ void frame_add_free_range(uint64_t first, uint64_t count)
     }
 }
 
-uint32_t frame_alloc(uint16_t owner, struct frame_list *list)
+mfn_t frame_alloc(uint16_t owner, struct frame_list *list)
 {
     HV_ASSERT(owner <= OWNER_DOMID_MAX || owner == OWNER_HV);
     uint32_t mfn = free_head;
     if (mfn == FRAME_NONE)
-        return FRAME_NONE;
+        return INVALID_MFN;
     struct frame_info *f = &frame_table[mfn];
     HV_ASSERT(f->owner == OWNER_FREE && free_count > 0);
     free_head = f->next;
@@ -54,7 +55,7 @@ uint32_t frame_alloc(uint16_t owner, struct frame_list *list)
     *f = (struct frame_info){ .next = list->head, .owner = owner };
     list->head = mfn;
     list->count++;
-    return mfn;
+    return _mfn(mfn);
 }
 
 void frame_free_list(struct frame_list *list)

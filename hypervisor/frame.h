@@ -13,11 +13,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "types.h"
+
 #define FRAME_NONE        0xFFFFFFFFu
 #define OWNER_FREE        0xFFFFu
 #define OWNER_RESERVED    0xFFFEu
 #define OWNER_HV          0xFFFDu
 #define OWNER_DOMID_MAX   0x7FEFu
+
+/* No frame: what frame_alloc returns when none is free (FRAME_NONE as an mfn). */
+#define INVALID_MFN       ((mfn_t){ FRAME_NONE })
 
 struct frame_info {
     uint32_t next;        /* next frame in the free list / owner's list, FRAME_NONE ends */
@@ -38,10 +43,10 @@ struct frame_list {
 void frame_init(struct frame_info *table, uint64_t nr_frames);
 
 /* Release frames [first, first+count) (clipped to the table) into the free pool. */
-void frame_add_free_range(uint64_t first, uint64_t count);
+void frame_add_free_range(mfn_t first, uint64_t count);
 
-/* Allocate one frame for owner, linking it into list; returns its mfn or FRAME_NONE. */
-uint32_t frame_alloc(uint16_t owner, struct frame_list *list);
+/* Allocate one frame for owner, linking it into list; returns its mfn or INVALID_MFN. */
+mfn_t frame_alloc(uint16_t owner, struct frame_list *list);
 
 /* Return every frame of list to the free pool; the list becomes empty. */
 void frame_free_list(struct frame_list *list);
@@ -55,9 +60,9 @@ extern struct frame_info *frame_table;
 extern uint64_t frame_table_len;
 
 /* The frame_info of mfn, or NULL when mfn is outside the table. */
-static inline struct frame_info *frame_get(uint64_t mfn)
+static inline struct frame_info *frame_get(mfn_t mfn)
 {
-    return mfn < frame_table_len ? &frame_table[mfn] : NULL;
+    return mfn_x(mfn) < frame_table_len ? &frame_table[mfn_x(mfn)] : NULL;
 }
 
 #endif /* HV_FRAME_H */

@@ -12,8 +12,9 @@
 #include "mm.h"
 #include "pagetype.h"
 
-bool guest_range_ok(uint64_t va, uint64_t len)
+bool guest_range_ok(gva_t gva, uint64_t len)
 {
+    uint64_t va = gva_x(gva);
     if (len == 0)
         return true;                                    /* nothing will be touched */
     uint64_t last = va + (len - 1);
@@ -27,7 +28,7 @@ bool guest_range_ok(uint64_t va, uint64_t len)
 /* Entry idx of the table at machine address table_pa, or 0 (absent) outside RAM. */
 static uint64_t table_entry(uint64_t table_pa, unsigned idx)
 {
-    if (!frame_get(table_pa >> PAGE_SHIFT))
+    if (!frame_get(maddr_to_mfn(table_pa)))
         return 0;                                       /* points outside RAM: treat as absent */
     const uint64_t *t = phys_to_virt(table_pa);
     return __atomic_load_n(&t[idx], __ATOMIC_RELAXED);   /* read each entry once */
@@ -38,16 +39,16 @@ static uint64_t table_entry(uint64_t table_pa, unsigned idx)
  * at every walk, so that a stale root can never be walked (fail closed). */
 static bool root_validated(const struct vcpu *v, uint64_t root)
 {
-    const struct frame_info *f = frame_get((root & PTE_ADDR) >> PAGE_SHIFT);
+    const struct frame_info *f = frame_get(pte_mfn(root));
     return f && f->owner == v->dom->domid && pgt_level(f->type) == 4 && f->type_count != 0;
 }
 
-int guest_translate(const struct vcpu *v, uint64_t va, bool write, uint64_t *pa)
+int guest_translate(const struct vcpu *v, gva_t gva, bool write, uint64_t *pa)
 {
-    uint64_t need = PTE_P | PTE_U | (write ? PTE_W : 0);
+    uint64_t va = gva_x(gva), need = PTE_P | PTE_U | (write ? PTE_W : 0);
     uint64_t root = v->cr3, table = root & PTE_ADDR;
     static const unsigned shift[4] = { 39, 30, 21, 12 };
-    if (!guest_range_ok(va, 1) || !root_validated(v, root))
+    if (!guest_range_ok(gva, 1) || !root_validated(v, root))
         return -HAKO_EFAULT;
     for (unsigned level = 0; level < 4; level++) {
         uint64_t e = table_entry(table, (va >> shift[level]) & 511);
@@ -60,7 +61,7 @@ int guest_translate(const struct vcpu *v, uint64_t va, bool write, uint64_t *pa)
         uint64_t page_mask = (1ull << shift[level]) - 1;
         if (level == 3 || (level == 2 && (e & PTE_PS))) {
             uint64_t base = e & PTE_ADDR & ~page_mask;
-            if (!frame_get((base | (va & page_mask)) >> PAGE_SHIFT))
+            if (!frame_get(maddr_to_mfn(base | (va & page_mask))))
                 return -HAKO_EFAULT;
             *pa = base | (va & page_mask);
             return 0;
@@ -70,14 +71,15 @@ int guest_translate(const struct vcpu *v, uint64_t va, bool write, uint64_t *pa)
     return -HAKO_EFAULT; /* not reached */
 }
 
-int guest_copy_from(const struct vcpu *v, void *dst, uint64_t va, uint64_t len)
+int guest_copy_from(const struct vcpu *v, void *dst, gva_t gva, uint64_t len)
 {
-    if (!guest_range_ok(va, len))
+    if (!guest_range_ok(gva, len))
         return -HAKO_EFAULT;
     char *d = dst;
+    uint64_t va = gva_x(gva);
     while (len) {
         uint64_t pa, chunk = MIN(len, PAGE_SIZE - (va & (PAGE_SIZE - 1)));
-        if (guest_translate(v, va, false, &pa))
+        if (guest_translate(v, _gva(va), false, &pa))
             return -HAKO_EFAULT;
         memcpy(d, phys_to_virt(pa), chunk);
         d += chunk, va += chunk, len -= chunk;
@@ -85,15 +87,15 @@ int guest_copy_from(const struct vcpu *v, void *dst, uint64_t va, uint64_t len)
     return 0;
 }
 
-int guest_check(const struct vcpu *v, uint64_t va, uint64_t len, bool write)
+int guest_check(const struct vcpu *v, gva_t gva, uint64_t len, bool write)
 {
-    uint64_t pa;
-    if (!guest_range_ok(va, len))
+    uint64_t pa, va = gva_x(gva);
+    if (!guest_range_ok(gva, len))
         return -HAKO_EFAULT;
     if (len == 0)
         return 0;
     for (uint64_t p = va & PAGE_MASK; p <= va + (len - 1); p += PAGE_SIZE) {
-        if (guest_translate(v, p < va ? va : p, write, &pa))
+        if (guest_translate(v, _gva(p < va ? va : p), write, &pa))
             return -HAKO_EFAULT;
         if (p + PAGE_SIZE < p)
             break;                                      /* range ends at 2^64 */
@@ -101,22 +103,22 @@ int guest_check(const struct vcpu *v, uint64_t va, uint64_t len, bool write)
     return 0;
 }
 
-int guest_copy_to(const struct vcpu *v, uint64_t va, const void *src, uint64_t len)
+int guest_copy_to(const struct vcpu *v, gva_t gva, const void *src, uint64_t len)
 {
-    uint64_t pa;
+    uint64_t pa, va = gva_x(gva);
     /* Within one page (nearly every call) its translation is the whole check: one walk. */
     if (len && len <= PAGE_SIZE - (va & (PAGE_SIZE - 1))) {
-        if (guest_translate(v, va, true, &pa))
+        if (guest_translate(v, gva, true, &pa))
             return -HAKO_EFAULT;
         memcpy(phys_to_virt(pa), src, len);
         return 0;
     }
-    if (guest_check(v, va, len, true))
+    if (guest_check(v, gva, len, true))
         return -HAKO_EFAULT;
     const char *s = src;
     while (len) {
         uint64_t chunk = MIN(len, PAGE_SIZE - (va & (PAGE_SIZE - 1)));
-        if (guest_translate(v, va, true, &pa))
+        if (guest_translate(v, _gva(va), true, &pa))
             return -HAKO_EFAULT;   /* tables changed under us (another vCPU) */
         memcpy(phys_to_virt(pa), s, chunk);
         s += chunk, va += chunk, len -= chunk;

@@ -19,25 +19,27 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "types.h"
+
 struct vcpu;
 
 /* True when [va, va+len) is a non-wrapping range wholly inside guest address space;
  * always true for len 0, which touches nothing. */
-bool guest_range_ok(uint64_t va, uint64_t len);
+bool guest_range_ok(gva_t va, uint64_t len);
 
 /* Translate va in v's current address space; 0 and *pa = machine address, or
  * -HAKO_EFAULT. */
-int guest_translate(const struct vcpu *v, uint64_t va, bool write, uint64_t *pa);
+int guest_translate(const struct vcpu *v, gva_t va, bool write, uint64_t *pa);
 
 /* Check that all of [va, va+len) is accessible (writable too when write): 0 or
  * -HAKO_EFAULT. Touches nothing. */
-int guest_check(const struct vcpu *v, uint64_t va, uint64_t len, bool write);
+int guest_check(const struct vcpu *v, gva_t va, uint64_t len, bool write);
 
 /* Copy len bytes from guest va into dst; 0 or -HAKO_EFAULT (dst then undefined). */
-int guest_copy_from(const struct vcpu *v, void *dst, uint64_t va, uint64_t len);
+int guest_copy_from(const struct vcpu *v, void *dst, gva_t va, uint64_t len);
 
 /* Copy len bytes from src to guest va; 0 or -HAKO_EFAULT. Checks every page before
  * writing any, so a failed copy leaves guest memory untouched. */
-int guest_copy_to(const struct vcpu *v, uint64_t va, const void *src, uint64_t len);
+int guest_copy_to(const struct vcpu *v, gva_t va, const void *src, uint64_t len);
 
 #endif /* HV_GUEST_ACCESS_H */

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "hcall_list.h"
+#include "types.h"
 
 struct vcpu;
 struct cpu_regs;
@@ -42,7 +43,7 @@ struct guest_type {
     const hypercall_fn *async_burst;    /* entry.S async_burst's table */
     /* An exception (vector 0..31) the guest running on v took, regs its frame, cr2 the
      * fault address of a page fault: handle it or stop the domain. */
-    void (*exception)(struct vcpu *v, struct cpu_regs *regs, uint64_t cr2);
+    void (*exception)(struct vcpu *v, struct cpu_regs *regs, gva_t cr2);
     /* Before v resumes regs: deliver a pending unmasked event if v can take one now.
      * True when regs were changed to enter it. */
     bool (*deliver_events)(struct vcpu *v, struct cpu_regs *regs);

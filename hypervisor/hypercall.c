@@ -45,7 +45,7 @@ long hc_version(HC_ARGS)
         info.nr_hypercalls = HC_NR;
         info.features = cpu_has.nx ? HAKO_FEAT_NX : 0;
         snprintf(info.hv_version, sizeof(info.hv_version), "%s", HAKO_HV_VERSION);
-        return guest_copy_to(current_vcpu(), arg, &info, sizeof(info));
+        return guest_copy_to(current_vcpu(), _gva(arg), &info, sizeof(info));
     }
     default:
         return -HAKO_ENOSYS;

@@ -14,6 +14,7 @@
 #include "hcall_list.h"
 #include "pagetype.h"
 #include "percpu.h"
+#include "types.h"
 
 /* Items a batch hypercall handles before it lets the CPU go and continues. */
 #define HC_PREEMPT_CHUNK 1024
@@ -83,9 +84,9 @@ static inline void flush_tlb_local(void)
 }
 
 /* Invalidate one guest page on this CPU. */
-static inline void flush_tlb_one(uint64_t va)
+static inline void flush_tlb_one(gva_t va)
 {
-    invlpg(va);
+    invlpg(gva_x(va));
     current_vcpu()->stat_invlpgs++;
 }
 

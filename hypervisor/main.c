@@ -62,7 +62,7 @@ static void free_ram(uint64_t start, uint64_t end)
     while (start < end) {
         const struct boot_range *r = overlap(start, end);
         uint64_t stop = r ? MAX(r->start, start) : end;
-        frame_add_free_range(start >> PAGE_SHIFT, (stop - start) >> PAGE_SHIFT);
+        frame_add_free_range(maddr_to_mfn(start), (stop - start) >> PAGE_SHIFT);
         start = r ? MAX(r->end, stop) : end;
     }
 }

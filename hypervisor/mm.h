@@ -16,6 +16,8 @@
 
 #include <stdint.h>
 
+#include "types.h"
+
 #define PAGE_SHIFT 12
 #define PAGE_SIZE  4096ul
 #define PAGE_MASK  (~(PAGE_SIZE - 1))
@@ -66,10 +68,28 @@ static inline uint64_t virt_to_phys(const void *va)
     return (uint64_t)(uintptr_t)va - DIRECTMAP_BASE;
 }
 
-/* Hypervisor virtual address of machine frame mfn. */
-static inline void *mfn_to_virt(uint64_t mfn)
+/* Machine address of the first byte of frame mfn. */
+static inline uint64_t mfn_to_maddr(mfn_t mfn)
 {
-    return phys_to_virt(mfn << PAGE_SHIFT);
+    return mfn_x(mfn) << PAGE_SHIFT;
+}
+
+/* The machine frame holding machine address ma. */
+static inline mfn_t maddr_to_mfn(uint64_t ma)
+{
+    return _mfn(ma >> PAGE_SHIFT);
+}
+
+/* The frame a page-table entry (or CR3 value) points at. */
+static inline mfn_t pte_mfn(uint64_t pte)
+{
+    return maddr_to_mfn(pte & PTE_ADDR);
+}
+
+/* Hypervisor virtual address of machine frame mfn. */
+static inline void *mfn_to_virt(mfn_t mfn)
+{
+    return phys_to_virt(mfn_to_maddr(mfn));
 }
 
 /* True when va is canonical (bits 63..47 all equal). */

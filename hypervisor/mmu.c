@@ -24,15 +24,15 @@ _Static_assert(sizeof(struct hako_mmu_update) <= MAX_ITEM_SIZE, "batch buffer fi
 
 /* True when mfn is a frame the hypervisor holds for its own use in d (shared info,
  * asynchronous-hypercall rings): never mapped by another domain. */
-static bool frame_is_special(const struct domain *d, uint64_t mfn)
+static bool frame_is_special(const struct domain *d, mfn_t mfn)
 {
-    if (mfn == d->shinfo_mfn)
+    if (mfn_x(mfn) == d->shinfo_mfn)
         return true;
     for (unsigned n = 0; n < d->nr_vcpus; n++) {
         const struct async_state *a = &d->vcpu[n].async;
         for (unsigned r = 0; a->active && r < ASYNC_RINGS; r++)
             for (unsigned i = 0; i < a->nr_pages[r]; i++)
-                if (a->mfn[r][i] == mfn)
+                if (a->mfn[r][i] == mfn_x(mfn))
                     return true;
     }
     return false;
@@ -53,17 +53,17 @@ static int mmu_foreign(uint16_t domid, const struct hako_mmu_update *req)
         return -HAKO_ESRCH;
     if (f->domid == domid)
         return -HAKO_EINVAL;
-    if ((req->val & HAKO_PTE_P) && frame_is_special(f, (req->val & PTE_ADDR) >> PAGE_SHIFT))
+    if ((req->val & HAKO_PTE_P) && frame_is_special(f, pte_mfn(req->val)))
         return -HAKO_EBUSY;
     bool changed;
-    return pt_update_foreign(req->ptr >> PAGE_SHIFT, (req->ptr & (PAGE_SIZE - 1)) >> 3, req->val,
+    return pt_update_foreign(maddr_to_mfn(req->ptr), (req->ptr & (PAGE_SIZE - 1)) >> 3, req->val,
                              domid, f->domid, &changed);
 }
 
 /* Apply one mmu_update request for domain domid. */
 static int mmu_one(uint16_t domid, const struct hako_mmu_update *req)
 {
-    uint64_t mfn = req->ptr >> PAGE_SHIFT;
+    mfn_t mfn = maddr_to_mfn(req->ptr);
     bool changed;
     switch (req->ptr & HAKO_MMU_CMD_MASK) {
     case HAKO_MMU_NORMAL_PT_UPDATE:
@@ -78,7 +78,7 @@ static int mmu_one(uint16_t domid, const struct hako_mmu_update *req)
             return -HAKO_EINVAL;
         if (!f || f->owner != domid)
             return -HAKO_EPERM;
-        m2p_set(mfn, req->val);
+        m2p_set(mfn, _pfn(req->val));
         return 0;
     }
     default:
@@ -102,7 +102,7 @@ static long run_batch(uint64_t nr, uint64_t items, uint64_t count, uint64_t done
         return -HAKO_E2BIG;     /* inside a multicall or async batch: never split, so short */
     if (done_ptr & 7)
         return -HAKO_EINVAL;
-    if (done_ptr && guest_check(v, done_ptr, 8, true))
+    if (done_ptr && guest_check(v, _gva(done_ptr), 8, true))
         return -HAKO_EFAULT;
     uint64_t i = hc_resume(nr, items, count, done_ptr), start = i;
     uint8_t buf[COPY_BATCH * MAX_ITEM_SIZE];
@@ -113,7 +113,7 @@ static long run_batch(uint64_t nr, uint64_t items, uint64_t count, uint64_t done
             return hc_preempt(nr, items, count, done_ptr, i);
         }
         uint64_t n = MIN(count - i, (uint64_t)COPY_BATCH);
-        if (guest_copy_from(v, buf, items + i * item_size, n * item_size)) {
+        if (guest_copy_from(v, buf, _gva(items + i * item_size), n * item_size)) {
             rc = -HAKO_EFAULT;
             break;
         }
@@ -124,7 +124,7 @@ static long run_batch(uint64_t nr, uint64_t items, uint64_t count, uint64_t done
     flush_tlb_if_unsafe();   /* the guest flushes for its own view (ABI.md 10) */
     /* (Checked writable above; it can fail only if the batch itself unmapped it, or
      * switched to a table that does not map it writable.) */
-    if (done_ptr && guest_copy_to(v, done_ptr, &i, 8))
+    if (done_ptr && guest_copy_to(v, _gva(done_ptr), &i, 8))
         return -HAKO_EFAULT;
     return rc;
 }
@@ -150,7 +150,7 @@ static int set_baseptr(struct vcpu *v, uint64_t mfn, bool user)
     if (mfn == 0 && !user)
         return -HAKO_EINVAL;
     if (mfn) {
-        int rc = get_page_and_type(mfn, PGT_L4, v->dom->domid);
+        int rc = get_page_and_type(_mfn(mfn), PGT_L4, v->dom->domid);
         if (rc)
             return rc;
     }
@@ -158,7 +158,7 @@ static int set_baseptr(struct vcpu *v, uint64_t mfn, bool user)
     *slot = mfn;
     vcpu_update_cr3(v);
     if (old)
-        put_page_and_type(old);
+        put_page_and_type(_mfn(old));
     return 0;
 }
 
@@ -176,9 +176,9 @@ static int mmuext_item(uint16_t domid, const void *item)
     case HAKO_MMUEXT_PIN_L2_TABLE:
     case HAKO_MMUEXT_PIN_L3_TABLE:
     case HAKO_MMUEXT_PIN_L4_TABLE:
-        return pt_pin(op.arg1, PGT_L1 + op.cmd - HAKO_MMUEXT_PIN_L1_TABLE, domid);
+        return pt_pin(_mfn(op.arg1), PGT_L1 + op.cmd - HAKO_MMUEXT_PIN_L1_TABLE, domid);
     case HAKO_MMUEXT_UNPIN_TABLE:
-        return pt_unpin(op.arg1, domid);
+        return pt_unpin(_mfn(op.arg1), domid);
     case HAKO_MMUEXT_NEW_BASEPTR:
     case HAKO_MMUEXT_NEW_USER_BASEPTR:
         return set_baseptr(current_vcpu(), op.arg1, op.cmd == HAKO_MMUEXT_NEW_USER_BASEPTR);
@@ -188,9 +188,9 @@ static int mmuext_item(uint16_t domid, const void *item)
         return 0;
     case HAKO_MMUEXT_INVLPG_LOCAL:
     case HAKO_MMUEXT_INVLPG_ALL:
-        if (!guest_range_ok(op.arg1, 1))
+        if (!guest_range_ok(_gva(op.arg1), 1))
             return -HAKO_EINVAL;
-        flush_tlb_one(op.arg1);
+        flush_tlb_one(_gva(op.arg1));
         return 0;
     default:
         return -HAKO_ENOSYS;
@@ -203,16 +203,16 @@ long hc_mmuext_op(HC_ARGS)
     return run_batch(HAKO_HC_mmuext_op, a1, a2, a3, sizeof(struct hako_mmuext_op), mmuext_item);
 }
 
-/* The validated L1 table mapping va in address space cr3, or 0 if there is none. */
-static uint64_t find_l1(uint64_t cr3, uint64_t va)
+/* The validated L1 table mapping va in address space cr3, or mfn 0 if there is none. */
+static mfn_t find_l1(uint64_t cr3, uint64_t va)
 {
-    uint64_t table = cr3 >> PAGE_SHIFT;
+    mfn_t table = maddr_to_mfn(cr3);
     static const unsigned shift[3] = { 39, 30, 21 };
     for (unsigned level = 0; level < 3; level++) {
         uint64_t e = ((const uint64_t *)mfn_to_virt(table))[(va >> shift[level]) & 511];
         if (!(e & PTE_P) || (e & PTE_PS))
-            return 0;
-        table = (e & PTE_ADDR) >> PAGE_SHIFT;
+            return _mfn(0);
+        table = pte_mfn(e);
     }
     return table;
 }
@@ -222,10 +222,10 @@ long hc_update_va_mapping(HC_ARGS)
 {
     uint64_t va = a1, val = a2, flags = a3;
     struct vcpu *v = current_vcpu();
-    if (flags > HAKO_UVMF_TLB_FLUSH || !guest_range_ok(va, 1))
+    if (flags > HAKO_UVMF_TLB_FLUSH || !guest_range_ok(_gva(va), 1))
         return -HAKO_EINVAL;
-    uint64_t l1 = find_l1(v->cr3, va);
-    if (!l1)
+    mfn_t l1 = find_l1(v->cr3, va);
+    if (!mfn_x(l1))
         return -HAKO_EINVAL;
     bool changed = false;
     int rc = pt_update(l1, L1_INDEX(va), val, v->dom->domid, &changed);
@@ -234,7 +234,7 @@ long hc_update_va_mapping(HC_ARGS)
     if (flags == HAKO_UVMF_TLB_FLUSH)
         flush_tlb_local();
     else if (flags == HAKO_UVMF_INVLPG)
-        flush_tlb_one(va);
+        flush_tlb_one(_gva(va));
     flush_tlb_if_unsafe();
     return 0;
 }
@@ -258,7 +258,7 @@ long hc_memory_op(HC_ARGS)
             .p2m_va = d->p2m_va,
             .p2m_entries = d->nr_pages,
         };
-        return guest_copy_to(current_vcpu(), a2, &m, sizeof(m));
+        return guest_copy_to(current_vcpu(), _gva(a2), &m, sizeof(m));
     }
     default:
         return -HAKO_ENOSYS;

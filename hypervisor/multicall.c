@@ -67,9 +67,8 @@ static long run_entry(struct vcpu *v, const struct hako_multicall_entry *e)
  * is no longer writable there. */
 static bool put_result(uint64_t calls, uint64_t i, long r)
 {
-    return guest_copy_to(current_vcpu(), calls + i * MC_ENTRY +
-                                           __builtin_offsetof(struct hako_multicall_entry, result),
-                         &r, sizeof(r)) == 0;
+    uint64_t at = calls + i * MC_ENTRY + __builtin_offsetof(struct hako_multicall_entry, result);
+    return guest_copy_to(current_vcpu(), _gva(at), &r, sizeof(r)) == 0;
 }
 
 /* ---- translating and holding array pages ------------------------------------------ */
@@ -125,7 +124,7 @@ static bool __attribute__((noinline)) translate_slow(struct vcpu *v, struct mc_t
                                                      uint64_t va, uint64_t *mfn)
 {
     uint64_t pa;
-    if (!guest_range_ok(va, PAGE_SIZE) || guest_translate(v, va, true, &pa))
+    if (!guest_range_ok(_gva(va), PAGE_SIZE) || guest_translate(v, _gva(va), true, &pa))
         return false;
     *mfn = pa >> PAGE_SHIFT;
     tcache_fill(t, v->cr3, va, *mfn);
@@ -143,7 +142,7 @@ static inline __attribute__((always_inline)) bool hold_page(struct vcpu *v, uint
     uint64_t m = t->mfn;
     if (!tcache_hit(t, v->cr3, va) && !translate_slow(v, t, va, &m))
         return false;
-    if (get_page_and_type(m, PGT_WRITABLE, domid))
+    if (get_page_and_type(_mfn(m), PGT_WRITABLE, domid))
         return false;
     *mfn = m;
     return true;
@@ -173,7 +172,7 @@ long hc_multicall(HC_ARGS)
         uint64_t off = va & (PAGE_SIZE - 1);
         if (va - off != page_va) {
             if (page_va != 1)
-                put_page_and_type(mfn);
+                put_page_and_type(_mfn(mfn));
             page_va = 1;
             /* (va below calls: the array ran past 2^64, which is not a wrap to 0.) */
             if (va < calls || !hold_page(v, va - off, &mfn)) {
@@ -182,7 +181,7 @@ long hc_multicall(HC_ARGS)
             }
             page_va = va - off;
         }
-        char *page = mfn_to_virt(mfn);
+        char *page = mfn_to_virt(_mfn(mfn));
         struct hako_multicall_entry *e = (struct hako_multicall_entry *)(page + off);
         /* The entries wholly inside this page, up to the end of this part. */
         uint64_t n = MIN((PAGE_SIZE - off) / MC_ENTRY, stop - i);
@@ -211,7 +210,7 @@ long hc_multicall(HC_ARGS)
                 rc = -HAKO_EFAULT, failed = true;
                 break;
             }
-            char *npage = mfn_to_virt(next_mfn);
+            char *npage = mfn_to_virt(_mfn(next_mfn));
             uint64_t part = PAGE_SIZE - off,
                      roff = off + __builtin_offsetof(struct hako_multicall_entry, result);
             memcpy(&c, e, part);
@@ -221,10 +220,10 @@ long hc_multicall(HC_ARGS)
         v->mc_held[0] = mfn, v->mc_held[1] = next_mfn, v->nr_mc_held = across ? 2 : 1;
         long r = run_entry(v, &c);
         if (changes_mappings(c.op)) {
-            put_page_and_type(mfn);             /* translate again: the guest */
+            put_page_and_type(_mfn(mfn));             /* translate again: the guest */
             page_va = 1;                        /* may have moved its array */
             if (across)
-                put_page_and_type(next_mfn);
+                put_page_and_type(_mfn(next_mfn));
             if (!put_result(calls, i, r)) {
                 rc = -HAKO_EFAULT, failed = true;
                 break;
@@ -232,7 +231,7 @@ long hc_multicall(HC_ARGS)
         } else {
             __atomic_store_n(slot, r, __ATOMIC_RELAXED);
             if (across) {                       /* go on in the next page */
-                put_page_and_type(mfn);
+                put_page_and_type(_mfn(mfn));
                 page_va += PAGE_SIZE;
                 mfn = next_mfn;
             }
@@ -241,7 +240,7 @@ long hc_multicall(HC_ARGS)
         va += MC_ENTRY;
         if (r < 0 && (c.flags & HAKO_MC_STOP_ON_ERROR)) {
             if (page_va != 1)
-                put_page_and_type(mfn);
+                put_page_and_type(_mfn(mfn));
             page_va = 1;
             rc = (long)i, failed = true;
             for (uint64_t j = i; j < count && rc >= 0; j++)
@@ -253,7 +252,7 @@ long hc_multicall(HC_ARGS)
     v->mc_args = NULL;
     v->nr_mc_held = 0;
     if (page_va != 1)
-        put_page_and_type(mfn);
+        put_page_and_type(_mfn(mfn));
     if (!failed && i < count)
         return hc_preempt(HAKO_HC_multicall, calls, count, 0, i);
     return rc;

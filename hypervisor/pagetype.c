@@ -51,7 +51,7 @@ static bool hv_slot(unsigned level, unsigned idx)
     return level == 4 && idx >= HAKO_HV_L4_FIRST && idx <= HAKO_HV_L4_LAST;
 }
 
-int get_page(uint64_t mfn, uint16_t domid)
+int get_page(mfn_t mfn, uint16_t domid)
 {
     struct frame_info *f = frame_get(mfn);
     if (!f || f->owner != domid)
@@ -62,7 +62,7 @@ int get_page(uint64_t mfn, uint16_t domid)
     return 0;
 }
 
-void put_page(uint64_t mfn)
+void put_page(mfn_t mfn)
 {
     struct frame_info *f = frame_get(mfn);
     if (!f || f->ref_count == 0) {
@@ -72,14 +72,14 @@ void put_page(uint64_t mfn)
     f->ref_count--;
 }
 
-static int validate_table(uint64_t mfn, unsigned level, uint16_t domid);
-static void devalidate_table(uint64_t mfn, unsigned level);
+static int validate_table(mfn_t mfn, unsigned level, uint16_t domid);
+static void devalidate_table(mfn_t mfn, unsigned level);
 static void pte_put_from(unsigned level, uint64_t pte, uint16_t table_owner);
 
 /* Owner argument of pte_put_from for references that are never foreign. */
 #define OWNER_SELF OWNER_FREE
 
-int get_page_type(uint64_t mfn, unsigned type, uint16_t domid)
+int get_page_type(mfn_t mfn, unsigned type, uint16_t domid)
 {
     struct frame_info *f = frame_get(mfn);
     HV_ASSERT(f && f->ref_count > 0);
@@ -103,7 +103,7 @@ int get_page_type(uint64_t mfn, unsigned type, uint16_t domid)
     return 0;
 }
 
-void put_page_type(uint64_t mfn)
+void put_page_type(mfn_t mfn)
 {
     struct frame_info *f = frame_get(mfn);
     if (!f || f->type_count == 0) {
@@ -120,7 +120,7 @@ void put_page_type(uint64_t mfn)
     }
 }
 
-int get_page_and_type_slow(uint64_t mfn, unsigned type, uint16_t domid)
+int get_page_and_type_slow(mfn_t mfn, unsigned type, uint16_t domid)
 {
     int rc = get_page(mfn, domid);
     if (rc)
@@ -130,21 +130,21 @@ int get_page_and_type_slow(uint64_t mfn, unsigned type, uint16_t domid)
     return rc;
 }
 
-void put_page_and_type_slow(uint64_t mfn)
+void put_page_and_type_slow(mfn_t mfn)
 {
     put_page_type(mfn);
     put_page(mfn);
 }
 
 /* References of one leaf frame mapped with or without write access. */
-static int get_leaf(uint64_t mfn, bool writable, uint16_t domid)
+static int get_leaf(mfn_t mfn, bool writable, uint16_t domid)
 {
     return writable ? get_page_and_type(mfn, PGT_WRITABLE, domid) : get_page(mfn, domid);
 }
 
 /* Drop a leaf reference held by an entry of a table owned by table_owner (OWNER_SELF:
  * the frame's own owner); a foreign one also leaves the foreign counts. */
-static void put_leaf(uint64_t mfn, bool writable, uint16_t table_owner)
+static void put_leaf(mfn_t mfn, bool writable, uint16_t table_owner)
 {
     struct frame_info *f = frame_get(mfn);
     if (!f) {
@@ -186,16 +186,16 @@ int pte_get(unsigned level, uint64_t pte, uint16_t domid)
         return 0;
     if (!pte_bits_ok(level, pte))
         return -HAKO_EINVAL;
-    uint64_t mfn = (pte & PTE_ADDR) >> PAGE_SHIFT;
+    mfn_t mfn = pte_mfn(pte);
     bool w = pte & PTE_W;
     if (level == 2 && (pte & PTE_PS)) {
-        if (mfn & 511)
+        if (mfn_x(mfn) & 511)
             return -HAKO_EINVAL;     /* misaligned, or the PAT bit */
         for (unsigned k = 0; k < 512; k++) {
-            int rc = get_leaf(mfn + k, w, domid);
+            int rc = get_leaf(mfn_add(mfn, k), w, domid);
             if (rc) {
                 while (k--)
-                    put_leaf(mfn + k, w, OWNER_SELF);
+                    put_leaf(mfn_add(mfn, k), w, OWNER_SELF);
                 return rc;
             }
         }
@@ -211,10 +211,10 @@ static void pte_put_from(unsigned level, uint64_t pte, uint16_t table_owner)
 {
     if (!(pte & PTE_P))
         return;
-    uint64_t mfn = (pte & PTE_ADDR) >> PAGE_SHIFT;
+    mfn_t mfn = pte_mfn(pte);
     if (level == 2 && (pte & PTE_PS)) {
         for (unsigned k = 0; k < 512; k++)
-            put_leaf(mfn + k, pte & PTE_W, OWNER_SELF);
+            put_leaf(mfn_add(mfn, k), pte & PTE_W, OWNER_SELF);
     } else if (level == 1) {
         put_leaf(mfn, pte & PTE_W, table_owner);
     } else {
@@ -228,7 +228,7 @@ void pte_put(unsigned level, uint64_t pte)
 }
 
 /* Check every entry of a table about to become level `level`; take their references. */
-static int validate_table(uint64_t mfn, unsigned level, uint16_t domid)
+static int validate_table(mfn_t mfn, unsigned level, uint16_t domid)
 {
     uint64_t *t = mfn_to_virt(mfn);
     for (unsigned i = 0; i < 512; i++) {
@@ -248,7 +248,7 @@ static int validate_table(uint64_t mfn, unsigned level, uint16_t domid)
 }
 
 /* Drop the references a table's entries hold; it is about to stop being a table. */
-static void devalidate_table(uint64_t mfn, unsigned level)
+static void devalidate_table(mfn_t mfn, unsigned level)
 {
     uint64_t *t = mfn_to_virt(mfn);
     uint16_t owner = frame_get(mfn)->owner;
@@ -262,7 +262,7 @@ static void devalidate_table(uint64_t mfn, unsigned level)
 
 /* Level (1..4) of table_mfn when it is a validated table of domid and idx indexes it;
  * -HAKO_EPERM when it is not domid's, -HAKO_EINVAL otherwise. */
-static int table_level(uint64_t table_mfn, unsigned idx, uint16_t domid)
+static int table_level(mfn_t table_mfn, unsigned idx, uint16_t domid)
 {
     struct frame_info *f = frame_get(table_mfn);
     if (!f || f->owner != domid)
@@ -275,7 +275,7 @@ static int table_level(uint64_t table_mfn, unsigned idx, uint16_t domid)
 
 /* Store val, whose references are taken, in entry idx of table_mfn (level `level`,
  * owned by domid) and drop the references of the entry it replaces. */
-static void set_entry(uint64_t table_mfn, unsigned level, unsigned idx, uint64_t val,
+static void set_entry(mfn_t table_mfn, unsigned level, unsigned idx, uint64_t val,
                       uint16_t domid, bool *flush)
 {
     uint64_t *slot = (uint64_t *)mfn_to_virt(table_mfn) + idx;
@@ -286,7 +286,7 @@ static void set_entry(uint64_t table_mfn, unsigned level, unsigned idx, uint64_t
         *flush = true;
 }
 
-int pt_update(uint64_t table_mfn, unsigned idx, uint64_t val, uint16_t domid, bool *flush)
+int pt_update(mfn_t table_mfn, unsigned idx, uint64_t val, uint16_t domid, bool *flush)
 {
     int level = table_level(table_mfn, idx, domid);
     if (level < 0)
@@ -300,7 +300,7 @@ int pt_update(uint64_t table_mfn, unsigned idx, uint64_t val, uint16_t domid, bo
     return 0;
 }
 
-int pt_update_foreign(uint64_t table_mfn, unsigned idx, uint64_t val, uint16_t domid,
+int pt_update_foreign(mfn_t table_mfn, unsigned idx, uint64_t val, uint16_t domid,
                       uint16_t fdomid, bool *flush)
 {
     int level = table_level(table_mfn, idx, domid);
@@ -309,7 +309,7 @@ int pt_update_foreign(uint64_t table_mfn, unsigned idx, uint64_t val, uint16_t d
     if (level != 1 || domid >= PGT_FOREIGN_DOMIDS || fdomid >= PGT_FOREIGN_DOMIDS ||
         fdomid == domid || !(val & PTE_P) || !pte_bits_ok(1, val))
         return -HAKO_EINVAL;
-    uint64_t mfn = (val & PTE_ADDR) >> PAGE_SHIFT;
+    mfn_t mfn = pte_mfn(val);
     struct frame_info *f = frame_get(mfn);
     if (!f || f->owner != fdomid)
         return -HAKO_EINVAL;
@@ -341,16 +341,16 @@ uint32_t pagetype_foreign_held(uint16_t domid)
  * frame_owner is OWNER_SELF), dropping its references. */
 static void clear_foreign(uint16_t table_owner, uint16_t frame_owner)
 {
-    for (uint64_t mfn = 0; mfn < frame_count(); mfn++) {
-        struct frame_info *t = frame_get(mfn);
+    for (uint64_t m = 0; m < frame_count(); m++) {
+        struct frame_info *t = frame_get(_mfn(m));
         if (t->owner > OWNER_DOMID_MAX || pgt_level(t->type) != 1 || t->type_count == 0 ||
             (table_owner != OWNER_SELF && t->owner != table_owner))
             continue;
-        uint64_t *e = mfn_to_virt(mfn);
+        uint64_t *e = mfn_to_virt(_mfn(m));
         for (unsigned i = 0; i < 512; i++) {
             if (!(e[i] & PTE_P))
                 continue;
-            struct frame_info *f = frame_get((e[i] & PTE_ADDR) >> PAGE_SHIFT);
+            struct frame_info *f = frame_get(pte_mfn(e[i]));
             if (!f || f->owner == t->owner ||
                 (frame_owner != OWNER_SELF && f->owner != frame_owner))
                 continue;
@@ -373,7 +373,7 @@ void pagetype_revoke_foreign(uint16_t domid)
         clear_foreign(OWNER_SELF, domid);
 }
 
-int pt_pin(uint64_t mfn, unsigned type, uint16_t domid)
+int pt_pin(mfn_t mfn, unsigned type, uint16_t domid)
 {
     struct frame_info *f = frame_get(mfn);
     if (!pgt_level(type))
@@ -389,7 +389,7 @@ int pt_pin(uint64_t mfn, unsigned type, uint16_t domid)
     return 0;
 }
 
-int pt_unpin(uint64_t mfn, uint16_t domid)
+int pt_unpin(mfn_t mfn, uint16_t domid)
 {
     struct frame_info *f = frame_get(mfn);
     if (!f || f->owner != domid)
@@ -403,25 +403,25 @@ int pt_unpin(uint64_t mfn, uint16_t domid)
 
 void pt_unpin_all(uint16_t domid)
 {
-    for (uint64_t mfn = 0; mfn < frame_count(); mfn++) {
-        struct frame_info *f = frame_get(mfn);
+    for (uint64_t m = 0; m < frame_count(); m++) {
+        struct frame_info *f = frame_get(_mfn(m));
         if (f->owner == domid && (f->type & PGT_PINNED))
-            pt_unpin(mfn, domid);
+            pt_unpin(_mfn(m), domid);
     }
 }
 
 /* Audit helper: count one reference from a table entry (or pin, or the hypervisor) to
  * mfn that relies on `type` (PGT_NONE: a plain reference). Returns 1 when the reference
  * itself is wrong (frame not the domain's, or typed differently). */
-static unsigned audit_account(uint64_t mfn, unsigned type, uint16_t domid)
+static unsigned audit_account(mfn_t mfn, unsigned type, uint16_t domid)
 {
     struct frame_info *f = frame_get(mfn);
     if (!f || f->owner != domid)
         return 1;
-    audit_scratch[mfn][0]++;
+    audit_scratch[mfn_x(mfn)][0]++;
     if (type == PGT_NONE)
         return 0;
-    audit_scratch[mfn][1]++;
+    audit_scratch[mfn_x(mfn)][1]++;
     return (f->type & PGT_TYPE_MASK) != type;
 }
 
@@ -430,20 +430,21 @@ unsigned pagetype_audit(uint16_t domid, const struct hv_ref *refs, unsigned nr_r
     unsigned bad = 0;
     uint32_t held = 0, mapped = 0;  /* foreign entries in domid's tables / onto its frames */
     uint64_t n = frame_count();
-    for (uint64_t mfn = 0; mfn < n; mfn++)
-        audit_scratch[mfn][0] = audit_scratch[mfn][1] = 0;
-    for (uint64_t mfn = 0; mfn < n; mfn++) {
-        struct frame_info *f = frame_get(mfn);
+    for (uint64_t m = 0; m < n; m++)
+        audit_scratch[m][0] = audit_scratch[m][1] = 0;
+    for (uint64_t m = 0; m < n; m++) {
+        struct frame_info *f = frame_get(_mfn(m));
         if (f->owner > OWNER_DOMID_MAX)
             continue;
         unsigned level = pgt_level(f->type);
         if (f->owner == domid && (f->type & PGT_PINNED))
-            bad += audit_account(mfn, f->type & PGT_TYPE_MASK, domid);
+            bad += audit_account(_mfn(m), f->type & PGT_TYPE_MASK, domid);
         if (!level || f->type_count == 0 || (f->owner != domid && level != 1))
             continue;
-        const uint64_t *t = mfn_to_virt(mfn);
+        const uint64_t *t = mfn_to_virt(_mfn(m));
         for (unsigned i = 0; i < 512; i++) {
-            uint64_t e = t[i], target = (e & PTE_ADDR) >> PAGE_SHIFT;
+            uint64_t e = t[i];
+            mfn_t target = pte_mfn(e);
             if (hv_slot(level, i) || !(e & PTE_P))
                 continue;
             struct frame_info *tf = frame_get(target);
@@ -467,16 +468,17 @@ unsigned pagetype_audit(uint16_t domid, const struct hv_ref *refs, unsigned nr_r
                 continue;
             }
             unsigned pages = level == 1 ? 1 : 512;
+            unsigned leaf_type = (e & PTE_W) ? PGT_WRITABLE : PGT_NONE;
             for (unsigned k = 0; k < pages; k++)
-                bad += audit_account(target + k, (e & PTE_W) ? PGT_WRITABLE : PGT_NONE, domid);
+                bad += audit_account(mfn_add(target, k), leaf_type, domid);
         }
     }
     for (unsigned i = 0; i < nr_refs; i++)
         bad += audit_account(refs[i].mfn, refs[i].type, domid);
-    for (uint64_t mfn = 0; mfn < n; mfn++) {
-        struct frame_info *f = frame_get(mfn);
-        if (f->owner == domid && (f->ref_count != audit_scratch[mfn][0] ||
-                                  f->type_count != audit_scratch[mfn][1]))
+    for (uint64_t m = 0; m < n; m++) {
+        struct frame_info *f = frame_get(_mfn(m));
+        if (f->owner == domid && (f->ref_count != audit_scratch[m][0] ||
+                                  f->type_count != audit_scratch[m][1]))
             bad++;
     }
     bad += held != pagetype_foreign_held(domid);

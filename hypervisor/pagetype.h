@@ -21,6 +21,7 @@
 #include <stdint.h>
 
 #include "frame.h"
+#include "types.h"
 
 #define PGT_NONE      0u
 #define PGT_WRITABLE  1u
@@ -40,7 +41,7 @@ static inline unsigned pgt_level(unsigned type)
 
 /* A reference the hypervisor itself holds on a domain's frame (for the audit). */
 struct hv_ref {
-    uint64_t mfn;
+    mfn_t mfn;
     unsigned type;       /* PGT_* the reference holds, or PGT_NONE for a plain reference */
 };
 
@@ -49,28 +50,28 @@ struct hv_ref {
  * accepted can cause it, so the domain that made the call is at fault, not the machine:
  * the hypervisor crashes the calling domain (and does not return when that is the one
  * running); anything else (the host tests) records it. The count is left as it is. */
-void pagetype_count_error(uint64_t mfn, const char *what);
+void pagetype_count_error(mfn_t mfn, const char *what);
 
 /* Give the audit its scratch space: two counters per frame of the frame table. */
 void pagetype_init(uint32_t (*scratch)[2], bool nx_allowed);
 
 /* Take a plain reference on mfn for domid: 0, or -HAKO_EPERM if it is not domid's. */
-int get_page(uint64_t mfn, uint16_t domid);
-void put_page(uint64_t mfn);
+int get_page(mfn_t mfn, uint16_t domid);
+void put_page(mfn_t mfn);
 
 /* Take a type reference (the caller holds a plain one): 0, -HAKO_EBUSY when the frame
  * has another type in use, or a validation error. */
-int get_page_type(uint64_t mfn, unsigned type, uint16_t domid);
-void put_page_type(uint64_t mfn);
+int get_page_type(mfn_t mfn, unsigned type, uint16_t domid);
+void put_page_type(mfn_t mfn);
 
 /* Both of the above, undone together on failure. */
-int get_page_and_type_slow(uint64_t mfn, unsigned type, uint16_t domid);
-void put_page_and_type_slow(uint64_t mfn);
+int get_page_and_type_slow(mfn_t mfn, unsigned type, uint16_t domid);
+void put_page_and_type_slow(mfn_t mfn);
 
 /* The same, inline for the common case -- a frame of domid that already has that type in
  * use, with room in both counts: two increments, checked exactly as the full path checks
  * them. Everything else (first use of a type, a conflict, an error) takes the full path. */
-static inline int get_page_and_type(uint64_t mfn, unsigned type, uint16_t domid)
+static inline int get_page_and_type(mfn_t mfn, unsigned type, uint16_t domid)
 {
     struct frame_info *f = frame_get(mfn);
     if (f && f->owner == domid && f->type_count != 0 && f->type_count != UINT32_MAX &&
@@ -83,7 +84,7 @@ static inline int get_page_and_type(uint64_t mfn, unsigned type, uint16_t domid)
 }
 
 /* Inline while the type reference dropped is not the last one (no devalidation). */
-static inline void put_page_and_type(uint64_t mfn)
+static inline void put_page_and_type(mfn_t mfn)
 {
     struct frame_info *f = frame_get(mfn);
     if (f && f->type_count > 1 && f->ref_count != 0) {
@@ -103,7 +104,7 @@ void pte_put(unsigned level, uint64_t pte);
 /* Replace entry idx of table table_mfn (a validated table owned by domid) with val.
  * Sets *flush when a present entry changed, so the caller flushes the TLB before the
  * guest runs again. 0 or -HAKO_E*; on failure nothing changed. */
-int pt_update(uint64_t table_mfn, unsigned idx, uint64_t val, uint16_t domid, bool *flush);
+int pt_update(mfn_t table_mfn, unsigned idx, uint64_t val, uint16_t domid, bool *flush);
 
 /*
  * Foreign mappings (HAKO_MMU_PT_UPDATE_FOREIGN): an L1 entry of domain domid that maps a
@@ -121,7 +122,7 @@ int pt_update(uint64_t table_mfn, unsigned idx, uint64_t val, uint16_t domid, bo
  * not present or with bad bits, frame not fdomid's; -HAKO_EBUSY the frame is a page
  * table (or cannot become writable); -HAKO_ENOSPC counts full. On failure nothing
  * changed. */
-int pt_update_foreign(uint64_t table_mfn, unsigned idx, uint64_t val, uint16_t domid,
+int pt_update_foreign(mfn_t table_mfn, unsigned idx, uint64_t val, uint16_t domid,
                       uint16_t fdomid, bool *flush);
 
 /* Entries of other domains' tables mapping frames of domid / of domid's tables mapping
@@ -138,8 +139,8 @@ void pagetype_drop_foreign_held(uint16_t domid);
 void pagetype_revoke_foreign(uint16_t domid);
 
 /* Pin / unpin a table for domid (type = PGT_L1..PGT_L4). */
-int pt_pin(uint64_t mfn, unsigned type, uint16_t domid);
-int pt_unpin(uint64_t mfn, uint16_t domid);
+int pt_pin(mfn_t mfn, unsigned type, uint16_t domid);
+int pt_unpin(mfn_t mfn, uint16_t domid);
 
 /* Drop every pin domid holds (domain teardown). */
 void pt_unpin_all(uint16_t domid);

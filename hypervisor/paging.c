@@ -28,8 +28,8 @@ static struct frame_list hv_tables = { FRAME_NONE, 0 };
 /* A zeroed hypervisor-owned page for a page table; panics when memory is exhausted. */
 static uint64_t *alloc_table(void)
 {
-    uint32_t mfn = frame_alloc(OWNER_HV, &hv_tables);
-    if (mfn == FRAME_NONE)
+    mfn_t mfn = frame_alloc(OWNER_HV, &hv_tables);
+    if (mfn_eq(mfn, INVALID_MFN))
         panic("out of memory for hypervisor page tables");
     uint64_t *t = mfn_to_virt(mfn);
     memset(t, 0, PAGE_SIZE);
@@ -101,10 +101,10 @@ void paging_init(uint64_t ram_end)
     write_cr3(virt_to_phys(idle_l4));
 }
 
-void paging_map_hv_page(uint64_t va, uint64_t mfn, uint64_t flags)
+void paging_map_hv_page(uint64_t va, mfn_t mfn, uint64_t flags)
 {
     HV_ASSERT(va >= HAKO_HV_VA_START && va < HAKO_HV_VA_END);
-    *l1_entry(idle_l4, va) = (mfn << PAGE_SHIFT) | flags;
+    *l1_entry(idle_l4, va) = mfn_to_maddr(mfn) | flags;
     invlpg(va);
 }
 
@@ -127,21 +127,20 @@ void m2p_init(uint64_t nr_frames)
     uint64_t nx = cpu_has.nx ? PTE_NX : 0;
     uint64_t pages = ALIGN_UP(nr_frames * 8, PAGE_SIZE) / PAGE_SIZE;
     for (uint64_t i = 0; i < pages; i++) {
-        uint32_t mfn = frame_alloc(OWNER_HV, &m2p_frames);
-        if (mfn == FRAME_NONE)
+        mfn_t mfn = frame_alloc(OWNER_HV, &m2p_frames);
+        if (mfn_eq(mfn, INVALID_MFN))
             panic("out of memory for the m2p table");
         memset(mfn_to_virt(mfn), 0xFF, PAGE_SIZE);          /* HAKO_M2P_INVALID */
-        *l1_entry(idle_l4, HAKO_M2P_VA + i * PAGE_SIZE) = ((uint64_t)mfn << PAGE_SHIFT) |
-                                                           PTE_P | PTE_U | nx;
-        *l1_entry(idle_l4, HV_M2P_RW_BASE + i * PAGE_SIZE) = ((uint64_t)mfn << PAGE_SHIFT) |
-                                                              PTE_P | PTE_W | nx;
+        uint64_t ma = mfn_to_maddr(mfn);
+        *l1_entry(idle_l4, HAKO_M2P_VA + i * PAGE_SIZE) = ma | PTE_P | PTE_U | nx;
+        *l1_entry(idle_l4, HV_M2P_RW_BASE + i * PAGE_SIZE) = ma | PTE_P | PTE_W | nx;
     }
     write_cr3(read_cr3());
 }
 
-void m2p_set(uint64_t mfn, uint64_t pfn)
+void m2p_set(mfn_t mfn, pfn_t pfn)
 {
-    ((uint64_t *)HV_M2P_RW_BASE)[mfn] = pfn;
+    ((uint64_t *)HV_M2P_RW_BASE)[mfn_x(mfn)] = pfn_x(pfn);
 }
 
 uint64_t paging_idle_cr3(void)

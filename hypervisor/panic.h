@@ -22,7 +22,8 @@ void panic(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)))
 /* panic, with the faulting frame (regs, when not NULL) dumped. */
 void panic_with_regs(const struct cpu_regs *regs, const char *msg) __attribute__((noreturn));
 
-/* Check a hypervisor invariant. cond must have no side effects: it is the check only. */
+/* Check a hypervisor invariant. cond must have no side effects: it is the check only
+ * (tests/lint/check-hv-assert.py refuses ++, --, assignments and impure calls in it). */
 #define HV_ASSERT(cond)                                                         \
     do {                                                                        \
         if (__builtin_expect(!(cond), 0))                                       \

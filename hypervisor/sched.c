@@ -274,7 +274,7 @@ long hc_sched_op(HC_ARGS)
         uint64_t ports = a2, count = a3;
         if (count == 0 || count > HAKO_SCHED_POLL_MAX || (ports & 3))
             return -HAKO_EINVAL;
-        if (guest_copy_from(current_vcpu(), v->poll_ports, ports, count * 4))
+        if (guest_copy_from(current_vcpu(), v->poll_ports, _gva(ports), count * 4))
             return -HAKO_EFAULT;
         v->nr_poll_ports = (uint32_t)count;
         if (evtchn_any_pending(v->dom, v->poll_ports, v->nr_poll_ports))

@@ -77,7 +77,7 @@ static void set_scale(uint64_t hz)
 void time_init(void)
 {
     uint64_t base = rdmsr(MSR_APIC_BASE);
-    paging_map_hv_page(APIC_VA, (base & PTE_ADDR) >> PAGE_SHIFT,
+    paging_map_hv_page(APIC_VA, maddr_to_mfn(base & PTE_ADDR),
                        PTE_P | PTE_W | PTE_PCD | PTE_PWT | (cpu_has.nx ? PTE_NX : 0));
     wrmsr(MSR_APIC_BASE, base | (1u << 11));          /* globally enabled, xAPIC mode */
     apic_write(APIC_SVR, 0x100 | SPURIOUS_VECTOR);   /* software enable */

@@ -34,7 +34,7 @@ void trap_entry(struct cpu_regs *regs)
     if (regs->vector == 2 || regs->vector == 8 || regs->vector == 18)
         panic_with_regs(regs, "NMI, double fault or machine check");
     struct vcpu *v = current_vcpu();
-    uint64_t cr2 = regs->vector == 14 ? read_cr2() : 0;
+    gva_t cr2 = _gva(regs->vector == 14 ? read_cr2() : 0);
     v->dom->type->exception(v, regs, cr2);      /* handled, or the domain is stopped */
     v->dom->type->deliver_events(v, regs);
 }

@@ -20,7 +20,7 @@
 /* A guest code or stack address the hypervisor may jump to or store at. */
 static bool guest_addr_ok(uint64_t va)
 {
-    return guest_range_ok(va, 1);
+    return guest_range_ok(_gva(va), 1);
 }
 
 /* Switch v between kernel and user mode, loading the matching top-level table. */
@@ -42,7 +42,7 @@ static uint64_t handler_for(struct vcpu *v, uint64_t vector)
 }
 
 bool vtrap_bounce(struct vcpu *v, struct cpu_regs *regs, uint64_t vector, uint64_t error_code,
-                  uint64_t fault_addr)
+                  gva_t fault_addr)
 {
     uint64_t handler = handler_for(v, vector);
     bool from_user = v->pv.in_user;
@@ -51,7 +51,7 @@ bool vtrap_bounce(struct vcpu *v, struct cpu_regs *regs, uint64_t vector, uint64
     uint8_t masked = __atomic_load_n(&v->vcpu_info->evtchn_upcall_mask, __ATOMIC_SEQ_CST);
     struct hako_trap_frame f = {
         .rax = regs->rax, .rcx = regs->rcx, .r11 = regs->r11,
-        .vector = vector, .error_code = error_code, .fault_addr = fault_addr,
+        .vector = vector, .error_code = error_code, .fault_addr = gva_x(fault_addr),
         .flags = (from_user ? HAKO_TF_USER : 0) | (masked ? HAKO_TF_EVENTS_MASKED : 0),
         .rip = regs->rip, .cs = regs->cs, .rflags = regs->rflags, .rsp = regs->rsp,
         .ss = regs->ss,
@@ -60,7 +60,7 @@ bool vtrap_bounce(struct vcpu *v, struct cpu_regs *regs, uint64_t vector, uint64
         set_mode(v, false);
     uint64_t stack = from_user ? v->pv.kernel_sp : regs->rsp;
     uint64_t frame_va = ALIGN_DOWN(stack - sizeof(f), 16);
-    if (stack < sizeof(f) || guest_copy_to(v, frame_va, &f, sizeof(f)))
+    if (stack < sizeof(f) || guest_copy_to(v, _gva(frame_va), &f, sizeof(f)))
         domain_crash(v->dom, regs, "cannot write a trap frame on the guest kernel stack");
     regs->rip = handler;
     regs->rsp = frame_va;
@@ -79,7 +79,7 @@ bool vtrap_deliver_events(struct vcpu *v, struct cpu_regs *regs)
      * back to it, or a handler's own batch call would lose its progress. */
     return !v->cont.active && __atomic_load_n(&vi->evtchn_upcall_pending, __ATOMIC_SEQ_CST) &&
            !__atomic_load_n(&vi->evtchn_upcall_mask, __ATOMIC_SEQ_CST) &&
-           vtrap_bounce(v, regs, HAKO_TRAP_EVENT, 0, 0);
+           vtrap_bounce(v, regs, HAKO_TRAP_EVENT, 0, _gva(0));
 }
 
 bool vtrap_hypercall_events(struct cpu_regs *regs)
@@ -90,13 +90,13 @@ bool vtrap_hypercall_events(struct cpu_regs *regs)
 void vtrap_user_syscall(struct cpu_regs *regs)
 {
     struct vcpu *v = current_vcpu();
-    if (!vtrap_bounce(v, regs, HAKO_TRAP_SYSCALL, 0, 0))
+    if (!vtrap_bounce(v, regs, HAKO_TRAP_SYSCALL, 0, _gva(0)))
         domain_crash(v->dom, regs, "syscall from user mode with no kernel syscall callback");
 }
 
 /* An exception from a PV guest: count it and bounce it to the guest kernel's handler;
  * a vector without one stops the domain. */
-static void pv_exception(struct vcpu *v, struct cpu_regs *regs, uint64_t cr2)
+static void pv_exception(struct vcpu *v, struct cpu_regs *regs, gva_t cr2)
 {
     v->dom->stat_traps[regs->vector]++;
     if (!vtrap_bounce(v, regs, regs->vector, regs->error_code, cr2))
@@ -120,7 +120,7 @@ long hc_set_trap_table(HC_ARGS)
     struct hako_trap_info t[HAKO_TRAP_VECTORS];
     if (a2 > HAKO_TRAP_VECTORS || (a1 & 7))
         return -HAKO_EINVAL;
-    if (guest_copy_from(current_vcpu(), t, a1, a2 * sizeof(t[0])))
+    if (guest_copy_from(current_vcpu(), t, _gva(a1), a2 * sizeof(t[0])))
         return -HAKO_EFAULT;
     for (uint64_t i = 0; i < a2; i++) {
         bool pad = false;
@@ -170,14 +170,14 @@ long hc_iret(HC_ARGS)
     struct cpu_regs *regs = vcpu_regs(v);
     struct hako_trap_frame f;
     long err = 0;
-    if (guest_copy_from(v, &f, regs->rsp, sizeof(f)))
+    if (guest_copy_from(v, &f, _gva(regs->rsp), sizeof(f)))
         err = -HAKO_EFAULT;
     else if (!guest_addr_ok(f.rip) || (f.flags & ~(HAKO_TF_USER | HAKO_TF_EVENTS_MASKED)) ||
              ((f.flags & HAKO_TF_USER) && !v->pv.user_l4))
         err = -HAKO_EINVAL;
     if (err) {
         /* A refused frame goes to the failsafe callback when there is one. */
-        if (vtrap_bounce(v, regs, HAKO_TRAP_FAILSAFE, (uint64_t)-err, 0))
+        if (vtrap_bounce(v, regs, HAKO_TRAP_FAILSAFE, (uint64_t)-err, _gva(0)))
             resume_frame_at(regs);
         return err;
     }

@@ -9,13 +9,14 @@
 
 #include "domain.h"
 #include "hcall_list.h"
+#include "types.h"
 
 /* Deliver vector (0..31 or HAKO_TRAP_SYSCALL) to v's guest kernel by building a trap
  * frame on its kernel stack and pointing regs at the handler. False when the guest has
  * no handler for it; the domain has then been left untouched. A guest stack the frame
  * cannot be written to crashes the domain (does not return). */
 bool vtrap_bounce(struct vcpu *v, struct cpu_regs *regs, uint64_t vector, uint64_t error_code,
-                  uint64_t fault_addr);
+                  gva_t fault_addr);
 
 /* If v has an unmasked event pending and an event callback, bounce to it (masking
  * further upcalls); regs is the context it interrupts. True when it bounced. */

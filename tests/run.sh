@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # tests/run.sh BUILD: run every hako test and finish with "N passed, N failed".
 #   1. public headers compile alone; ABI.md checked against them (tests/abi)
-#   2. host unit tests, cmocka               (build/tests/unit/test_*)
-#   3. in-guest XTF-style test kernels       (build/tests/xtf/<backend>/test-*.elf, one result line)
-#   4. system tests that boot QEMU           (tests/system/test-*.sh)
-#   5. newlib links for the guest target     (tests/newlib)
+#   2. hypervisor source rules: HV_ASSERT has no side effects (tests/lint)
+#   3. host unit tests, cmocka               (build/tests/unit/test_*)
+#   4. in-guest XTF-style test kernels       (build/tests/xtf/<backend>/test-*.elf, one result line)
+#   5. system tests that boot QEMU           (tests/system/test-*.sh)
+#   6. newlib links for the guest target     (tests/newlib)
 # Every QEMU run has a timeout; only an explicit result counts as a pass.
 set -u
 BUILD=${1:-build}
@@ -15,7 +16,7 @@ passed=0 failed=0 skipped=0
 # same name (test-console) never share a file; each run starts with none.
 log=$BUILD/tests/logs
 rm -rf "$log"
-mkdir -p "$log"/abi "$log"/unit "$log"/xtf "$log"/system "$log"/newlib
+mkdir -p "$log"/abi "$log"/lint "$log"/unit "$log"/xtf "$log"/system "$log"/newlib
 
 # Count PASS:/FAIL:/SKIP: lines from a test program's output.
 count_lines() {
@@ -33,6 +34,12 @@ python3 tests/abi/check-abi-doc.py > "$log/abi/abi-doc.txt" 2>&1
 count_lines "$log/abi/abi-doc.txt"
 bash tests/abi/check-abi-doc-selftest.sh > "$log/abi/abi-doc-selftest.txt" 2>&1
 count_lines "$log/abi/abi-doc-selftest.txt"
+
+echo "== hypervisor source rules"
+python3 tests/lint/check-hv-assert.py > "$log/lint/hv-assert.txt" 2>&1
+count_lines "$log/lint/hv-assert.txt"
+bash tests/lint/check-hv-assert-selftest.sh > "$log/lint/hv-assert-selftest.txt" 2>&1
+count_lines "$log/lint/hv-assert-selftest.txt"
 
 echo "== unit tests (cmocka)"
 for t in "$BUILD"/tests/unit/test_*; do

@@ -36,9 +36,9 @@ void paging_copy_hv_slots(uint64_t *l4)
 
 unsigned pagetype_count_errors;
 
-void pagetype_count_error(uint64_t mfn, const char *what)
+void pagetype_count_error(mfn_t mfn, const char *what)
 {
     if (getenv("HV_STUBS_VERBOSE"))
-        fprintf(stderr, "count error: %s (mfn %lx)\n", what, (unsigned long)mfn);
+        fprintf(stderr, "count error: %s (mfn %lx)\n", what, (unsigned long)mfn_x(mfn));
     pagetype_count_errors++;
 }

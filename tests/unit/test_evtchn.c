@@ -97,7 +97,7 @@ static int setup(void **state)
     memset(ram, 0xA5, NFRAMES * PAGE_SIZE);     /* evtchn_init must clear its page */
     test_directmap_base = (uintptr_t)ram;
     frame_init(ftab, NFRAMES);
-    frame_add_free_range(1, NFRAMES - 1);
+    frame_add_free_range(_mfn(1), NFRAMES - 1);
     doms[0] = make_domain(0, true, true);
     doms[1] = make_domain(1, false, true);
     doms[2] = make_domain(2, false, true);

@@ -40,9 +40,9 @@ static struct frame_list empty_list(void)
 static uint64_t walk_list(const struct frame_list *l, uint16_t owner)
 {
     uint64_t n = 0;
-    for (uint32_t m = l->head; m != FRAME_NONE; m = frame_get(m)->next) {
-        assert_non_null(frame_get(m));
-        assert_int_equal(frame_get(m)->owner, owner);
+    for (uint32_t m = l->head; m != FRAME_NONE; m = frame_get(_mfn(m))->next) {
+        assert_non_null(frame_get(_mfn(m)));
+        assert_int_equal(frame_get(_mfn(m))->owner, owner);
         assert_true(++n <= frame_count()); /* catches a cycle */
     }
     return n;
@@ -52,7 +52,7 @@ static uint64_t count_owner(uint16_t owner)
 {
     uint64_t n = 0;
     for (uint64_t i = 0; i < frame_count(); i++)
-        n += frame_get(i)->owner == owner;
+        n += frame_get(_mfn(i))->owner == owner;
     return n;
 }
 
@@ -79,7 +79,7 @@ static void test_init_makes_all_reserved_and_none_free(void **state)
     assert_int_equal(frame_count(), NFRAMES);
     assert_int_equal(frame_free_count(), 0);
     for (uint64_t i = 0; i < NFRAMES; i++) {
-        struct frame_info *f = frame_get(i);
+        struct frame_info *f = frame_get(_mfn(i));
         assert_ptr_equal(f, &table[i]);
         assert_int_equal(f->owner, OWNER_RESERVED);
         assert_int_equal(f->next, FRAME_NONE);
@@ -88,7 +88,7 @@ static void test_init_makes_all_reserved_and_none_free(void **state)
         assert_int_equal(f->ref_count, 0);
     }
     struct frame_list l = empty_list();
-    assert_int_equal(frame_alloc(0, &l), FRAME_NONE);
+    assert_true(mfn_eq(frame_alloc(0, &l), INVALID_MFN));
     assert_int_equal(l.count, 0);
     assert_int_equal(l.head, FRAME_NONE);
 }
@@ -97,34 +97,34 @@ static void test_reinit_discards_previous_state(void **state)
 {
     (void)state;
     struct frame_list l = empty_list();
-    frame_add_free_range(0, NFRAMES);
-    assert_int_not_equal(frame_alloc(1, &l), FRAME_NONE);
+    frame_add_free_range(_mfn(0), NFRAMES);
+    assert_false(mfn_eq(frame_alloc(1, &l), INVALID_MFN));
     frame_init(table, 10);
     assert_int_equal(frame_count(), 10);
     assert_int_equal(frame_free_count(), 0);
     assert_int_equal(count_owner(OWNER_RESERVED), 10);
-    assert_null(frame_get(10));
+    assert_null(frame_get(_mfn(10)));
 }
 
 static void test_add_free_range_frees_exactly_the_range(void **state)
 {
     (void)state;
-    frame_add_free_range(10, 5);
+    frame_add_free_range(_mfn(10), 5);
     assert_int_equal(frame_free_count(), 5);
     for (uint64_t i = 0; i < NFRAMES; i++)
-        assert_int_equal(frame_get(i)->owner,
+        assert_int_equal(frame_get(_mfn(i))->owner,
                          i >= 10 && i < 15 ? OWNER_FREE : OWNER_RESERVED);
 }
 
 static void test_add_free_range_clips_past_end(void **state)
 {
     (void)state;
-    frame_add_free_range(NFRAMES - 3, 100);
+    frame_add_free_range(_mfn(NFRAMES - 3), 100);
     assert_int_equal(frame_free_count(), 3);
     assert_int_equal(count_owner(OWNER_FREE), 3);
     /* Entries beyond the table must not have been written. */
     assert_int_equal(table[NFRAMES].owner, 0xA5A5);
-    frame_add_free_range(0, UINT64_MAX); /* count overflowing first+count */
+    frame_add_free_range(_mfn(0), UINT64_MAX); /* count overflowing first+count */
     assert_int_equal(frame_free_count(), NFRAMES);
     assert_int_equal(table[NFRAMES].owner, 0xA5A5);
 }
@@ -132,9 +132,9 @@ static void test_add_free_range_clips_past_end(void **state)
 static void test_add_free_range_outside_table_is_ignored(void **state)
 {
     (void)state;
-    frame_add_free_range(NFRAMES, 5);
-    frame_add_free_range(UINT64_MAX, UINT64_MAX);
-    frame_add_free_range(3, 0);
+    frame_add_free_range(_mfn(NFRAMES), 5);
+    frame_add_free_range(_mfn(UINT64_MAX), UINT64_MAX);
+    frame_add_free_range(_mfn(3), 0);
     assert_int_equal(frame_free_count(), 0);
     assert_int_equal(count_owner(OWNER_RESERVED), NFRAMES);
     assert_int_equal(table[NFRAMES].owner, 0xA5A5);
@@ -143,21 +143,21 @@ static void test_add_free_range_outside_table_is_ignored(void **state)
 static void test_add_free_range_overlap_is_idempotent(void **state)
 {
     (void)state;
-    frame_add_free_range(4, 8);   /* 4..11 */
-    frame_add_free_range(4, 8);   /* again */
-    frame_add_free_range(8, 8);   /* 8..15, half new */
+    frame_add_free_range(_mfn(4), 8);   /* 4..11 */
+    frame_add_free_range(_mfn(4), 8);   /* again */
+    frame_add_free_range(_mfn(8), 8);   /* 8..15, half new */
     assert_int_equal(frame_free_count(), 12);
     assert_int_equal(count_owner(OWNER_FREE), 12);
     /* The free list holds each frame once: allocating gives each of 4..15 once. */
     struct frame_list l = empty_list();
     bool seen[NFRAMES] = { false };
     for (int i = 0; i < 12; i++) {
-        uint32_t m = frame_alloc(7, &l);
+        uint32_t m = mfn_x(frame_alloc(7, &l));
         assert_true(m >= 4 && m < 16);
         assert_false(seen[m]);
         seen[m] = true;
     }
-    assert_int_equal(frame_alloc(7, &l), FRAME_NONE);
+    assert_true(mfn_eq(frame_alloc(7, &l), INVALID_MFN));
     assert_int_equal(frame_free_count(), 0);
 }
 
@@ -165,11 +165,11 @@ static void test_alloc_returns_ascending_sets_owner_and_count(void **state)
 {
     (void)state;
     struct frame_list l = empty_list();
-    frame_add_free_range(20, 10);
+    frame_add_free_range(_mfn(20), 10);
     for (uint32_t i = 0; i < 5; i++) {
-        uint32_t mfn = frame_alloc(42, &l);
+        uint32_t mfn = mfn_x(frame_alloc(42, &l));
         assert_int_equal(mfn, 20 + i);
-        assert_int_equal(frame_get(mfn)->owner, 42);
+        assert_int_equal(frame_get(_mfn(mfn))->owner, 42);
         assert_int_equal(l.head, mfn);
         assert_int_equal(l.count, i + 1);
         assert_int_equal(frame_free_count(), 10 - (i + 1));
@@ -177,7 +177,7 @@ static void test_alloc_returns_ascending_sets_owner_and_count(void **state)
     assert_int_equal(walk_list(&l, 42), 5);
     /* The list is newest-first: 24, 23, ..., 20. */
     uint32_t m = l.head;
-    for (uint32_t want = 24; want + 1 > 20; want--, m = frame_get(m)->next)
+    for (uint32_t want = 24; want + 1 > 20; want--, m = frame_get(_mfn(m))->next)
         assert_int_equal(m, want);
     assert_int_equal(m, FRAME_NONE);
 }
@@ -185,25 +185,25 @@ static void test_alloc_returns_ascending_sets_owner_and_count(void **state)
 static void test_frame_get_bounds(void **state)
 {
     (void)state;
-    assert_ptr_equal(frame_get(0), &table[0]);
-    assert_ptr_equal(frame_get(NFRAMES - 1), &table[NFRAMES - 1]);
-    assert_null(frame_get(NFRAMES));
-    assert_null(frame_get(FRAME_NONE));
-    assert_null(frame_get(UINT64_MAX));
-    assert_null(frame_get(1ull << 32));
+    assert_ptr_equal(frame_get(_mfn(0)), &table[0]);
+    assert_ptr_equal(frame_get(_mfn(NFRAMES - 1)), &table[NFRAMES - 1]);
+    assert_null(frame_get(_mfn(NFRAMES)));
+    assert_null(frame_get(INVALID_MFN));
+    assert_null(frame_get(_mfn(UINT64_MAX)));
+    assert_null(frame_get(_mfn(1ull << 32)));
 }
 
-static void test_alloc_until_empty_returns_frame_none(void **state)
+static void test_alloc_until_empty_returns_invalid_mfn(void **state)
 {
     (void)state;
     struct frame_list l = empty_list();
-    frame_add_free_range(0, NFRAMES);
+    frame_add_free_range(_mfn(0), NFRAMES);
     for (uint32_t i = 0; i < NFRAMES; i++)
-        assert_int_equal(frame_alloc(OWNER_HV, &l), i);
+        assert_int_equal(mfn_x(frame_alloc(OWNER_HV, &l)), i);
     assert_int_equal(frame_free_count(), 0);
     uint32_t head = l.head;
-    assert_int_equal(frame_alloc(OWNER_HV, &l), FRAME_NONE);
-    assert_int_equal(frame_alloc(OWNER_HV, &l), FRAME_NONE);
+    assert_true(mfn_eq(frame_alloc(OWNER_HV, &l), INVALID_MFN));
+    assert_true(mfn_eq(frame_alloc(OWNER_HV, &l), INVALID_MFN));
     assert_int_equal(l.count, NFRAMES);   /* a failed alloc leaves the list alone */
     assert_int_equal(l.head, head);
     assert_int_equal(frame_free_count(), 0);
@@ -214,9 +214,9 @@ static void test_free_list_returns_all_frames_and_empties_list(void **state)
 {
     (void)state;
     struct frame_list l = empty_list();
-    frame_add_free_range(0, 16);
+    frame_add_free_range(_mfn(0), 16);
     for (int i = 0; i < 10; i++)
-        assert_int_not_equal(frame_alloc(3, &l), FRAME_NONE);
+        assert_false(mfn_eq(frame_alloc(3, &l), INVALID_MFN));
     assert_int_equal(frame_free_count(), 6);
     frame_free_list(&l);
     assert_int_equal(l.head, FRAME_NONE);
@@ -227,19 +227,19 @@ static void test_free_list_returns_all_frames_and_empties_list(void **state)
     /* The frames really are reusable: all 16 can be allocated again, each once. */
     bool seen[16] = { false };
     for (int i = 0; i < 16; i++) {
-        uint32_t m = frame_alloc(4, &l);
+        uint32_t m = mfn_x(frame_alloc(4, &l));
         assert_true(m < 16);
         assert_false(seen[m]);
         seen[m] = true;
     }
-    assert_int_equal(frame_alloc(4, &l), FRAME_NONE);
+    assert_true(mfn_eq(frame_alloc(4, &l), INVALID_MFN));
 }
 
 static void test_free_list_of_empty_list_is_noop(void **state)
 {
     (void)state;
     struct frame_list l = empty_list();
-    frame_add_free_range(0, 4);
+    frame_add_free_range(_mfn(0), 4);
     frame_free_list(&l);
     assert_int_equal(l.head, FRAME_NONE);
     assert_int_equal(l.count, 0);
@@ -250,11 +250,11 @@ static void test_interleaved_owner_lists_keep_exact_counts(void **state)
 {
     (void)state;
     struct frame_list a = empty_list(), b = empty_list();
-    frame_add_free_range(0, NFRAMES);
+    frame_add_free_range(_mfn(0), NFRAMES);
     for (int i = 0; i < 30; i++) {
-        assert_int_not_equal(frame_alloc(1, &a), FRAME_NONE);
+        assert_false(mfn_eq(frame_alloc(1, &a), INVALID_MFN));
         if (i % 3 == 0)
-            assert_int_not_equal(frame_alloc(2, &b), FRAME_NONE);
+            assert_false(mfn_eq(frame_alloc(2, &b), INVALID_MFN));
     }
     assert_int_equal(a.count, 30);
     assert_int_equal(b.count, 10);
@@ -271,7 +271,7 @@ static void test_interleaved_owner_lists_keep_exact_counts(void **state)
     assert_int_equal(frame_free_count(), NFRAMES - 10);
 
     for (int i = 0; i < 5; i++)
-        assert_int_not_equal(frame_alloc(2, &b), FRAME_NONE);
+        assert_false(mfn_eq(frame_alloc(2, &b), INVALID_MFN));
     assert_int_equal(walk_list(&b, 2), 15);
     assert_int_equal(b.count, 15);
     assert_int_equal(frame_free_count(), NFRAMES - 15);
@@ -298,7 +298,7 @@ static void test_random_alloc_free_sequence_matches_model(void **state)
     frame_init(table, BIG);
     for (unsigned i = 0; i < BIG; i++)
         model[i] = i >= LO && i < HI ? OWNER_FREE : OWNER_RESERVED;
-    frame_add_free_range(LO, HI - LO);
+    frame_add_free_range(_mfn(LO), HI - LO);
     for (unsigned k = 0; k < NOWN; k++)
         lists[k] = empty_list();
 
@@ -308,7 +308,7 @@ static void test_random_alloc_free_sequence_matches_model(void **state)
         for (unsigned i = 0; i < BIG; i++)
             model_free += model[i] == OWNER_FREE;
         if (op < 80) {
-            uint32_t m = frame_alloc(owners[k], &lists[k]);
+            uint32_t m = mfn_x(frame_alloc(owners[k], &lists[k]));
             if (model_free == 0) {
                 assert_int_equal(m, FRAME_NONE);
                 continue;
@@ -335,14 +335,14 @@ static void test_random_alloc_free_sequence_matches_model(void **state)
                 owned |= model[i] != OWNER_FREE && model[i] != OWNER_RESERVED;
             if (owned)
                 continue;
-            frame_add_free_range(first, n);
+            frame_add_free_range(_mfn(first), n);
             for (uint64_t i = first; i < first + n && i < BIG; i++)
                 if (model[i] == OWNER_RESERVED)
                     model[i] = OWNER_FREE;
         }
         uint64_t free_now = 0;
         for (unsigned i = 0; i < BIG; i++) {
-            assert_int_equal(frame_get(i)->owner, model[i]);
+            assert_int_equal(frame_get(_mfn(i))->owner, model[i]);
             free_now += model[i] == OWNER_FREE;
         }
         assert_int_equal(frame_free_count(), free_now);
@@ -362,13 +362,13 @@ static void test_random_alloc_free_sequence_matches_model(void **state)
 static void alloc_for_owner(uintptr_t owner)
 {
     struct frame_list l = empty_list();
-    frame_alloc((uint16_t)owner, &l);
+    mfn_x(frame_alloc((uint16_t)owner, &l));
 }
 
 static void test_alloc_with_invalid_owner_panics(void **state)
 {
     (void)state;
-    frame_add_free_range(0, NFRAMES);
+    frame_add_free_range(_mfn(0), NFRAMES);
     assert_true(child_panics(alloc_for_owner, OWNER_FREE));
     assert_true(child_panics(alloc_for_owner, OWNER_RESERVED));
     assert_true(child_panics(alloc_for_owner, OWNER_DOMID_MAX + 1));
@@ -379,7 +379,7 @@ static void test_alloc_with_invalid_owner_panics(void **state)
 static void test_alloc_with_valid_owner_does_not_panic(void **state)
 {
     (void)state;
-    frame_add_free_range(0, NFRAMES);
+    frame_add_free_range(_mfn(0), NFRAMES);
     assert_false(child_panics(alloc_for_owner, 0));
     assert_false(child_panics(alloc_for_owner, OWNER_DOMID_MAX));
     assert_false(child_panics(alloc_for_owner, OWNER_HV));
@@ -389,9 +389,9 @@ static void add_range_over_owned(uintptr_t unused)
 {
     (void)unused;
     struct frame_list l = empty_list();
-    frame_add_free_range(0, 4);
-    frame_alloc(1, &l);             /* frame 0 now owned by domain 1 */
-    frame_add_free_range(0, 8);     /* must not silently steal it */
+    frame_add_free_range(_mfn(0), 4);
+    mfn_x(frame_alloc(1, &l));             /* frame 0 now owned by domain 1 */
+    frame_add_free_range(_mfn(0), 8);     /* must not silently steal it */
 }
 
 static void test_add_free_range_over_owned_frame_panics(void **state)
@@ -411,7 +411,7 @@ int main(void)
         cmocka_unit_test_setup(test_add_free_range_overlap_is_idempotent, setup),
         cmocka_unit_test_setup(test_alloc_returns_ascending_sets_owner_and_count, setup),
         cmocka_unit_test_setup(test_frame_get_bounds, setup),
-        cmocka_unit_test_setup(test_alloc_until_empty_returns_frame_none, setup),
+        cmocka_unit_test_setup(test_alloc_until_empty_returns_invalid_mfn, setup),
         cmocka_unit_test_setup(test_free_list_returns_all_frames_and_empties_list, setup),
         cmocka_unit_test_setup(test_free_list_of_empty_list_is_noop, setup),
         cmocka_unit_test_setup(test_interleaved_owner_lists_keep_exact_counts, setup),

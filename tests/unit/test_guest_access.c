@@ -104,7 +104,7 @@ static void map(uint64_t va, uint64_t mfn, uint64_t flags)
 static int xlate(uint64_t va, bool write, uint64_t *pa)
 {
     *pa = 0xDEADull;                              /* must survive a failed translation */
-    return guest_translate(&vc, va, write, pa);
+    return guest_translate(&vc, _gva(va), write, pa);
 }
 
 /* ---- guest_range_ok ---- */
@@ -114,54 +114,54 @@ static int xlate(uint64_t va, bool write, uint64_t *pa)
 TEST(test_range_len_zero_always_ok)
 {
     /* ABI 6: a length of 0 is accepted without looking at the pointer. */
-    assert_true(guest_range_ok(0, 0));
-    assert_true(guest_range_ok(HAKO_HV_VA_END, 0));
-    assert_true(guest_range_ok(UINT64_MAX, 0));
-    assert_true(guest_range_ok(HAKO_LOWER_HALF_END, 0));   /* non-canonical */
-    assert_true(guest_range_ok(HAKO_HV_VA_START, 0));      /* hypervisor hole */
+    assert_true(guest_range_ok(_gva(0), 0));
+    assert_true(guest_range_ok(_gva(HAKO_HV_VA_END), 0));
+    assert_true(guest_range_ok(_gva(UINT64_MAX), 0));
+    assert_true(guest_range_ok(_gva(HAKO_LOWER_HALF_END), 0));   /* non-canonical */
+    assert_true(guest_range_ok(_gva(HAKO_HV_VA_START), 0));      /* hypervisor hole */
     /* ...while one byte at the same places is checked. */
-    assert_false(guest_range_ok(HAKO_LOWER_HALF_END, 1));
-    assert_false(guest_range_ok(HAKO_HV_VA_START, 1));
+    assert_false(guest_range_ok(_gva(HAKO_LOWER_HALF_END), 1));
+    assert_false(guest_range_ok(_gva(HAKO_HV_VA_START), 1));
 }
 
 TEST(test_range_wrap_rejected)
 {
-    assert_false(guest_range_ok(TOP_VA, 0x2000));
-    assert_false(guest_range_ok(UINT64_MAX, 2));
-    assert_false(guest_range_ok(1, UINT64_MAX));
-    assert_false(guest_range_ok(0, UINT64_MAX));   /* spans everything incl. the hole */
+    assert_false(guest_range_ok(_gva(TOP_VA), 0x2000));
+    assert_false(guest_range_ok(_gva(UINT64_MAX), 2));
+    assert_false(guest_range_ok(_gva(1), UINT64_MAX));
+    assert_false(guest_range_ok(_gva(0), UINT64_MAX));   /* spans everything incl. the hole */
 }
 
 TEST(test_range_lower_half_edge)
 {
-    assert_true(guest_range_ok(0, HAKO_LOWER_HALF_END));               /* whole half */
-    assert_true(guest_range_ok(HAKO_LOWER_HALF_END - 0x1000, 0x1000)); /* up to the end */
-    assert_false(guest_range_ok(HAKO_LOWER_HALF_END - 0x1000, 0x1001));
-    assert_false(guest_range_ok(HAKO_LOWER_HALF_END - 1, 2));
-    assert_false(guest_range_ok(HAKO_LOWER_HALF_END, 1));
-    assert_false(guest_range_ok(0x0000900000000000ull, 0x10));
+    assert_true(guest_range_ok(_gva(0), HAKO_LOWER_HALF_END));               /* whole half */
+    assert_true(guest_range_ok(_gva(HAKO_LOWER_HALF_END - 0x1000), 0x1000)); /* up to the end */
+    assert_false(guest_range_ok(_gva(HAKO_LOWER_HALF_END - 0x1000), 0x1001));
+    assert_false(guest_range_ok(_gva(HAKO_LOWER_HALF_END - 1), 2));
+    assert_false(guest_range_ok(_gva(HAKO_LOWER_HALF_END), 1));
+    assert_false(guest_range_ok(_gva(0x0000900000000000ull), 0x10));
     /* From the lower half, across the non-canonical gap and the hole, into the upper area. */
-    assert_false(guest_range_ok(HAKO_LOWER_HALF_END - 8,
+    assert_false(guest_range_ok(_gva(HAKO_LOWER_HALF_END - 8),
                                 HAKO_HV_VA_END + 16 - HAKO_LOWER_HALF_END));
 }
 
 TEST(test_range_hypervisor_hole)
 {
-    assert_false(guest_range_ok(HAKO_HV_VA_START, 1));
-    assert_false(guest_range_ok(HAKO_HV_VA_START + 0x1000, 8));
-    assert_false(guest_range_ok(HAKO_HV_VA_START - 8, 16));    /* from non-canonical */
-    assert_false(guest_range_ok(HAKO_HV_VA_END - 8, 16));      /* straddles the hole end */
-    assert_false(guest_range_ok(HAKO_HV_VA_END - 1, 1));
-    assert_true(guest_range_ok(HAKO_HV_VA_END, 16));
-    assert_true(guest_range_ok(KERN_VA, 0x10000));
+    assert_false(guest_range_ok(_gva(HAKO_HV_VA_START), 1));
+    assert_false(guest_range_ok(_gva(HAKO_HV_VA_START + 0x1000), 8));
+    assert_false(guest_range_ok(_gva(HAKO_HV_VA_START - 8), 16));    /* from non-canonical */
+    assert_false(guest_range_ok(_gva(HAKO_HV_VA_END - 8), 16));      /* straddles the hole end */
+    assert_false(guest_range_ok(_gva(HAKO_HV_VA_END - 1), 1));
+    assert_true(guest_range_ok(_gva(HAKO_HV_VA_END), 16));
+    assert_true(guest_range_ok(_gva(KERN_VA), 0x10000));
 }
 
 TEST(test_range_top_of_address_space)
 {
-    assert_true(guest_range_ok(TOP_VA, 0x1000));                /* ends exactly at 2^64 */
-    assert_true(guest_range_ok(UINT64_MAX, 1));
-    assert_true(guest_range_ok(HAKO_HV_VA_END, 0ull - HAKO_HV_VA_END)); /* whole upper area */
-    assert_false(guest_range_ok(HAKO_HV_VA_END - 1, 0ull - HAKO_HV_VA_END + 1));
+    assert_true(guest_range_ok(_gva(TOP_VA), 0x1000));                /* ends exactly at 2^64 */
+    assert_true(guest_range_ok(_gva(UINT64_MAX), 1));
+    assert_true(guest_range_ok(_gva(HAKO_HV_VA_END), 0ull - HAKO_HV_VA_END)); /* whole upper area */
+    assert_false(guest_range_ok(_gva(HAKO_HV_VA_END - 1), 0ull - HAKO_HV_VA_END + 1));
 }
 
 /* ---- guest_translate ---- */
@@ -258,14 +258,14 @@ TEST(test_root_must_be_a_validated_l4_of_the_domain)
         ftab[root].type_count = bad[i].type_count;
         print_message("root: %s\n", bad[i].what);
         assert_int_equal(xlate(LOW_VA, false, &pa), -HAKO_EFAULT);
-        assert_int_equal(guest_copy_from(&vc, buf, LOW_VA, 1), -HAKO_EFAULT);
-        assert_int_equal(guest_check(&vc, LOW_VA, 1, false), -HAKO_EFAULT);
-        assert_int_equal(guest_copy_to(&vc, LOW_VA, "x", 1), -HAKO_EFAULT);
+        assert_int_equal(guest_copy_from(&vc, buf, _gva(LOW_VA), 1), -HAKO_EFAULT);
+        assert_int_equal(guest_check(&vc, _gva(LOW_VA), 1, false), -HAKO_EFAULT);
+        assert_int_equal(guest_copy_to(&vc, _gva(LOW_VA), "x", 1), -HAKO_EFAULT);
         assert_int_equal(page(DATA)[0], 0x5A);
     }
     ftab[root] = saved;
     ftab[root].type |= PGT_PINNED;                 /* pinned is still an L4 */
-    assert_int_equal(guest_copy_from(&vc, buf, LOW_VA, 1), 0);
+    assert_int_equal(guest_copy_from(&vc, buf, _gva(LOW_VA), 1), 0);
     assert_int_equal(buf[0], 0x5A);
 }
 
@@ -351,7 +351,7 @@ TEST(test_copy_from_across_mapped_pages)
     char buf[32], want[32];
     memset(want, 'a', 16);
     memset(want + 16, 'b', 16);
-    assert_int_equal(guest_copy_from(&vc, buf, KERN_VA + 0xFF0, 32), 0);
+    assert_int_equal(guest_copy_from(&vc, buf, _gva(KERN_VA + 0xFF0), 32), 0);
     assert_memory_equal(buf, want, 32);
 }
 
@@ -359,10 +359,10 @@ TEST(test_copy_from_fails_when_second_page_unmapped)
 {
     char buf[32];
     map(LOW_VA, DATA, USR);
-    assert_int_equal(guest_copy_from(&vc, buf, LOW_VA + 0xFF0, 16), 0);
-    assert_int_equal(guest_copy_from(&vc, buf, LOW_VA + 0xFF0, 17), -HAKO_EFAULT);
+    assert_int_equal(guest_copy_from(&vc, buf, _gva(LOW_VA + 0xFF0), 16), 0);
+    assert_int_equal(guest_copy_from(&vc, buf, _gva(LOW_VA + 0xFF0), 17), -HAKO_EFAULT);
     map(LOW_VA + 0x1000, DATA + 1, PTE_P | PTE_W);    /* supervisor page */
-    assert_int_equal(guest_copy_from(&vc, buf, LOW_VA + 0xFF0, 32), -HAKO_EFAULT);
+    assert_int_equal(guest_copy_from(&vc, buf, _gva(LOW_VA + 0xFF0), 32), -HAKO_EFAULT);
 }
 
 TEST(test_copy_to_writes_right_bytes)
@@ -374,7 +374,7 @@ TEST(test_copy_to_writes_right_bytes)
     char src[40];
     for (int i = 0; i < 40; i++)
         src[i] = (char)(0x80 + i);
-    assert_int_equal(guest_copy_to(&vc, KERN_VA + 0xFE0, src, 40), 0);
+    assert_int_equal(guest_copy_to(&vc, _gva(KERN_VA + 0xFE0), src, 40), 0);
     assert_memory_equal(page(DATA) + 0xFE0, src, 32);
     assert_memory_equal(page(DATA + 1), src + 32, 8);
     assert_int_equal(page(DATA)[0xFDF], 0x11);       /* nothing outside the range */
@@ -391,24 +391,24 @@ TEST(test_copy_to_readonly_page_leaves_memory_untouched)
     memcpy(before, page(DATA), sizeof(before));
     memset(src, 0x77, sizeof(src));
     /* Starts in a writable page, ends in the read-only one. */
-    assert_int_equal(guest_copy_to(&vc, LOW_VA + 0x800, src, 0x1900), -HAKO_EFAULT);
+    assert_int_equal(guest_copy_to(&vc, _gva(LOW_VA + 0x800), src, 0x1900), -HAKO_EFAULT);
     assert_memory_equal(page(DATA), before, sizeof(before));
     /* Only the very last byte lands in the read-only page. */
-    assert_int_equal(guest_copy_to(&vc, LOW_VA + 0x1FF0, src, 0x11), -HAKO_EFAULT);
+    assert_int_equal(guest_copy_to(&vc, _gva(LOW_VA + 0x1FF0), src, 0x11), -HAKO_EFAULT);
     assert_memory_equal(page(DATA), before, sizeof(before));
-    assert_int_equal(guest_copy_to(&vc, LOW_VA + 0x1FF0, src, 0x10), 0);
+    assert_int_equal(guest_copy_to(&vc, _gva(LOW_VA + 0x1FF0), src, 0x10), 0);
     assert_int_equal(page(DATA + 1)[0xFF0], 0x77);
     memcpy(page(DATA), before, sizeof(before));
     /* Read-only first page. */
-    assert_int_equal(guest_copy_to(&vc, LOW_VA + 0x2800, src, 0x10), -HAKO_EFAULT);
+    assert_int_equal(guest_copy_to(&vc, _gva(LOW_VA + 0x2800), src, 0x10), -HAKO_EFAULT);
     assert_memory_equal(page(DATA), before, sizeof(before));
     /* Unmapped third page after two writable ones. */
     map(KERN_VA, DATA, USR);
     map(KERN_VA + 0x1000, DATA + 1, USR);
-    assert_int_equal(guest_copy_to(&vc, KERN_VA + 0x10, src, 0x2000), -HAKO_EFAULT);
+    assert_int_equal(guest_copy_to(&vc, _gva(KERN_VA + 0x10), src, 0x2000), -HAKO_EFAULT);
     assert_memory_equal(page(DATA), before, sizeof(before));
     /* Same range minus its last byte fits the two writable pages. */
-    assert_int_equal(guest_copy_to(&vc, KERN_VA + 0x10, src, 0x1FF0), 0);
+    assert_int_equal(guest_copy_to(&vc, _gva(KERN_VA + 0x10), src, 0x1FF0), 0);
     assert_int_equal(page(DATA)[0x10], 0x77);
 }
 
@@ -419,7 +419,7 @@ TEST(test_copy_to_supervisor_page_in_middle_fails)
     map(KERN_VA + 0x2000, DATA + 2, USR);
     static uint8_t src[3 * PAGE_SIZE];
     memset(src, 0x5A, sizeof(src));
-    assert_int_equal(guest_copy_to(&vc, KERN_VA, src, sizeof(src)), -HAKO_EFAULT);
+    assert_int_equal(guest_copy_to(&vc, _gva(KERN_VA), src, sizeof(src)), -HAKO_EFAULT);
     memset(src, 0, sizeof(src));
     assert_memory_equal(page(DATA), src, sizeof(src));          /* still all zero */
 }
@@ -428,15 +428,15 @@ TEST(test_copy_at_top_of_address_space)
 {
     map(TOP_VA, DATA, USR);
     char src[16] = "top-of-the-addr", buf[16];
-    assert_int_equal(guest_copy_to(&vc, UINT64_MAX - 15, src, 16), 0);
+    assert_int_equal(guest_copy_to(&vc, _gva(UINT64_MAX - 15), src, 16), 0);
     assert_memory_equal(page(DATA) + PAGE_SIZE - 16, src, 16);
-    assert_int_equal(guest_copy_from(&vc, buf, UINT64_MAX - 15, 16), 0);
+    assert_int_equal(guest_copy_from(&vc, buf, _gva(UINT64_MAX - 15), 16), 0);
     assert_memory_equal(buf, src, 16);
     static uint8_t whole[PAGE_SIZE];
     memset(whole, 0xC3, sizeof(whole));
-    assert_int_equal(guest_copy_to(&vc, TOP_VA, whole, PAGE_SIZE), 0);
+    assert_int_equal(guest_copy_to(&vc, _gva(TOP_VA), whole, PAGE_SIZE), 0);
     assert_memory_equal(page(DATA), whole, PAGE_SIZE);
-    assert_int_equal(guest_copy_to(&vc, UINT64_MAX - 15, src, 17), -HAKO_EFAULT); /* wraps */
+    assert_int_equal(guest_copy_to(&vc, _gva(UINT64_MAX - 15), src, 17), -HAKO_EFAULT); /* wraps */
 }
 
 TEST(test_copy_bad_pointers_touch_nothing)
@@ -455,8 +455,8 @@ TEST(test_copy_bad_pointers_touch_nothing)
         HAKO_LOWER_HALF_END - 8, HAKO_HV_VA_END - 8,
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        assert_int_equal(guest_copy_to(&vc, bad[i], src, 16), -HAKO_EFAULT);
-        assert_int_equal(guest_copy_from(&vc, buf, bad[i], 16), -HAKO_EFAULT);
+        assert_int_equal(guest_copy_to(&vc, _gva(bad[i]), src, 16), -HAKO_EFAULT);
+        assert_int_equal(guest_copy_from(&vc, buf, _gva(bad[i]), 16), -HAKO_EFAULT);
         assert_memory_equal(buf, canary, 16);
     }
     static uint8_t want[3 * PAGE_SIZE];
@@ -467,16 +467,16 @@ TEST(test_copy_bad_pointers_touch_nothing)
 TEST(test_copy_len_zero_succeeds_without_access)
 {
     char buf[4] = "abc";
-    assert_int_equal(guest_copy_from(&vc, buf, LOW_VA, 0), 0);     /* unmapped */
-    assert_int_equal(guest_copy_to(&vc, KERN_VA, "x", 0), 0);
+    assert_int_equal(guest_copy_from(&vc, buf, _gva(LOW_VA), 0), 0);     /* unmapped */
+    assert_int_equal(guest_copy_to(&vc, _gva(KERN_VA), "x", 0), 0);
     assert_string_equal(buf, "abc");
     map(LOW_VA, DATA, RO);
-    assert_int_equal(guest_copy_to(&vc, LOW_VA, "x", 0), 0);       /* read-only is fine */
+    assert_int_equal(guest_copy_to(&vc, _gva(LOW_VA), "x", 0), 0);       /* read-only is fine */
     assert_int_equal(page(DATA)[0], 0);
     /* Even a hypervisor or non-canonical pointer: nothing is touched. */
     map(HAKO_HV_VA_START, DATA + 1, USR);
-    assert_int_equal(guest_copy_to(&vc, HAKO_HV_VA_START, "x", 0), 0);
-    assert_int_equal(guest_copy_from(&vc, buf, HAKO_LOWER_HALF_END, 0), 0);
+    assert_int_equal(guest_copy_to(&vc, _gva(HAKO_HV_VA_START), "x", 0), 0);
+    assert_int_equal(guest_copy_from(&vc, buf, _gva(HAKO_LOWER_HALF_END), 0), 0);
     assert_int_equal(page(DATA + 1)[0], 0);
     assert_string_equal(buf, "abc");
 }

@@ -65,11 +65,11 @@ static int setup(void **state)
     ram = aligned_alloc(PAGE_SIZE, NFRAMES * PAGE_SIZE);
     assert_non_null(ram);
     memset(ram, 0, NFRAMES * PAGE_SIZE), test_directmap_base = (uintptr_t)ram;
-    frame_init(ftab, NFRAMES), frame_add_free_range(16, NFRAMES - 16);
+    frame_init(ftab, NFRAMES), frame_add_free_range(_mfn(16), NFRAMES - 16);
     struct frame_list lists[3] = { { FRAME_NONE, 0 }, { FRAME_NONE, 0 }, { FRAME_NONE, 0 } };
     for (uint64_t mfn = 16; mfn < 1664; mfn++) {
         uint16_t o = owner_of(mfn);
-        assert_int_equal(frame_alloc(o, &lists[o == OWNER_HV ? 0 : o]), mfn);
+        assert_int_equal(mfn_x(frame_alloc(o, &lists[o == OWNER_HV ? 0 : o])), mfn);
     }
     pagetype_init(scratch, true), pagetype_tlb_flushed();
     return next_tbl = 16, 0;
@@ -125,16 +125,17 @@ static uint64_t target(unsigned level) { return level == 1 ? DATA : new_tbl(); }
 
 TEST(test_get_page_ownership)
 {
-    take_snap(); OK(get_page(DATA, D1)); counts(DATA, PGT_NONE, 0, 1);
-    OK(get_page(DATA, D1)); counts(DATA, PGT_NONE, 0, 2); put_page(DATA); put_page(DATA);
+    take_snap(); OK(get_page(_mfn(DATA), D1)); counts(DATA, PGT_NONE, 0, 1);
+    OK(get_page(_mfn(DATA), D1)); counts(DATA, PGT_NONE, 0, 2); put_page(_mfn(DATA));
+    put_page(_mfn(DATA));
     check_snap();
     static const uint64_t bad[] = { FOREIGN, FOREIGN_IN, HVF, FREEF, 0, 15, NFRAMES,
                                     NFRAMES + 1, 1ull << 40, UINT64_MAX };
     for (size_t i = 0; i < N(bad); i++) {
-        ERR(get_page(bad[i], D1), EPERM);
-        ERR(get_page_and_type(bad[i], PGT_WRITABLE, D1), EPERM);
+        ERR(get_page(_mfn(bad[i]), D1), EPERM);
+        ERR(get_page_and_type(_mfn(bad[i]), PGT_WRITABLE, D1), EPERM);
     }
-    ERR(get_page(DATA, D2), EPERM); OK(get_page(FOREIGN, D2)); put_page(FOREIGN);
+    ERR(get_page(_mfn(DATA), D2), EPERM); OK(get_page(_mfn(FOREIGN), D2)); put_page(_mfn(FOREIGN));
     check_snap();
 }
 
@@ -229,7 +230,7 @@ TEST(test_leaf_rw_of_table_is_busy)
 {
     for (unsigned type = PGT_L1; type <= PGT_L4; type++) {
         uint64_t t = new_tbl();
-        OK(pt_pin(t, type, D1)); take_snap(); ERR(pte_get(1, pte(t, RW), D1), EBUSY);
+        OK(pt_pin(_mfn(t), type, D1)); take_snap(); ERR(pte_get(1, pte(t, RW), D1), EBUSY);
         check_snap();
         OK(pte_get(1, pte(t, RO), D1));     /* read-only is fine */
         assert_int_equal(fi(t)->ref_count, snap[t].ref_count + 1);
@@ -278,11 +279,11 @@ TEST(test_nonleaf_error_propagates_all_counts_restored)
         check_snap();
         assert_int_equal(pte_get(3, pte(l2, RW), D1), bad[k].rc); check_snap();
         assert_int_equal(pte_get(4, pte(l3, RW), D1), bad[k].rc); check_snap();
-        assert_int_equal(pt_pin(l4, PGT_L4, D1), bad[k].rc); check_snap();
+        assert_int_equal(pt_pin(_mfn(l4), PGT_L4, D1), bad[k].rc); check_snap();
         assert_int_not_equal(tbl(l4)[256], HV_MARK(256));
     }
     tbl(l1b)[511] = 0;
-    OK(pt_pin(l4, PGT_L4, D1));              /* the control */
+    OK(pt_pin(_mfn(l4), PGT_L4, D1));              /* the control */
     counts(l1a, PGT_L1, 2, 2); counts(DATA, PGT_WRITABLE, 2, 2);
     counts(BIG + 77, PGT_WRITABLE, 1, 1);
 }
@@ -313,10 +314,10 @@ TEST(test_ps_2m_foreign_or_busy_frame_restores)
     check_snap();
     const unsigned pos[] = { 0, 200, 511 };
     for (size_t i = 0; i < 3; i++) {           /* one frame typed as a table inside */
-        OK(pt_pin(BIG + pos[i], PGT_L1, D1)); take_snap();
+        OK(pt_pin(_mfn(BIG + pos[i]), PGT_L1, D1)); take_snap();
         ERR(pte_get(2, pte(BIG, RW | PTE_PS), D1), EBUSY); check_snap();
         OK(pte_get(2, pte(BIG, RO | PTE_PS), D1)); pte_put(2, pte(BIG, RO | PTE_PS));
-        check_snap(); OK(pt_unpin(BIG + pos[i], D1));
+        check_snap(); OK(pt_unpin(_mfn(BIG + pos[i]), D1));
     }
 }
 
@@ -337,16 +338,16 @@ TEST(test_ps_2m_misaligned_or_bad_bits)
 TEST(test_writable_mapped_frame_cannot_become_table)
 {
     uint64_t l1 = new_tbl(), x = new_tbl(), l2 = new_tbl();
-    tbl(l1)[7] = pte(x, RW); tbl(l2)[0] = pte(x, RW); OK(pt_pin(l1, PGT_L1, D1));
+    tbl(l1)[7] = pte(x, RW); tbl(l2)[0] = pte(x, RW); OK(pt_pin(_mfn(l1), PGT_L1, D1));
     counts(x, PGT_WRITABLE, 1, 1); take_snap();
     for (unsigned type = PGT_L1; type <= PGT_L4; type++)
-        ERR(pt_pin(x, type, D1), EBUSY);
-    ERR(pt_pin(l2, PGT_L2, D1), EBUSY); check_snap();
+        ERR(pt_pin(_mfn(x), type, D1), EBUSY);
+    ERR(pt_pin(_mfn(l2), PGT_L2, D1), EBUSY); check_snap();
     bool fl = false;
-    OK(pt_update(l1, 7, pte(x, RO), D1, &fl)); assert_true(fl); counts(x, PGT_NONE, 0, 1);
-    OK(pt_pin(x, PGT_L1, D1)); counts(x, PGT_L1 | PGT_PINNED, 1, 2);
-    ERR(pt_update(l1, 8, pte(x, RW), D1, &fl), EBUSY); OK(tbl(l1)[8]);
-    OK(pt_pin(l2, PGT_L2, D1)); counts(x, PGT_L1 | PGT_PINNED, 2, 3);
+    OK(pt_update(_mfn(l1), 7, pte(x, RO), D1, &fl)); assert_true(fl); counts(x, PGT_NONE, 0, 1);
+    OK(pt_pin(_mfn(x), PGT_L1, D1)); counts(x, PGT_L1 | PGT_PINNED, 1, 2);
+    ERR(pt_update(_mfn(l1), 8, pte(x, RW), D1, &fl), EBUSY); OK(tbl(l1)[8]);
+    OK(pt_pin(_mfn(l2), PGT_L2, D1)); counts(x, PGT_L1 | PGT_PINNED, 2, 3);
 }
 
 TEST(test_retype_table_in_use)
@@ -354,16 +355,16 @@ TEST(test_retype_table_in_use)
     uint64_t l2 = new_tbl(), l1 = new_tbl(), l3 = new_tbl();
     tbl(l1)[0] = pte(DATA, RW); tbl(l2)[0] = pte(l1, RW);
     tbl(l3)[0] = pte(l1, RW);                 /* would need l1 as an L2 */
-    OK(pt_pin(l2, PGT_L2, D1));   /* l1 typed L1, not pinned */
-    take_snap(); ERR(pt_pin(l1, PGT_L2, D1), EBUSY);
-    ERR(get_page_and_type(l1, PGT_L3, D1), EBUSY);
-    ERR(get_page_and_type(l1, PGT_WRITABLE, D1), EBUSY);
-    ERR(pte_get(1, pte(l1, RW), D1), EBUSY); ERR(pt_pin(l3, PGT_L3, D1), EBUSY);
+    OK(pt_pin(_mfn(l2), PGT_L2, D1));   /* l1 typed L1, not pinned */
+    take_snap(); ERR(pt_pin(_mfn(l1), PGT_L2, D1), EBUSY);
+    ERR(get_page_and_type(_mfn(l1), PGT_L3, D1), EBUSY);
+    ERR(get_page_and_type(_mfn(l1), PGT_WRITABLE, D1), EBUSY);
+    ERR(pte_get(1, pte(l1, RW), D1), EBUSY); ERR(pt_pin(_mfn(l3), PGT_L3, D1), EBUSY);
     check_snap();
-    OK(pt_pin(l1, PGT_L1, D1));          /* same type: just counts */
+    OK(pt_pin(_mfn(l1), PGT_L1, D1));          /* same type: just counts */
     counts(l1, PGT_L1 | PGT_PINNED, 2, 2); take_snap();
-    ERR(pt_pin(l1, PGT_L2, D1), EBUSY);                    /* pinned, and wrong type */
-    ERR(get_page_and_type(l1, PGT_L2, D1), EBUSY); check_snap();
+    ERR(pt_pin(_mfn(l1), PGT_L2, D1), EBUSY);                    /* pinned, and wrong type */
+    ERR(get_page_and_type(_mfn(l1), PGT_L2, D1), EBUSY); check_snap();
 }
 
 TEST(test_self_referencing_loops_refused)
@@ -374,24 +375,24 @@ TEST(test_self_referencing_loops_refused)
                                                          { l1, 3 } };
     for (size_t k = 0; k < 4; k++) {         /* each table pointing back at the L4 */
         tbl(loops[k].t)[loops[k].i] = pte(l4, RW); take_snap();
-        ERR(pt_pin(l4, PGT_L4, D1), EBUSY); check_snap(); tbl(loops[k].t)[loops[k].i] = 0;
+        ERR(pt_pin(_mfn(l4), PGT_L4, D1), EBUSY); check_snap(); tbl(loops[k].t)[loops[k].i] = 0;
     }
     tbl(l3)[9] = pte(l3, RO);                /* an L3 pointing at itself */
-    take_snap(); ERR(pt_pin(l3, PGT_L3, D1), EBUSY); ERR(pt_pin(l4, PGT_L4, D1), EBUSY);
+    take_snap(); ERR(pt_pin(_mfn(l3), PGT_L3, D1), EBUSY); ERR(pt_pin(_mfn(l4), PGT_L4, D1), EBUSY);
     check_snap(); tbl(l3)[9] = 0;
     tbl(l2)[9] = pte(l2, RO);                /* an L2 pointing at itself */
-    ERR(pt_pin(l2, PGT_L2, D1), EBUSY); check_snap(); tbl(l2)[9] = 0;
+    ERR(pt_pin(_mfn(l2), PGT_L2, D1), EBUSY); check_snap(); tbl(l2)[9] = 0;
     tbl(l1)[9] = pte(l1, RO);                /* an L1 mapping itself read-only: fine */
-    OK(pt_pin(l4, PGT_L4, D1)); counts(l1, PGT_L1, 1, 2);
+    OK(pt_pin(_mfn(l4), PGT_L4, D1)); counts(l1, PGT_L1, 1, 2);
     /* The same loops through pt_update on the validated tree. */
     bool fl = false;
-    take_snap(); ERR(pt_update(l4, 6, pte(l4, RW), D1, &fl), EBUSY);
-    ERR(pt_update(l3, 6, pte(l3, RW), D1, &fl), EBUSY);
-    ERR(pt_update(l3, 6, pte(l4, RW), D1, &fl), EBUSY);
-    ERR(pt_update(l2, 6, pte(l4, RW), D1, &fl), EBUSY);
-    ERR(pt_update(l2, 6, pte(l2, RW), D1, &fl), EBUSY);
-    ERR(pt_update(l1, 6, pte(l1, RW), D1, &fl), EBUSY);
-    ERR(pt_update(l1, 6, pte(l4, RW), D1, &fl), EBUSY); check_snap(); assert_false(fl);
+    take_snap(); ERR(pt_update(_mfn(l4), 6, pte(l4, RW), D1, &fl), EBUSY);
+    ERR(pt_update(_mfn(l3), 6, pte(l3, RW), D1, &fl), EBUSY);
+    ERR(pt_update(_mfn(l3), 6, pte(l4, RW), D1, &fl), EBUSY);
+    ERR(pt_update(_mfn(l2), 6, pte(l4, RW), D1, &fl), EBUSY);
+    ERR(pt_update(_mfn(l2), 6, pte(l2, RW), D1, &fl), EBUSY);
+    ERR(pt_update(_mfn(l1), 6, pte(l1, RW), D1, &fl), EBUSY);
+    ERR(pt_update(_mfn(l1), 6, pte(l4, RW), D1, &fl), EBUSY); check_snap(); assert_false(fl);
     OK(tbl(l4)[6] | tbl(l3)[6] | tbl(l2)[6] | tbl(l1)[6]);
 }
 
@@ -402,25 +403,26 @@ TEST(test_pt_update_replaces_and_counts_exact)
     uint64_t l4 = new_tbl(), l3 = new_tbl(), l2 = new_tbl(), l1 = new_tbl(), l1b = new_tbl(),
              l3b = new_tbl();
     tbl(l4)[0] = pte(l3, RW); tbl(l3)[0] = pte(l2, RW); tbl(l2)[0] = pte(l1, RW);
-    tbl(l1)[0] = pte(DATA, RO); tbl(l1b)[0] = pte(DATA + 2, RW); OK(pt_pin(l4, PGT_L4, D1));
+    tbl(l1)[0] = pte(DATA, RO); tbl(l1b)[0] = pte(DATA + 2, RW); OK(pt_pin(_mfn(l4), PGT_L4, D1));
     bool fl = false;
-    OK(pt_update(l1, 0, pte(DATA + 1, RW), D1, &fl));
+    OK(pt_update(_mfn(l1), 0, pte(DATA + 1, RW), D1, &fl));
     assert_int_equal(tbl(l1)[0], pte(DATA + 1, RW));
     counts(DATA, PGT_NONE, 0, 0); counts(DATA + 1, PGT_WRITABLE, 1, 1);
-    OK(pt_update(l1, 0, pte(DATA + 1, RO), D1, &fl));   /* same frame */
+    OK(pt_update(_mfn(l1), 0, pte(DATA + 1, RO), D1, &fl));   /* same frame */
     counts(DATA + 1, PGT_NONE, 0, 1); OK(pagetype_audit(D1, NULL, 0));
-    OK(pt_update(l2, 0, pte(l1b, RW), D1, &fl));        /* swap the L1 */
+    OK(pt_update(_mfn(l2), 0, pte(l1b, RW), D1, &fl));        /* swap the L1 */
     counts(l1, PGT_NONE, 0, 0); counts(DATA + 1, PGT_NONE, 0, 0); counts(l1b, PGT_L1, 1, 1);
     counts(DATA + 2, PGT_WRITABLE, 1, 1);
-    OK(pt_update(l2, 0, pte(BIG, RW | PTE_PS), D1, &fl)); /* L1 -> 2 MiB */
+    OK(pt_update(_mfn(l2), 0, pte(BIG, RW | PTE_PS), D1, &fl)); /* L1 -> 2 MiB */
     counts(l1b, PGT_NONE, 0, 0); counts(DATA + 2, PGT_NONE, 0, 0);
     counts(BIG + 511, PGT_WRITABLE, 1, 1);
-    OK(pt_update(l2, 0, pte(BIG, RO | PTE_PS), D1, &fl)); counts(BIG, PGT_NONE, 0, 1);
+    OK(pt_update(_mfn(l2), 0, pte(BIG, RO | PTE_PS), D1, &fl)); counts(BIG, PGT_NONE, 0, 1);
     counts(BIG + 300, PGT_NONE, 0, 1); OK(pagetype_audit(D1, NULL, 0));
-    OK(pt_update(l4, 0, pte(l3b, RW), D1, &fl));        /* drop the tree */
+    OK(pt_update(_mfn(l4), 0, pte(l3b, RW), D1, &fl));        /* drop the tree */
     counts(l3, PGT_NONE, 0, 0); counts(l2, PGT_NONE, 0, 0);
     counts(BIG + 300, PGT_NONE, 0, 0); counts(l3b, PGT_L3, 1, 1);
-    OK(pagetype_audit(D1, NULL, 0)); OK(pt_update(l4, 0, 0, D1, &fl)); OK(pt_unpin(l4, D1));
+    OK(pagetype_audit(D1, NULL, 0)); OK(pt_update(_mfn(l4), 0, 0, D1, &fl));
+    OK(pt_unpin(_mfn(l4), D1));
     check_all_clear();
 }
 
@@ -428,66 +430,66 @@ TEST(test_pt_update_flush_only_when_present_entry_changes)
 {
     uint64_t l1 = new_tbl();
     bool fl = false;
-    OK(pt_pin(l1, PGT_L1, D1));
-    OK(pt_update(l1, 0, pte(DATA, RW), D1, &fl)); assert_false(fl);   /* none -> present */
-    OK(pt_update(l1, 1, pte(FOREIGN, PTE_U), D1, &fl)); assert_false(fl);   /* np -> np */
-    OK(pt_update(l1, 1, 0, D1, &fl)); assert_false(fl);
-    ERR(pt_update(l1, 0, pte(DATA, RW | PTE_PCD), D1, &fl), EINVAL); assert_false(fl);
-    OK(pt_update(l1, 0, pte(DATA + 1, RW), D1, &fl)); /* present changed */
+    OK(pt_pin(_mfn(l1), PGT_L1, D1));
+    OK(pt_update(_mfn(l1), 0, pte(DATA, RW), D1, &fl)); assert_false(fl);   /* none -> present */
+    OK(pt_update(_mfn(l1), 1, pte(FOREIGN, PTE_U), D1, &fl)); assert_false(fl);   /* np -> np */
+    OK(pt_update(_mfn(l1), 1, 0, D1, &fl)); assert_false(fl);
+    ERR(pt_update(_mfn(l1), 0, pte(DATA, RW | PTE_PCD), D1, &fl), EINVAL); assert_false(fl);
+    OK(pt_update(_mfn(l1), 0, pte(DATA + 1, RW), D1, &fl)); /* present changed */
     assert_true(fl); fl = false;
-    OK(pt_update(l1, 0, pte(DATA + 1, RO), D1, &fl)); /* W dropped */
+    OK(pt_update(_mfn(l1), 0, pte(DATA + 1, RO), D1, &fl)); /* W dropped */
     assert_true(fl); fl = false;
-    OK(pt_update(l1, 0, 0, D1, &fl)); assert_true(fl);                 /* present -> none */
-    OK(pt_update(l1, 0, pte(DATA, RO), D1, &fl)); assert_true(fl);     /* never cleared */
+    OK(pt_update(_mfn(l1), 0, 0, D1, &fl)); assert_true(fl);                 /* present -> none */
+    OK(pt_update(_mfn(l1), 0, pte(DATA, RO), D1, &fl)); assert_true(fl);     /* never cleared */
 }
 
 TEST(test_pt_update_refusals_change_nothing)
 {
     uint64_t l4 = new_tbl(), l3 = new_tbl(), l1 = new_tbl(), raw = new_tbl();
-    tbl(l4)[0] = pte(l3, RW); tbl(l1)[0] = pte(DATA, RW); OK(pt_pin(l4, PGT_L4, D1));
-    OK(pt_pin(l1, PGT_L1, D1)); OK(pt_pin(FOREIGN, PGT_L1, D2));
+    tbl(l4)[0] = pte(l3, RW); tbl(l1)[0] = pte(DATA, RW); OK(pt_pin(_mfn(l4), PGT_L4, D1));
+    OK(pt_pin(_mfn(l1), PGT_L1, D1)); OK(pt_pin(_mfn(FOREIGN), PGT_L1, D2));
     static uint64_t before[3][512];
     memcpy(before[0], tbl(l4), PAGE_SIZE), memcpy(before[1], tbl(l1), PAGE_SIZE);
     memcpy(before[2], tbl(FOREIGN), PAGE_SIZE), take_snap();
     bool fl = false;
     for (unsigned i = HAKO_HV_L4_FIRST; i <= HAKO_HV_L4_LAST; i++) {
         assert_int_equal(tbl(l4)[i], HV_MARK(i));
-        ERR(pt_update(l4, i, 0, D1, &fl), EPERM);
-        ERR(pt_update(l4, i, pte(l3, RW), D1, &fl), EPERM);
+        ERR(pt_update(_mfn(l4), i, 0, D1, &fl), EPERM);
+        ERR(pt_update(_mfn(l4), i, pte(l3, RW), D1, &fl), EPERM);
     }
     const uint64_t not_mine[] = { FOREIGN, HVF, 0, FREEF, NFRAMES, UINT64_MAX >> 12 };
     for (size_t i = 0; i < N(not_mine); i++)
-        ERR(pt_update(not_mine[i], 0, pte(DATA, RO), D1, &fl), EPERM);
-    ERR(pt_update(raw, 0, pte(DATA, RO), D1, &fl), EINVAL);  /* untyped */
-    ERR(pt_update(DATA, 0, pte(DATA + 1, RO), D1, &fl), EINVAL); /* W */
-    ERR(pt_update(l1, 512, 0, D1, &fl), EINVAL);
-    ERR(pt_update(l1, 513, pte(DATA, RO), D1, &fl), EINVAL);
-    ERR(pt_update(l1, UINT32_MAX, 0, D1, &fl), EINVAL);
-    ERR(pt_update(l1, 0, pte(FOREIGN_IN, RW), D1, &fl), EPERM);
-    ERR(pt_update(l1, 0, pte(l4, RW), D1, &fl), EBUSY);
-    ERR(pt_update(l1, 0, pte(DATA, RW | PTE_G), D1, &fl), EINVAL);
-    ERR(pt_update(l4, 1, pte(l1, RW), D1, &fl), EBUSY);
-    ERR(pt_update(l4, 0, pte(l3, RW | PTE_PS), D1, &fl), EINVAL); check_snap();
+        ERR(pt_update(_mfn(not_mine[i]), 0, pte(DATA, RO), D1, &fl), EPERM);
+    ERR(pt_update(_mfn(raw), 0, pte(DATA, RO), D1, &fl), EINVAL);  /* untyped */
+    ERR(pt_update(_mfn(DATA), 0, pte(DATA + 1, RO), D1, &fl), EINVAL); /* W */
+    ERR(pt_update(_mfn(l1), 512, 0, D1, &fl), EINVAL);
+    ERR(pt_update(_mfn(l1), 513, pte(DATA, RO), D1, &fl), EINVAL);
+    ERR(pt_update(_mfn(l1), UINT32_MAX, 0, D1, &fl), EINVAL);
+    ERR(pt_update(_mfn(l1), 0, pte(FOREIGN_IN, RW), D1, &fl), EPERM);
+    ERR(pt_update(_mfn(l1), 0, pte(l4, RW), D1, &fl), EBUSY);
+    ERR(pt_update(_mfn(l1), 0, pte(DATA, RW | PTE_G), D1, &fl), EINVAL);
+    ERR(pt_update(_mfn(l4), 1, pte(l1, RW), D1, &fl), EBUSY);
+    ERR(pt_update(_mfn(l4), 0, pte(l3, RW | PTE_PS), D1, &fl), EINVAL); check_snap();
     assert_false(fl);
     assert_memory_equal(before[0], tbl(l4), PAGE_SIZE);
     assert_memory_equal(before[1], tbl(l1), PAGE_SIZE);
     assert_memory_equal(before[2], tbl(FOREIGN), PAGE_SIZE);
-    OK(pt_update(l4, 255, pte(l3, RO), D1, &fl));   /* around the hv slots */
-    OK(pt_update(l4, 272, pte(l3, RO), D1, &fl)); counts(l3, PGT_L3, 3, 3);
+    OK(pt_update(_mfn(l4), 255, pte(l3, RO), D1, &fl));   /* around the hv slots */
+    OK(pt_update(_mfn(l4), 272, pte(l3, RO), D1, &fl)); counts(l3, PGT_L3, 3, 3);
 }
 
 TEST(test_pt_update_ad_only_change_keeps_counts)
 {
     uint64_t l2 = new_tbl(), l1 = new_tbl();
     tbl(l2)[0] = pte(l1, RW); tbl(l2)[1] = pte(BIG, RW | PTE_PS);
-    tbl(l1)[0] = pte(DATA, RW); OK(pt_pin(l2, PGT_L2, D1)); take_snap();
+    tbl(l1)[0] = pte(DATA, RW); OK(pt_pin(_mfn(l2), PGT_L2, D1)); take_snap();
     const struct { uint64_t t; unsigned i; uint64_t v; } upd[] = {
         { l1, 0, pte(DATA, RW | PTE_A | PTE_D) }, { l1, 0, pte(DATA, RW) },
         { l2, 0, pte(l1, RW | PTE_A) }, { l2, 1, pte(BIG, RW | PTE_PS | PTE_D) },
     };
     for (size_t k = 0; k < 4; k++) {
         bool fl = false;
-        OK(pt_update(upd[k].t, upd[k].i, upd[k].v, D1, &fl)); assert_true(fl);
+        OK(pt_update(_mfn(upd[k].t), upd[k].i, upd[k].v, D1, &fl)); assert_true(fl);
         assert_int_equal(tbl(upd[k].t)[upd[k].i], upd[k].v);
         check_snap();
     }
@@ -506,18 +508,18 @@ TEST(test_devalidation_releases_whole_tree)
     tbl(l3)[0] = pte(l2, RW); tbl(l3b)[256] = pte(l2b, RW); tbl(l2)[0] = pte(l1, RW);
     tbl(l2)[1] = pte(BIG, RW | PTE_PS); tbl(l2)[2] = pte(l1, RO);
     tbl(l1)[0] = pte(DATA, RW); tbl(l1)[1] = pte(DATA, RO); tbl(l1)[2] = pte(l1, RO);
-    tbl(l1)[3] = pte(l4, RO); OK(pt_pin(l4, PGT_L4, D1));
+    tbl(l1)[3] = pte(l4, RO); OK(pt_pin(_mfn(l4), PGT_L4, D1));
     for (unsigned i = HAKO_HV_L4_FIRST; i <= HAKO_HV_L4_LAST; i++)
         assert_int_equal(tbl(l4)[i], HV_MARK(i));
     counts(l4, PGT_L4 | PGT_PINNED, 1, 2); counts(l3, PGT_L3, 2, 2);
     counts(l3b, PGT_L3, 1, 1); counts(l2, PGT_L2, 1, 1); counts(l2b, PGT_L2, 1, 1);
     counts(l1, PGT_L1, 2, 3); counts(DATA, PGT_WRITABLE, 1, 2);
     counts(BIG + 5, PGT_WRITABLE, 1, 1);
-    OK(get_page_and_type(l4, PGT_L4, D1));   /* a base pointer */
-    struct hv_ref base = { l4, PGT_L4 };
-    OK(pagetype_audit(D1, &base, 1)); OK(pt_unpin(l4, D1)); counts(l4, PGT_L4, 1, 2);
+    OK(get_page_and_type(_mfn(l4), PGT_L4, D1));   /* a base pointer */
+    struct hv_ref base = { _mfn(l4), PGT_L4 };
+    OK(pagetype_audit(D1, &base, 1)); OK(pt_unpin(_mfn(l4), D1)); counts(l4, PGT_L4, 1, 2);
     assert_int_equal(tbl(l4)[HAKO_HV_L4_FIRST], HV_MARK(HAKO_HV_L4_FIRST));
-    OK(pagetype_audit(D1, &base, 1)); put_page_and_type(l4);
+    OK(pagetype_audit(D1, &base, 1)); put_page_and_type(_mfn(l4));
     check_all_clear();
     for (unsigned i = HAKO_HV_L4_FIRST; i <= HAKO_HV_L4_LAST; i++)
         OK(tbl(l4)[i]);
@@ -529,24 +531,25 @@ TEST(test_pin_unpin)
 {
     uint64_t l2 = new_tbl(), l1 = new_tbl();
     tbl(l2)[0] = pte(l1, RW); tbl(l1)[0] = pte(DATA, RW); take_snap();
-    OK(pt_pin(l2, PGT_L2, D1)); counts(l2, PGT_L2 | PGT_PINNED, 1, 1);
+    OK(pt_pin(_mfn(l2), PGT_L2, D1)); counts(l2, PGT_L2 | PGT_PINNED, 1, 1);
     counts(l1, PGT_L1, 1, 1);
     struct frame_info pinned[NFRAMES];
-    memcpy(pinned, ftab, sizeof(pinned)), ERR(pt_pin(l2, PGT_L2, D1), EEXIST);
-    assert_memory_equal(pinned, ftab, sizeof(pinned)); OK(pt_unpin(l2, D1)); check_snap();
-    ERR(pt_unpin(l2, D1), EINVAL); ERR(pt_unpin(DATA, D1), EINVAL); check_snap();
+    memcpy(pinned, ftab, sizeof(pinned)), ERR(pt_pin(_mfn(l2), PGT_L2, D1), EEXIST);
+    assert_memory_equal(pinned, ftab, sizeof(pinned)); OK(pt_unpin(_mfn(l2), D1)); check_snap();
+    ERR(pt_unpin(_mfn(l2), D1), EINVAL); ERR(pt_unpin(_mfn(DATA), D1), EINVAL); check_snap();
     /* Another domain's table. */
-    OK(pt_pin(FOREIGN, PGT_L1, D2)); take_snap(); ERR(pt_unpin(FOREIGN, D1), EPERM);
-    ERR(pt_pin(FOREIGN, PGT_L1, D1), EPERM); ERR(pt_pin(FOREIGN + 1, PGT_L1, D1), EPERM);
+    OK(pt_pin(_mfn(FOREIGN), PGT_L1, D2)); take_snap(); ERR(pt_unpin(_mfn(FOREIGN), D1), EPERM);
+    ERR(pt_pin(_mfn(FOREIGN), PGT_L1, D1), EPERM);
+    ERR(pt_pin(_mfn(FOREIGN + 1), PGT_L1, D1), EPERM);
     const uint64_t nope[] = { HVF, 0, FREEF, NFRAMES, UINT64_MAX };
     for (size_t i = 0; i < N(nope); i++) {
-        ERR(pt_pin(nope[i], PGT_L1, D1), EPERM); ERR(pt_unpin(nope[i], D1), EPERM);
+        ERR(pt_pin(_mfn(nope[i]), PGT_L1, D1), EPERM); ERR(pt_unpin(_mfn(nope[i]), D1), EPERM);
     }
-    check_snap(); OK(pt_unpin(FOREIGN, D2)); counts(FOREIGN, PGT_NONE, 0, 0);
+    check_snap(); OK(pt_unpin(_mfn(FOREIGN), D2)); counts(FOREIGN, PGT_NONE, 0, 0);
     /* Pinning a table already in use only adds a reference; unpinning keeps it typed. */
-    OK(pt_pin(l2, PGT_L2, D1)); OK(pt_pin(l1, PGT_L1, D1));
-    counts(l1, PGT_L1 | PGT_PINNED, 2, 2); OK(pt_unpin(l1, D1)); counts(l1, PGT_L1, 1, 1);
-    OK(pt_unpin(l2, D1));
+    OK(pt_pin(_mfn(l2), PGT_L2, D1)); OK(pt_pin(_mfn(l1), PGT_L1, D1));
+    counts(l1, PGT_L1 | PGT_PINNED, 2, 2); OK(pt_unpin(_mfn(l1), D1)); counts(l1, PGT_L1, 1, 1);
+    OK(pt_unpin(_mfn(l2), D1));
     check_all_clear();
 }
 
@@ -554,18 +557,19 @@ TEST(test_unpin_all)
 {
     uint64_t l4 = new_tbl(), l3 = new_tbl(), l2 = new_tbl(), l1 = new_tbl(), l4b = new_tbl();
     tbl(l4)[0] = pte(l3, RW); tbl(l3)[0] = pte(l2, RW); tbl(l2)[0] = pte(l1, RW);
-    tbl(l1)[0] = pte(DATA, RW); tbl(l4b)[1] = pte(l3, RO); OK(pt_pin(l4, PGT_L4, D1));
-    OK(pt_pin(l2, PGT_L2, D1)); OK(pt_pin(l1, PGT_L1, D1)); OK(pt_pin(l4b, PGT_L4, D1));
-    OK(get_page_and_type(l4b, PGT_L4, D1));   /* base pointer */
-    OK(pt_pin(FOREIGN, PGT_L2, D2));
+    tbl(l1)[0] = pte(DATA, RW); tbl(l4b)[1] = pte(l3, RO); OK(pt_pin(_mfn(l4), PGT_L4, D1));
+    OK(pt_pin(_mfn(l2), PGT_L2, D1)); OK(pt_pin(_mfn(l1), PGT_L1, D1));
+    OK(pt_pin(_mfn(l4b), PGT_L4, D1));
+    OK(get_page_and_type(_mfn(l4b), PGT_L4, D1));   /* base pointer */
+    OK(pt_pin(_mfn(FOREIGN), PGT_L2, D2));
     pt_unpin_all(D1);
     for (uint64_t m = 0; m < NFRAMES; m++)
         if (m != FOREIGN)
             OK(fi(m)->type & PGT_PINNED);
     counts(FOREIGN, PGT_L2 | PGT_PINNED, 1, 1); counts(l4, PGT_NONE, 0, 0);
     counts(l4b, PGT_L4, 1, 1); counts(l3, PGT_L3, 1, 1); counts(l1, PGT_L1, 1, 1);
-    struct hv_ref base = { l4b, PGT_L4 };
-    OK(pagetype_audit(D1, &base, 1)); put_page_and_type(l4b);
+    struct hv_ref base = { _mfn(l4b), PGT_L4 };
+    OK(pagetype_audit(D1, &base, 1)); put_page_and_type(_mfn(l4b));
     pt_unpin_all(D2);
     check_all_clear();
 }
@@ -575,16 +579,16 @@ TEST(test_tlb_safety_flags)
     uint64_t l1 = new_tbl(), l1b = new_tbl(), x = new_tbl();
     bool fl = false;
     tbl(l1)[0] = pte(x, RW);
-    OK(pt_pin(l1, PGT_L1, D1)); pagetype_tlb_flushed(); assert_false(pagetype_flush_needed());
-    OK(pt_pin(l1b, PGT_L1, D1)); assert_false(pagetype_flush_needed());  /* table made only */
+    OK(pt_pin(_mfn(l1), PGT_L1, D1)); pagetype_tlb_flushed(); assert_false(pagetype_flush_needed());
+    OK(pt_pin(_mfn(l1b), PGT_L1, D1)); assert_false(pagetype_flush_needed());  /* table made only */
     pagetype_tlb_flushed();
-    OK(pt_update(l1, 0, pte(x, RO), D1, &fl));                          /* writable gone */
+    OK(pt_update(_mfn(l1), 0, pte(x, RO), D1, &fl));                          /* writable gone */
     assert_false(pagetype_flush_needed());
-    OK(pt_pin(x, PGT_L1, D1)); assert_true(pagetype_flush_needed());   /* ...then a table */
+    OK(pt_pin(_mfn(x), PGT_L1, D1)); assert_true(pagetype_flush_needed());   /* ...then a table */
     pagetype_tlb_flushed(); assert_false(pagetype_flush_needed());
-    OK(pt_unpin(l1b, D1)); assert_true(pagetype_flush_needed());      /* a table dropped */
+    OK(pt_unpin(_mfn(l1b), D1)); assert_true(pagetype_flush_needed());      /* a table dropped */
     pagetype_tlb_flushed();
-    ERR(pt_pin(l1, PGT_L2, D1), EBUSY); assert_false(pagetype_flush_needed());
+    ERR(pt_pin(_mfn(l1), PGT_L2, D1), EBUSY); assert_false(pagetype_flush_needed());
 }
 
 /* ---- audit ---- */
@@ -594,10 +598,12 @@ TEST(test_audit_clean_and_detects_corruption)
     uint64_t l4 = new_tbl(), l3 = new_tbl(), l2 = new_tbl(), l1 = new_tbl();
     tbl(l4)[0] = pte(l3, RW); tbl(l3)[0] = pte(l2, RW); tbl(l2)[0] = pte(l1, RW);
     tbl(l2)[1] = pte(BIG, RO | PTE_PS); tbl(l1)[0] = pte(DATA, RW);
-    tbl(l1)[1] = pte(DATA + 1, RO); OK(pt_pin(l4, PGT_L4, D1)); OK(pt_pin(l1, PGT_L1, D1));
-    OK(get_page_and_type(l4, PGT_L4, D1));
-    OK(get_page_and_type(DATA + 5, PGT_WRITABLE, D1));
-    struct hv_ref refs[3] = { { l4, PGT_L4 }, { DATA + 5, PGT_WRITABLE }, { DATA, PGT_NONE } };
+    tbl(l1)[1] = pte(DATA + 1, RO); OK(pt_pin(_mfn(l4), PGT_L4, D1));
+    OK(pt_pin(_mfn(l1), PGT_L1, D1));
+    OK(get_page_and_type(_mfn(l4), PGT_L4, D1));
+    OK(get_page_and_type(_mfn(DATA + 5), PGT_WRITABLE, D1));
+    struct hv_ref refs[3] = { { _mfn(l4), PGT_L4 }, { _mfn(DATA + 5), PGT_WRITABLE },
+                              { _mfn(DATA), PGT_NONE } };
     OK(pagetype_audit(D1, refs, 2)); OK(pagetype_audit(D2, NULL, 0));
     assert_true(pagetype_audit(D1, refs, 1) > 0);          /* missing hv ref */
     assert_true(pagetype_audit(D1, refs + 1, 1) > 0);
@@ -690,20 +696,20 @@ TEST(test_random_sequence_keeps_invariants)
             unsigned idx = idxs[rnd() % 8], lvl = pgt_level(fi(t)->type);
             uint64_t val = rand_val(lvl ? lvl : 1 + rnd() % 4, pool);
             bool fl = false;
-            rc = pt_update(t, idx, val, D1, &fl);
+            rc = pt_update(_mfn(t), idx, val, D1, &fl);
             if (rc == 0) {
                 assert_int_equal(tbl(t)[idx], val);
                 ok_update[lvl]++, links += lvl > 1 && (val & PTE_P) && !(val & PTE_PS);
             }
         } else if (op < 7) {
             unsigned type = PGT_L1 + rnd() % 4;
-            if ((rc = pt_pin(t, type, D1)) == 0)
+            if ((rc = pt_pin(_mfn(t), type, D1)) == 0)
                 ok_pin[pgt_level(type)]++;
         } else if (op == 7) {
-            rc = pt_unpin(t, D1);
+            rc = pt_unpin(_mfn(t), D1);
         } else if (op == 8 && nrefs < 4) {
-            if ((rc = get_page_and_type(t, PGT_L4, D1)) == 0)
-                refs[nrefs++] = (struct hv_ref){ t, PGT_L4 };
+            if ((rc = get_page_and_type(_mfn(t), PGT_L4, D1)) == 0)
+                refs[nrefs++] = (struct hv_ref){ _mfn(t), PGT_L4 };
         } else if (nrefs) {
             unsigned k = rnd() % nrefs;
             put_page_and_type(refs[k].mfn), refs[k] = refs[--nrefs];
@@ -738,66 +744,68 @@ TEST(test_foreign_map_counts_against_owner)
 {
     bool fl = false;
     uint64_t l1 = new_tbl();
-    OK(pt_pin(l1, PGT_L1, D1));
+    OK(pt_pin(_mfn(l1), PGT_L1, D1));
     take_snap();
-    OK(pt_update_foreign(l1, 3, pte(FOREIGN, RW), D1, D2, &fl));
+    OK(pt_update_foreign(_mfn(l1), 3, pte(FOREIGN, RW), D1, D2, &fl));
     counts(FOREIGN, PGT_WRITABLE, 1, 1); FOREIGN_COUNTS(1, 1); assert_false(fl);
     OK(pagetype_audit(D1, NULL, 0)); OK(pagetype_audit(D2, NULL, 0));
-    OK(pt_update_foreign(l1, 4, pte(FOREIGN_IN, RO), D1, D2, &fl));   /* inside D1's range */
+    OK(pt_update_foreign(_mfn(l1), 4, pte(FOREIGN_IN, RO), D1, D2, &fl));   /* inside D1's range */
     counts(FOREIGN_IN, PGT_NONE, 0, 1); FOREIGN_COUNTS(2, 2);
     OK(pagetype_audit(D1, NULL, 0)); OK(pagetype_audit(D2, NULL, 0));
     /* Replaced by a normal update: the reference goes back to its owner's frame. */
     pagetype_tlb_flushed();
-    OK(pt_update(l1, 3, pte(DATA, RO), D1, &fl)); assert_true(fl);
+    OK(pt_update(_mfn(l1), 3, pte(DATA, RO), D1, &fl)); assert_true(fl);
     counts(FOREIGN, PGT_NONE, 0, 0); FOREIGN_COUNTS(1, 1);
     assert_true(pagetype_flush_needed());          /* a stale translation must go */
-    OK(pt_update(l1, 3, 0, D1, &fl));
+    OK(pt_update(_mfn(l1), 3, 0, D1, &fl));
     /* Re-mapping the same entry with the same value keeps the counts. */
-    OK(pt_update_foreign(l1, 4, pte(FOREIGN_IN, RO), D1, D2, &fl));
+    OK(pt_update_foreign(_mfn(l1), 4, pte(FOREIGN_IN, RO), D1, D2, &fl));
     counts(FOREIGN_IN, PGT_NONE, 0, 1); FOREIGN_COUNTS(1, 1);
     /* Foreign over foreign. */
-    OK(pt_update_foreign(l1, 4, pte(FOREIGN + 1, RW), D1, D2, &fl));
-    counts(FOREIGN_IN, PGT_NONE, 0, 0); counts(FOREIGN + 1, PGT_WRITABLE, 1, 1); FOREIGN_COUNTS(1, 1);
-    OK(pt_update(l1, 4, 0, D1, &fl)); FOREIGN_COUNTS(0, 0);
+    OK(pt_update_foreign(_mfn(l1), 4, pte(FOREIGN + 1, RW), D1, D2, &fl));
+    counts(FOREIGN_IN, PGT_NONE, 0, 0); counts(FOREIGN + 1, PGT_WRITABLE, 1, 1);
+    FOREIGN_COUNTS(1, 1);
+    OK(pt_update(_mfn(l1), 4, 0, D1, &fl)); FOREIGN_COUNTS(0, 0);
     check_snap();
-    OK(pt_unpin(l1, D1)); check_all_clear();
+    OK(pt_unpin(_mfn(l1), D1)); check_all_clear();
 }
 
 TEST(test_foreign_refusals_change_nothing)
 {
     bool fl = false;
     uint64_t l1 = new_tbl(), l2 = new_tbl();
-    OK(pt_pin(l1, PGT_L1, D1)); OK(pt_pin(l2, PGT_L2, D1));
+    OK(pt_pin(_mfn(l1), PGT_L1, D1)); OK(pt_pin(_mfn(l2), PGT_L2, D1));
     uint64_t d2tbl = FOREIGN + 10;                       /* a table of domain 2 */
-    memset(tbl(d2tbl), 0, PAGE_SIZE); OK(pt_pin(d2tbl, PGT_L1, D2));
+    memset(tbl(d2tbl), 0, PAGE_SIZE); OK(pt_pin(_mfn(d2tbl), PGT_L1, D2));
     tbl(l1)[7] = 0;
     take_snap();
-    ERR(pt_update_foreign(FOREIGN, 0, pte(FOREIGN + 1, RW), D1, D2, &fl), EPERM); /* D2's */
-    ERR(pt_update_foreign(DATA, 0, pte(FOREIGN, RW), D1, D2, &fl), EINVAL);       /* no table */
-    ERR(pt_update_foreign(l2, 0, pte(FOREIGN, RW), D1, D2, &fl), EINVAL);         /* an L2 */
-    ERR(pt_update_foreign(l1, 512, pte(FOREIGN, RW), D1, D2, &fl), EINVAL);
-    ERR(pt_update_foreign(l1, 0, pte(FOREIGN, RW), D1, D1, &fl), EINVAL);         /* self */
-    ERR(pt_update_foreign(l1, 0, pte(FOREIGN, RW), D1, PGT_FOREIGN_DOMIDS, &fl), EINVAL);
-    ERR(pt_update_foreign(l1, 0, pte(FOREIGN, RW), D1, 0xFFFF, &fl), EINVAL);
-    ERR(pt_update_foreign(l1, 0, pte(FOREIGN, RW) & ~PTE_P, D1, D2, &fl), EINVAL);
-    ERR(pt_update_foreign(l1, 0, 0, D1, D2, &fl), EINVAL);
-    ERR(pt_update_foreign(l1, 0, pte(FOREIGN, PTE_P | PTE_W), D1, D2, &fl), EINVAL); /* no U */
-    ERR(pt_update_foreign(l1, 0, pte(FOREIGN, RW | PTE_PS), D1, D2, &fl), EINVAL);
-    ERR(pt_update_foreign(l1, 0, pte(FOREIGN, RW | PTE_PCD), D1, D2, &fl), EINVAL);
-    ERR(pt_update_foreign(l1, 0, pte(FOREIGN, RW | PTE_G), D1, D2, &fl), EINVAL);
+    ERR(pt_update_foreign(_mfn(FOREIGN), 0, pte(FOREIGN + 1, RW), D1, D2, &fl), EPERM); /* D2's */
+    ERR(pt_update_foreign(_mfn(DATA), 0, pte(FOREIGN, RW), D1, D2, &fl), EINVAL); /* no table */
+    ERR(pt_update_foreign(_mfn(l2), 0, pte(FOREIGN, RW), D1, D2, &fl), EINVAL);   /* an L2 */
+    ERR(pt_update_foreign(_mfn(l1), 512, pte(FOREIGN, RW), D1, D2, &fl), EINVAL);
+    ERR(pt_update_foreign(_mfn(l1), 0, pte(FOREIGN, RW), D1, D1, &fl), EINVAL);   /* self */
+    ERR(pt_update_foreign(_mfn(l1), 0, pte(FOREIGN, RW), D1, PGT_FOREIGN_DOMIDS, &fl), EINVAL);
+    ERR(pt_update_foreign(_mfn(l1), 0, pte(FOREIGN, RW), D1, 0xFFFF, &fl), EINVAL);
+    ERR(pt_update_foreign(_mfn(l1), 0, pte(FOREIGN, RW) & ~PTE_P, D1, D2, &fl), EINVAL);
+    ERR(pt_update_foreign(_mfn(l1), 0, 0, D1, D2, &fl), EINVAL);
+    ERR(pt_update_foreign(_mfn(l1), 0, pte(FOREIGN, RW & ~PTE_U), D1, D2, &fl), EINVAL); /* no U */
+    ERR(pt_update_foreign(_mfn(l1), 0, pte(FOREIGN, RW | PTE_PS), D1, D2, &fl), EINVAL);
+    ERR(pt_update_foreign(_mfn(l1), 0, pte(FOREIGN, RW | PTE_PCD), D1, D2, &fl), EINVAL);
+    ERR(pt_update_foreign(_mfn(l1), 0, pte(FOREIGN, RW | PTE_G), D1, D2, &fl), EINVAL);
     static const uint64_t not_d2[] = { DATA, FOREIGN_IN + 1, HVF, FREEF, 0, NFRAMES, 1ull << 39 };
     for (size_t i = 0; i < N(not_d2); i++)
-        ERR(pt_update_foreign(l1, 0, pte(not_d2[i], RO), D1, D2, &fl), EINVAL);
-    ERR(pt_update_foreign(l1, 0, pte(d2tbl, RO), D1, D2, &fl), EBUSY);          /* a table */
-    ERR(pt_update_foreign(l1, 0, pte(d2tbl, RW), D1, D2, &fl), EBUSY);
+        ERR(pt_update_foreign(_mfn(l1), 0, pte(not_d2[i], RO), D1, D2, &fl), EINVAL);
+    ERR(pt_update_foreign(_mfn(l1), 0, pte(d2tbl, RO), D1, D2, &fl), EBUSY);          /* a table */
+    ERR(pt_update_foreign(_mfn(l1), 0, pte(d2tbl, RW), D1, D2, &fl), EBUSY);
     check_snap(); FOREIGN_COUNTS(0, 0); assert_false(fl);
     /* A foreign writable mapping keeps the frame from becoming domain 2's table. */
-    OK(pt_update_foreign(l1, 0, pte(FOREIGN + 11, RW), D1, D2, &fl));
+    OK(pt_update_foreign(_mfn(l1), 0, pte(FOREIGN + 11, RW), D1, D2, &fl));
     memset(tbl(FOREIGN + 11), 0, PAGE_SIZE);
-    ERR(pt_pin(FOREIGN + 11, PGT_L1, D2), EBUSY);
+    ERR(pt_pin(_mfn(FOREIGN + 11), PGT_L1, D2), EBUSY);
     OK(pagetype_audit(D1, NULL, 0)); OK(pagetype_audit(D2, NULL, 0));
-    OK(pt_update(l1, 0, 0, D1, &fl));
-    OK(pt_unpin(l1, D1)); OK(pt_unpin(l2, D1)); OK(pt_unpin(d2tbl, D2)); check_all_clear();
+    OK(pt_update(_mfn(l1), 0, 0, D1, &fl));
+    OK(pt_unpin(_mfn(l1), D1)); OK(pt_unpin(_mfn(l2), D1)); OK(pt_unpin(_mfn(d2tbl), D2));
+    check_all_clear();
 }
 
 TEST(test_foreign_dropped_by_devalidation_and_teardown)
@@ -805,35 +813,35 @@ TEST(test_foreign_dropped_by_devalidation_and_teardown)
     bool fl = false;
     uint64_t t[4];
     chain(t);
-    OK(pt_pin(t[0], PGT_L4, D1));
+    OK(pt_pin(_mfn(t[0]), PGT_L4, D1));
     take_snap();
     /* Devalidation of the L1 (its L2 entry removed) drops the foreign reference. */
-    OK(pt_update_foreign(t[3], 9, pte(FOREIGN, RW), D1, D2, &fl));
-    OK(pt_update_foreign(t[3], 10, pte(FOREIGN, RO), D1, D2, &fl));
+    OK(pt_update_foreign(_mfn(t[3]), 9, pte(FOREIGN, RW), D1, D2, &fl));
+    OK(pt_update_foreign(_mfn(t[3]), 10, pte(FOREIGN, RO), D1, D2, &fl));
     counts(FOREIGN, PGT_WRITABLE, 1, 2); FOREIGN_COUNTS(2, 2);
     OK(pagetype_audit(D1, NULL, 0)); OK(pagetype_audit(D2, NULL, 0));
     pagetype_tlb_flushed();
-    OK(pt_update(t[2], 0, 0, D1, &fl));
+    OK(pt_update(_mfn(t[2]), 0, 0, D1, &fl));
     counts(FOREIGN, PGT_NONE, 0, 0); counts(t[3], PGT_NONE, 0, 0); FOREIGN_COUNTS(0, 0);
     assert_true(pagetype_flush_needed());
     OK(pagetype_audit(D1, NULL, 0)); OK(pagetype_audit(D2, NULL, 0));
     /* The stale entries stay in the frame: validating it again refuses them. */
-    ERR(pt_update(t[2], 0, pte(t[3], RW), D1, &fl), EPERM);
+    ERR(pt_update(_mfn(t[2]), 0, pte(t[3], RW), D1, &fl), EPERM);
     counts(t[3], PGT_NONE, 0, 0); FOREIGN_COUNTS(0, 0);
     tbl(t[3])[9] = tbl(t[3])[10] = 0;
-    OK(pt_update(t[2], 0, pte(t[3], RW), D1, &fl));
+    OK(pt_update(_mfn(t[2]), 0, pte(t[3], RW), D1, &fl));
     check_snap();
     /* Teardown of the mapping domain: its foreign entries are cleared and dropped. */
-    OK(pt_update_foreign(t[3], 9, pte(FOREIGN, RW), D1, D2, &fl));
-    OK(pt_update_foreign(t[3], 11, pte(FOREIGN + 5, RO), D1, D2, &fl));
-    OK(pt_update(t[3], 12, pte(DATA, RW), D1, &fl));      /* its own mapping stays */
+    OK(pt_update_foreign(_mfn(t[3]), 9, pte(FOREIGN, RW), D1, D2, &fl));
+    OK(pt_update_foreign(_mfn(t[3]), 11, pte(FOREIGN + 5, RO), D1, D2, &fl));
+    OK(pt_update(_mfn(t[3]), 12, pte(DATA, RW), D1, &fl));      /* its own mapping stays */
     pagetype_drop_foreign_held(D1);
     assert_int_equal(tbl(t[3])[9], 0); assert_int_equal(tbl(t[3])[11], 0);
     counts(FOREIGN, PGT_NONE, 0, 0); counts(FOREIGN + 5, PGT_NONE, 0, 0); FOREIGN_COUNTS(0, 0);
     counts(DATA, PGT_WRITABLE, 1, 1);
     OK(pagetype_audit(D1, NULL, 0)); OK(pagetype_audit(D2, NULL, 0));
     /* Teardown of the mapped domain: every mapping of its frames is revoked. */
-    OK(pt_update_foreign(t[3], 9, pte(FOREIGN, RW), D1, D2, &fl));
+    OK(pt_update_foreign(_mfn(t[3]), 9, pte(FOREIGN, RW), D1, D2, &fl));
     pagetype_revoke_foreign(D1);                        /* nothing of D1 is mapped */
     FOREIGN_COUNTS(1, 1);
     pagetype_tlb_flushed();
@@ -841,17 +849,17 @@ TEST(test_foreign_dropped_by_devalidation_and_teardown)
     assert_int_equal(tbl(t[3])[9], 0); counts(FOREIGN, PGT_NONE, 0, 0); FOREIGN_COUNTS(0, 0);
     assert_true(pagetype_flush_needed());
     counts(DATA, PGT_WRITABLE, 1, 1);
-    OK(pt_update(t[3], 12, 0, D1, &fl));
+    OK(pt_update(_mfn(t[3]), 12, 0, D1, &fl));
     check_snap();
-    OK(pt_unpin(t[0], D1)); check_all_clear();
+    OK(pt_unpin(_mfn(t[0]), D1)); check_all_clear();
 }
 
 TEST(test_audit_counts_foreign_references)
 {
     bool fl = false;
     uint64_t l1 = new_tbl();
-    OK(pt_pin(l1, PGT_L1, D1));
-    OK(pt_update_foreign(l1, 0, pte(FOREIGN, RW), D1, D2, &fl));
+    OK(pt_pin(_mfn(l1), PGT_L1, D1));
+    OK(pt_update_foreign(_mfn(l1), 0, pte(FOREIGN, RW), D1, D2, &fl));
     OK(pagetype_audit(D1, NULL, 0)); OK(pagetype_audit(D2, NULL, 0));
     fi(FOREIGN)->ref_count++;                          /* one reference too many */
     assert_true(pagetype_audit(D2, NULL, 0) > 0); OK(pagetype_audit(D1, NULL, 0));
@@ -867,7 +875,7 @@ TEST(test_audit_counts_foreign_references)
     assert_true(pagetype_audit(D1, NULL, 0) > 0); assert_true(pagetype_audit(D2, NULL, 0) > 0);
     tbl(l1)[0] = e;
     OK(pagetype_audit(D1, NULL, 0)); OK(pagetype_audit(D2, NULL, 0));
-    OK(pt_update(l1, 0, 0, D1, &fl)); OK(pt_unpin(l1, D1)); check_all_clear();
+    OK(pt_update(_mfn(l1), 0, 0, D1, &fl)); OK(pt_unpin(_mfn(l1), D1)); check_all_clear();
 }
 
 /* ---- the inline common case of get/put_page_and_type ---- */
@@ -879,19 +887,21 @@ TEST(test_page_and_type_inline_paths)
 {
     uint64_t d = DATA + 7;
     take_snap();
-    OK(get_page_and_type(d, PGT_WRITABLE, D1)); counts(d, PGT_WRITABLE, 1, 1);  /* full path */
-    OK(get_page_and_type(d, PGT_WRITABLE, D1)); counts(d, PGT_WRITABLE, 2, 2);  /* inline */
-    ERR(get_page_and_type(d, PGT_L1, D1), EBUSY); counts(d, PGT_WRITABLE, 2, 2);
-    ERR(get_page_and_type(d, PGT_WRITABLE, D2), EPERM); counts(d, PGT_WRITABLE, 2, 2);
-    OK(get_page(d, D1)); counts(d, PGT_WRITABLE, 2, 3);     /* a plain reference too */
+    OK(get_page_and_type(_mfn(d), PGT_WRITABLE, D1)); counts(d, PGT_WRITABLE, 1, 1); /* full path */
+    OK(get_page_and_type(_mfn(d), PGT_WRITABLE, D1)); counts(d, PGT_WRITABLE, 2, 2); /* inline */
+    ERR(get_page_and_type(_mfn(d), PGT_L1, D1), EBUSY); counts(d, PGT_WRITABLE, 2, 2);
+    ERR(get_page_and_type(_mfn(d), PGT_WRITABLE, D2), EPERM); counts(d, PGT_WRITABLE, 2, 2);
+    OK(get_page(_mfn(d), D1)); counts(d, PGT_WRITABLE, 2, 3);     /* a plain reference too */
     fi(d)->ref_count = UINT32_MAX;
-    ERR(get_page_and_type(d, PGT_WRITABLE, D1), ENOSPC); counts(d, PGT_WRITABLE, 2, UINT32_MAX);
+    ERR(get_page_and_type(_mfn(d), PGT_WRITABLE, D1), ENOSPC);
+    counts(d, PGT_WRITABLE, 2, UINT32_MAX);
     fi(d)->ref_count = 3, fi(d)->type_count = UINT32_MAX;
-    ERR(get_page_and_type(d, PGT_WRITABLE, D1), ENOSPC); counts(d, PGT_WRITABLE, UINT32_MAX, 3);
+    ERR(get_page_and_type(_mfn(d), PGT_WRITABLE, D1), ENOSPC);
+    counts(d, PGT_WRITABLE, UINT32_MAX, 3);
     fi(d)->type_count = 2;
-    put_page_and_type(d); counts(d, PGT_WRITABLE, 1, 2);                        /* inline */
-    put_page_and_type(d); counts(d, PGT_NONE, 0, 1);                            /* the last */
-    put_page(d);
+    put_page_and_type(_mfn(d)); counts(d, PGT_WRITABLE, 1, 2);                        /* inline */
+    put_page_and_type(_mfn(d)); counts(d, PGT_NONE, 0, 1);                            /* the last */
+    put_page(_mfn(d));
     check_snap();
 
     /* A table's last type reference through the inline entry point devalidates it. */
@@ -899,12 +909,12 @@ TEST(test_page_and_type_inline_paths)
     chain(t);
     tbl(t[3])[0] = pte(DATA, RW);
     take_snap();
-    OK(get_page_and_type(t[0], PGT_L4, D1));
-    OK(get_page_and_type(t[0], PGT_L4, D1)); counts(t[0], PGT_L4, 2, 2);
+    OK(get_page_and_type(_mfn(t[0]), PGT_L4, D1));
+    OK(get_page_and_type(_mfn(t[0]), PGT_L4, D1)); counts(t[0], PGT_L4, 2, 2);
     counts(DATA, PGT_WRITABLE, 1, 1);
-    put_page_and_type(t[0]); counts(t[0], PGT_L4, 1, 1); counts(DATA, PGT_WRITABLE, 1, 1);
+    put_page_and_type(_mfn(t[0])); counts(t[0], PGT_L4, 1, 1); counts(DATA, PGT_WRITABLE, 1, 1);
     assert_int_equal(tbl(t[0])[256], HV_MARK(256));
-    put_page_and_type(t[0]); counts(t[0], PGT_NONE, 0, 0);
+    put_page_and_type(_mfn(t[0])); counts(t[0], PGT_NONE, 0, 0);
     assert_int_equal(tbl(t[0])[256], 0);               /* hypervisor slots cleared */
     check_snap();
 }
@@ -919,7 +929,7 @@ TEST(test_forged_entries_report_count_errors)
     uint64_t l2 = new_tbl(), l1 = new_tbl(), l1b = new_tbl();
     tbl(l2)[0] = pte(l1, RW); tbl(l1)[0] = pte(DATA, RW); tbl(l1)[1] = pte(DATA + 1, RO);
     take_snap();
-    OK(pt_pin(l2, PGT_L2, D1)); OK(pt_pin(l1b, PGT_L1, D1));
+    OK(pt_pin(_mfn(l2), PGT_L2, D1)); OK(pt_pin(_mfn(l1b), PGT_L1, D1));
     counts(DATA, PGT_WRITABLE, 1, 1); counts(DATA + 1, PGT_NONE, 0, 1);
     unsigned e0 = pagetype_count_errors;
     tbl(l1)[5] = 3;                                   /* P|W: mfn 0, never referenced */
@@ -927,7 +937,7 @@ TEST(test_forged_entries_report_count_errors)
     tbl(l1)[7] = pte(FOREIGN + 3, RO);                /* another domain's, never counted */
     tbl(l2)[9] = pte(DATA + 2, RW);                   /* an "L1" that is plain data */
     tbl(l1b)[0] = pte(DATA, RW);                      /* a second writable ref not taken */
-    OK(pt_unpin(l2, D1));
+    OK(pt_unpin(_mfn(l2), D1));
     assert_int_equal(pagetype_count_errors - e0, 1 + 1 + 1 + 2);   /* mfn 0 is nobody's */
     counts(0, PGT_NONE, 0, 0); counts(FOREIGN + 3, PGT_NONE, 0, 0);
     counts(DATA + 2, PGT_NONE, 0, 0);
@@ -935,10 +945,10 @@ TEST(test_forged_entries_report_count_errors)
     assert_int_equal(pagetype_foreign_mapped(D2), 0);
     assert_int_equal(pagetype_foreign_held(D1), 0);
     e0 = pagetype_count_errors;
-    OK(pt_unpin(l1b, D1));                            /* DATA's counts are already 0 */
+    OK(pt_unpin(_mfn(l1b), D1));                            /* DATA's counts are already 0 */
     assert_int_equal(pagetype_count_errors - e0, 2);
     counts(DATA, PGT_NONE, 0, 0); counts(l1b, PGT_NONE, 0, 0);
-    put_page(DATA); put_page_type(DATA);              /* direct underflows too */
+    put_page(_mfn(DATA)); put_page_type(_mfn(DATA));              /* direct underflows too */
     assert_int_equal(pagetype_count_errors - e0, 4);
     check_snap();
 }
