@@ -42,7 +42,7 @@ void tty_init(void)
 /* A new description of the console, O_RDWR; NULL when out of memory. */
 struct file *tty_open(void)
 {
-    return file_alloc(FILE_TTY, HOS_O_RDWR);
+    return file_alloc(&tty_file_ops, HOS_O_RDWR);
 }
 
 /* Make pgid the foreground process group (^C goes to it); 0 = none. */
@@ -215,11 +215,12 @@ void tty_set_mode(int mode)
     kwakeup(&tty);
 }
 
-/* Read input: at most one line in cooked mode; 0 at an end of file (^D); -HOS_EAGAIN
- * when nothing is ready. Whatever was taken makes room for input the console held back
- * (tty_drained), whoever the reader is. */
-long tty_read(void *buf, size_t n)
+/* read on a tty description: at most one line in cooked mode; 0 at an end of file
+ * (^D); -HOS_EAGAIN when nothing is ready. Whatever was taken makes room for input the
+ * console held back (tty_drained), whoever the reader is. */
+static long tty_read(struct file *f, void *buf, size_t n)
 {
+    (void)f;
     if (n == 0)
         return 0;
     if (tty.mode == HOS_TTY_RAW) {
@@ -245,11 +246,36 @@ long tty_read(void *buf, size_t n)
     return (long)n;
 }
 
-/* Console output: everything is taken. */
-long tty_write(const void *buf, size_t n)
+/* write on a tty description: console output, everything is taken. */
+static long tty_write(struct file *f, const void *buf, size_t n)
 {
+    (void)f;
     if (n > (1ul << 30))
         n = 1ul << 30;
     tty_output(buf, n);
     return (long)n;
 }
+
+/* stat of a tty description: a character device, one link, nothing else. */
+static void tty_stat(const struct file *f, struct hos_stat *st)
+{
+    (void)f;
+    memset(st, 0, sizeof(*st));
+    st->nlink = 1;
+    st->mode = HOS_S_IFCHR | 0620;
+}
+
+/* wait_chan of a tty description: the one tty all descriptions share. */
+static const void *tty_file_wait_chan(const struct file *f)
+{
+    (void)f;
+    return tty_wait_chan();
+}
+
+/* Descriptions of the console: no lseek, no readdir, nothing to release. */
+const struct file_ops tty_file_ops = {
+    .read = tty_read,
+    .write = tty_write,
+    .stat = tty_stat,
+    .wait_chan = tty_file_wait_chan,
+};

@@ -1,7 +1,8 @@
 /*
  * guest-pv/kernel/file.c: open-file descriptions. A struct file is what a file descriptor
- * points to; dup() and fork() share one (refcounted), so they share its offset. The
- * type says what is behind it: an inode of the ramfs, one end of a pipe, or the tty.
+ * points to; dup() and fork() share one (refcounted), so they share its offset. Its
+ * ops say what is behind it: an inode of the ramfs (here), one end of a pipe (pipe.c)
+ * or the tty (tty.c); the file_* functions check what every kind shares and call them.
  */
 #include "fs.h"
 
@@ -27,13 +28,87 @@ static int inode_type(const struct inode *ip)
     return (int)(ip->mode & HOS_S_IFMT);
 }
 
-/* A new description of type t with one reference; NULL when out of memory. */
-struct file *file_alloc(enum file_type t, int flags)
+/* read for inode files: from the offset, moved past what was read (a directory:
+ * inode_read says EISDIR). */
+static long inode_file_read(struct file *f, void *buf, size_t n)
+{
+    long r = inode_read(f->inode, f->offset, buf, n);
+    if (r > 0)
+        f->offset += (uint64_t)r;
+    return r;
+}
+
+/* write for inode files (regular: directories open read-only): at the offset, or at
+ * the end with HOS_O_APPEND; the offset moves past what was written. */
+static long inode_file_write(struct file *f, const void *buf, size_t n)
+{
+    if (f->flags & HOS_O_APPEND)
+        f->offset = f->inode->size;
+    long r = inode_write(f->inode, f->offset, buf, n);
+    if (r > 0)
+        f->offset += (uint64_t)r;
+    return r;
+}
+
+/* lseek for inode files: the new offset, -HOS_EINVAL for a bad whence or a position
+ * below 0 or past INT64_MAX. */
+static long inode_file_lseek(struct file *f, int64_t off, int whence)
+{
+    int64_t base;
+    switch (whence) {
+    case HOS_SEEK_SET: base = 0; break;
+    case HOS_SEEK_CUR: base = (int64_t)f->offset; break;
+    case HOS_SEEK_END: base = (int64_t)f->inode->size; break;
+    default: return -HOS_EINVAL;
+    }
+    int64_t pos;
+    if (__builtin_add_overflow(base, off, &pos) || pos < 0)
+        return -HOS_EINVAL;
+    f->offset = (uint64_t)pos;
+    return (long)pos;
+}
+
+/* stat for inode files: the inode's status. */
+static void inode_file_stat(const struct file *f, struct hos_stat *st)
+{
+    inode_stat(f->inode, st);
+}
+
+/* readdir for inode files: the entry at the offset, which moves on; -HOS_ENOTDIR when
+ * the inode is no directory. */
+static long inode_file_readdir(struct file *f, struct hos_dirent *d)
+{
+    if (inode_type(f->inode) != HOS_S_IFDIR)
+        return -HOS_ENOTDIR;
+    long r = dir_entry_at(f->inode, f->offset, d);
+    if (r > 0)
+        f->offset++;
+    return r;
+}
+
+/* release for inode files: drop the description's reference on the inode. */
+static void inode_file_release(struct file *f)
+{
+    inode_put(f->inode);
+}
+
+/* Descriptions of ramfs inodes: regular files and directories. */
+static const struct file_ops inode_file_ops = {
+    .read = inode_file_read,
+    .write = inode_file_write,
+    .lseek = inode_file_lseek,
+    .stat = inode_file_stat,
+    .readdir = inode_file_readdir,
+    .release = inode_file_release,
+};
+
+/* A new description doing ops, with one reference; NULL when out of memory. */
+struct file *file_alloc(const struct file_ops *ops, int flags)
 {
     struct file *f = kmalloc(sizeof(*f));
     if (!f)
         return NULL;
-    f->type = t;
+    f->ops = ops;
     f->refs = 1;
     f->flags = flags;
     return f;
@@ -49,7 +124,7 @@ long fs_open(struct inode *cwd, const char *path, int flags, unsigned mode,
         return -HOS_EINVAL;
     if ((flags & HOS_O_CREAT) && (flags & HOS_O_DIRECTORY))
         return -HOS_EINVAL;                 /* open() makes no directories */
-    struct file *f = file_alloc(FILE_INODE, flags & (HOS_O_ACCMODE | HOS_O_APPEND));
+    struct file *f = file_alloc(&inode_file_ops, flags & (HOS_O_ACCMODE | HOS_O_APPEND));
     if (!f)
         return -HOS_ENOMEM;
     struct inode *ip;
@@ -72,7 +147,7 @@ long fs_open(struct inode *cwd, const char *path, int flags, unsigned mode,
     }
     if (type == HOS_S_IFCHR) {              /* the console: a tty description */
         inode_put(ip);
-        f->type = FILE_TTY;
+        f->ops = &tty_file_ops;
     } else {
         f->inode = ip;
         if ((flags & HOS_O_TRUNC) && type == HOS_S_IFREG && acc != HOS_O_RDONLY)
@@ -85,45 +160,17 @@ long fs_open(struct inode *cwd, const char *path, int flags, unsigned mode,
 /* Read up to n bytes: bytes read, 0 at end of file, -HOS_EAGAIN when it would block. */
 long file_read(struct file *f, void *buf, size_t n)
 {
-    if (!f || !can_read(f))
+    if (!f || !can_read(f) || !f->ops->read)
         return -HOS_EBADF;
-    switch (f->type) {
-    case FILE_INODE: {                      /* a directory: inode_read says EISDIR */
-        long r = inode_read(f->inode, f->offset, buf, n);
-        if (r > 0)
-            f->offset += (uint64_t)r;
-        return r;
-    }
-    case FILE_PIPE_READ:
-        return pipe_read(f->pipe, buf, n);
-    case FILE_TTY:
-        return tty_read(buf, n);
-    default:
-        return -HOS_EBADF;
-    }
+    return f->ops->read(f, buf, n);
 }
 
 /* Write n bytes: bytes written (pipes: maybe fewer), or a negative error. */
 long file_write(struct file *f, const void *buf, size_t n)
 {
-    if (!f || !can_write(f))
+    if (!f || !can_write(f) || !f->ops->write)
         return -HOS_EBADF;
-    switch (f->type) {
-    case FILE_INODE: {                      /* regular: directories open read-only */
-        if (f->flags & HOS_O_APPEND)
-            f->offset = f->inode->size;
-        long r = inode_write(f->inode, f->offset, buf, n);
-        if (r > 0)
-            f->offset += (uint64_t)r;
-        return r;
-    }
-    case FILE_PIPE_WRITE:
-        return pipe_write(f->pipe, buf, n);
-    case FILE_TTY:
-        return tty_write(buf, n);
-    default:
-        return -HOS_EBADF;
-    }
+    return f->ops->write(f, buf, n);
 }
 
 /* Move the offset (HOS_SEEK_*): the new offset; -HOS_ESPIPE for pipes and the tty. */
@@ -131,20 +178,9 @@ long file_lseek(struct file *f, int64_t off, int whence)
 {
     if (!f)
         return -HOS_EBADF;
-    if (f->type != FILE_INODE)
+    if (!f->ops->lseek)
         return -HOS_ESPIPE;
-    int64_t base;
-    switch (whence) {
-    case HOS_SEEK_SET: base = 0; break;
-    case HOS_SEEK_CUR: base = (int64_t)f->offset; break;
-    case HOS_SEEK_END: base = (int64_t)f->inode->size; break;
-    default: return -HOS_EINVAL;
-    }
-    int64_t pos;
-    if (__builtin_add_overflow(base, off, &pos) || pos < 0)
-        return -HOS_EINVAL;
-    f->offset = (uint64_t)pos;
-    return (long)pos;
+    return f->ops->lseek(f, off, whence);
 }
 
 /* Status of what f refers to (pipes and the tty get a type and nothing else). */
@@ -152,13 +188,7 @@ long file_fstat(struct file *f, struct hos_stat *st)
 {
     if (!f || !st)
         return -HOS_EBADF;
-    if (f->type == FILE_INODE) {
-        inode_stat(f->inode, st);
-        return 0;
-    }
-    memset(st, 0, sizeof(*st));
-    st->nlink = 1;
-    st->mode = f->type == FILE_TTY ? (HOS_S_IFCHR | 0620) : (HOS_S_IFIFO | 0600);
+    f->ops->stat(f, st);
     return 0;
 }
 
@@ -167,12 +197,9 @@ long file_readdir(struct file *f, struct hos_dirent *d)
 {
     if (!f || !d)
         return -HOS_EBADF;
-    if (f->type != FILE_INODE || inode_type(f->inode) != HOS_S_IFDIR)
+    if (!f->ops->readdir)
         return -HOS_ENOTDIR;
-    long r = dir_entry_at(f->inode, f->offset, d);
-    if (r > 0)
-        f->offset++;
-    return r;
+    return f->ops->readdir(f, d);
 }
 
 /* Another reference to f (dup, fork); returns f. */
@@ -188,26 +215,15 @@ void file_close(struct file *f)
 {
     if (!f || f->refs == 0 || --f->refs > 0)
         return;
-    switch (f->type) {
-    case FILE_INODE:
-        inode_put(f->inode);
-        break;
-    case FILE_PIPE_READ:
-    case FILE_PIPE_WRITE:
-        pipe_close_end(f->pipe, f->type == FILE_PIPE_WRITE);
-        break;
-    default:
-        break;
-    }
+    if (f->ops->release)
+        f->ops->release(f);
     kfree(f);
 }
 
 /* What to sleep on after -HOS_EAGAIN from f. */
 const void *file_wait_chan(const struct file *f)
 {
-    if (f && (f->type == FILE_PIPE_READ || f->type == FILE_PIPE_WRITE))
-        return f->pipe;
-    if (f && f->type == FILE_TTY)
-        return tty_wait_chan();
+    if (f && f->ops->wait_chan)
+        return f->ops->wait_chan(f);
     return f;
 }

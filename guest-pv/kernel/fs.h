@@ -83,18 +83,29 @@ long fs_open_inode(struct inode *cwd, const char *path, int flags, unsigned mode
                    struct inode **out);
 
 /* ---- open files (file.c) --------------------------------------------------------- */
-enum file_type { FILE_INODE = 1, FILE_PIPE_READ, FILE_PIPE_WRITE, FILE_TTY };
-
+struct file;
 struct pipe;
+
+/* What one kind of open file does: inode files (file.c), pipe ends (pipe.c), the tty
+ * (tty.c). A NULL entry is an operation the kind lacks; file.c answers it as noted. */
+struct file_ops {
+    long (*read)(struct file *f, void *buf, size_t n);          /* NULL: -HOS_EBADF */
+    long (*write)(struct file *f, const void *buf, size_t n);   /* NULL: -HOS_EBADF */
+    long (*lseek)(struct file *f, int64_t off, int whence);     /* NULL: -HOS_ESPIPE */
+    void (*stat)(const struct file *f, struct hos_stat *st);    /* every kind has it */
+    long (*readdir)(struct file *f, struct hos_dirent *d);      /* NULL: -HOS_ENOTDIR */
+    void (*release)(struct file *f);        /* the last reference went; NULL: nothing */
+    const void *(*wait_chan)(const struct file *f);  /* NULL: the description itself */
+};
 
 /* An open-file description, shared by the descriptors that dup/fork made of it. */
 struct file {
-    enum file_type type;
+    const struct file_ops *ops; /* the kind of file behind it */
     uint32_t refs;
     int flags;                  /* HOS_O_* given at open */
-    uint64_t offset;            /* FILE_INODE: bytes, or the readdir position */
-    struct inode *inode;        /* FILE_INODE */
-    struct pipe *pipe;          /* FILE_PIPE_* */
+    uint64_t offset;            /* inode files: bytes, or the readdir position */
+    struct inode *inode;        /* inode files */
+    struct pipe *pipe;          /* pipe ends */
 };
 
 long fs_open(struct inode *cwd, const char *path, int flags, unsigned mode,
@@ -107,17 +118,13 @@ long file_readdir(struct file *f, struct hos_dirent *d);
 struct file *file_dup(struct file *f);
 void file_close(struct file *f);
 const void *file_wait_chan(const struct file *f);
-/* A new description of type t with one reference; NULL when out of memory. */
-struct file *file_alloc(enum file_type t, int flags);
+/* A new description doing ops, with one reference; NULL when out of memory. */
+struct file *file_alloc(const struct file_ops *ops, int flags);
 
 /* ---- pipes (pipe.c) -------------------------------------------------------------- */
 #define PIPE_SIZE 4096
 
 long pipe_open(struct file **rd, struct file **wr);
-/* Used by file.c on FILE_PIPE_* descriptions. */
-long pipe_read(struct pipe *p, void *buf, size_t n);
-long pipe_write(struct pipe *p, const void *buf, size_t n);
-void pipe_close_end(struct pipe *p, int writer);
 
 /* ---- console tty (tty.c) --------------------------------------------------------- */
 #define TTY_IN_SIZE   4096      /* completed input waiting for readers */
@@ -134,10 +141,10 @@ size_t tty_room(void);
 void tty_set_fg(int pgid);
 int tty_fg(void);
 void tty_set_mode(int mode);
-/* Used by file.c on FILE_TTY descriptions. */
-long tty_read(void *buf, size_t n);
-long tty_write(const void *buf, size_t n);
+/* What the console's readers sleep on (file_wait_chan of every tty description). */
 const void *tty_wait_chan(void);
+/* The console's operations (fs_open gives them to a /dev/console it opens). */
+extern const struct file_ops tty_file_ops;
 /* Provided by the kernel core: write bytes to the console. */
 void tty_output(const char *buf, size_t n);
 /* Provided by the kernel core: a reader took input, so the tty has room again; move in

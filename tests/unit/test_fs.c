@@ -449,7 +449,7 @@ static void test_console_device(void **state)
     assert_int_equal(fs_stat(NULL, "/dev/console", &st), 0);
     assert_int_equal(st.mode, HOS_S_IFCHR | 0620);
     struct file *f = xopen("/dev/console", HOS_O_WRONLY);
-    assert_int_equal(f->type, FILE_TTY);
+    assert_ptr_equal(f->ops, &tty_file_ops);
     stub_out_clear();
     assert_int_equal(file_write(f, "hi\n", 3), 3);
     assert_string_equal(stub_out, "hi\n");
