@@ -16,7 +16,7 @@ FREESTANDING := -std=gnu11 -O2 -g -ffreestanding -fno-stack-protector -mno-red-z
 	-nostdinc -isystem $(GCC_INC) -MMD -MP
 
 # The hypervisor runs in its own upper-half slots: position-independent code, linked there.
-HV_CFLAGS    := $(FREESTANDING) $(WARN) -fpie -fvisibility=hidden -Ihypercall-abi -Ihypervisor \
+HV_CFLAGS    := $(FREESTANDING) $(WARN) -Wconversion -fpie -fvisibility=hidden -Ihypercall-abi -Ihypervisor \
 	-Iring-io -I$(BUILD)/hypervisor
 # Guest kernels run in the top 2 GiB of their address space, in ring 3.
 GUEST_CFLAGS := $(FREESTANDING) $(WARN) -Wconversion -mcmodel=kernel -fno-pic -fno-pie -Ihypercall-abi -Iguest-pv \

@@ -18,6 +18,7 @@
 #include "hypercall.h"
 #include "lib.h"
 #include "mm.h"
+#include "panic.h"
 #include "percpu.h"
 #include "sched.h"
 
@@ -50,6 +51,16 @@ bool evtchn_init(struct domain *d)
 }
 
 /* The port entry, or NULL for port 0 / out of range. */
+/* A port or virq already checked to be below HAKO_NR_EVENT_CHANNELS, as evtchn.remote_port. */
+static uint32_t port_checked(uint64_t checked)
+{
+    _Static_assert(HAKO_NR_EVENT_CHANNELS <= (1u << 14), "ports fit evtchn.remote_port");
+    _Static_assert(HAKO_NR_VIRQS <= (1u << 14), "virqs fit evtchn.remote_port");
+    HV_ASSERT(checked < HAKO_NR_EVENT_CHANNELS);
+    return (uint32_t)checked;
+}
+#define PORT_FIELD(checked) (port_checked(checked) & 0x3fffu)
+
 static struct evtchn *port_get(struct domain *d, uint64_t port)
 {
     return port > 0 && port < HAKO_NR_EVENT_CHANNELS ? &d->evtchn[port] : NULL;
@@ -183,9 +194,9 @@ long evtchn_op(struct domain *d, unsigned cmd, struct hako_evtchn *op)
             return -HAKO_ENOSPC;
         d->evtchn[p] = (struct evtchn){ .state = HAKO_EVTCHN_INTERDOMAIN,
                                         .remote_dom = peer->domid,
-                                        .remote_port = op->remote_port };
+                                        .remote_port = PORT_FIELD(op->remote_port) };
         *pe = (struct evtchn){ .state = HAKO_EVTCHN_INTERDOMAIN, .remote_dom = d->domid,
-                               .remote_port = p };
+                               .remote_port = PORT_FIELD(p) };
         op->port = p;
         return 0;
     }
@@ -199,7 +210,7 @@ long evtchn_op(struct domain *d, unsigned cmd, struct hako_evtchn *op)
         unsigned p = port_alloc(d);
         if (!p)
             return -HAKO_ENOSPC;
-        d->evtchn[p] = (struct evtchn){ .state = HAKO_EVTCHN_VIRQ, .remote_port = op->virq };
+        d->evtchn[p] = (struct evtchn){ .state = HAKO_EVTCHN_VIRQ, .remote_port = PORT_FIELD(op->virq) };
         d->virq_port[op->virq] = (uint16_t)p;
         if (op->virq == HAKO_VIRQ_CONSOLE)
             evtchn_console_virq_bound = true;
@@ -255,7 +266,7 @@ long evtchn_port_op(struct domain *d, unsigned cmd, uint64_t port)
         struct hako_vcpu_info *vi = &s->vcpu_info[0];
         clear(&s->evtchn_mask[port / 64], port % 64);
         if (test(&s->evtchn_pending[port / 64], port % 64) &&
-            !test_and_set(&vi->evtchn_pending_sel, port / 64))
+            !test_and_set(&vi->evtchn_pending_sel, (unsigned)(port / 64)))
             raise_upcall(&d->vcpu[0], vi);
         return 0;
     }

@@ -221,11 +221,11 @@ bool parse_size(const char *s, size_t len, uint64_t *out)
         char c = s[i];
         unsigned d;
         if (c >= '0' && c <= '9')
-            d = c - '0';
+            d = (unsigned)(c - '0');
         else if (base == 16 && c >= 'a' && c <= 'f')
-            d = c - 'a' + 10;
+            d = (unsigned)(c - 'a') + 10;
         else if (base == 16 && c >= 'A' && c <= 'F')
-            d = c - 'A' + 10;
+            d = (unsigned)(c - 'A') + 10;
         else
             break;
         if (v > (UINT64_MAX - d) / base)

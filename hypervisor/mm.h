@@ -92,10 +92,4 @@ static inline void *mfn_to_virt(mfn_t mfn)
     return phys_to_virt(mfn_to_maddr(mfn));
 }
 
-/* True when va is canonical (bits 63..47 all equal). */
-static inline int va_is_canonical(uint64_t va)
-{
-    return ((int64_t)(va << 16) >> 16) == (int64_t)va;
-}
-
 #endif /* HV_MM_H */

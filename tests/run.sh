@@ -27,19 +27,27 @@ count_lines() {
   grep -E '^(FAIL|SKIP): ' "$out" | sed 's/^/  /'
 }
 
+# Run a checker that prints PASS:/FAIL: lines into log $1; a checker that exits non-zero
+# without printing a FAIL: line (it crashed, or was not found) counts as one failure.
+run_checker() {
+  local out=$1; shift
+  "$@" > "$out" 2>&1
+  local rc=$?
+  count_lines "$out"
+  if [ "$rc" != 0 ] && ! grep -q '^FAIL: ' "$out"; then
+    failed=$((failed + 1))
+    echo "  FAIL: $* exited $rc without a result (see $out)"
+  fi
+}
+
 echo "== public headers and ABI.md"
-tests/abi/check-headers.sh > "$log/abi/headers.txt" 2>&1
-count_lines "$log/abi/headers.txt"
-python3 tests/abi/check-abi-doc.py > "$log/abi/abi-doc.txt" 2>&1
-count_lines "$log/abi/abi-doc.txt"
-bash tests/abi/check-abi-doc-selftest.sh > "$log/abi/abi-doc-selftest.txt" 2>&1
-count_lines "$log/abi/abi-doc-selftest.txt"
+run_checker "$log/abi/headers.txt" tests/abi/check-headers.sh
+run_checker "$log/abi/abi-doc.txt" python3 tests/abi/check-abi-doc.py
+run_checker "$log/abi/abi-doc-selftest.txt" bash tests/abi/check-abi-doc-selftest.sh
 
 echo "== hypervisor source rules"
-python3 tests/lint/check-hv-assert.py > "$log/lint/hv-assert.txt" 2>&1
-count_lines "$log/lint/hv-assert.txt"
-bash tests/lint/check-hv-assert-selftest.sh > "$log/lint/hv-assert-selftest.txt" 2>&1
-count_lines "$log/lint/hv-assert-selftest.txt"
+run_checker "$log/lint/hv-assert.txt" python3 tests/lint/check-hv-assert.py
+run_checker "$log/lint/hv-assert-selftest.txt" bash tests/lint/check-hv-assert-selftest.sh
 
 echo "== unit tests (cmocka)"
 for t in "$BUILD"/tests/unit/test_*; do

@@ -57,11 +57,6 @@ int tty_fg(void)
     return tty.fg;
 }
 
-/* What readers sleep on after -HOS_EAGAIN. */
-const void *tty_wait_chan(void)
-{
-    return &tty;
-}
 
 /* Echo typed input (cooked mode only). */
 static void echo(const char *s, size_t n)
@@ -269,7 +264,7 @@ static void tty_stat(const struct file *f, struct hos_stat *st)
 static const void *tty_file_wait_chan(const struct file *f)
 {
     (void)f;
-    return tty_wait_chan();
+    return &tty;
 }
 
 /* Descriptions of the console: no lseek, no readdir, nothing to release. */

@@ -141,8 +141,6 @@ size_t tty_room(void);
 void tty_set_fg(int pgid);
 int tty_fg(void);
 void tty_set_mode(int mode);
-/* What the console's readers sleep on (file_wait_chan of every tty description). */
-const void *tty_wait_chan(void);
 /* The console's operations (fs_open gives them to a /dev/console it opens). */
 extern const struct file_ops tty_file_ops;
 /* Provided by the kernel core: write bytes to the console. */

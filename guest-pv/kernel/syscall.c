@@ -82,7 +82,7 @@ static long sys_rw(uint64_t fd, uint64_t uva, uint64_t len, int write)
         return -HOS_EBADF;
     if (uva >= USER_TOP || USER_TOP - uva < len)
         return -HOS_EFAULT;
-    if (!write && file_wait_chan(f) == tty_wait_chan())
+    if (!write && f->ops == &tty_file_ops)
         note_first_prompt();
     uint64_t done = 0;
     while (done < len) {

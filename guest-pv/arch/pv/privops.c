@@ -74,13 +74,25 @@ static void *linear(uint64_t pfn)
     return (void *)(virt_base + (pfn << 12));
 }
 
+/* The machine PTE that maps pfn with flags; flags 0 is the empty entry. */
+static uint64_t pte_of(uint64_t pfn, uint64_t flags)
+{
+    return flags ? (p2m[pfn] << 12) | flags : 0;
+}
+
+/* The machine address of entry idx of the table at table_pfn (mmu_update's ptr). */
+static uint64_t table_entry_maddr(uint64_t table_pfn, unsigned idx)
+{
+    return (p2m[table_pfn] << 12) | (idx * 8);
+}
+
 uint64_t pv_entry_maddr(uint64_t root_pfn, uint64_t va, unsigned level)
 {
     uint64_t pfn = root_pfn;
     for (unsigned l = 4;; l--) {
         unsigned idx = (va >> (12 + 9 * (l - 1))) & 511;
         if (l == level)
-            return (p2m[pfn] << 12) | (idx * 8);
+            return table_entry_maddr(pfn, idx);
         uint64_t e = ((const uint64_t *)linear(pfn))[idx];
         if (!(e & HAKO_PTE_P) || (e & HAKO_PTE_PS))
             return 0;
@@ -291,8 +303,8 @@ static uint64_t pv_pt_read(uint64_t table_pfn, unsigned idx, uint64_t *pfn)
 static long pv_pt_write(uint64_t table_pfn, unsigned idx, uint64_t pfn, uint64_t flags)
 {
     batch[batch_len++] = (struct hako_mmu_update){
-        .ptr = (p2m[table_pfn] << 12) | (idx * 8),
-        .val = flags ? (p2m[pfn] << 12) | flags : 0,
+        .ptr = table_entry_maddr(table_pfn, idx),
+        .val = pte_of(pfn, flags),
     };
     return batch_len == BATCH_MAX ? pv_pt_commit() : 0;
 }
@@ -300,8 +312,8 @@ static long pv_pt_write(uint64_t table_pfn, unsigned idx, uint64_t pfn, uint64_t
 /* The frame's linear alias: read-only while it is a table, read-write otherwise. */
 static long set_alias(uint64_t pfn, uint64_t flags)
 {
-    return hako_hypercall3(HAKO_HC_update_va_mapping, (uint64_t)linear(pfn),
-                           (p2m[pfn] << 12) | flags, HAKO_UVMF_INVLPG);
+    return hako_hypercall3(HAKO_HC_update_va_mapping, (uint64_t)linear(pfn), pte_of(pfn, flags),
+                           HAKO_UVMF_INVLPG);
 }
 
 /* A table frame has no writable mapping (ABI.md 12); a root is pinned as well. */
@@ -327,21 +339,20 @@ static void pv_pt_release(uint64_t pfn, unsigned level)
         if (hako_hypercall3(HAKO_HC_mmuext_op, (unsigned long)&unpin, 1, 0))
             kprintf("pv: cannot unpin the table at pfn %lu\n", (unsigned long)pfn);
     }
-    async_queue(HAKO_HC_update_va_mapping, (uint64_t)linear(pfn),
-                (p2m[pfn] << 12) | PTE_KERNEL_RW, HAKO_UVMF_INVLPG);
+    async_queue(HAKO_HC_update_va_mapping, (uint64_t)linear(pfn), pte_of(pfn, PTE_KERNEL_RW),
+                HAKO_UVMF_INVLPG);
 }
 
 static long pv_map_page(uint64_t va, uint64_t pfn, uint64_t flags)
 {
-    return hako_hypercall3(HAKO_HC_update_va_mapping, va, flags ? (p2m[pfn] << 12) | flags : 0,
-                           HAKO_UVMF_INVLPG);
+    return hako_hypercall3(HAKO_HC_update_va_mapping, va, pte_of(pfn, flags), HAKO_UVMF_INVLPG);
 }
 
 /* mmu_update's FOREIGN command takes the domain as the 4th argument. */
 static long pv_map_foreign(uint64_t table_pfn, unsigned idx, uint64_t frame, unsigned domid)
 {
     static struct hako_mmu_update req __attribute__((aligned(8)));
-    req.ptr = ((p2m[table_pfn] << 12) | (idx * 8)) | HAKO_MMU_PT_UPDATE_FOREIGN;
+    req.ptr = table_entry_maddr(table_pfn, idx) | HAKO_MMU_PT_UPDATE_FOREIGN;
     req.val = (frame << 12) | HAKO_PTE_P | HAKO_PTE_U | HAKO_PTE_W | HAKO_PTE_NX;
     return hako_hypercall6(HAKO_HC_mmu_update, (unsigned long)&req, 1, 0, domid, 0, 0);
 }
