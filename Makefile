@@ -34,7 +34,7 @@ HV_ELF     := $(BUILD)/hako.elf
 # drivers/, and one directory per privops backend in arch/<backend>/. BACKENDS lists the
 # backends; GUEST_BACKEND is the one the reference kernel is built with. A backend is
 # arch/<b>/privops.c plus any files next to it, and brings its own headers.
-BACKENDS      := pv
+BACKENDS      := pv trap
 GUEST_BACKEND ?= pv
 arch_srcs = $(wildcard guest-pv/arch/$(1)/*.c guest-pv/arch/$(1)/*.S)
 GUEST_HEAD := $(BUILD)/guest-pv/kernel/head.S.o

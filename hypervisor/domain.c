@@ -40,6 +40,8 @@ static void vcpu_init(struct domain *d, unsigned id)
     v->id = id;
     v->hc_table = d->type->hc_table;
     v->se.weight = SCHED_DEFAULT_WEIGHT;
+    if (d->type->vcpu_init)
+        d->type->vcpu_init(v);
     vcpu_update_upcall_word(v);
     v->stack_slot = (unsigned)__builtin_ctzll(~stack_slots_used);
     stack_slots_used |= 1ull << v->stack_slot;

@@ -20,6 +20,7 @@
 #define MAX_DOMAINS 64
 #define DOMAIN_NAME_MAX 32
 #define DOMAIN_MAX_VCPUS 1     /* the scheduler runs one CPU so far */
+#define EMUL_KINDS 32          /* >= X86_OP_COUNT (asserted in emulate.c) */
 
 
 enum domain_state {
@@ -38,6 +39,7 @@ struct hc_continuation {
 /* A virtual CPU: what every guest type has. The type-specific part is a member (pv). */
 struct vcpu {
     struct pv_vcpu pv;          /* paravirtualized state (guest_type.h); entry.S reads it */
+    struct trap_vcpu trap;      /* trap-and-emulate state, trap-mode domains only */
     const hypercall_fn *hc_table;       /* its domain's type->hc_table: entry.S calls it */
     uint64_t hc_count[HC_COUNT_SLOTS];  /* hypercalls made, by number (entry.S counts) */
     struct hako_vcpu_info *vcpu_info;   /* its slot in the shared-info page (direct map) */
@@ -98,6 +100,8 @@ struct domain {
     uint16_t virq_port[HAKO_NR_VIRQS];  /* port bound to each virq, 0 = none */
     uint64_t stat_events;       /* events raised on this domain */
     uint64_t stat_traps[32];    /* guest exceptions by vector */
+    uint64_t stat_emulated[EMUL_KINDS]; /* trap mode: instructions emulated, by kind
+                                           (enum x86_op; slot 0: refused) */
     const struct guest_type *type;      /* what kind of guest it runs (guest_type.h) */
     unsigned nr_vcpus;          /* vcpu[0 .. nr_vcpus) exist */
     struct vcpu vcpu[DOMAIN_MAX_VCPUS];

@@ -130,7 +130,8 @@ static long domctl_create(uint64_t arg)
     struct frame_list scratch = { FRAME_NONE, 0 };
     int rc = image_copy_in(c.image_va, c.image_len, &scratch);
     int err = 0;
-    struct domain *d = rc ? NULL : domain_create(domid, c.name[0] ? c.name : "domU", false, &guest_type_pv, &err);
+    struct domain *d = rc ? NULL : domain_create(domid, c.name[0] ? c.name : "domU", false,
+                                                 guest_type_for_cmdline(cmdline), &err);
     if (!rc && !d)
         rc = err;
     struct domain_build_params p = {

@@ -34,6 +34,24 @@ struct pv_vcpu {
     uint64_t failsafe_callback; /* guest entry for refused iret frames, 0 = none */
 };
 
+/* The trap-and-emulate part of a vCPU: the virtual CPU state a native-style kernel
+ * reads and writes with instructions (trapmode.c, emulate*.c). Its handlers, syscall
+ * entry and event entry live in pv_vcpu's fields (trap_handler[], syscall_callback,
+ * event_callback) so delivery and the upcall check are shared. */
+struct trap_vcpu {
+    uint64_t cr0, cr2, cr4;     /* virtual values (mov from crN) */
+    uint64_t idt_base, gdt_base;        /* as lidt/lgdt loaded them */
+    uint16_t idt_limit, gdt_limit;
+    uint16_t tr;                /* as ltr loaded it, 0 = none */
+    uint64_t tss_base;          /* the TSS ltr named (rsp0 read from it on entry from
+                                   user mode), 0 = none */
+    uint64_t trap_gates;        /* bit n: IDT vector n is a trap gate (keeps the
+                                   virtual IF); else an interrupt gate */
+    uint64_t star, sfmask;      /* MSRs kept for rdmsr (sfmask also applies) */
+    uint64_t tsc_deadline;      /* the TSC-deadline MSR, 0 = off */
+    uint8_t uart_ier, uart_lcr, uart_mcr, uart_scr, uart_dll, uart_dlm;  /* 16550 subset */
+};
+
 struct guest_type {
     const char *name;
     unsigned hcg;                       /* its HCG_* bit: the HC_LIST calls it may make */
@@ -47,9 +65,20 @@ struct guest_type {
     /* Before v resumes regs: deliver a pending unmasked event if v can take one now.
      * True when regs were changed to enter it. */
     bool (*deliver_events)(struct vcpu *v, struct cpu_regs *regs);
+    /* A syscall from v's user mode (regs: rip after it, rcx/r11 as the CPU left
+     * them): enter the guest kernel's system-call path, or stop the domain. */
+    void (*user_syscall)(struct vcpu *v, struct cpu_regs *regs);
+    /* Set up the type-specific state of a new vCPU (NULL: nothing to do). */
+    void (*vcpu_init)(struct vcpu *v);
 };
 
 /* The paravirtualized guest type (vtrap.c). */
 extern const struct guest_type guest_type_pv;
+/* The trap-and-emulate guest type (trapmode.c). */
+extern const struct guest_type guest_type_trap;
+
+/* The guest type a kernel command line asks for: trap when it has the word
+ * "privops=trap", else PV (ABI.md "Trap-and-emulate mode"). */
+const struct guest_type *guest_type_for_cmdline(const char *cmdline);
 
 #endif /* HV_GUEST_TYPE_H */

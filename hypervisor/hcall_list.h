@@ -31,27 +31,30 @@ typedef long (*hypercall_fn)(uint64_t, uint64_t, uint64_t);
 #define HCF_MAPPINGS  0x4u  /* may change the caller's mappings, itself or by running other
                              * calls: a multicall re-translates its array after it */
 
-#define HCG_PV        0x1u  /* paravirtualized guests (the only type so far) */
+#define HCG_PV        0x1u  /* paravirtualized guests */
+#define HCG_TRAP      0x2u  /* trap-and-emulate guests: only the PV devices (events,
+                             * domain control, console, foreign maps) and shutdown */
+#define HCG_ALL       (HCG_PV | HCG_TRAP)
 
 #define HC_BATCH (HCF_MULTICALL | HCF_ASYNC)
 
 /* clang-format off */
 #define HC_LIST(X, c)                                                                       \
-    X(c, console_io,        hc_console_io,        3, HC_BATCH,                     HCG_PV)    \
-    X(c, version,           hc_version,           2, HC_BATCH,                     HCG_PV)    \
-    X(c, sched_op,          hc_sched_op_full,     4, HCF_MULTICALL | HCF_MAPPINGS, HCG_PV)    \
-    X(c, mmu_update,        hc_mmu_update,        4, HC_BATCH | HCF_MAPPINGS,      HCG_PV)    \
+    X(c, console_io,        hc_console_io,        3, HC_BATCH,                     HCG_ALL)   \
+    X(c, version,           hc_version,           2, HC_BATCH,                     HCG_ALL)   \
+    X(c, sched_op,          hc_sched_op_full,     4, HCF_MULTICALL | HCF_MAPPINGS, HCG_ALL)   \
+    X(c, mmu_update,        hc_mmu_update,        4, HC_BATCH | HCF_MAPPINGS,      HCG_ALL)   \
     X(c, mmuext_op,         hc_mmuext_op,         3, HC_BATCH | HCF_MAPPINGS,      HCG_PV)    \
     X(c, update_va_mapping, hc_update_va_mapping, 3, HC_BATCH | HCF_MAPPINGS,      HCG_PV)    \
-    X(c, memory_op,         hc_memory_op,         2, HC_BATCH,                     HCG_PV)    \
+    X(c, memory_op,         hc_memory_op,         2, HC_BATCH,                     HCG_ALL)   \
     X(c, set_trap_table,    hc_set_trap_table,    2, HC_BATCH,                     HCG_PV)    \
     X(c, stack_switch,      hc_stack_switch,      1, HC_BATCH,                     HCG_PV)    \
     X(c, iret,              hc_iret_full,         0, 0,                            HCG_PV)    \
     X(c, set_callback,      hc_set_callback,      2, HC_BATCH,                     HCG_PV)    \
-    X(c, debug_op,          hc_debug_op,          2, HC_BATCH,                     HCG_PV)    \
-    X(c, event_channel_op,  hc_event_channel_op,  2, HC_BATCH,                     HCG_PV)    \
+    X(c, debug_op,          hc_debug_op,          2, HC_BATCH,                     HCG_ALL)   \
+    X(c, event_channel_op,  hc_event_channel_op,  2, HC_BATCH,                     HCG_ALL)   \
     X(c, set_timer_op,      hc_set_timer_op,      2, HC_BATCH,                     HCG_PV)    \
-    X(c, domctl,            hc_domctl,            2, HC_BATCH,                     HCG_PV)    \
+    X(c, domctl,            hc_domctl,            2, HC_BATCH,                     HCG_ALL)   \
     X(c, multicall,         hc_multicall,         2, 0,                            HCG_PV)    \
     X(c, async_op,          hc_async_op,          2, HCF_MULTICALL | HCF_MAPPINGS, HCG_PV)
 /* clang-format on */

@@ -138,3 +138,4 @@ _Static_assert(HC_BURST_SLOTS <= HC_COUNT_SLOTS && HC_NR <= HC_BURST_SLOTS,
     _Pragma("GCC diagnostic pop")
 
 HC_TABLES(pv, HCG_PV)
+HC_TABLES(trap, HCG_TRAP)

@@ -38,6 +38,9 @@ extern const uint64_t hypercall_count;
 extern const hypercall_fn hc_table_pv[HC_NR];
 extern const hypercall_fn hc_mc_burst_pv[HC_BURST_SLOTS];
 extern const hypercall_fn hc_async_burst_pv[HC_BURST_SLOTS];
+extern const hypercall_fn hc_table_trap[HC_NR];
+extern const hypercall_fn hc_mc_burst_trap[HC_BURST_SLOTS];
+extern const hypercall_fn hc_async_burst_trap[HC_BURST_SLOTS];
 
 /* What HC_LIST says of one hypercall, for the paths that run calls one at a time. */
 struct hc_info {

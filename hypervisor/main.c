@@ -157,7 +157,7 @@ static void build_dom0(void)
 
     hv_free_frames_before_dom0 = frame_free_count();
     int err;
-    struct domain *d = domain_create(0, "dom0", true, &guest_type_pv, &err);
+    struct domain *d = domain_create(0, "dom0", true, guest_type_for_cmdline(dom0_cmdline()), &err);
     if (!d)
         panic("cannot create dom0 (%d)", err);
     struct domain_build_params p = {
@@ -174,7 +174,7 @@ static void build_dom0(void)
         domain_destroy(d);
         panic("cannot build dom0");
     }
-    printk("dom0: %lu MiB, entry %016lx, command line \"%s\"\n", mem >> 20,
+    printk("dom0: %lu MiB, %s, entry %016lx, command line \"%s\"\n", mem >> 20, d->type->name,
            vcpu_regs(&d->vcpu[0])->rip, p.cmdline);
     sched_add(&d->vcpu[0]);
 }

@@ -142,9 +142,7 @@ long hc_mmu_update(HC_ARGS)
     return run_batch(HAKO_HC_mmu_update, a1, a2, a3, sizeof(struct hako_mmu_update), mmu_item);
 }
 
-/* Replace the vCPU's kernel (user == false) or user top-level table with mfn (0: none,
- * user only), holding an L4 type reference on the new one. */
-static int set_baseptr(struct vcpu *v, uint64_t mfn, bool user)
+int mmu_set_baseptr(struct vcpu *v, uint64_t mfn, bool user)
 {
     uint64_t *slot = user ? &v->pv.user_l4 : &v->pv.kernel_l4;
     if (mfn == 0 && !user)
@@ -160,6 +158,22 @@ static int set_baseptr(struct vcpu *v, uint64_t mfn, bool user)
     if (old)
         put_page_and_type(_mfn(old));
     return 0;
+}
+
+int mmu_invlpg(gva_t va)
+{
+    if (!guest_range_ok(va, 1))
+        return -HAKO_EINVAL;
+    flush_tlb_one(va);
+    return 0;
+}
+
+int mmu_pt_write(uint16_t domid, mfn_t table, unsigned idx, uint64_t val)
+{
+    bool changed;
+    int rc = pt_update(table, idx, val, domid, &changed);
+    flush_tlb_if_unsafe();
+    return rc;
 }
 
 /* Apply one mmuext operation. */
@@ -181,17 +195,14 @@ static int mmuext_item(uint16_t domid, const void *item)
         return pt_unpin(_mfn(op.arg1), domid);
     case HAKO_MMUEXT_NEW_BASEPTR:
     case HAKO_MMUEXT_NEW_USER_BASEPTR:
-        return set_baseptr(current_vcpu(), op.arg1, op.cmd == HAKO_MMUEXT_NEW_USER_BASEPTR);
+        return mmu_set_baseptr(current_vcpu(), op.arg1, op.cmd == HAKO_MMUEXT_NEW_USER_BASEPTR);
     case HAKO_MMUEXT_TLB_FLUSH_LOCAL:
     case HAKO_MMUEXT_TLB_FLUSH_ALL:      /* one vCPU per domain: local is all */
         flush_tlb_local();
         return 0;
     case HAKO_MMUEXT_INVLPG_LOCAL:
     case HAKO_MMUEXT_INVLPG_ALL:
-        if (!guest_range_ok(_gva(op.arg1), 1))
-            return -HAKO_EINVAL;
-        flush_tlb_one(_gva(op.arg1));
-        return 0;
+        return mmu_invlpg(_gva(op.arg1));
     default:
         return -HAKO_ENOSYS;
     }

@@ -248,6 +248,15 @@ void sched_run(void)
     }
 }
 
+void sched_block(struct vcpu *v)
+{
+    if (!__atomic_load_n(&v->vcpu_info->evtchn_upcall_pending, __ATOMIC_SEQ_CST)) {
+        v->blocked = true;
+        vcpu_update_runnable(v);
+        schedule();
+    }
+}
+
 /* sched_op(cmd, arg1, arg2): yield or shut down the calling domain. */
 long hc_sched_op(HC_ARGS)
 {
@@ -264,11 +273,7 @@ long hc_sched_op(HC_ARGS)
             async_drain(v, ASYNC_DRAIN_ON_ENTRY); /* may post completions: an event */
         /* Enabling events and blocking is one step, so a wakeup cannot be missed. */
         __atomic_store_n(&v->vcpu_info->evtchn_upcall_mask, 0, __ATOMIC_SEQ_CST);
-        if (!__atomic_load_n(&v->vcpu_info->evtchn_upcall_pending, __ATOMIC_SEQ_CST)) {
-            v->blocked = true;
-            vcpu_update_runnable(v);
-            schedule();
-        }
+        sched_block(v);
         return 0;
     case HAKO_SCHED_POLL: {
         uint64_t ports = a2, count = a3;

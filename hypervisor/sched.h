@@ -33,4 +33,8 @@ void sched_run(void) __attribute__((noreturn));
 /* sched_op(cmd, arg1, arg2): yield, block, poll or shut down the caller. */
 long hc_sched_op(HC_ARGS);
 
+/* The current vCPU v waits until an event is pending for it (its upcall_pending),
+ * masked or not; returns at once if one already is (sched_op BLOCK, trap-mode hlt). */
+void sched_block(struct vcpu *v);
+
 #endif /* HV_SCHED_H */

@@ -128,6 +128,11 @@ static uint64_t tsc_to_ns(uint64_t delta)
     return (uint64_t)(((unsigned __int128)delta * tsc_mul) >> 32);
 }
 
+uint64_t time_tsc_to_ns(uint64_t tsc)
+{
+    return tsc > tsc_at_boot ? tsc_to_ns(tsc - tsc_at_boot) : 0;
+}
+
 uint64_t time_now_ns(void)
 {
     return tsc_to_ns(rdtsc() - tsc_at_boot);
@@ -181,6 +186,16 @@ void time_ack(void)
     apic_write(APIC_EOI, 0);
 }
 
+void time_set_oneshot(struct vcpu *v, uint64_t deadline_ns)
+{
+    v->timer_deadline_ns = deadline_ns;
+    if (deadline_ns && deadline_ns <= time_now_ns()) {  /* already due: fire now */
+        v->timer_deadline_ns = 0;
+        evtchn_send_virq(v->dom, HAKO_VIRQ_TIMER);
+    }
+    sched_timers_changed();
+}
+
 /* set_timer_op(cmd, value) */
 long hc_set_timer_op(HC_ARGS)
 {
@@ -188,12 +203,8 @@ long hc_set_timer_op(HC_ARGS)
     struct vcpu *v = current_vcpu();
     switch (a1) {
     case HAKO_TIMER_ONESHOT:
-        v->timer_deadline_ns = a2;
-        if (a2 && a2 <= time_now_ns()) {        /* already due: fire now */
-            v->timer_deadline_ns = 0;
-            evtchn_send_virq(v->dom, HAKO_VIRQ_TIMER);
-        }
-        break;
+        time_set_oneshot(v, a2);
+        return 0;
     case HAKO_TIMER_PERIODIC:
         if (a2 && a2 < HAKO_TIMER_MIN_PERIOD)
             return -HAKO_EINVAL;

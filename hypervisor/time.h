@@ -18,6 +18,14 @@ void time_init(void);
 /* Nanoseconds since boot. */
 uint64_t time_now_ns(void);
 
+/* The system time (ns since boot) at which the TSC reads tsc; 0 for a time before boot. */
+uint64_t time_tsc_to_ns(uint64_t tsc);
+
+struct vcpu;
+/* Arm v's one-shot timer at deadline_ns (0 = off); a deadline already passed fires the
+ * timer virq at once (set_timer_op ONESHOT, and the trap-mode TSC-deadline MSR). */
+void time_set_oneshot(struct vcpu *v, uint64_t deadline_ns);
+
 /* Describe the time base to a guest as of now (version protocol of hako_vcpu_time_info;
  * *version is the hypervisor's own copy of the counter, never read back from the guest);
  * refreshed when the vCPU is scheduled (at most once a millisecond), so its TSC deltas

@@ -14,17 +14,8 @@
 #include "lib.h"
 #include "x86.h"
 
-/* RFLAGS bits a guest may set in a frame it resumes: arithmetic flags, TF, DF, AC. */
-#define GUEST_RFLAGS_MASK 0x40DD5ull
 
-/* A guest code or stack address the hypervisor may jump to or store at. */
-static bool guest_addr_ok(uint64_t va)
-{
-    return guest_range_ok(_gva(va), 1);
-}
-
-/* Switch v between kernel and user mode, loading the matching top-level table. */
-static void set_mode(struct vcpu *v, bool user)
+void vtrap_set_mode(struct vcpu *v, bool user)
 {
     v->pv.in_user = user;
     vcpu_update_cr3(v);
@@ -57,7 +48,7 @@ bool vtrap_bounce(struct vcpu *v, struct cpu_regs *regs, uint64_t vector, uint64
         .ss = regs->ss,
     };
     if (from_user)
-        set_mode(v, false);
+        vtrap_set_mode(v, false);
     uint64_t stack = from_user ? v->pv.kernel_sp : regs->rsp;
     uint64_t frame_va = ALIGN_DOWN(stack - sizeof(f), 16);
     if (stack < sizeof(f) || guest_copy_to(v, _gva(frame_va), &f, sizeof(f)))
@@ -84,12 +75,19 @@ bool vtrap_deliver_events(struct vcpu *v, struct cpu_regs *regs)
 
 bool vtrap_hypercall_events(struct cpu_regs *regs)
 {
-    return vtrap_deliver_events(current_vcpu(), regs);
+    struct vcpu *v = current_vcpu();
+    return v->dom->type->deliver_events(v, regs);
 }
 
 void vtrap_user_syscall(struct cpu_regs *regs)
 {
     struct vcpu *v = current_vcpu();
+    v->dom->type->user_syscall(v, regs);
+}
+
+/* A PV user-mode syscall: bounce it to the kernel's syscall callback. */
+static void pv_user_syscall(struct vcpu *v, struct cpu_regs *regs)
+{
     if (!vtrap_bounce(v, regs, HAKO_TRAP_SYSCALL, 0, _gva(0)))
         domain_crash(v->dom, regs, "syscall from user mode with no kernel syscall callback");
 }
@@ -111,6 +109,7 @@ const struct guest_type guest_type_pv = {
     .async_burst = hc_async_burst_pv,
     .exception = pv_exception,
     .deliver_events = vtrap_deliver_events,
+    .user_syscall = pv_user_syscall,
 };
 
 /* set_trap_table(table, count): all entries are checked before any is applied. */
@@ -190,7 +189,7 @@ long hc_iret(HC_ARGS)
     regs->cs = HAKO_GUEST_CS64;
     regs->ss = HAKO_GUEST_DS;
     if (f.flags & HAKO_TF_USER)
-        set_mode(v, true);
+        vtrap_set_mode(v, true);
     __atomic_store_n(&v->vcpu_info->evtchn_upcall_mask, (f.flags & HAKO_TF_EVENTS_MASKED) ? 1 : 0,
                      __ATOMIC_SEQ_CST);
     vtrap_deliver_events(v, regs);      /* unmasking may let a pending event in at once */

@@ -8,8 +8,21 @@
 #include <stdint.h>
 
 #include "domain.h"
+#include "guest_access.h"
 #include "hcall_list.h"
 #include "types.h"
+
+/* RFLAGS bits a guest may set in a frame it resumes: arithmetic flags, TF, DF, AC. */
+#define GUEST_RFLAGS_MASK 0x40DD5ull
+
+/* A guest code or stack address the hypervisor may jump to or store at. */
+static inline bool guest_addr_ok(uint64_t va)
+{
+    return guest_range_ok(_gva(va), 1);
+}
+
+/* Switch v between kernel and user mode, loading the matching top-level table. */
+void vtrap_set_mode(struct vcpu *v, bool user);
 
 /* Deliver vector (0..31 or HAKO_TRAP_SYSCALL) to v's guest kernel by building a trap
  * frame on its kernel stack and pointing regs at the handler. False when the guest has

@@ -38,7 +38,7 @@ void events_init(const struct hako_start_info *si, uint64_t callback)
 {
     shared = (struct hako_shared_info *)si->shared_info_va;
     vcpu = &shared->vcpu_info[0];
-    if (hako_hypercall2(HAKO_HC_set_callback, HAKO_CALLBACK_EVENT, callback))
+    if (privops->set_event_entry(callback))
         kprintf("events: cannot register the event callback\n");
 }
 

@@ -114,8 +114,8 @@ static void check_exception_delivery(const struct hako_start_info *si)
     trap_expect(6, 2);                         /* ud2 is a fault: resume 2 bytes on */
     __asm__ volatile("leaq 1f(%%rip), %0; 1: ud2" : "=r"(rip));
     check(trap_expected_hit(&f) && f.vector == 6 && f.rip == rip, "invalid opcode delivered");
-    trap_expect(13, 1);                        /* cli is privileged in ring 3 */
-    __asm__ volatile("cli");
+    trap_expect(13, 3);                        /* a non-canonical address, in any mode */
+    __asm__ volatile("movabsq $0x8000000000000000, %%rax; movq (%%rax), %%rax" : : : "rax");
     check(trap_expected_hit(&f) && f.vector == 13 && f.error_code == 0,
           "general protection delivered");
     trap_expect(14, 3);                        /* a read of the hypervisor's range */

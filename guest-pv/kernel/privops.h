@@ -83,6 +83,8 @@ struct privops {
      * trap frame from C (returns only on failure). */
     long (*set_trap_table)(const struct hako_trap_info *t, unsigned n);
     long (*set_syscall_entry)(uint64_t rip);
+    /* Where events (the kernel's interrupts) enter, with the same frame (0 = none). */
+    long (*set_event_entry)(uint64_t rip);
     /* Switch process: the kernel stack for events from user mode and the root of the
      * user address space (0 = none; pfn 0 holds the kernel image, never a table). */
     long (*set_user_context)(uint64_t kernel_rsp, uint64_t user_root_pfn);

@@ -189,6 +189,11 @@ static long pv_set_syscall_entry(uint64_t rip)
     return hako_hypercall3(HAKO_HC_set_callback, HAKO_CALLBACK_SYSCALL, rip, 0);
 }
 
+static long pv_set_event_entry(uint64_t rip)
+{
+    return hako_hypercall3(HAKO_HC_set_callback, HAKO_CALLBACK_EVENT, rip, 0);
+}
+
 /* Both halves of a process switch in one multicall: one transition. */
 static long pv_set_user_context(uint64_t kernel_rsp, uint64_t user_root_pfn)
 {
@@ -400,6 +405,7 @@ static const struct privops pv_ops = {
     .tlb_flush = pv_tlb_flush,
     .set_trap_table = pv_set_trap_table,
     .set_syscall_entry = pv_set_syscall_entry,
+    .set_event_entry = pv_set_event_entry,
     .set_user_context = pv_set_user_context,
     .resume = pv_resume,
 };

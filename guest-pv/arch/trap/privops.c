@@ -1,0 +1,399 @@
+/*
+ * guest-pv/arch/trap/privops.c: the trap-and-emulate backend of the privileged-operations
+ * table. Every operation is what a native kernel does: an instruction (cli, sti; hlt,
+ * mov to cr3, invlpg, wrmsr, lgdt/lidt/ltr, in/out, iretq/sysretq) or a plain store into
+ * a page table. In a trap-mode domain each faults in ring 3 and the hypervisor emulates
+ * it (ABI.md "Trap-and-emulate mode"). What has no native form stays paravirtual:
+ * system time is the PV clock (as kvmclock is for KVM guests), shutdown and yield are
+ * sched_op, foreign maps are mmu_update. Page tables hold machine frames (no shadow
+ * tables), so pfns are translated through the p2m and back through the m2p here too.
+ */
+#include <stdbool.h>
+
+#include <hako/events.h>
+#include <hako/hcall.h>
+#include <hako/hypercall.h>
+#include <hako/memory.h>
+#include <hako/start_info.h>
+#include <hako/trapmode.h>
+#include <hako/version.h>
+
+#include "klib.h"
+#include "mm.h"
+#include "privops.h"
+
+#define RFLAGS_TF 0x100ull
+#define RFLAGS_IF 0x200ull
+#define RFLAGS_DF 0x400ull
+#define RFLAGS_AC 0x40000ull
+
+#define UART_DATA 0
+#define UART_LSR  5
+#define LSR_DR    0x01u
+#define LSR_THRE  0x20u
+#define UART_FIFO 16            /* bytes the 16550 takes per "transmitter empty" */
+
+#define HANDLERS 34             /* 0..31 exceptions, 32 events, 33 syscalls */
+#define SYSCALL_SLOT 33
+
+/* Where entry_trap.S jumps once a frame is built (the kernel's handlers). */
+uint64_t trap_handlers[HANDLERS];
+extern uint64_t trap_kernel_rsp;
+extern char trap_stubs[], trap_syscall_entry[];
+void trap_trap_return(void);
+long trap_resume(struct hako_trap_frame *frame);
+
+static struct hako_vcpu_info *vcpu0;
+static uint64_t virt_base;
+static const uint64_t *p2m;
+static const uint64_t *const m2p = (const uint64_t *)HAKO_M2P_VA;
+static uint64_t kernel_root_pfn;        /* the kernel's top-level table */
+static uint64_t user_root_maddr;        /* what HAKO_MSR_USER_ROOT holds */
+
+/* The CPU structures the kernel owns, as a native one does: GDT (kernel code and data,
+ * the TSS), TSS (rsp0 is the stack for entries from user mode), IDT. */
+struct __attribute__((packed)) pseudo_desc {
+    uint16_t limit;
+    uint64_t base;
+};
+static uint64_t gdt[5] __attribute__((aligned(16)));
+static struct __attribute__((packed, aligned(8))) {
+    uint32_t reserved0;
+    uint64_t rsp0, rsp1, rsp2, reserved1, ist[7], reserved2;
+    uint16_t reserved3, iomap_base;
+} tss;
+static struct idt_gate {
+    uint16_t off0, sel;
+    uint8_t ist, attr;
+    uint16_t off1;
+    uint32_t off2, reserved;
+} idt[33] __attribute__((aligned(16)));
+_Static_assert(sizeof(tss) == 104, "a 64-bit TSS is 104 bytes");
+
+static inline void outb(uint16_t port, uint8_t v)
+{
+    __asm__ volatile("outb %0, %1" : : "a"(v), "Nd"(port));
+}
+
+static inline uint8_t inb(uint16_t port)
+{
+    uint8_t v;
+    __asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port));
+    return v;
+}
+
+static inline void wrmsr(uint32_t msr, uint64_t v)
+{
+    __asm__ volatile("wrmsr" : : "c"(msr), "a"((uint32_t)v), "d"((uint32_t)(v >> 32)));
+}
+
+static inline void write_cr3(uint64_t v)
+{
+    __asm__ volatile("mov %0, %%cr3" : : "r"(v) : "memory");
+}
+
+static inline void invlpg(uint64_t va)
+{
+    __asm__ volatile("invlpg (%0)" : : "r"(va) : "memory");
+}
+
+static void load_idt(void)
+{
+    struct pseudo_desc d = { sizeof(idt) - 1, (uint64_t)idt };
+    __asm__ volatile("lidt %0" : : "m"(d) : "memory");
+}
+
+/* The GDT and TSS, loaded with lgdt and ltr; an IDT with no gate yet. */
+static void cpu_tables_init(void)
+{
+    uint64_t base = (uint64_t)&tss, limit = sizeof(tss) - 1;
+    gdt[1] = 0x00AF9A000000FFFFull;     /* 0x08: 64-bit kernel code */
+    gdt[2] = 0x00CF92000000FFFFull;     /* 0x10: kernel data */
+    gdt[3] = limit | (base & 0xFFFFFF) << 16 | 0x89ull << 40 | ((base >> 24) & 0xFF) << 56;
+    gdt[4] = base >> 32;                /* 0x18: the TSS */
+    tss.iomap_base = sizeof(tss);
+    struct pseudo_desc d = { sizeof(gdt) - 1, (uint64_t)gdt };
+    __asm__ volatile("lgdt %0" : : "m"(d) : "memory");
+    __asm__ volatile("ltr %w0" : : "r"(0x18) : "memory");
+    load_idt();
+}
+
+static void trap_init(const struct hako_start_info *si)
+{
+    vcpu0 = &((struct hako_shared_info *)si->shared_info_va)->vcpu_info[0];
+    virt_base = si->virt_base;
+    p2m = (const uint64_t *)si->p2m_va;
+    kernel_root_pfn = (si->pt_base_va - si->virt_base) >> 12;
+    cpu_tables_init();
+}
+
+/* The linear-map address of pfn. */
+static void *linear(uint64_t pfn)
+{
+    return (void *)(virt_base + (pfn << 12));
+}
+
+static uint64_t pte_of(uint64_t pfn, uint64_t flags)
+{
+    return flags ? (p2m[pfn] << 12) | flags : 0;
+}
+
+static uint64_t trap_pt_read(uint64_t table_pfn, unsigned idx, uint64_t *pfn)
+{
+    uint64_t e = ((const uint64_t *)linear(table_pfn))[idx];
+    if (!(e & HAKO_PTE_P))
+        return 0;
+    *pfn = m2p[(e & HAKO_PTE_ADDR) >> 12];
+    return e & ~HAKO_PTE_ADDR;
+}
+
+/* A plain store into the table (mapped read-only): it faults and is emulated. */
+static long trap_pt_write(uint64_t table_pfn, unsigned idx, uint64_t pfn, uint64_t flags)
+{
+    ((volatile uint64_t *)linear(table_pfn))[idx] = pte_of(pfn, flags);
+    return 0;
+}
+
+static long trap_pt_commit(void)
+{
+    return 0;                   /* every store took effect when it was made */
+}
+
+/* The kernel-table entry that maps va (4 KiB), NULL when a level is missing. */
+static volatile uint64_t *kernel_pte(uint64_t va)
+{
+    uint64_t pfn = kernel_root_pfn;
+    for (unsigned level = 4; level > 1; level--) {
+        uint64_t next;
+        uint64_t flags = trap_pt_read(pfn, (va >> (12 + 9 * (level - 1))) & 511, &next);
+        if (!(flags & HAKO_PTE_P) || (flags & HAKO_PTE_PS))
+            return 0;
+        pfn = next;
+    }
+    return (volatile uint64_t *)linear(pfn) + ((va >> 12) & 511);
+}
+
+static long trap_map_page(uint64_t va, uint64_t pfn, uint64_t flags)
+{
+    volatile uint64_t *e = kernel_pte(va);
+    if (!e)
+        return -HAKO_EINVAL;
+    *e = pte_of(pfn, flags);
+    invlpg(va);
+    return 0;
+}
+
+/* A table frame has no writable mapping (ABI.md 12): its linear alias goes read-only,
+ * marked as a table alias so stores through it are emulated whether or not the frame
+ * is in use as a table yet. The hypervisor types it when it is linked or loaded. */
+static long trap_pt_adopt(uint64_t pfn, unsigned level)
+{
+    (void)level;
+    return trap_map_page((uint64_t)linear(pfn), pfn, PTE_KERNEL_RO | HAKO_TRAP_PTE_TABLE);
+}
+
+static void trap_pt_release(uint64_t pfn, unsigned level)
+{
+    (void)level;
+    if (trap_map_page((uint64_t)linear(pfn), pfn, PTE_KERNEL_RW))
+        kprintf("trap: cannot remap pfn %lu writable\n", (unsigned long)pfn);
+}
+
+/* mmu_update's FOREIGN command (a PV device mapping: no native form). */
+static long trap_map_foreign(uint64_t table_pfn, unsigned idx, uint64_t frame, unsigned domid)
+{
+    static struct hako_mmu_update req __attribute__((aligned(8)));
+    req.ptr = ((p2m[table_pfn] << 12) | (idx * 8)) | HAKO_MMU_PT_UPDATE_FOREIGN;
+    req.val = (frame << 12) | HAKO_PTE_P | HAKO_PTE_U | HAKO_PTE_W | HAKO_PTE_NX;
+    return hako_hypercall6(HAKO_HC_mmu_update, (unsigned long)&req, 1, 0, domid, 0, 0);
+}
+
+/* mov to cr3 with the table already loaded: a flush. */
+static void trap_tlb_flush(void)
+{
+    write_cr3(p2m[kernel_root_pfn] << 12);
+}
+
+/* The UART, as a native driver drives it: wait for the transmitter once per FIFO. */
+static void trap_console_write(const char *buf, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        if (i % UART_FIFO == 0)
+            while (!(inb(HAKO_TRAP_UART_BASE + UART_LSR) & LSR_THRE))
+                ;
+        outb(HAKO_TRAP_UART_BASE + UART_DATA, (uint8_t)buf[i]);
+    }
+}
+
+static long trap_console_read(char *buf, size_t len)
+{
+    size_t n = 0;
+    while (n < len && (inb(HAKO_TRAP_UART_BASE + UART_LSR) & LSR_DR))
+        buf[n++] = (char)inb(HAKO_TRAP_UART_BASE + UART_DATA);
+    return (long)n;
+}
+
+static long trap_platform_version(char *buf, size_t len)
+{
+    static struct hako_version_info info __attribute__((aligned(8)));
+    long rc = hako_hypercall2(HAKO_HC_version, HAKO_VERSION_INFO, (uint64_t)&info);
+    if (rc)
+        return rc;
+    size_t n = 0;
+    for (; n + 1 < len && n < sizeof(info.hv_version) && info.hv_version[n]; n++)
+        buf[n] = info.hv_version[n];
+    if (len)
+        buf[n] = 0;
+    return 0;
+}
+
+static void trap_yield(void)
+{
+    hako_hypercall3(HAKO_HC_sched_op, HAKO_SCHED_YIELD, 0, 0);
+}
+
+static void trap_irq_disable(void)
+{
+    __asm__ volatile("cli" ::: "memory");
+}
+
+/* sti; hlt is one step (the interrupt shadow); the event is taken, then mask again. */
+static void trap_idle(void)
+{
+    __asm__ volatile("sti; hlt; cli" ::: "memory");
+}
+
+static uint64_t trap_time_ns(void)
+{
+    return hako_system_time_ns(&vcpu0->time);
+}
+
+static uint64_t trap_wallclock_ns(void)
+{
+    const struct hako_shared_info *sh =
+        (const struct hako_shared_info *)((const char *)vcpu0 -
+                                          __builtin_offsetof(struct hako_shared_info, vcpu_info));
+    uint32_t v;
+    uint64_t ns;
+    do {
+        v = __atomic_load_n(&sh->wc_version, __ATOMIC_ACQUIRE);
+        ns = sh->wc_sec * 1000000000ull + sh->wc_nsec;
+        __atomic_thread_fence(__ATOMIC_ACQUIRE);
+    } while ((v & 1) || v != __atomic_load_n(&sh->wc_version, __ATOMIC_RELAXED));
+    return ns;
+}
+
+/* The TSC-deadline MSR: deadline_ns turned into a TSC value with the PV clock's
+ * scale, rounded up so the timer never fires early. */
+static long trap_set_timer(uint64_t deadline_ns)
+{
+    uint64_t tsc = 0;
+    if (deadline_ns) {
+        const volatile struct hako_vcpu_time_info *ti = &vcpu0->time;
+        uint64_t base = ti->system_time, ts = ti->tsc_timestamp;
+        uint32_t mul = ti->tsc_to_system_mul;
+        int8_t shift = ti->tsc_shift;
+        uint64_t ns = deadline_ns > base ? deadline_ns - base : 0;
+        if (!mul)
+            mul = 1;
+        /* ns * 2^32 / mul in 64-bit pieces (no 128-bit division here). */
+        uint64_t d = (ns / mul) << 32 | ((ns % mul) << 32) / mul;
+        d = shift >= 0 ? d >> shift : d << -shift;
+        tsc = ts + d + 1;
+    }
+    wrmsr(HAKO_MSR_TSC_DEADLINE, tsc);
+    return 0;
+}
+
+static __attribute__((noreturn)) void trap_shutdown(unsigned reason, unsigned code)
+{
+    hako_hypercall3(HAKO_HC_sched_op, HAKO_SCHED_SHUTDOWN, reason, code);
+    for (;;)
+        hako_hypercall3(HAKO_HC_sched_op, HAKO_SCHED_SHUTDOWN, HAKO_SHUTDOWN_CRASH, 255);
+}
+
+/* Point IDT vector v at its stub, present as an interrupt gate (or remove it). */
+static void set_gate(unsigned v, bool present)
+{
+    uint64_t off = (uint64_t)trap_stubs + 16 * v;
+    idt[v] = (struct idt_gate){
+        .off0 = (uint16_t)off, .sel = HAKO_TRAP_KERNEL_CS, .attr = present ? 0x8E : 0,
+        .off1 = (uint16_t)(off >> 16), .off2 = (uint32_t)(off >> 32),
+    };
+}
+
+static long trap_set_trap_table(const struct hako_trap_info *t, unsigned n)
+{
+    for (unsigned i = 0; i < n; i++)
+        if (t[i].vector >= HAKO_TRAP_VECTORS)
+            return -HAKO_EINVAL;
+    for (unsigned i = 0; i < n; i++) {
+        trap_handlers[t[i].vector] = t[i].handler;
+        set_gate(t[i].vector, t[i].handler != 0);
+    }
+    load_idt();
+    return 0;
+}
+
+static long trap_set_event_entry(uint64_t rip)
+{
+    trap_handlers[HAKO_TRAP_EVENT_VECTOR] = rip;
+    set_gate(HAKO_TRAP_EVENT_VECTOR, rip != 0);
+    load_idt();
+    return 0;
+}
+
+/* LSTAR takes user syscalls to entry_trap.S with events, TF, DF and AC cleared. */
+static long trap_set_syscall_entry(uint64_t rip)
+{
+    trap_handlers[SYSCALL_SLOT] = rip;
+    wrmsr(HAKO_MSR_SFMASK, RFLAGS_IF | RFLAGS_TF | RFLAGS_DF | RFLAGS_AC);
+    wrmsr(HAKO_MSR_LSTAR, rip ? (uint64_t)trap_syscall_entry : 0);
+    return 0;
+}
+
+/* The kernel stack goes in the TSS (a plain store) and the syscall entry's copy; the
+ * user root in the synthetic MSR, only when it changes. */
+static long trap_set_user_context(uint64_t kernel_rsp, uint64_t user_root_pfn)
+{
+    uint64_t root = user_root_pfn ? p2m[user_root_pfn] << 12 : 0;
+    tss.rsp0 = kernel_rsp;
+    trap_kernel_rsp = kernel_rsp;
+    if (root != user_root_maddr) {
+        wrmsr(HAKO_MSR_USER_ROOT, root);
+        user_root_maddr = root;
+    }
+    return 0;
+}
+
+static const struct privops trap_ops = {
+    .trap_return = trap_trap_return,
+    .name = "trap",
+    .init = trap_init,
+    .console_write = trap_console_write,
+    .terminal_write = trap_console_write,
+    .console_read = trap_console_read,
+    .platform_version = trap_platform_version,
+    .yield = trap_yield,
+    .irq_disable = trap_irq_disable,
+    .idle = trap_idle,
+    .time_ns = trap_time_ns,
+    .wallclock_ns = trap_wallclock_ns,
+    .set_timer = trap_set_timer,
+    .shutdown = trap_shutdown,
+    .pt_read = trap_pt_read,
+    .pt_write = trap_pt_write,
+    .pt_commit = trap_pt_commit,
+    .pt_adopt = trap_pt_adopt,
+    .pt_release = trap_pt_release,
+    .map_page = trap_map_page,
+    .map_foreign = trap_map_foreign,
+    .tlb_flush = trap_tlb_flush,
+    .set_trap_table = trap_set_trap_table,
+    .set_syscall_entry = trap_set_syscall_entry,
+    .set_event_entry = trap_set_event_entry,
+    .set_user_context = trap_set_user_context,
+    .resume = trap_resume,
+};
+
+const struct privops *privops = &trap_ops;

@@ -1,0 +1,352 @@
+/*
+ * hypervisor/emulate.c: the trap-and-emulate dispatcher. A privileged instruction a
+ * trap-mode kernel executes faults in ring 3 (#GP, #UD) or, for a store into one of its
+ * page tables, raises a write-protection #PF; here it is fetched once through the
+ * guest-access helpers, decoded (x86_decode.c) and emulated through the operation the
+ * matching hypercall uses, or refused (the guest then gets its original fault).
+ * ABI.md "Trap-and-emulate mode" lists every instruction and refusal.
+ */
+#include "emulate.h"
+
+#include <hako/arch-x86_64.h>
+#include <hako/errno.h>
+#include <hako/trapmode.h>
+
+#include "cpu.h"
+#include "guest_access.h"
+#include "hypercall.h"
+#include "lib.h"
+#include "mm.h"
+#include "mmu.h"
+#include "paging.h"
+#include "sched.h"
+#include "time.h"
+#include "vtrap.h"
+#include "x86.h"
+
+_Static_assert(X86_OP_COUNT <= EMUL_KINDS, "a counter for every kind");
+
+/* What emulating one instruction did. */
+enum emul_result {
+    EMUL_REFUSE,    /* not emulated: the guest gets its original fault */
+    EMUL_NEXT,      /* done: continue after the instruction */
+    EMUL_JUMP,      /* done: the instruction set rip itself (iretq, sysretq) */
+};
+
+uint64_t *emul_gpr(struct cpu_regs *regs, unsigned n)
+{
+    switch (n & 15) {
+    case 0: return &regs->rax;
+    case 1: return &regs->rcx;
+    case 2: return &regs->rdx;
+    case 3: return &regs->rbx;
+    case 4: return &regs->rsp;
+    case 5: return &regs->rbp;
+    case 6: return &regs->rsi;
+    case 7: return &regs->rdi;
+    case 8: return &regs->r8;
+    case 9: return &regs->r9;
+    case 10: return &regs->r10;
+    case 11: return &regs->r11;
+    case 12: return &regs->r12;
+    case 13: return &regs->r13;
+    case 14: return &regs->r14;
+    default: return &regs->r15;
+    }
+}
+
+uint64_t emul_mem_addr(const struct cpu_regs *regs, const struct x86_insn *insn)
+{
+    struct cpu_regs *r = (struct cpu_regs *)(uintptr_t)regs;  /* read only */
+    const struct x86_mem *m = &insn->mem;
+    uint64_t a = (uint64_t)(int64_t)m->disp;
+    if (m->rip_rel)
+        a += regs->rip + insn->len;
+    if (m->base != X86_REG_NONE)
+        a += *emul_gpr(r, m->base);
+    if (m->index != X86_REG_NONE)
+        a += *emul_gpr(r, m->index) * m->scale;
+    if (insn->prefixes & X86_PFX_ADSZ)
+        a = (uint32_t)a;
+    return a;
+}
+
+/* Write val to register n with the CPU's rule for size: 4 zero-extends, 1 and 2
+ * merge into the low bytes. */
+static void set_reg(struct cpu_regs *regs, unsigned n, unsigned size, uint64_t val)
+{
+    uint64_t *r = emul_gpr(regs, n);
+    switch (size) {
+    case 1: *r = (*r & ~0xFFull) | (val & 0xFF); break;
+    case 2: *r = (*r & ~0xFFFFull) | (val & 0xFFFF); break;
+    case 4: *r = (uint32_t)val; break;
+    default: *r = val; break;
+    }
+}
+
+/* Fetch up to 15 instruction bytes at rip: all 15, or what the page holds when the next
+ * page cannot be read; 0 when not even that can. */
+static size_t fetch(struct vcpu *v, uint64_t rip, uint8_t *buf)
+{
+    if (!guest_copy_from(v, buf, _gva(rip), X86_MAX_INSN_LEN))
+        return X86_MAX_INSN_LEN;
+    size_t n = PAGE_SIZE - (rip & (PAGE_SIZE - 1));
+    if (n < X86_MAX_INSN_LEN && !guest_copy_from(v, buf, _gva(rip), n))
+        return n;
+    return 0;
+}
+
+/* mov from crN: the virtual values; CR3 is the kernel-mode table's machine address. */
+static enum emul_result read_cr(struct vcpu *v, unsigned cr, uint64_t *val)
+{
+    switch (cr) {
+    case 0: *val = v->trap.cr0; return EMUL_NEXT;
+    case 2: *val = v->trap.cr2; return EMUL_NEXT;
+    case 3: *val = v->pv.kernel_l4 << PAGE_SHIFT; return EMUL_NEXT;
+    case 4: *val = v->trap.cr4; return EMUL_NEXT;
+    case 8: *val = 0; return EMUL_NEXT;
+    default: return EMUL_REFUSE;
+    }
+}
+
+/* mov to crN: CR3 switches the kernel table (validated as NEW_BASEPTR; the same table
+ * again only flushes); CR0/CR4/CR8 accept only the value they hold. */
+static enum emul_result write_cr(struct vcpu *v, unsigned cr, uint64_t val)
+{
+    switch (cr) {
+    case 0: return val == v->trap.cr0 ? EMUL_NEXT : EMUL_REFUSE;
+    case 2: v->trap.cr2 = val; return EMUL_NEXT;
+    case 3: {
+        if (val & ~(PTE_ADDR | 0x18))      /* only the address, PWT and PCD */
+            return EMUL_REFUSE;
+        uint64_t mfn = (val & PTE_ADDR) >> PAGE_SHIFT;
+        if (mfn == v->pv.kernel_l4) {
+            v->stat_cr3_loads++;
+            flush_tlb_local();
+            return EMUL_NEXT;
+        }
+        return mfn && mmu_set_baseptr(v, mfn, false) == 0 ? EMUL_NEXT : EMUL_REFUSE;
+    }
+    case 4: return val == v->trap.cr4 ? EMUL_NEXT : EMUL_REFUSE;
+    case 8: return val == 0 ? EMUL_NEXT : EMUL_REFUSE;
+    default: return EMUL_REFUSE;
+    }
+}
+
+/* rdmsr: the few MSRs a small kernel uses (ABI.md); others are refused. */
+static enum emul_result read_msr(struct vcpu *v, uint32_t msr, uint64_t *val)
+{
+    switch (msr) {
+    case HAKO_MSR_EFER: *val = rdmsr(MSR_EFER) & (EFER_SCE | EFER_LME | (1u << 10) | EFER_NXE); break;
+    case HAKO_MSR_STAR: *val = v->trap.star; break;
+    case HAKO_MSR_LSTAR: *val = v->pv.syscall_callback; break;
+    case HAKO_MSR_SFMASK: *val = v->trap.sfmask; break;
+    case HAKO_MSR_PAT: *val = rdmsr(HAKO_MSR_PAT); break;
+    case HAKO_MSR_TSC_DEADLINE: *val = v->trap.tsc_deadline; break;
+    case HAKO_MSR_USER_ROOT: *val = v->pv.user_l4 << PAGE_SHIFT; break;
+    default: return EMUL_REFUSE;
+    }
+    return EMUL_NEXT;
+}
+
+/* wrmsr: LSTAR and SFMASK as set_callback would, the TSC deadline as set_timer_op
+ * ONESHOT, the user root as NEW_USER_BASEPTR; EFER and PAT only keep their value. */
+static enum emul_result write_msr(struct vcpu *v, uint32_t msr, uint64_t val)
+{
+    uint64_t cur;
+    switch (msr) {
+    case HAKO_MSR_EFER:
+    case HAKO_MSR_PAT:
+        return read_msr(v, msr, &cur) == EMUL_NEXT && cur == val ? EMUL_NEXT : EMUL_REFUSE;
+    case HAKO_MSR_STAR:
+        v->trap.star = val;
+        return EMUL_NEXT;
+    case HAKO_MSR_LSTAR:
+        if (val && !guest_addr_ok(val))
+            return EMUL_REFUSE;
+        v->pv.syscall_callback = val;
+        return EMUL_NEXT;
+    case HAKO_MSR_SFMASK:
+        if (val >> 32)
+            return EMUL_REFUSE;
+        v->trap.sfmask = val;
+        return EMUL_NEXT;
+    case HAKO_MSR_TSC_DEADLINE:
+        v->trap.tsc_deadline = val;
+        time_set_oneshot(v, val ? MAX(time_tsc_to_ns(val), 1ull) : 0);
+        return EMUL_NEXT;
+    case HAKO_MSR_USER_ROOT:
+        if (val & ~PTE_ADDR)
+            return EMUL_REFUSE;
+        return mmu_set_baseptr(v, val >> PAGE_SHIFT, true) == 0 ? EMUL_NEXT : EMUL_REFUSE;
+    default:
+        return EMUL_REFUSE;
+    }
+}
+
+/* The 10-byte pseudo-descriptor of lgdt/lidt/sgdt/sidt. */
+struct __attribute__((packed)) pseudo_desc {
+    uint16_t limit;
+    uint64_t base;
+};
+
+/* A 16-bit selector operand of ltr/lldt (register or memory). */
+static bool read_sel(struct vcpu *v, struct cpu_regs *regs, const struct x86_insn *in,
+                     uint16_t *sel)
+{
+    if (!in->has_mem) {
+        *sel = (uint16_t)*emul_gpr(regs, in->rm_reg);
+        return true;
+    }
+    return guest_copy_from(v, sel, _gva(emul_mem_addr(regs, in)), 2) == 0;
+}
+
+/* Store a 16-bit value (str, smsw) to a register (zero-extended to its size) or memory. */
+static enum emul_result store_word(struct vcpu *v, struct cpu_regs *regs,
+                                   const struct x86_insn *in, uint64_t val)
+{
+    if (!in->has_mem) {
+        set_reg(regs, in->rm_reg, in->opsize, val);
+        return EMUL_NEXT;
+    }
+    uint16_t w = (uint16_t)val;
+    return guest_copy_to(v, _gva(emul_mem_addr(regs, in)), &w, 2) ? EMUL_REFUSE : EMUL_NEXT;
+}
+
+/* The descriptor-table instructions: lidt/lgdt read their operand, sidt/sgdt write
+ * the virtual one back (they fault only because CR4.UMIP is set). */
+static enum emul_result desc_table(struct vcpu *v, struct cpu_regs *regs, const struct x86_insn *in)
+{
+    struct pseudo_desc d;
+    gva_t at = _gva(emul_mem_addr(regs, in));
+    switch (in->op) {
+    case X86_OP_LIDT:
+    case X86_OP_LGDT:
+        if (guest_copy_from(v, &d, at, sizeof(d)))
+            return EMUL_REFUSE;
+        if (in->op == X86_OP_LIDT)
+            return trapmode_lidt(v, d.base, d.limit) ? EMUL_NEXT : EMUL_REFUSE;
+        if (!guest_range_ok(_gva(d.base), d.limit + 1ull))
+            return EMUL_REFUSE;
+        v->trap.gdt_base = d.base;
+        v->trap.gdt_limit = d.limit;
+        return EMUL_NEXT;
+    default:                    /* SIDT, SGDT */
+        d = in->op == X86_OP_SIDT
+                ? (struct pseudo_desc){ .limit = v->trap.idt_limit, .base = v->trap.idt_base }
+                : (struct pseudo_desc){ .limit = v->trap.gdt_limit, .base = v->trap.gdt_base };
+        return guest_copy_to(v, at, &d, sizeof(d)) ? EMUL_REFUSE : EMUL_NEXT;
+    }
+}
+
+/* hlt: wait for an event (with the virtual IF clear it is left pending). `sti; hlt` is
+ * one step, as the CPU's interrupt shadow makes it: no event slips in between. */
+static enum emul_result halt(struct vcpu *v)
+{
+    sched_block(v);
+    return EMUL_NEXT;
+}
+
+/* Emulate one decoded instruction that raised #GP or #UD. */
+static enum emul_result emulate_op(struct vcpu *v, struct cpu_regs *regs, struct x86_insn *in,
+                                   const uint8_t *bytes, size_t avail)
+{
+    uint64_t val = 0;
+    enum emul_result r;
+    switch (in->op) {
+    case X86_OP_CLI:
+        __atomic_store_n(&v->vcpu_info->evtchn_upcall_mask, 1, __ATOMIC_SEQ_CST);
+        return EMUL_NEXT;
+    case X86_OP_STI:
+        __atomic_store_n(&v->vcpu_info->evtchn_upcall_mask, 0, __ATOMIC_SEQ_CST);
+        if (avail > in->len && bytes[in->len] == 0xF4) {    /* sti; hlt */
+            in->len++;
+            return halt(v);
+        }
+        return EMUL_NEXT;       /* pending events are delivered on the way out */
+    case X86_OP_HLT:
+        return halt(v);
+    case X86_OP_MOV_FROM_CR:
+        if ((r = read_cr(v, in->reg, &val)) == EMUL_NEXT)
+            set_reg(regs, in->rm_reg, 8, val);
+        return r;
+    case X86_OP_MOV_TO_CR:
+        return write_cr(v, in->reg, *emul_gpr(regs, in->rm_reg));
+    case X86_OP_INVLPG:
+        return mmu_invlpg(_gva(emul_mem_addr(regs, in))) ? EMUL_REFUSE : EMUL_NEXT;
+    case X86_OP_WBINVD:         /* the hypervisor keeps caches coherent: nothing to do */
+        return EMUL_NEXT;
+    case X86_OP_RDMSR:
+        if ((r = read_msr(v, (uint32_t)regs->rcx, &val)) == EMUL_NEXT) {
+            set_reg(regs, 0, 4, val);
+            set_reg(regs, 2, 4, val >> 32);
+        }
+        return r;
+    case X86_OP_WRMSR:
+        return write_msr(v, (uint32_t)regs->rcx, (uint32_t)regs->rax | regs->rdx << 32);
+    case X86_OP_LIDT:
+    case X86_OP_LGDT:
+    case X86_OP_SIDT:
+    case X86_OP_SGDT:
+        return desc_table(v, regs, in);
+    case X86_OP_LTR: {
+        uint16_t sel;
+        return read_sel(v, regs, in, &sel) && trapmode_ltr(v, sel) ? EMUL_NEXT : EMUL_REFUSE;
+    }
+    case X86_OP_LLDT: {         /* only the null LDT exists */
+        uint16_t sel;
+        return read_sel(v, regs, in, &sel) && (sel & ~3u) == 0 ? EMUL_NEXT : EMUL_REFUSE;
+    }
+    case X86_OP_STR:
+        return store_word(v, regs, in, v->trap.tr);
+    case X86_OP_SMSW:
+        return store_word(v, regs, in, in->has_mem ? v->trap.cr0 & 0xFFFF : v->trap.cr0);
+    case X86_OP_LMSW: {         /* accepted when it keeps PE MP EM TS as they are */
+        uint16_t w;
+        if (!read_sel(v, regs, in, &w))
+            return EMUL_REFUSE;
+        return (w & 0xF) == (v->trap.cr0 & 0xF) ? EMUL_NEXT : EMUL_REFUSE;
+    }
+    case X86_OP_IN:
+        if (!emul_port_in(v, in->has_imm ? (uint16_t)in->imm : (uint16_t)regs->rdx, in->opsize,
+                          &val))
+            return EMUL_REFUSE;
+        set_reg(regs, 0, in->opsize, val);
+        return EMUL_NEXT;
+    case X86_OP_OUT:
+        return emul_port_out(v, in->has_imm ? (uint16_t)in->imm : (uint16_t)regs->rdx,
+                             in->opsize, regs->rax)
+                   ? EMUL_NEXT : EMUL_REFUSE;
+    case X86_OP_IRETQ:
+        return trapmode_iretq(v, regs) ? EMUL_JUMP : EMUL_REFUSE;
+    case X86_OP_SYSRETQ:
+        return trapmode_sysretq(v, regs) ? EMUL_JUMP : EMUL_REFUSE;
+    default:                    /* pushf/popf/rdtsc/cpuid/swapgs do not fault in ring 3
+                                   here; invd and the rest are refused */
+        return EMUL_REFUSE;
+    }
+}
+
+bool emulate_insn(struct vcpu *v, struct cpu_regs *regs, gva_t cr2)
+{
+    uint8_t bytes[X86_MAX_INSN_LEN];
+    struct x86_insn in;
+    size_t n = fetch(v, regs->rip, bytes);
+    enum emul_result r = EMUL_REFUSE;
+    if (n && x86_decode(bytes, n, &in) == X86_DECODE_OK) {
+        /* A ring-3 iretq can also raise #PF: QEMU's TCG reads the frame as a supervisor
+         * access, which SMAP refuses on a user page (ABI.md "Trap-and-emulate mode"). */
+        if (regs->vector == 14 && in.op != X86_OP_IRETQ)
+            r = emul_pt_store(v, regs, &in, cr2) ? EMUL_NEXT : EMUL_REFUSE;
+        else
+            r = emulate_op(v, regs, &in, bytes, n);
+    }
+    if (r == EMUL_REFUSE) {
+        v->dom->stat_emulated[0]++;
+        return false;
+    }
+    v->dom->stat_emulated[in.op]++;
+    if (r == EMUL_NEXT)
+        regs->rip += in.len;
+    return true;
+}

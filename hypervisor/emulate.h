@@ -1,0 +1,47 @@
+/*
+ * hypervisor/emulate.h: the trap-and-emulate instruction emulator (emulate.c dispatches,
+ * emulate_io.c is the UART, emulate_pt.c the page-table stores, trapmode.c the
+ * descriptor tables, frames and mode changes). Every instruction is fetched once from
+ * guest memory, decoded (x86_decode.c), checked and then applied through the same
+ * internal operations the matching hypercalls use.
+ */
+#ifndef HV_EMULATE_H
+#define HV_EMULATE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "domain.h"
+#include "types.h"
+#include "x86_decode.h"
+
+/* Try to emulate the instruction at regs->rip of v (in guest kernel mode) that raised
+ * regs->vector (#GP, #UD, or a write-protection #PF at cr2). True when it was emulated
+ * (regs advanced past it, or changed by the instruction); false to deliver the original
+ * fault to the guest unchanged. */
+bool emulate_insn(struct vcpu *v, struct cpu_regs *regs, gva_t cr2);
+
+/* The general-purpose register n (0..15, rax..r15) of a frame. */
+uint64_t *emul_gpr(struct cpu_regs *regs, unsigned n);
+
+/* The linear address of insn's memory operand (fs/gs bases are 0 in every guest). */
+uint64_t emul_mem_addr(const struct cpu_regs *regs, const struct x86_insn *insn);
+
+/* in/out on an emulated port: size bytes to/from *val; false for a port or size the
+ * emulated UART does not have (the guest gets #GP). */
+bool emul_port_in(struct vcpu *v, uint16_t port, unsigned size, uint64_t *val);
+bool emul_port_out(struct vcpu *v, uint16_t port, unsigned size, uint64_t val);
+
+/* A store to a page-table frame (a write-protection #PF at cr2 from guest kernel mode):
+ * validate the new entry with mmu_update's code and apply it. False when it is not a
+ * page-table store hako can prove safe. */
+bool emul_pt_store(struct vcpu *v, struct cpu_regs *regs, const struct x86_insn *insn, gva_t cr2);
+
+/* trapmode.c: lidt/lgdt/ltr with their operand already fetched; iretq/sysretq. False
+ * when refused (the guest gets #GP). */
+bool trapmode_lidt(struct vcpu *v, uint64_t base, uint16_t limit);
+bool trapmode_ltr(struct vcpu *v, uint16_t sel);
+bool trapmode_iretq(struct vcpu *v, struct cpu_regs *regs);
+bool trapmode_sysretq(struct vcpu *v, struct cpu_regs *regs);
+
+#endif /* HV_EMULATE_H */

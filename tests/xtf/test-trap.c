@@ -1,0 +1,334 @@
+/*
+ * tests/xtf/test-trap.c: trap-and-emulate mode (ABI.md "Trap-and-emulate mode"). Booted
+ * with privops=trap, so the hypervisor runs this kernel as a trap-mode domain and the
+ * framework already reached here through lgdt, ltr, lidt and the emulated UART. Each
+ * emulated instruction is checked to do what it should, and each refused form to give
+ * the documented fault (the original #GP or #PF, caught by the kernel's own IDT gate):
+ *   flags     cli/sti move the upcall mask; sti; hlt takes a pending event
+ *   cr        mov from cr0/cr2/cr3/cr4/cr8; mov to cr3 (same table: a flush); writes that
+ *             change cr0/cr4/cr8, a cr3 with reserved bits or not an L4 -> #GP
+ *   msr       EFER/PAT/LSTAR/SFMASK/USER_ROOT read back; unknown MSRs, a changed EFER,
+ *             a non-canonical LSTAR -> #GP; the TSC deadline fires the timer virq
+ *   io        the UART's scratch and line-status registers; other ports, wide accesses
+ *   desc      sidt/sgdt/str/smsw give back what was loaded; lidt with a bad gate, ltr of
+ *             a non-TSS selector, lldt of a non-null selector -> #GP
+ *   pte       plain stores into a page table (mov, xchg, cmpxchg) map and unmap a page;
+ *             a store that maps a page table writable, or a hypervisor frame, is the
+ *             guest's #PF and changes nothing
+ *   decode    a 16-byte prefix run is #GP; 14 prefixes and cli (15 bytes) is emulated
+ * and the hypervisor's audit of the domain's frames is clean at the end.
+ * XTF-ENVS: trap
+ */
+#include "framework.h"
+
+#include <hako/events.h>
+#include <hako/trapmode.h>
+
+#include "mm.h"
+#include "privops.h"
+#include "trap.h"
+
+#define HC3(n, a, b, c) hako_hypercall3(HAKO_HC_##n, (uint64_t)(a), (uint64_t)(b), (uint64_t)(c))
+#define UL(x) ((uint64_t)(x))
+
+const char test_title[] = "trap-and-emulate mode";
+
+extern char guest_trap_entry[];
+void guest_trap(struct guest_regs *g, struct hako_trap_frame *f);
+
+static const struct hako_start_info *boot;
+static struct hako_vcpu_info *vcpu;
+
+/* ---- catching faults ------------------------------------------------------------------ */
+
+static volatile int armed;
+static volatile uint64_t skip;          /* bytes to skip over the faulting instruction */
+static struct hako_trap_frame seen;
+static volatile unsigned events_seen;
+
+void guest_trap(struct guest_regs *g, struct hako_trap_frame *f)
+{
+    (void)g;
+    if (f->vector == HAKO_TRAP_EVENT) {         /* take every pending port */
+        struct hako_shared_info *sh = (struct hako_shared_info *)boot->shared_info_va;
+        events_seen++;
+        __atomic_store_n(&vcpu->evtchn_upcall_pending, 0, __ATOMIC_SEQ_CST);
+        __atomic_store_n(&vcpu->evtchn_pending_sel, 0, __ATOMIC_SEQ_CST);
+        for (unsigned i = 0; i < HAKO_NR_EVENT_CHANNELS / 64; i++)
+            __atomic_store_n(&sh->evtchn_pending[i], 0, __ATOMIC_SEQ_CST);
+        return;
+    }
+    if (armed) {
+        seen = *f;
+        armed = 0;
+        f->rip += skip;
+        return;
+    }
+    kprintf("unexpected trap: vector %lu error %lx rip %lx addr %lx\n", f->vector,
+            f->error_code, f->rip, f->fault_addr);
+    xtf_error("unexpected exception");
+    kprintf("%u checks, %u failed\nTest result: ERROR\n", xtf_checks, xtf_failures);
+    privops->shutdown(HAKO_SHUTDOWN_POWEROFF, 2);
+}
+
+/* Arm for one fault of an instruction `len` bytes long. */
+static void arm(uint64_t len)
+{
+    seen = (struct hako_trap_frame){ .vector = ~0ull };
+    skip = len;
+    armed = 1;
+}
+
+/* Check that the armed instruction faulted with vector (and error code, unless ~0). */
+static void expect_fault(const char *what_, uint64_t vector, uint64_t error)
+{
+    int hit = !armed && seen.vector == vector && (error == ~0ull || seen.error_code == error);
+    XTF_CHECK(hit, "%s: expected vector %lu error %lx, got vector %ld error %lx", what_,
+              vector, error, (long)(armed ? -1 : (long)seen.vector), seen.error_code);
+    armed = 0;
+}
+
+static void expect_no_fault(const char *what_)
+{
+    XTF_CHECK(armed, "%s: faulted (vector %lu error %lx)", what_, seen.vector, seen.error_code);
+    armed = 0;
+}
+
+static uint64_t rdmsr(uint32_t msr)
+{
+    uint32_t lo, hi;
+    __asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(msr));
+    return (uint64_t)hi << 32 | lo;
+}
+
+static void wrmsr(uint32_t msr, uint64_t v)
+{
+    __asm__ volatile("wrmsr" : : "c"(msr), "a"((uint32_t)v), "d"((uint32_t)(v >> 32)) : "memory");
+}
+
+#define READ_CR(n) ({ uint64_t v_; __asm__ volatile("mov %%cr" #n ", %0" : "=r"(v_)); v_; })
+/* mov %rax, %crN is 3 bytes (0F 22 /r) */
+#define WRITE_CR(n, v) __asm__ volatile("mov %0, %%cr" #n : : "a"((uint64_t)(v)) : "memory")
+
+static uint8_t inb(uint16_t port)
+{
+    uint8_t v;
+    __asm__ volatile("inb %1, %0" : "=a"(v) : "d"(port));
+    return v;
+}
+
+static void outb(uint16_t port, uint8_t v)
+{
+    __asm__ volatile("outb %0, %1" : : "a"(v), "d"(port));
+}
+
+/* ---- groups --------------------------------------------------------------------------- */
+
+/* Bind virq to a port (its events come to guest_trap). */
+static void bind_virq(unsigned virq, const char *name)
+{
+    struct hako_evtchn op __attribute__((aligned(8))) = { .virq = virq };
+    XTF_EXPECT_RC(hako_hypercall2(HAKO_HC_event_channel_op, HAKO_EVTCHNOP_BIND_VIRQ, UL(&op)), 0,
+                  what("bind the %s virq", name));
+}
+
+static void test_flags(void)
+{
+    bind_virq(HAKO_VIRQ_DEBUG, "debug");
+    __asm__ volatile("cli" ::: "memory");
+    XTF_CHECK(vcpu->evtchn_upcall_mask == 1, "cli sets the upcall mask");
+    __asm__ volatile("sti" ::: "memory");
+    XTF_CHECK(vcpu->evtchn_upcall_mask == 0, "sti clears the upcall mask");
+    __asm__ volatile("cli" ::: "memory");
+    /* An event raised while masked is taken right after sti; hlt. */
+    unsigned before = events_seen;
+    XTF_EXPECT_RC(HC3(debug_op, HAKO_DEBUG_RAISE_VIRQ, 0, 0), 0, "raise the debug virq");
+    XTF_CHECK(events_seen == before, "a masked event is not delivered");
+    __asm__ volatile("sti; hlt; cli" ::: "memory");
+    XTF_CHECK(events_seen == before + 1, "sti; hlt takes the pending event (%u)",
+              events_seen - before);
+}
+
+static void test_cr(void)
+{
+    XTF_CHECK(READ_CR(0) == HAKO_TRAP_CR0, "cr0 reads %lx", READ_CR(0));
+    XTF_CHECK(READ_CR(4) == HAKO_TRAP_CR4, "cr4 reads %lx", READ_CR(4));
+    XTF_CHECK(READ_CR(8) == 0, "cr8 reads 0");
+    uint64_t cr3 = READ_CR(3);
+    XTF_CHECK(cr3 && !(cr3 & 0xFFF), "cr3 is a page-aligned machine address (%lx)", cr3);
+    uint64_t flushes = (uint64_t)HC3(debug_op, HAKO_DEBUG_COUNTER, HAKO_COUNTER_TLB_FLUSHES, 0);
+    arm(3); WRITE_CR(3, cr3); expect_no_fault("mov to cr3, the same table");
+    XTF_CHECK((uint64_t)HC3(debug_op, HAKO_DEBUG_COUNTER, HAKO_COUNTER_TLB_FLUSHES, 0) > flushes,
+              "reloading cr3 flushes the TLB");
+    arm(3); WRITE_CR(2, 0x1234); expect_no_fault("mov to cr2");
+    XTF_CHECK(READ_CR(2) == 0x1234, "cr2 reads back what was written");
+    arm(3); WRITE_CR(0, HAKO_TRAP_CR0); expect_no_fault("mov to cr0 keeping its value");
+    arm(3); WRITE_CR(0, HAKO_TRAP_CR0 & ~(1ull << 16)); expect_fault("mov to cr0 clearing WP", 13, 0);
+    arm(3); WRITE_CR(4, HAKO_TRAP_CR4 | (1ull << 7)); expect_fault("mov to cr4 setting PGE", 13, 0);
+    arm(4); WRITE_CR(8, 1); expect_fault("mov to cr8 = 1", 13, 0);
+    arm(3); WRITE_CR(3, cr3 | (1ull << 63)); expect_fault("mov to cr3 with bit 63", 13, 0);
+    /* A frame of ours that is not an L4 table (this kernel's own data page). */
+    uint64_t pfn = ((uint64_t)&seen - boot->virt_base) >> 12;
+    uint64_t maddr = ((const uint64_t *)boot->p2m_va)[pfn] << 12;
+    arm(3); WRITE_CR(3, maddr); expect_fault("mov to cr3 of a data page", 13, 0);
+    XTF_CHECK(READ_CR(3) == cr3, "a refused cr3 leaves the table loaded");
+}
+
+static void test_msr(void)
+{
+    uint64_t efer = rdmsr(HAKO_MSR_EFER);
+    XTF_CHECK((efer & 0x500) == 0x500, "EFER shows LME and LMA (%lx)", efer);
+    arm(2); wrmsr(HAKO_MSR_EFER, efer); expect_no_fault("wrmsr EFER with its value");
+    arm(2); wrmsr(HAKO_MSR_EFER, efer & ~1ull); expect_fault("wrmsr EFER clearing SCE", 13, 0);
+    uint64_t pat = rdmsr(HAKO_MSR_PAT);
+    arm(2); wrmsr(HAKO_MSR_PAT, pat ^ 1); expect_fault("wrmsr PAT changing it", 13, 0);
+    uint64_t lstar = rdmsr(HAKO_MSR_LSTAR);
+    XTF_CHECK(lstar != 0, "LSTAR holds the syscall entry the backend set");
+    arm(2); wrmsr(HAKO_MSR_LSTAR, 0x8000000000000000ull); expect_fault("wrmsr LSTAR non-canonical", 13, 0);
+    XTF_CHECK(rdmsr(HAKO_MSR_LSTAR) == lstar, "a refused LSTAR keeps the old one");
+    arm(2); wrmsr(HAKO_MSR_SFMASK, 0x700); expect_no_fault("wrmsr SFMASK");
+    XTF_CHECK(rdmsr(HAKO_MSR_SFMASK) == 0x700, "SFMASK reads back");
+    wrmsr(HAKO_MSR_SFMASK, 0x40700);
+    arm(2); (void)rdmsr(0x1B); expect_fault("rdmsr APIC_BASE (not emulated)", 13, 0);
+    arm(2); wrmsr(0xC0000100, 0); expect_fault("wrmsr FS_BASE (not emulated)", 13, 0);
+    arm(2); wrmsr(HAKO_MSR_USER_ROOT, 0x123); expect_fault("wrmsr USER_ROOT unaligned", 13, 0);
+    /* The TSC deadline: a deadline in the past fires the timer virq at once. */
+    bind_virq(HAKO_VIRQ_TIMER, "timer");
+    unsigned before = events_seen;
+    privops->set_timer(privops->time_ns() + 2000000);       /* 2 ms */
+    for (int i = 0; i < 100 && events_seen == before; i++)
+        __asm__ volatile("sti; hlt; cli" ::: "memory");
+    XTF_CHECK(events_seen > before, "the TSC-deadline timer fired");
+    XTF_CHECK(rdmsr(HAKO_MSR_TSC_DEADLINE) != 0, "the deadline reads back");
+}
+
+static void test_io(void)
+{
+    uint16_t base = HAKO_TRAP_UART_BASE;
+    arm(1); outb(base + 7, 0x5A); expect_no_fault("out to the UART scratch register");
+    XTF_CHECK(inb(base + 7) == 0x5A, "the scratch register reads back");
+    XTF_CHECK(inb(base + 5) & 0x20, "LSR: transmitter empty");
+    arm(1); (void)inb(0x80); expect_fault("in from port 0x80", 13, 0);
+    arm(1); outb(0x3F7, 0); expect_fault("out to port 0x3F7", 13, 0);
+    arm(1);
+    __asm__ volatile("inl %%dx, %%eax" : : "d"(base) : "rax");
+    expect_fault("a 4-byte in from the UART", 13, 0);
+}
+
+static struct __attribute__((packed)) { uint16_t limit; uint64_t base; } dt;
+static struct { uint64_t lo, hi; } bad_idt[33] __attribute__((aligned(16)));
+
+static void test_desc(void)
+{
+    __asm__ volatile("sidt %0" : "=m"(dt));
+    XTF_CHECK(dt.base && dt.limit == 33 * 16 - 1, "sidt: the IDT loaded (%lx, %u)", dt.base,
+              dt.limit);
+    __asm__ volatile("sgdt %0" : "=m"(dt));
+    XTF_CHECK(dt.base && dt.limit == 5 * 8 - 1, "sgdt: the GDT loaded (%lx, %u)", dt.base,
+              dt.limit);
+    uint16_t tr = 0;
+    __asm__ volatile("str %0" : "=r"(tr));
+    XTF_CHECK(tr == 0x18, "str: the TSS selector loaded (%x)", tr);
+    uint64_t msw = 0;
+    __asm__ volatile("smsw %0" : "=r"(msw));
+    XTF_CHECK(msw == HAKO_TRAP_CR0, "smsw: cr0 (%lx)", msw);
+    /* A gate with a selector other than the kernel's: refused, the old IDT stays. */
+    bad_idt[13].lo = 0x00008E0000100000ull | (UL(guest_trap_entry) & 0xFFFF);
+    bad_idt[13].hi = UL(guest_trap_entry) >> 32;
+    dt.limit = sizeof(bad_idt) - 1;
+    dt.base = UL(bad_idt);
+    arm(7);     /* lidt with a rip-relative operand: 0F 01 1D disp32 */
+    __asm__ volatile("lidt dt(%%rip)" ::: "memory");
+    expect_fault("lidt with a gate naming selector 0x10", 13, 0);
+    /* ltr of the kernel code descriptor (not a TSS), lldt of a non-null selector. */
+    arm(3); __asm__ volatile("ltr %%ax" : : "a"(0x08)); expect_fault("ltr of a code descriptor", 13, 0);
+    arm(3); __asm__ volatile("lldt %%ax" : : "a"(0x18)); expect_fault("lldt 0x18", 13, 0);
+    arm(3); __asm__ volatile("lldt %%ax" : : "a"(0)); expect_no_fault("lldt 0 (no LDT)");
+
+}
+
+static void test_pte(void)
+{
+    uint64_t root = mm_kernel_root();
+    static volatile uint64_t probe_page[512] __attribute__((aligned(4096)));
+    uint64_t va;
+    uint64_t pfn = ((uint64_t)probe_page - boot->virt_base) >> 12;
+    probe_page[0] = 0xC0FFEE;
+    /* Map it with mm_map: the backend writes the entries with plain stores. */
+    va = boot->virt_base + (boot->nr_mapped_pages + 64) * PAGE_SIZE;
+    XTF_EXPECT_RC(mm_map(root, va, pfn, PTE_KERNEL_RW), 0, "mm_map with trapped stores");
+    XTF_EXPECT_RC(mm_flush(), 0, "mm_flush");
+    XTF_CHECK(*(volatile uint64_t *)va == 0xC0FFEE, "the store-mapped page shows the frame");
+    uint64_t l1;
+    XTF_CHECK(mm_table(root, va, 1, &l1), "the L1 table of the probe address exists");
+    volatile uint64_t *e = (volatile uint64_t *)pfn_to_va(l1) + mm_index(va, 1);
+    uint64_t good = *e;
+    /* xchg: unmap, and get the old entry back. */
+    uint64_t v = 0;
+    __asm__ volatile("xchgq %0, %1" : "+r"(v), "+m"(*e) : : "memory");
+    XTF_CHECK(v == good && *e == 0, "xchg into the table swaps the entry (%lx)", v);
+    /* cmpxchg: a failing compare writes nothing, a matching one maps again. */
+    uint64_t expect = 1, newv = good;
+    unsigned char zf;
+    __asm__ volatile("lock cmpxchgq %3, %1; setz %2"
+                     : "+a"(expect), "+m"(*e), "=q"(zf) : "r"(newv) : "memory", "cc");
+    XTF_CHECK(!zf && expect == 0 && *e == 0, "cmpxchg with a wrong old value writes nothing");
+    expect = 0;
+    __asm__ volatile("lock cmpxchgq %3, %1; setz %2"
+                     : "+a"(expect), "+m"(*e), "=q"(zf) : "r"(newv) : "memory", "cc");
+    XTF_CHECK(zf && *e == good, "cmpxchg with the right old value maps the page again");
+    __asm__ volatile("invlpg (%0)" : : "r"(va) : "memory");
+    XTF_CHECK(*(volatile uint64_t *)va == 0xC0FFEE, "mapped again after invlpg");
+    /* Refused: map the L1 table itself writable, or a frame that is not ours. */
+    uint64_t l1_maddr = ((const uint64_t *)boot->p2m_va)[l1] << 12;
+    arm(3);     /* mov %rax, (%rdx) = 48 89 02 */
+    __asm__ volatile("movq %%rax, (%%rdx)" : : "a"(l1_maddr | PTE_KERNEL_RW), "d"(e) : "memory");
+    expect_fault("a store mapping a page table writable", 14, ~0ull);
+    XTF_CHECK(*e == good, "the refused store changed nothing");
+    arm(3);
+    __asm__ volatile("movq %%rax, (%%rdx)" : : "a"(0x1000ull | PTE_KERNEL_RW), "d"(e) : "memory");
+    expect_fault("a store mapping machine frame 1 (not ours)", 14, ~0ull);
+    arm(2);     /* mov %eax, (%rdx) = 89 02 */
+    __asm__ volatile("movl %%eax, (%%rdx)" : : "a"(0), "d"(e) : "memory");
+    expect_fault("a 4-byte store into a page table", 14, ~0ull);
+    XTF_CHECK(*e == good, "the refused stores changed nothing");
+    XTF_EXPECT_RC(mm_unmap(root, va), 0, "unmap the probe address");
+    XTF_EXPECT_RC(mm_flush(), 0, "mm_flush");
+}
+
+static void test_decode(void)
+{
+    /* 15 operand-size prefixes and cli: 16 bytes, over the limit: #GP, not emulated. */
+    arm(16);
+    __asm__ volatile(".rept 15; .byte 0x66; .endr; .byte 0xFA" ::: "memory");
+    expect_fault("a 16-byte prefix run", 13, 0);
+    /* 14 prefixes and cli: 15 bytes, the longest legal form: emulated. */
+    __asm__ volatile("sti");
+    arm(15);
+    __asm__ volatile(".rept 14; .byte 0x66; .endr; .byte 0xFA" ::: "memory");
+    expect_no_fault("cli with 14 prefixes (15 bytes)");
+    XTF_CHECK(vcpu->evtchn_upcall_mask == 1, "the 15-byte cli took effect");
+}
+
+void test_main(const struct hako_start_info *si)
+{
+    boot = si;
+    vcpu = &((struct hako_shared_info *)si->shared_info_va)->vcpu_info[0];
+    XTF_CHECK(strncmp(privops->name, "trap", 5) == 0, "built with the trap backend (%s)",
+              privops->name);
+    mm_init(si);
+    struct hako_trap_info t[32];
+    for (unsigned v = 0; v < 32; v++)
+        t[v] = (struct hako_trap_info){ .vector = (uint8_t)v, .handler = UL(guest_trap_entry) };
+    XTF_EXPECT_RC(privops->set_trap_table(t, 32), 0, "install the IDT (lidt)");
+    XTF_EXPECT_RC(privops->set_event_entry(UL(guest_trap_entry)), 0, "event gate");
+    XTF_EXPECT_RC(privops->set_syscall_entry(UL(guest_trap_entry)), 0, "LSTAR");
+    test_flags();
+    test_cr();
+    test_msr();
+    test_io();
+    test_desc();
+    test_pte();
+    test_decode();
+    XTF_EXPECT_RC(HC3(debug_op, HAKO_DEBUG_AUDIT, 0, 0), 0, "audit of the domain's frames");
+}
