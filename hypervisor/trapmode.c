@@ -54,7 +54,8 @@ static void set_vif(struct vcpu *v, bool on)
 }
 
 /* The kernel stack for an entry from user mode: rsp0 of the TSS ltr loaded (read from
- * guest memory now, as the CPU does), 0 when there is none or it is unusable. */
+ * guest memory now, as the CPU does, in kernel mode: the user table does not map the
+ * kernel), 0 when there is none or it is unusable. */
 static uint64_t tss_rsp0(struct vcpu *v)
 {
     uint64_t rsp0;
@@ -73,9 +74,15 @@ static bool trap_deliver(struct vcpu *v, struct cpu_regs *regs, unsigned vector,
     uint64_t handler = vector == HAKO_TRAP_EVENT_VECTOR ? v->pv.event_callback
                        : vector < HAKO_TRAP_VECTORS ? v->pv.trap_handler[vector] : 0;
     bool from_user = v->pv.in_user;
-    uint64_t stack = from_user ? tss_rsp0(v) : regs->rsp;
-    if (!handler || !stack)
+    if (!handler)
         return false;
+    if (from_user)
+        vtrap_set_mode(v, false);       /* the TSS is in the kernel's address space */
+    uint64_t stack = from_user ? tss_rsp0(v) : regs->rsp;
+    if (!stack) {
+        vtrap_set_mode(v, true);
+        return false;
+    }
     uint64_t f[6];
     unsigned n = 0;
     if (has_err)
@@ -86,8 +93,6 @@ static bool trap_deliver(struct vcpu *v, struct cpu_regs *regs, unsigned vector,
     f[n++] = regs->rsp;
     f[n++] = from_user ? HAKO_TRAP_USER_SS : HAKO_TRAP_KERNEL_SS;
     uint64_t top = ALIGN_DOWN(stack, 16), at = top - n * 8;
-    if (from_user)
-        vtrap_set_mode(v, false);
     if (top < n * 8 || guest_copy_to(v, _gva(at), f, n * 8))
         domain_crash(v->dom, regs, "cannot write an exception frame on the guest kernel stack");
     regs->rip = handler;
