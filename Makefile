@@ -38,7 +38,7 @@ BACKENDS      := pv trap
 GUEST_BACKEND ?= pv
 arch_srcs = $(wildcard guest-pv/arch/$(1)/*.c guest-pv/arch/$(1)/*.S)
 GUEST_HEAD := $(BUILD)/guest-pv/kernel/head.S.o
-GUEST_LIB_SRCS := guest-pv/kernel/klib.c $(call arch_srcs,$(GUEST_BACKEND))
+GUEST_LIB_SRCS := guest-pv/kernel/klib.c guest-pv/drivers/hvplatform.c $(call arch_srcs,$(GUEST_BACKEND))
 GUEST_LIB_OBJS := $(GUEST_HEAD) $(patsubst %,$(BUILD)/%.o,$(GUEST_LIB_SRCS))
 GUEST_KERNEL_SRCS := $(addprefix guest-pv/kernel/,main.c mm.c trap.c entry.S switch.S kmalloc.c \
 	fs.c file.c cpio.c pipe.c uvm.c proc.c exec.c syscall.c) \
@@ -161,7 +161,8 @@ $(BUILD)/tests/xtf/%.c.o: tests/xtf/%.c
 # so each takes only what it uses (a test that wants exception entry defines guest_trap()).
 guest_lib = $(BUILD)/guest-pv/libguest-$(1).a
 define GUEST_LIB_RULE
-$(call guest_lib,$(1)): $(BUILD)/guest-pv/kernel/klib.c.o $(BUILD)/guest-pv/kernel/entry.S.o \
+$(call guest_lib,$(1)): $(BUILD)/guest-pv/kernel/klib.c.o $(BUILD)/guest-pv/drivers/hvplatform.c.o \
+		$(BUILD)/guest-pv/kernel/entry.S.o \
 		$(BUILD)/guest-pv/kernel/mm.c.o $(patsubst %,$(BUILD)/%.o,$(call arch_srcs,$(1)))
 	rm -f $$@ && ar rcs $$@ $$^
 endef

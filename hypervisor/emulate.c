@@ -55,17 +55,16 @@ uint64_t *emul_gpr(struct cpu_regs *regs, unsigned n)
     }
 }
 
-uint64_t emul_mem_addr(const struct cpu_regs *regs, const struct x86_insn *insn)
+uint64_t emul_mem_addr(struct cpu_regs *regs, const struct x86_insn *insn)
 {
-    struct cpu_regs *r = (struct cpu_regs *)(uintptr_t)regs;  /* read only */
     const struct x86_mem *m = &insn->mem;
     uint64_t a = (uint64_t)(int64_t)m->disp;
     if (m->rip_rel)
         a += regs->rip + insn->len;
     if (m->base != X86_REG_NONE)
-        a += *emul_gpr(r, m->base);
+        a += *emul_gpr(regs, m->base);
     if (m->index != X86_REG_NONE)
-        a += *emul_gpr(r, m->index) * m->scale;
+        a += *emul_gpr(regs, m->index) * m->scale;
     if (insn->prefixes & X86_PFX_ADSZ)
         a = (uint32_t)a;
     return a;

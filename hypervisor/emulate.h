@@ -25,7 +25,7 @@ bool emulate_insn(struct vcpu *v, struct cpu_regs *regs, gva_t cr2);
 uint64_t *emul_gpr(struct cpu_regs *regs, unsigned n);
 
 /* The linear address of insn's memory operand (fs/gs bases are 0 in every guest). */
-uint64_t emul_mem_addr(const struct cpu_regs *regs, const struct x86_insn *insn);
+uint64_t emul_mem_addr(struct cpu_regs *regs, const struct x86_insn *insn);
 
 /* in/out on an emulated port: size bytes to/from *val; false for a port or size the
  * emulated UART does not have (the guest gets #GP). */

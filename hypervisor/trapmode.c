@@ -123,9 +123,7 @@ static void trap_exception(struct vcpu *v, struct cpu_regs *regs, gva_t cr2)
 /* Pending unmasked event and an event gate: enter it as an external interrupt. */
 static bool trap_deliver_events(struct vcpu *v, struct cpu_regs *regs)
 {
-    struct hako_vcpu_info *vi = v->vcpu_info;
-    return !v->cont.active && __atomic_load_n(&vi->evtchn_upcall_pending, __ATOMIC_SEQ_CST) &&
-           vif(v) && trap_deliver(v, regs, HAKO_TRAP_EVENT_VECTOR, false, 0);
+    return vtrap_event_deliverable(v) && trap_deliver(v, regs, HAKO_TRAP_EVENT_VECTOR, false, 0);
 }
 
 /* syscall from user mode, as the CPU does it: rcx = rip, r11 = rflags, rflags &=

@@ -65,12 +65,7 @@ bool vtrap_bounce(struct vcpu *v, struct cpu_regs *regs, uint64_t vector, uint64
 
 bool vtrap_deliver_events(struct vcpu *v, struct cpu_regs *regs)
 {
-    struct hako_vcpu_info *vi = v->vcpu_info;
-    /* Not while a split hypercall waits to be re-issued: the guest must get straight
-     * back to it, or a handler's own batch call would lose its progress. */
-    return !v->cont.active && __atomic_load_n(&vi->evtchn_upcall_pending, __ATOMIC_SEQ_CST) &&
-           !__atomic_load_n(&vi->evtchn_upcall_mask, __ATOMIC_SEQ_CST) &&
-           vtrap_bounce(v, regs, HAKO_TRAP_EVENT, 0, _gva(0));
+    return vtrap_event_deliverable(v) && vtrap_bounce(v, regs, HAKO_TRAP_EVENT, 0, _gva(0));
 }
 
 bool vtrap_hypercall_events(struct cpu_regs *regs)

@@ -21,6 +21,16 @@ static inline bool guest_addr_ok(uint64_t va)
     return guest_range_ok(_gva(va), 1);
 }
 
+/* v may take an event now: one is pending, events are unmasked, and no split hypercall
+ * waits to be re-issued (the guest must get straight back to it, or a handler's own
+ * batch call would lose its progress). Both guest types' deliver_events start here. */
+static inline bool vtrap_event_deliverable(const struct vcpu *v)
+{
+    const struct hako_vcpu_info *vi = v->vcpu_info;
+    return !v->cont.active && __atomic_load_n(&vi->evtchn_upcall_pending, __ATOMIC_SEQ_CST) &&
+           !__atomic_load_n(&vi->evtchn_upcall_mask, __ATOMIC_SEQ_CST);
+}
+
 /* Switch v between kernel and user mode, loading the matching top-level table. */
 void vtrap_set_mode(struct vcpu *v, bool user);
 

@@ -15,6 +15,7 @@
 
 #include "klib.h"
 #include "mm.h"
+#include "hvplatform.h"
 #include "privops.h"
 #include "privops_pv.h"
 #include "ringio.h"
@@ -46,11 +47,6 @@ static long pv_console_read(char *buf, size_t len)
     return hako_hypercall3(HAKO_HC_console_io, HAKO_CONSOLE_READ, (unsigned long)buf, len);
 }
 
-static void pv_yield(void)
-{
-    hako_hypercall3(HAKO_HC_sched_op, HAKO_SCHED_YIELD, 0, 0);
-}
-
 static struct hako_vcpu_info *vcpu0;
 static uint64_t virt_base;                 /* the linear map of pfns (ABI.md 4.2) */
 static const uint64_t *p2m;
@@ -61,6 +57,7 @@ static void pv_init(const struct hako_start_info *si)
     vcpu0 = &((struct hako_shared_info *)si->shared_info_va)->vcpu_info[0];
     virt_base = si->virt_base;
     p2m = (const uint64_t *)si->p2m_va;
+    hv_platform_init(si);
 }
 
 uint64_t pv_mfn(uint64_t pfn)
@@ -100,20 +97,6 @@ uint64_t pv_entry_maddr(uint64_t root_pfn, uint64_t va, unsigned level)
     }
 }
 
-static long pv_platform_version(char *buf, size_t len)
-{
-    static struct hako_version_info info __attribute__((aligned(8)));
-    long rc = hako_hypercall2(HAKO_HC_version, HAKO_VERSION_INFO, (uint64_t)&info);
-    if (rc)
-        return rc;
-    size_t n = 0;
-    for (; n + 1 < len && n < sizeof(info.hv_version) && info.hv_version[n]; n++)
-        buf[n] = info.hv_version[n];
-    if (len)
-        buf[n] = 0;
-    return 0;
-}
-
 /* The upcall mask in vcpu_info is the virtual interrupt flag. */
 static struct hako_vcpu_info *pv_vcpu(void)
 {
@@ -133,50 +116,9 @@ static void pv_idle(void)
     pv_irq_disable();
 }
 
-/* System time from the vcpu_info time record, without a hypercall (ABI.md 14.4). */
-static uint64_t pv_time_ns(void)
-{
-    const struct hako_vcpu_time_info *ti = &pv_vcpu()->time;
-    uint32_t v;
-    uint64_t t;
-    do {
-        v = __atomic_load_n(&ti->version, __ATOMIC_ACQUIRE);
-        uint32_t lo, hi;
-        __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
-        uint64_t d = (((uint64_t)hi << 32) | lo) - ti->tsc_timestamp;
-        d = ti->tsc_shift >= 0 ? d << ti->tsc_shift : d >> -ti->tsc_shift;
-        t = ti->system_time + (uint64_t)(((unsigned __int128)d * ti->tsc_to_system_mul) >> 32);
-        __atomic_thread_fence(__ATOMIC_ACQUIRE);
-    } while ((v & 1) || v != __atomic_load_n(&ti->version, __ATOMIC_RELAXED));
-    return t;
-}
-
-/* The wall clock in the shared-info page, under its version protocol (ABI.md 14.1). */
-static uint64_t pv_wallclock_ns(void)
-{
-    const struct hako_shared_info *sh =
-        (const struct hako_shared_info *)((const char *)vcpu0 -
-                                          __builtin_offsetof(struct hako_shared_info, vcpu_info));
-    uint32_t v;
-    uint64_t ns;
-    do {
-        v = __atomic_load_n(&sh->wc_version, __ATOMIC_ACQUIRE);
-        ns = sh->wc_sec * 1000000000ull + sh->wc_nsec;
-        __atomic_thread_fence(__ATOMIC_ACQUIRE);
-    } while ((v & 1) || v != __atomic_load_n(&sh->wc_version, __ATOMIC_RELAXED));
-    return ns;
-}
-
 static long pv_set_timer(uint64_t deadline_ns)
 {
     return hako_hypercall2(HAKO_HC_set_timer_op, HAKO_TIMER_ONESHOT, deadline_ns);
-}
-
-static __attribute__((noreturn)) void pv_shutdown(unsigned reason, unsigned code)
-{
-    hako_hypercall3(HAKO_HC_sched_op, HAKO_SCHED_SHUTDOWN, reason, code);
-    for (;;) /* refused (bad reason or code): crash instead, which cannot be refused */
-        hako_hypercall3(HAKO_HC_sched_op, HAKO_SCHED_SHUTDOWN, HAKO_SHUTDOWN_CRASH, 255);
 }
 
 static long pv_set_trap_table(const struct hako_trap_info *t, unsigned n)
@@ -387,14 +329,14 @@ static const struct privops pv_ops = {
     .console_write = pv_console_write,
     .terminal_write = pv_terminal_write,
     .console_read = pv_console_read,
-    .platform_version = pv_platform_version,
-    .yield = pv_yield,
+    .platform_version = hv_platform_version,
+    .yield = hv_yield,
     .irq_disable = pv_irq_disable,
     .idle = pv_idle,
-    .time_ns = pv_time_ns,
-    .wallclock_ns = pv_wallclock_ns,
+    .time_ns = hv_time_ns,
+    .wallclock_ns = hv_wallclock_ns,
     .set_timer = pv_set_timer,
-    .shutdown = pv_shutdown,
+    .shutdown = hv_shutdown,
     .pt_read = pv_pt_read,
     .pt_write = pv_pt_write,
     .pt_commit = pv_pt_commit,

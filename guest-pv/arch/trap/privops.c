@@ -20,6 +20,7 @@
 
 #include "klib.h"
 #include "mm.h"
+#include "hvplatform.h"
 #include "privops.h"
 
 #define RFLAGS_TF 0x100ull
@@ -123,6 +124,7 @@ static void trap_init(const struct hako_start_info *si)
     vcpu0 = &((struct hako_shared_info *)si->shared_info_va)->vcpu_info[0];
     virt_base = si->virt_base;
     p2m = (const uint64_t *)si->p2m_va;
+    hv_platform_init(si);
     kernel_root_pfn = (si->pt_base_va - si->virt_base) >> 12;
     cpu_tables_init();
 }
@@ -233,25 +235,6 @@ static long trap_console_read(char *buf, size_t len)
     return (long)n;
 }
 
-static long trap_platform_version(char *buf, size_t len)
-{
-    static struct hako_version_info info __attribute__((aligned(8)));
-    long rc = hako_hypercall2(HAKO_HC_version, HAKO_VERSION_INFO, (uint64_t)&info);
-    if (rc)
-        return rc;
-    size_t n = 0;
-    for (; n + 1 < len && n < sizeof(info.hv_version) && info.hv_version[n]; n++)
-        buf[n] = info.hv_version[n];
-    if (len)
-        buf[n] = 0;
-    return 0;
-}
-
-static void trap_yield(void)
-{
-    hako_hypercall3(HAKO_HC_sched_op, HAKO_SCHED_YIELD, 0, 0);
-}
-
 static void trap_irq_disable(void)
 {
     __asm__ volatile("cli" ::: "memory");
@@ -261,26 +244,6 @@ static void trap_irq_disable(void)
 static void trap_idle(void)
 {
     __asm__ volatile("sti; hlt; cli" ::: "memory");
-}
-
-static uint64_t trap_time_ns(void)
-{
-    return hako_system_time_ns(&vcpu0->time);
-}
-
-static uint64_t trap_wallclock_ns(void)
-{
-    const struct hako_shared_info *sh =
-        (const struct hako_shared_info *)((const char *)vcpu0 -
-                                          __builtin_offsetof(struct hako_shared_info, vcpu_info));
-    uint32_t v;
-    uint64_t ns;
-    do {
-        v = __atomic_load_n(&sh->wc_version, __ATOMIC_ACQUIRE);
-        ns = sh->wc_sec * 1000000000ull + sh->wc_nsec;
-        __atomic_thread_fence(__ATOMIC_ACQUIRE);
-    } while ((v & 1) || v != __atomic_load_n(&sh->wc_version, __ATOMIC_RELAXED));
-    return ns;
 }
 
 /* The TSC-deadline MSR: deadline_ns turned into a TSC value with the PV clock's
@@ -303,13 +266,6 @@ static long trap_set_timer(uint64_t deadline_ns)
     }
     wrmsr(HAKO_MSR_TSC_DEADLINE, tsc);
     return 0;
-}
-
-static __attribute__((noreturn)) void trap_shutdown(unsigned reason, unsigned code)
-{
-    hako_hypercall3(HAKO_HC_sched_op, HAKO_SCHED_SHUTDOWN, reason, code);
-    for (;;)
-        hako_hypercall3(HAKO_HC_sched_op, HAKO_SCHED_SHUTDOWN, HAKO_SHUTDOWN_CRASH, 255);
 }
 
 /* Point IDT vector v at its stub, present as an interrupt gate (or remove it). */
@@ -373,14 +329,14 @@ static const struct privops trap_ops = {
     .console_write = trap_console_write,
     .terminal_write = trap_console_write,
     .console_read = trap_console_read,
-    .platform_version = trap_platform_version,
-    .yield = trap_yield,
+    .platform_version = hv_platform_version,
+    .yield = hv_yield,
     .irq_disable = trap_irq_disable,
     .idle = trap_idle,
-    .time_ns = trap_time_ns,
-    .wallclock_ns = trap_wallclock_ns,
+    .time_ns = hv_time_ns,
+    .wallclock_ns = hv_wallclock_ns,
     .set_timer = trap_set_timer,
-    .shutdown = trap_shutdown,
+    .shutdown = hv_shutdown,
     .pt_read = trap_pt_read,
     .pt_write = trap_pt_write,
     .pt_commit = trap_pt_commit,
