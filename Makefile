@@ -31,20 +31,19 @@ HV_OBJS    := $(patsubst %,$(BUILD)/%.o,$(HV_SRCS))
 HV_ELF     := $(BUILD)/hako.elf
 
 # The guest OS (guest-pv/, README "Layout"): its core in kernel/, PV device drivers in
-# drivers/, and one directory per privops backend in arch/<backend>/. BACKENDS lists the
-# backends; GUEST_BACKEND is the one the reference kernel is built with. A backend is
-# arch/<b>/privops.c plus any files next to it, and brings its own headers.
+# drivers/, and one directory per privops backend in arch/<backend>/ (arch/<b>/privops.c
+# plus any files next to it, and its own headers). BACKENDS lists them; every kernel
+# image links all of them and the boot word privops=<backend> picks one (kernel/privops.c).
 BACKENDS      := pv trap
-GUEST_BACKEND ?= pv
 arch_srcs = $(wildcard guest-pv/arch/$(1)/*.c guest-pv/arch/$(1)/*.S)
 GUEST_HEAD := $(BUILD)/guest-pv/kernel/head.S.o
-GUEST_LIB_SRCS := guest-pv/kernel/klib.c guest-pv/drivers/hvplatform.c $(call arch_srcs,$(GUEST_BACKEND))
-GUEST_LIB_OBJS := $(GUEST_HEAD) $(patsubst %,$(BUILD)/%.o,$(GUEST_LIB_SRCS))
-GUEST_KERNEL_SRCS := $(addprefix guest-pv/kernel/,main.c mm.c trap.c entry.S switch.S kmalloc.c \
+GUEST_LIB_SRCS := $(addprefix guest-pv/kernel/,klib.c privops.c entry.S mm.c) guest-pv/drivers/hvplatform.c \
+	$(foreach b,$(BACKENDS),$(call arch_srcs,$(b)))
+GUEST_LIB_OBJS := $(patsubst %,$(BUILD)/%.o,$(GUEST_LIB_SRCS))
+GUEST_KERNEL_SRCS := $(addprefix guest-pv/kernel/,main.c trap.c switch.S kmalloc.c \
 	fs.c file.c cpio.c pipe.c uvm.c proc.c exec.c syscall.c) \
 	$(addprefix guest-pv/drivers/,events.c console.c consring.c tty.c domains.c)
-GUEST_KERNEL_OBJS := $(patsubst %,$(BUILD)/%.o,$(GUEST_KERNEL_SRCS))
-GUEST_CFLAGS += -Iguest-pv/arch/$(GUEST_BACKEND)
+GUEST_KERNEL_OBJS := $(GUEST_HEAD) $(patsubst %,$(BUILD)/%.o,$(GUEST_KERNEL_SRCS))
 GUEST_LD := guest-pv/kernel/kernel.ld
 # The guest kernel alone (what domUs boot; dom0 ships it in /boot), and dom0's image:
 # the same kernel carrying dom0's initrd (QEMU passes the hypervisor one boot module).
@@ -145,11 +144,11 @@ $(BUILD)/guest-pv/%.c.o: guest-pv/%.c
 $(BUILD)/guest-pv/%.S.o: guest-pv/%.S
 	@mkdir -p $(@D)
 	$(CC) $(GUEST_CFLAGS) -c $< -o $@
-$(GUEST_KERNEL): $(GUEST_LIB_OBJS) $(GUEST_KERNEL_OBJS) $(GUEST_LD)
-	$(LD) $(LDFLAGS_FREE) -T $(GUEST_LD) -o $@ $(GUEST_LIB_OBJS) $(GUEST_KERNEL_OBJS)
-$(GUEST_ELF): $(GUEST_LIB_OBJS) $(GUEST_KERNEL_OBJS) $(BUILD)/guest-pv/kernel/initrd_blob.S.o \
+$(GUEST_KERNEL): $(GUEST_KERNEL_OBJS) $(GUEST_LIB_OBJS) $(GUEST_LD)
+	$(LD) $(LDFLAGS_FREE) -T $(GUEST_LD) -o $@ $(GUEST_KERNEL_OBJS) $(GUEST_LIB_OBJS)
+$(GUEST_ELF): $(GUEST_KERNEL_OBJS) $(GUEST_LIB_OBJS) $(BUILD)/guest-pv/kernel/initrd_blob.S.o \
 		$(GUEST_LD)
-	$(LD) $(LDFLAGS_FREE) -T $(GUEST_LD) -o $@ $(GUEST_LIB_OBJS) $(GUEST_KERNEL_OBJS) \
+	$(LD) $(LDFLAGS_FREE) -T $(GUEST_LD) -o $@ $(GUEST_KERNEL_OBJS) $(GUEST_LIB_OBJS) \
 		$(BUILD)/guest-pv/kernel/initrd_blob.S.o
 $(BUILD)/guest-pv/kernel/initrd_blob.S.o: $(INITRD_DOM0)
 $(BUILD)/guest-pv/kernel/initrd_blob.S.o: GUEST_CFLAGS += -DINITRD_PATH='"$(INITRD_DOM0)"'
@@ -157,17 +156,12 @@ $(BUILD)/guest-pv/kernel/initrd_blob.S.o: GUEST_CFLAGS += -DINITRD_PATH='"$(INIT
 $(BUILD)/tests/xtf/%.c.o: tests/xtf/%.c
 	@mkdir -p $(@D)
 	$(CC) $(GUEST_CFLAGS) -Itests/xtf -c $< -o $@
-# Test and benchmark kernels link the guest's library pieces from an archive per backend,
-# so each takes only what it uses (a test that wants exception entry defines guest_trap()).
-guest_lib = $(BUILD)/guest-pv/libguest-$(1).a
-define GUEST_LIB_RULE
-$(call guest_lib,$(1)): $(BUILD)/guest-pv/kernel/klib.c.o $(BUILD)/guest-pv/drivers/hvplatform.c.o \
-		$(BUILD)/guest-pv/kernel/entry.S.o \
-		$(BUILD)/guest-pv/kernel/mm.c.o $(patsubst %,$(BUILD)/%.o,$(call arch_srcs,$(1)))
-	rm -f $$@ && ar rcs $$@ $$^
-endef
-$(foreach b,$(BACKENDS),$(eval $(call GUEST_LIB_RULE,$(b))))
-GUEST_LIB_A := $(call guest_lib,$(GUEST_BACKEND))
+# Test and benchmark kernels link the guest's library pieces (every backend, as the kernel
+# does) from an archive, so each takes only what it uses (a test that wants exception
+# entry defines guest_trap()).
+GUEST_LIB_A := $(BUILD)/guest-pv/libguest.a
+$(GUEST_LIB_A): $(GUEST_LIB_OBJS)
+	rm -f $@ && ar rcs $@ $^
 # Link a test kernel: its head first (the usual one, or a test's own: XTF_HEAD_<name>),
 # then its objects, then the backend's archive.
 XTF_HEADS := $(GUEST_HEAD) $(BUILD)/tests/xtf/head-abi04.S.o
@@ -179,7 +173,7 @@ $(BUILD)/tests/xtf/$(1)/test-%.c.o: tests/xtf/test-%.c
 	@mkdir -p $$(@D)
 	$(CC) $(GUEST_CFLAGS) -Iguest-pv/arch/$(1) -Itests/xtf -c $$< -o $$@
 $(BUILD)/tests/xtf/$(1)/test-%.elf: $(BUILD)/tests/xtf/$(1)/test-%.c.o $(BUILD)/tests/xtf/framework.c.o \
-		$$$$(or $$$$(XTF_HEAD_$$$$*),$(GUEST_HEAD)) $(call guest_lib,$(1)) $(GUEST_LD)
+		$$$$(or $$$$(XTF_HEAD_$$$$*),$(GUEST_HEAD)) $(GUEST_LIB_A) $(GUEST_LD)
 	@mkdir -p $$(@D)
 	$$(XTF_LINK)
 endef
@@ -217,7 +211,7 @@ $(XTF_HEAD_abi04): guest-pv/kernel/head.S
 # Benchmark kernels: XTF framework plus the guest's memory code.
 $(BUILD)/tests/bench/%.c.o: tests/bench/%.c
 	@mkdir -p $(@D)
-	$(CC) $(GUEST_CFLAGS) -Itests/xtf -c $< -o $@
+	$(CC) $(GUEST_CFLAGS) -Iguest-pv/arch/pv -Itests/xtf -c $< -o $@
 $(BUILD)/tests/bench/bench-%.elf: $(BUILD)/tests/bench/bench-%.c.o $(BUILD)/tests/xtf/framework.c.o \
 		$(GUEST_HEAD) $(GUEST_LIB_A) $(GUEST_LD)
 	$(XTF_LINK)

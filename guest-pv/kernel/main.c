@@ -201,12 +201,15 @@ static void __attribute__((noreturn)) start_os(const struct hako_start_info *si)
 /* Entry from head.S. */
 void kernel_main(const struct hako_start_info *si)
 {
+    int known = privops_select(si->cmdline);
     privops->init(si);
     kprintf("hako PV guest kernel, ABI %u.%u, privileged operations: %s\n",
             HAKO_ABI_MAJOR, HAKO_ABI_MINOR, privops->name);
     kprintf("domain %u%s: %lu pages (%lu MiB), command line \"%s\"\n", si->domid,
             (si->flags & HAKO_SIF_PRIVILEGED) ? " (control domain)" : "", si->nr_pages,
             si->nr_pages >> 8, si->cmdline);
+    if (known < 0)
+        kprintf("unknown privops= backend on the command line: running paravirtual\n");
     check_boot_state(si);
     maybe_fault(si->cmdline);          /* before trap_init: the hypervisor reports these */
     mm_init(si);

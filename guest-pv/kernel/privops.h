@@ -92,6 +92,10 @@ struct privops {
 };
 _Static_assert(__builtin_offsetof(struct privops, trap_return) == 0, "entry.S jumps through offset 0");
 
+/* The backend this boot uses, picked by privops_select (privops.c) from the backends
+ * every kernel image links (arch/<backend>/privops.c each define one). */
 extern const struct privops *privops;
+extern const struct privops privops_pv, privops_trap;
+int privops_select(const char *cmdline);
 
 #endif /* GUEST_PRIVOPS_H */

@@ -87,10 +87,13 @@ void kernel_main(const struct hako_start_info *si)
 {
     static const char *const names[] = { "SUCCESS", "SKIP", "ERROR", "FAILURE" };
     static const unsigned codes[] = { 0, 0, 2, 1 };
+    int known = si->magic == HAKO_START_INFO_MAGIC ? privops_select(si->cmdline) : 0;
     kprintf("--- xtf test: %s ---\n", test_title);
+    if (known < 0)
+        xtf_error("unknown privops= backend on the command line");
     if (si->magic != HAKO_START_INFO_MAGIC)
         xtf_error("bad start info magic %x", si->magic);
-    else {
+    else if (known == 0) {
         privops->init(si);
         test_main(si);
     }

@@ -322,7 +322,7 @@ __asm__(".text\n"
         "syscall\n\t"
         "ud2\n");                     /* iret refused the frame */
 
-static const struct privops pv_ops = {
+const struct privops privops_pv = {
     .trap_return = pv_trap_return,
     .name = "pv",
     .init = pv_init,
@@ -351,5 +351,3 @@ static const struct privops pv_ops = {
     .set_user_context = pv_set_user_context,
     .resume = pv_resume,
 };
-
-const struct privops *privops = &pv_ops;

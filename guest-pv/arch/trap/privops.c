@@ -322,7 +322,7 @@ static long trap_set_user_context(uint64_t kernel_rsp, uint64_t user_root_pfn)
     return 0;
 }
 
-static const struct privops trap_ops = {
+const struct privops privops_trap = {
     .trap_return = trap_trap_return,
     .name = "trap",
     .init = trap_init,
@@ -351,5 +351,3 @@ static const struct privops trap_ops = {
     .set_user_context = trap_set_user_context,
     .resume = trap_resume,
 };
-
-const struct privops *privops = &trap_ops;

@@ -1,0 +1,31 @@
+/*
+ * guest-pv/kernel/privops.c: which privops backend this boot uses. Every backend is
+ * linked into the one kernel image; the boot word privops=<name> picks one (the same
+ * word makes the hypervisor create the domain in that mode, ABI.md "Trap-and-emulate
+ * mode"), and without it the kernel is paravirtual.
+ */
+#include "klib.h"
+#include "privops.h"
+
+static const struct privops *const backends[] = { &privops_pv, &privops_trap };
+
+/* Until privops_select runs (the first thing at boot) the kernel is paravirtual. */
+const struct privops *privops = &privops_pv;
+
+/* Pick the backend the command line's privops=<name> word names (pv without one);
+ * 0, or -1 when a privops= word names no backend (the kernel then stays paravirtual). */
+int privops_select(const char *cmdline)
+{
+    char word[32];
+    for (size_t i = 0; i < sizeof backends / sizeof backends[0]; i++) {
+        ksnprintf(word, sizeof word, "privops=%s", backends[i]->name);
+        if (cmdline_has(cmdline, word)) {
+            privops = backends[i];
+            return 0;
+        }
+    }
+    for (const char *c = cmdline; *c; c++)
+        if ((c == cmdline || c[-1] == ' ') && strncmp(c, "privops=", 8) == 0)
+            return -1;
+    return 0;
+}
