@@ -18,6 +18,15 @@ boot() {
   tr -d '\r' < "$OUT" > "$OUT.clean" && mv "$OUT.clean" "$OUT"
 }
 
+# session TIMEOUT [cmdline...]: feed stdin to dom0's console (then ^D) and record the
+# output, as a person would with `make run`.
+session() {
+  local timeout=$1; shift
+  scripts/qemu-run.sh --console --timeout "$timeout" "$HV" "$DOM0" "$@" > "$OUT" 2>&1
+  STATUS=$?
+  tr -d '\r' < "$OUT" > "$OUT.clean" && mv "$OUT.clean" "$OUT"
+}
+
 # Report one check as PASS/FAIL; on failure show the console output.
 result() {
   local ok=$1 name=$2

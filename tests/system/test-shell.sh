@@ -5,13 +5,6 @@
 cd "$(dirname "$0")/../.." || exit 1
 . tests/system/lib.sh
 
-# session TIMEOUT: feed stdin to dom0's console (then ^D) and record the output.
-session() {
-  scripts/qemu-run.sh --console --timeout "$1" "$HV" "$DOM0" > "$OUT" 2>&1
-  STATUS=$?
-  tr -d '\r' < "$OUT" > "$OUT.clean" && mv "$OUT.clean" "$OUT"
-}
-
 # ---- the shell and the system calls -------------------------------------------------
 session 300 <<'EOF'
 echo hello from the shell
