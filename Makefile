@@ -37,7 +37,8 @@ HV_ELF     := $(BUILD)/hako.elf
 BACKENDS      := pv trap
 arch_srcs = $(wildcard guest-pv/arch/$(1)/*.c guest-pv/arch/$(1)/*.S)
 GUEST_HEAD := $(BUILD)/guest-pv/kernel/head.S.o
-GUEST_LIB_SRCS := $(addprefix guest-pv/kernel/,klib.c privops.c entry.S mm.c) guest-pv/drivers/hvplatform.c \
+GUEST_LIB_SRCS := $(addprefix guest-pv/kernel/,klib.c privops.c entry.S mm.c) \
+	$(addprefix guest-pv/drivers/,hvplatform.c physmap.c) \
 	$(foreach b,$(BACKENDS),$(call arch_srcs,$(b)))
 GUEST_LIB_OBJS := $(patsubst %,$(BUILD)/%.o,$(GUEST_LIB_SRCS))
 GUEST_KERNEL_SRCS := $(addprefix guest-pv/kernel/,main.c trap.c switch.S kmalloc.c \
@@ -211,7 +212,7 @@ $(XTF_HEAD_abi04): guest-pv/kernel/head.S
 # Benchmark kernels: XTF framework plus the guest's memory code.
 $(BUILD)/tests/bench/%.c.o: tests/bench/%.c
 	@mkdir -p $(@D)
-	$(CC) $(GUEST_CFLAGS) -Iguest-pv/arch/pv -Itests/xtf -c $< -o $@
+	$(CC) $(GUEST_CFLAGS) -Itests/xtf -c $< -o $@
 $(BUILD)/tests/bench/bench-%.elf: $(BUILD)/tests/bench/bench-%.c.o $(BUILD)/tests/xtf/framework.c.o \
 		$(GUEST_HEAD) $(GUEST_LIB_A) $(GUEST_LD)
 	$(XTF_LINK)

@@ -18,7 +18,7 @@
 #include "klib.h"
 #include "mm.h"
 #include "privops.h"
-#include "privops_pv.h"
+#include "physmap.h"
 #include "ringio.h"
 
 const char test_title[] = "bench-core";

@@ -17,7 +17,7 @@
 #include "klib.h"
 #include "mm.h"
 #include "privops.h"
-#include "privops_pv.h"
+#include "physmap.h"
 #include "ringio.h"
 #include "trap.h"
 

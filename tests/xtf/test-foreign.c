@@ -23,7 +23,7 @@
 #include "asyncone.h"
 #include "domwait.h"
 #include "privops.h"
-#include "privops_pv.h"
+#include "physmap.h"
 
 #include <hako/async.h>
 #include <hako/console.h>

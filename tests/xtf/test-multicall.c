@@ -14,7 +14,7 @@
 #include "framework.h"
 #include "klib.h"
 #include "mm.h"
-#include "privops_pv.h"
+#include "physmap.h"
 
 const char test_title[] = "multicall";
 

@@ -1,8 +1,7 @@
 /*
  * guest-pv/arch/pv/privops.c: the paravirtual backend of the privileged-operations table:
- * every operation is a hypercall. Page-table entries hold machine frames, so this is
- * the one place that translates pfns through the p2m and back through the m2p; entry
- * writes are queued and sent as one mmu_update batch at pt_commit (the lazy-MMU
+ * every operation is a hypercall. Page-table entries hold machine frames (physmap.h
+ * translates pfns); entry writes are queued and sent as one mmu_update batch at pt_commit (the lazy-MMU
  * window), and releases of table frames go to the asynchronous ring.
  */
 #include <hako/async.h>
@@ -17,7 +16,7 @@
 #include "mm.h"
 #include "hvplatform.h"
 #include "privops.h"
-#include "privops_pv.h"
+#include "physmap.h"
 #include "ringio.h"
 
 #define BATCH_MAX 64                 /* entry writes per mmu_update batch */
@@ -48,53 +47,12 @@ static long pv_console_read(char *buf, size_t len)
 }
 
 static struct hako_vcpu_info *vcpu0;
-static uint64_t virt_base;                 /* the linear map of pfns (ABI.md 4.2) */
-static const uint64_t *p2m;
-static const uint64_t *const m2p = (const uint64_t *)HAKO_M2P_VA;
 
 static void pv_init(const struct hako_start_info *si)
 {
     vcpu0 = &((struct hako_shared_info *)si->shared_info_va)->vcpu_info[0];
-    virt_base = si->virt_base;
-    p2m = (const uint64_t *)si->p2m_va;
+    physmap_init(si);
     hv_platform_init(si);
-}
-
-uint64_t pv_mfn(uint64_t pfn)
-{
-    return p2m[pfn];
-}
-
-/* The linear-map address of pfn. */
-static void *linear(uint64_t pfn)
-{
-    return (void *)(virt_base + (pfn << 12));
-}
-
-/* The machine PTE that maps pfn with flags; flags 0 is the empty entry. */
-static uint64_t pte_of(uint64_t pfn, uint64_t flags)
-{
-    return flags ? (p2m[pfn] << 12) | flags : 0;
-}
-
-/* The machine address of entry idx of the table at table_pfn (mmu_update's ptr). */
-static uint64_t table_entry_maddr(uint64_t table_pfn, unsigned idx)
-{
-    return (p2m[table_pfn] << 12) | (idx * 8);
-}
-
-uint64_t pv_entry_maddr(uint64_t root_pfn, uint64_t va, unsigned level)
-{
-    uint64_t pfn = root_pfn;
-    for (unsigned l = 4;; l--) {
-        unsigned idx = (va >> (12 + 9 * (l - 1))) & 511;
-        if (l == level)
-            return table_entry_maddr(pfn, idx);
-        uint64_t e = ((const uint64_t *)linear(pfn))[idx];
-        if (!(e & HAKO_PTE_P) || (e & HAKO_PTE_PS))
-            return 0;
-        pfn = m2p[(e & HAKO_PTE_ADDR) >> 12];
-    }
 }
 
 /* The upcall mask in vcpu_info is the virtual interrupt flag. */
@@ -141,7 +99,7 @@ static long pv_set_user_context(uint64_t kernel_rsp, uint64_t user_root_pfn)
 {
     static struct hako_mmuext_op base __attribute__((aligned(8)));
     static struct hako_multicall_entry mc[2] __attribute__((aligned(8)));
-    base = (struct hako_mmuext_op){ .cmd = HAKO_MMUEXT_NEW_USER_BASEPTR, .arg1 = user_root_pfn ? p2m[user_root_pfn] : 0 };
+    base = (struct hako_mmuext_op){ .cmd = HAKO_MMUEXT_NEW_USER_BASEPTR, .arg1 = user_root_pfn ? pv_mfn(user_root_pfn) : 0 };
     mc[0] = (struct hako_multicall_entry){ .op = HAKO_HC_stack_switch, .args = { kernel_rsp } };
     mc[1] = (struct hako_multicall_entry){ .op = HAKO_HC_mmuext_op,
                                            .args = { (uint64_t)&base, 1, 0 } };
@@ -237,21 +195,11 @@ static long pv_pt_commit(void)
     return rc;
 }
 
-/* Page tables are read-only to the kernel but readable through the linear map. */
-static uint64_t pv_pt_read(uint64_t table_pfn, unsigned idx, uint64_t *pfn)
-{
-    uint64_t e = ((const uint64_t *)linear(table_pfn))[idx];
-    if (!(e & HAKO_PTE_P))
-        return 0;
-    *pfn = m2p[(e & HAKO_PTE_ADDR) >> 12];
-    return e & ~HAKO_PTE_ADDR;
-}
-
 static long pv_pt_write(uint64_t table_pfn, unsigned idx, uint64_t pfn, uint64_t flags)
 {
     batch[batch_len++] = (struct hako_mmu_update){
-        .ptr = table_entry_maddr(table_pfn, idx),
-        .val = pte_of(pfn, flags),
+        .ptr = pv_table_entry_maddr(table_pfn, idx),
+        .val = pv_pte(pfn, flags),
     };
     return batch_len == BATCH_MAX ? pv_pt_commit() : 0;
 }
@@ -259,7 +207,7 @@ static long pv_pt_write(uint64_t table_pfn, unsigned idx, uint64_t pfn, uint64_t
 /* The frame's linear alias: read-only while it is a table, read-write otherwise. */
 static long set_alias(uint64_t pfn, uint64_t flags)
 {
-    return hako_hypercall3(HAKO_HC_update_va_mapping, (uint64_t)linear(pfn), pte_of(pfn, flags),
+    return hako_hypercall3(HAKO_HC_update_va_mapping, (uint64_t)pfn_va(pfn), pv_pte(pfn, flags),
                            HAKO_UVMF_INVLPG);
 }
 
@@ -270,7 +218,7 @@ static long pv_pt_adopt(uint64_t pfn, unsigned level)
     long rc = set_alias(pfn, PTE_KERNEL_RO);
     if (rc || level != 4)
         return rc;
-    pin = (struct hako_mmuext_op){ .cmd = HAKO_MMUEXT_PIN_L4_TABLE, .arg1 = p2m[pfn] };
+    pin = (struct hako_mmuext_op){ .cmd = HAKO_MMUEXT_PIN_L4_TABLE, .arg1 = pv_mfn(pfn) };
     if ((rc = hako_hypercall3(HAKO_HC_mmuext_op, (unsigned long)&pin, 1, 0)))
         set_alias(pfn, PTE_KERNEL_RW);
     return rc;
@@ -282,26 +230,17 @@ static void pv_pt_release(uint64_t pfn, unsigned level)
 {
     static struct hako_mmuext_op unpin __attribute__((aligned(8)));
     if (level == 4) {
-        unpin = (struct hako_mmuext_op){ .cmd = HAKO_MMUEXT_UNPIN_TABLE, .arg1 = p2m[pfn] };
+        unpin = (struct hako_mmuext_op){ .cmd = HAKO_MMUEXT_UNPIN_TABLE, .arg1 = pv_mfn(pfn) };
         if (hako_hypercall3(HAKO_HC_mmuext_op, (unsigned long)&unpin, 1, 0))
             kprintf("pv: cannot unpin the table at pfn %lu\n", (unsigned long)pfn);
     }
-    async_queue(HAKO_HC_update_va_mapping, (uint64_t)linear(pfn), pte_of(pfn, PTE_KERNEL_RW),
+    async_queue(HAKO_HC_update_va_mapping, (uint64_t)pfn_va(pfn), pv_pte(pfn, PTE_KERNEL_RW),
                 HAKO_UVMF_INVLPG);
 }
 
 static long pv_map_page(uint64_t va, uint64_t pfn, uint64_t flags)
 {
-    return hako_hypercall3(HAKO_HC_update_va_mapping, va, pte_of(pfn, flags), HAKO_UVMF_INVLPG);
-}
-
-/* mmu_update's FOREIGN command takes the domain as the 4th argument. */
-static long pv_map_foreign(uint64_t table_pfn, unsigned idx, uint64_t frame, unsigned domid)
-{
-    static struct hako_mmu_update req __attribute__((aligned(8)));
-    req.ptr = table_entry_maddr(table_pfn, idx) | HAKO_MMU_PT_UPDATE_FOREIGN;
-    req.val = (frame << 12) | HAKO_PTE_P | HAKO_PTE_U | HAKO_PTE_W | HAKO_PTE_NX;
-    return hako_hypercall6(HAKO_HC_mmu_update, (unsigned long)&req, 1, 0, domid, 0, 0);
+    return hako_hypercall3(HAKO_HC_update_va_mapping, va, pv_pte(pfn, flags), HAKO_UVMF_INVLPG);
 }
 
 static void pv_tlb_flush(void)

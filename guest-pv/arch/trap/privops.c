@@ -6,7 +6,7 @@
  * it (ABI.md "Trap-and-emulate mode"). What has no native form stays paravirtual:
  * system time is the PV clock (as kvmclock is for KVM guests), shutdown and yield are
  * sched_op, foreign maps are mmu_update. Page tables hold machine frames (no shadow
- * tables), so pfns are translated through the p2m and back through the m2p here too.
+ * tables), so pfns are translated as the pv backend does (physmap.h).
  */
 #include <stdbool.h>
 
@@ -21,6 +21,7 @@
 #include "klib.h"
 #include "mm.h"
 #include "hvplatform.h"
+#include "physmap.h"
 #include "privops.h"
 
 #define RFLAGS_TF 0x100ull
@@ -45,9 +46,6 @@ void trap_trap_return(void);
 long trap_resume(struct hako_trap_frame *frame);
 
 static struct hako_vcpu_info *vcpu0;
-static uint64_t virt_base;
-static const uint64_t *p2m;
-static const uint64_t *const m2p = (const uint64_t *)HAKO_M2P_VA;
 static uint64_t kernel_root_pfn;        /* the kernel's top-level table */
 static uint64_t user_root_maddr;        /* what HAKO_MSR_USER_ROOT holds */
 
@@ -122,37 +120,16 @@ static void cpu_tables_init(void)
 static void trap_init(const struct hako_start_info *si)
 {
     vcpu0 = &((struct hako_shared_info *)si->shared_info_va)->vcpu_info[0];
-    virt_base = si->virt_base;
-    p2m = (const uint64_t *)si->p2m_va;
+    physmap_init(si);
     hv_platform_init(si);
     kernel_root_pfn = (si->pt_base_va - si->virt_base) >> 12;
     cpu_tables_init();
 }
 
-/* The linear-map address of pfn. */
-static void *linear(uint64_t pfn)
-{
-    return (void *)(virt_base + (pfn << 12));
-}
-
-static uint64_t pte_of(uint64_t pfn, uint64_t flags)
-{
-    return flags ? (p2m[pfn] << 12) | flags : 0;
-}
-
-static uint64_t trap_pt_read(uint64_t table_pfn, unsigned idx, uint64_t *pfn)
-{
-    uint64_t e = ((const uint64_t *)linear(table_pfn))[idx];
-    if (!(e & HAKO_PTE_P))
-        return 0;
-    *pfn = m2p[(e & HAKO_PTE_ADDR) >> 12];
-    return e & ~HAKO_PTE_ADDR;
-}
-
 /* A plain store into the table (mapped read-only): it faults and is emulated. */
 static long trap_pt_write(uint64_t table_pfn, unsigned idx, uint64_t pfn, uint64_t flags)
 {
-    ((volatile uint64_t *)linear(table_pfn))[idx] = pte_of(pfn, flags);
+    ((volatile uint64_t *)pfn_va(table_pfn))[idx] = pv_pte(pfn, flags);
     return 0;
 }
 
@@ -167,12 +144,12 @@ static volatile uint64_t *kernel_pte(uint64_t va)
     uint64_t pfn = kernel_root_pfn;
     for (unsigned level = 4; level > 1; level--) {
         uint64_t next;
-        uint64_t flags = trap_pt_read(pfn, (va >> (12 + 9 * (level - 1))) & 511, &next);
+        uint64_t flags = pv_pt_read(pfn, (va >> (12 + 9 * (level - 1))) & 511, &next);
         if (!(flags & HAKO_PTE_P) || (flags & HAKO_PTE_PS))
             return 0;
         pfn = next;
     }
-    return (volatile uint64_t *)linear(pfn) + ((va >> 12) & 511);
+    return (volatile uint64_t *)pfn_va(pfn) + ((va >> 12) & 511);
 }
 
 static long trap_map_page(uint64_t va, uint64_t pfn, uint64_t flags)
@@ -180,7 +157,7 @@ static long trap_map_page(uint64_t va, uint64_t pfn, uint64_t flags)
     volatile uint64_t *e = kernel_pte(va);
     if (!e)
         return -HAKO_EINVAL;
-    *e = pte_of(pfn, flags);
+    *e = pv_pte(pfn, flags);
     invlpg(va);
     return 0;
 }
@@ -191,29 +168,20 @@ static long trap_map_page(uint64_t va, uint64_t pfn, uint64_t flags)
 static long trap_pt_adopt(uint64_t pfn, unsigned level)
 {
     (void)level;
-    return trap_map_page((uint64_t)linear(pfn), pfn, PTE_KERNEL_RO | HAKO_TRAP_PTE_TABLE);
+    return trap_map_page((uint64_t)pfn_va(pfn), pfn, PTE_KERNEL_RO | HAKO_TRAP_PTE_TABLE);
 }
 
 static void trap_pt_release(uint64_t pfn, unsigned level)
 {
     (void)level;
-    if (trap_map_page((uint64_t)linear(pfn), pfn, PTE_KERNEL_RW))
+    if (trap_map_page((uint64_t)pfn_va(pfn), pfn, PTE_KERNEL_RW))
         kprintf("trap: cannot remap pfn %lu writable\n", (unsigned long)pfn);
-}
-
-/* mmu_update's FOREIGN command (a PV device mapping: no native form). */
-static long trap_map_foreign(uint64_t table_pfn, unsigned idx, uint64_t frame, unsigned domid)
-{
-    static struct hako_mmu_update req __attribute__((aligned(8)));
-    req.ptr = ((p2m[table_pfn] << 12) | (idx * 8)) | HAKO_MMU_PT_UPDATE_FOREIGN;
-    req.val = (frame << 12) | HAKO_PTE_P | HAKO_PTE_U | HAKO_PTE_W | HAKO_PTE_NX;
-    return hako_hypercall6(HAKO_HC_mmu_update, (unsigned long)&req, 1, 0, domid, 0, 0);
 }
 
 /* mov to cr3 with the table already loaded: a flush. */
 static void trap_tlb_flush(void)
 {
-    write_cr3(p2m[kernel_root_pfn] << 12);
+    write_cr3(pv_mfn(kernel_root_pfn) << 12);
 }
 
 /* The UART, as a native driver drives it: wait for the transmitter once per FIFO. */
@@ -312,7 +280,7 @@ static long trap_set_syscall_entry(uint64_t rip)
  * user root in the synthetic MSR, only when it changes. */
 static long trap_set_user_context(uint64_t kernel_rsp, uint64_t user_root_pfn)
 {
-    uint64_t root = user_root_pfn ? p2m[user_root_pfn] << 12 : 0;
+    uint64_t root = user_root_pfn ? pv_mfn(user_root_pfn) << 12 : 0;
     tss.rsp0 = kernel_rsp;
     trap_kernel_rsp = kernel_rsp;
     if (root != user_root_maddr) {
@@ -337,13 +305,13 @@ const struct privops privops_trap = {
     .wallclock_ns = hv_wallclock_ns,
     .set_timer = trap_set_timer,
     .shutdown = hv_shutdown,
-    .pt_read = trap_pt_read,
+    .pt_read = pv_pt_read,
     .pt_write = trap_pt_write,
     .pt_commit = trap_pt_commit,
     .pt_adopt = trap_pt_adopt,
     .pt_release = trap_pt_release,
     .map_page = trap_map_page,
-    .map_foreign = trap_map_foreign,
+    .map_foreign = pv_map_foreign,
     .tlb_flush = trap_tlb_flush,
     .set_trap_table = trap_set_trap_table,
     .set_syscall_entry = trap_set_syscall_entry,
