@@ -20,7 +20,7 @@ HV_CFLAGS    := $(FREESTANDING) $(WARN) -Wconversion -fpie -fvisibility=hidden -
 	-Iring-io -I$(BUILD)/hypervisor
 # Guest kernels run in the top 2 GiB of their address space, in ring 3.
 GUEST_CFLAGS := $(FREESTANDING) $(WARN) -Wconversion -mcmodel=kernel -fno-pic -fno-pie -Ihypercall-abi -Iguest-pv \
-	-Iguest-pv/kernel -Iguest-pv/drivers -Iring-io
+	-Iguest-pv/kernel -Iguest-pv/drivers -Iguest-pv/arch/x86 -Iring-io
 LDFLAGS_FREE := -nostdlib -static -z max-page-size=4096 -z noexecstack --no-warn-rwx-segments
 HOST_CFLAGS  := -std=gnu11 -O1 -g $(WARN) -DHAKO_HOST_TEST -Ihypercall-abi -Ihypervisor -Iring-io \
 	-fsanitize=address,undefined -fno-sanitize-recover=all -MMD -MP
@@ -32,14 +32,15 @@ HV_ELF     := $(BUILD)/hako.elf
 
 # The guest OS (guest-pv/, README "Layout"): its core in kernel/, PV device drivers in
 # drivers/, and one directory per privops backend in arch/<backend>/ (arch/<b>/privops.c
-# plus any files next to it, and its own headers). BACKENDS lists them; every kernel
+# plus any files next to it, and its own headers; arch/x86/ holds the CPU tables, entry
+# points and UART the trap and native backends share). BACKENDS lists them; every kernel
 # image links all of them and the boot word privops=<backend> picks one (kernel/privops.c).
 BACKENDS      := pv trap
 arch_srcs = $(wildcard guest-pv/arch/$(1)/*.c guest-pv/arch/$(1)/*.S)
 GUEST_HEAD := $(BUILD)/guest-pv/kernel/head.S.o
 GUEST_LIB_SRCS := $(addprefix guest-pv/kernel/,klib.c privops.c entry.S mm.c) \
 	$(addprefix guest-pv/drivers/,hvplatform.c physmap.c) \
-	$(foreach b,$(BACKENDS),$(call arch_srcs,$(b)))
+	$(foreach b,$(BACKENDS) x86,$(call arch_srcs,$(b)))
 GUEST_LIB_OBJS := $(patsubst %,$(BUILD)/%.o,$(GUEST_LIB_SRCS))
 GUEST_KERNEL_SRCS := $(addprefix guest-pv/kernel/,main.c trap.c switch.S kmalloc.c \
 	fs.c file.c cpio.c pipe.c uvm.c proc.c exec.c syscall.c) \

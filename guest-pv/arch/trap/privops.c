@@ -23,99 +23,11 @@
 #include "hvplatform.h"
 #include "physmap.h"
 #include "privops.h"
-
-#define RFLAGS_TF 0x100ull
-#define RFLAGS_IF 0x200ull
-#define RFLAGS_DF 0x400ull
-#define RFLAGS_AC 0x40000ull
-
-#define UART_DATA 0
-#define UART_LSR  5
-#define LSR_DR    0x01u
-#define LSR_THRE  0x20u
-#define UART_FIFO 16            /* bytes the 16550 takes per "transmitter empty" */
-
-#define HANDLERS 34             /* 0..31 exceptions, 32 events, 33 syscalls */
-#define SYSCALL_SLOT 33
-
-/* Where entry_trap.S jumps once a frame is built (the kernel's handlers). */
-uint64_t trap_handlers[HANDLERS];
-extern uint64_t trap_kernel_rsp;
-extern char trap_stubs[], trap_syscall_entry[];
-void trap_trap_return(void);
-long trap_resume(struct hako_trap_frame *frame);
+#include "x86.h"
 
 static struct hako_vcpu_info *vcpu0;
 static uint64_t kernel_root_pfn;        /* the kernel's top-level table */
 static uint64_t user_root_maddr;        /* what HAKO_MSR_USER_ROOT holds */
-
-/* The CPU structures the kernel owns, as a native one does: GDT (kernel code and data,
- * the TSS), TSS (rsp0 is the stack for entries from user mode), IDT. */
-struct __attribute__((packed)) pseudo_desc {
-    uint16_t limit;
-    uint64_t base;
-};
-static uint64_t gdt[5] __attribute__((aligned(16)));
-static struct __attribute__((packed, aligned(8))) {
-    uint32_t reserved0;
-    uint64_t rsp0, rsp1, rsp2, reserved1, ist[7], reserved2;
-    uint16_t reserved3, iomap_base;
-} tss;
-static struct idt_gate {
-    uint16_t off0, sel;
-    uint8_t ist, attr;
-    uint16_t off1;
-    uint32_t off2, reserved;
-} idt[33] __attribute__((aligned(16)));
-_Static_assert(sizeof(tss) == 104, "a 64-bit TSS is 104 bytes");
-
-static inline void outb(uint16_t port, uint8_t v)
-{
-    __asm__ volatile("outb %0, %1" : : "a"(v), "Nd"(port));
-}
-
-static inline uint8_t inb(uint16_t port)
-{
-    uint8_t v;
-    __asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port));
-    return v;
-}
-
-static inline void wrmsr(uint32_t msr, uint64_t v)
-{
-    __asm__ volatile("wrmsr" : : "c"(msr), "a"((uint32_t)v), "d"((uint32_t)(v >> 32)));
-}
-
-static inline void write_cr3(uint64_t v)
-{
-    __asm__ volatile("mov %0, %%cr3" : : "r"(v) : "memory");
-}
-
-static inline void invlpg(uint64_t va)
-{
-    __asm__ volatile("invlpg (%0)" : : "r"(va) : "memory");
-}
-
-static void load_idt(void)
-{
-    struct pseudo_desc d = { sizeof(idt) - 1, (uint64_t)idt };
-    __asm__ volatile("lidt %0" : : "m"(d) : "memory");
-}
-
-/* The GDT and TSS, loaded with lgdt and ltr; an IDT with no gate yet. */
-static void cpu_tables_init(void)
-{
-    uint64_t base = (uint64_t)&tss, limit = sizeof(tss) - 1;
-    gdt[1] = 0x00AF9A000000FFFFull;     /* 0x08: 64-bit kernel code */
-    gdt[2] = 0x00CF92000000FFFFull;     /* 0x10: kernel data */
-    gdt[3] = limit | (base & 0xFFFFFF) << 16 | 0x89ull << 40 | ((base >> 24) & 0xFF) << 56;
-    gdt[4] = base >> 32;                /* 0x18: the TSS */
-    tss.iomap_base = sizeof(tss);
-    struct pseudo_desc d = { sizeof(gdt) - 1, (uint64_t)gdt };
-    __asm__ volatile("lgdt %0" : : "m"(d) : "memory");
-    __asm__ volatile("ltr %w0" : : "r"(0x18) : "memory");
-    load_idt();
-}
 
 static void trap_init(const struct hako_start_info *si)
 {
@@ -123,7 +35,8 @@ static void trap_init(const struct hako_start_info *si)
     physmap_init(si);
     hv_platform_init(si);
     kernel_root_pfn = (si->pt_base_va - si->virt_base) >> 12;
-    cpu_tables_init();
+    x86_cpu_init(&(struct x86_selectors){ HAKO_TRAP_KERNEL_CS, HAKO_TRAP_KERNEL_SS,
+                                          HAKO_TRAP_USER_CS, HAKO_TRAP_USER_SS });
 }
 
 /* A plain store into the table (mapped read-only): it faults and is emulated. */
@@ -184,25 +97,6 @@ static void trap_tlb_flush(void)
     write_cr3(pv_mfn(kernel_root_pfn) << 12);
 }
 
-/* The UART, as a native driver drives it: wait for the transmitter once per FIFO. */
-static void trap_console_write(const char *buf, size_t len)
-{
-    for (size_t i = 0; i < len; i++) {
-        if (i % UART_FIFO == 0)
-            while (!(inb(HAKO_TRAP_UART_BASE + UART_LSR) & LSR_THRE))
-                ;
-        outb(HAKO_TRAP_UART_BASE + UART_DATA, (uint8_t)buf[i]);
-    }
-}
-
-static long trap_console_read(char *buf, size_t len)
-{
-    size_t n = 0;
-    while (n < len && (inb(HAKO_TRAP_UART_BASE + UART_LSR) & LSR_DR))
-        buf[n++] = (char)inb(HAKO_TRAP_UART_BASE + UART_DATA);
-    return (long)n;
-}
-
 static void trap_irq_disable(void)
 {
     __asm__ volatile("cli" ::: "memory");
@@ -236,53 +130,12 @@ static long trap_set_timer(uint64_t deadline_ns)
     return 0;
 }
 
-/* Point IDT vector v at its stub, present as an interrupt gate (or remove it). */
-static void set_gate(unsigned v, bool present)
-{
-    uint64_t off = (uint64_t)trap_stubs + 16 * v;
-    idt[v] = (struct idt_gate){
-        .off0 = (uint16_t)off, .sel = HAKO_TRAP_KERNEL_CS, .attr = present ? 0x8E : 0,
-        .off1 = (uint16_t)(off >> 16), .off2 = (uint32_t)(off >> 32),
-    };
-}
-
-static long trap_set_trap_table(const struct hako_trap_info *t, unsigned n)
-{
-    for (unsigned i = 0; i < n; i++)
-        if (t[i].vector >= HAKO_TRAP_VECTORS)
-            return -HAKO_EINVAL;
-    for (unsigned i = 0; i < n; i++) {
-        trap_handlers[t[i].vector] = t[i].handler;
-        set_gate(t[i].vector, t[i].handler != 0);
-    }
-    load_idt();
-    return 0;
-}
-
-static long trap_set_event_entry(uint64_t rip)
-{
-    trap_handlers[HAKO_TRAP_EVENT_VECTOR] = rip;
-    set_gate(HAKO_TRAP_EVENT_VECTOR, rip != 0);
-    load_idt();
-    return 0;
-}
-
-/* LSTAR takes user syscalls to entry_trap.S with events, TF, DF and AC cleared. */
-static long trap_set_syscall_entry(uint64_t rip)
-{
-    trap_handlers[SYSCALL_SLOT] = rip;
-    wrmsr(HAKO_MSR_SFMASK, RFLAGS_IF | RFLAGS_TF | RFLAGS_DF | RFLAGS_AC);
-    wrmsr(HAKO_MSR_LSTAR, rip ? (uint64_t)trap_syscall_entry : 0);
-    return 0;
-}
-
 /* The kernel stack goes in the TSS (a plain store) and the syscall entry's copy; the
  * user root in the synthetic MSR, only when it changes. */
 static long trap_set_user_context(uint64_t kernel_rsp, uint64_t user_root_pfn)
 {
     uint64_t root = user_root_pfn ? pv_mfn(user_root_pfn) << 12 : 0;
-    tss.rsp0 = kernel_rsp;
-    trap_kernel_rsp = kernel_rsp;
+    x86_set_kernel_stack(kernel_rsp);
     if (root != user_root_maddr) {
         wrmsr(HAKO_MSR_USER_ROOT, root);
         user_root_maddr = root;
@@ -291,12 +144,12 @@ static long trap_set_user_context(uint64_t kernel_rsp, uint64_t user_root_pfn)
 }
 
 const struct privops privops_trap = {
-    .trap_return = trap_trap_return,
+    .trap_return = x86_trap_return,
     .name = "trap",
     .init = trap_init,
-    .console_write = trap_console_write,
-    .terminal_write = trap_console_write,
-    .console_read = trap_console_read,
+    .console_write = uart_write,
+    .terminal_write = uart_write,
+    .console_read = uart_read,
     .platform_version = hv_platform_version,
     .yield = hv_yield,
     .irq_disable = trap_irq_disable,
@@ -313,9 +166,9 @@ const struct privops privops_trap = {
     .map_page = trap_map_page,
     .map_foreign = pv_map_foreign,
     .tlb_flush = trap_tlb_flush,
-    .set_trap_table = trap_set_trap_table,
-    .set_syscall_entry = trap_set_syscall_entry,
-    .set_event_entry = trap_set_event_entry,
+    .set_trap_table = x86_set_trap_table,
+    .set_syscall_entry = x86_set_syscall_entry,
+    .set_event_entry = x86_set_event_entry,
     .set_user_context = trap_set_user_context,
-    .resume = trap_resume,
+    .resume = x86_resume,
 };

@@ -1,9 +1,11 @@
 /*
- * guest-pv/arch/trap/entry_trap.S: the trap backend's CPU entry points, written as a
- * native kernel's are: one IDT stub per vector, the LSTAR syscall entry, and the way
- * back with iretq or sysretq (both fault in ring 3 and are emulated). Each entry turns
- * the CPU's frame into the kernel's struct hako_trap_frame in place and jumps to the
- * handler the kernel registered (trap_handlers[], privops.c).
+ * guest-pv/arch/x86/entry.S: the CPU entry points of the trap and native backends, as a
+ * native kernel has them: one IDT stub per vector, the LSTAR syscall entry, and the way
+ * back with iretq or sysretq (in trap mode both fault in ring 3 and are emulated). Each
+ * entry turns the CPU's frame into the kernel's struct hako_trap_frame in place and
+ * jumps to the handler registered for it (x86_handlers[], cpu.c). The selectors it
+ * writes are x86_sel's; a frame is from user mode when its CS has RPL 3. A device
+ * vector (X86_VECTOR_IRQ0..) notes its bit in x86_irqs_pending and enters as an event.
  *
  * CPU frame (after the stub's pushes):   [vector] [error] rip cs rflags rsp ss
  * struct hako_trap_frame:  rax rcx r11 vector error fault_addr flags rip cs rflags rsp ss
@@ -11,7 +13,8 @@
  * pushes make room for rax, rcx, r11 and the two slots the CPU has no value for.
  */
 #include <hako/traps.h>
-#include <hako/trapmode.h>
+
+#include "x86.h"
 
 #define TF_RAX     0
 #define TF_RCX     8
@@ -28,27 +31,40 @@
 #define RFLAGS_IF  0x200
 
     .text
-/* Stubs: vectors 0..31 and the event vector, each 16 bytes (trap_stub + 16 * vector). */
-    .globl trap_stubs
+/* Stubs: vectors 0..X86_VECTORS-1, each 16 bytes (x86_stubs + 16 * vector). */
+    .globl x86_stubs
     .p2align 4
-trap_stubs:
+x86_stubs:
     .set vec, 0
-    .rept 33
+    .rept X86_VECTORS
     .p2align 4
     .if (vec == 8) || (vec >= 10 && vec <= 14) || (vec == 17) || (vec == 21) || (vec == 29) || (vec == 30)
     .else
     pushq $0
     .endif
-    .if vec == HAKO_TRAP_EVENT_VECTOR
-    pushq $HAKO_TRAP_EVENT
+    .if vec >= X86_VECTOR_EVENT
+    pushq $(vec - X86_VECTOR_EVENT)
+    jmp x86_irq_common
     .else
     pushq $vec
+    jmp x86_common
     .endif
-    jmp trap_common
     .set vec, vec + 1
     .endr
 
-trap_common:
+/* An event or device vector: note which (bit vec - X86_VECTOR_IRQ0; the event vector's
+ * is none), then go on as HAKO_TRAP_EVENT. */
+x86_irq_common:
+    pushq %rcx
+    movq 8(%rsp), %rcx
+    testq %rcx, %rcx
+    jz 1f
+    decq %rcx
+    lock btsq %rcx, x86_irqs_pending(%rip)
+1:  popq %rcx
+    movq $HAKO_TRAP_EVENT, (%rsp)
+
+x86_common:
     subq $40, %rsp
     movq %rax, TF_RAX(%rsp)
     movq %rcx, TF_RCX(%rsp)
@@ -63,8 +79,8 @@ trap_common:
     movq %cr2, %rcx                 /* emulated: the virtual CR2 */
 1:  movq %rcx, TF_FAULT(%rsp)
     xorl %ecx, %ecx
-    cmpq $HAKO_TRAP_USER_CS, TF_CS(%rsp)
-    jne 2f
+    testb $3, TF_CS(%rsp)
+    jz 2f
     orl $HAKO_TF_USER, %ecx
 2:  testq $RFLAGS_IF, TF_RFLAGS(%rsp)
     jnz 3f
@@ -72,8 +88,8 @@ trap_common:
 3:  movq %rcx, TF_FLAGS(%rsp)
     cmpq $HAKO_TRAP_EVENT, %rax
     jne 4f
-    movl $32, %eax                  /* trap_handlers[32]: the event entry */
-4:  leaq trap_handlers(%rip), %rcx
+    movl $X86_VECTOR_EVENT, %eax    /* x86_handlers[X86_VECTOR_EVENT]: the event entry */
+4:  leaq x86_handlers(%rip), %rcx
     movq (%rcx,%rax,8), %rax
     movq %rax, %r11
     movq TF_RAX(%rsp), %rax
@@ -82,14 +98,14 @@ trap_common:
 
 /* syscall from user mode: rcx = user rip, r11 = user rflags, rsp = user rsp, events
  * masked by SFMASK. Switch to the process's kernel stack and build the frame. */
-    .globl trap_syscall_entry
-trap_syscall_entry:
-    movq %rsp, trap_user_rsp(%rip)
-    movq trap_kernel_rsp(%rip), %rsp
-    pushq $HAKO_TRAP_USER_SS
-    pushq trap_user_rsp(%rip)
+    .globl x86_syscall_entry
+x86_syscall_entry:
+    movq %rsp, x86_user_rsp(%rip)
+    movq x86_kernel_rsp(%rip), %rsp
+    pushq x86_sel+X86_SEL_OFF_USER_CS+8(%rip)
+    pushq x86_user_rsp(%rip)
     pushq %r11
-    pushq $HAKO_TRAP_USER_CS
+    pushq x86_sel+X86_SEL_OFF_USER_CS(%rip)
     pushq %rcx
     pushq $HAKO_TF_USER
     pushq $0                        /* fault_addr */
@@ -98,13 +114,13 @@ trap_syscall_entry:
     pushq %r11
     pushq %rcx
     pushq %rax
-    jmp *trap_handlers+33*8(%rip)   /* the syscall entry the kernel set */
+    jmp *x86_handlers+X86_VECTORS*8(%rip)   /* the syscall entry the kernel set */
 
 /* privops->trap_return: rsp at a struct hako_trap_frame, every register but rax, rcx,
  * r11 restored. A syscall's return to user mode uses sysretq (rcx and r11 are the
  * syscall's to clobber); everything else iretq with the frame's mode and mask. */
-    .globl trap_trap_return
-trap_trap_return:
+    .globl x86_trap_return
+x86_trap_return:
     movq TF_FLAGS(%rsp), %rax
     testq $HAKO_TF_USER, %rax
     jz 5f
@@ -116,12 +132,14 @@ trap_trap_return:
     movq TF_RAX(%rsp), %rax
     movq TF_RSP(%rsp), %rsp
     sysretq
-6:  movq $HAKO_TRAP_USER_CS, TF_CS(%rsp)
-    movq $HAKO_TRAP_USER_SS, TF_SS(%rsp)
+6:  leaq x86_sel+X86_SEL_OFF_USER_CS(%rip), %rcx
     jmp 7f
-5:  movq $HAKO_TRAP_KERNEL_CS, TF_CS(%rsp)
-    movq $HAKO_TRAP_KERNEL_SS, TF_SS(%rsp)
-7:  movq TF_RFLAGS(%rsp), %rcx      /* IF = !EVENTS_MASKED, as the PV iret does */
+5:  leaq x86_sel+X86_SEL_OFF_KERNEL_CS(%rip), %rcx
+7:  movq (%rcx), %r11
+    movq %r11, TF_CS(%rsp)
+    movq 8(%rcx), %r11              /* the SS after the CS, user and kernel alike */
+    movq %r11, TF_SS(%rsp)
+  movq TF_RFLAGS(%rsp), %rcx      /* IF = !EVENTS_MASKED, as the PV iret does */
     andq $~RFLAGS_IF, %rcx
     testq $HAKO_TF_EVENTS_MASKED, %rax
     jnz 8f
@@ -133,14 +151,15 @@ trap_trap_return:
     addq $TF_RIP, %rsp
     iretq
 
-/* long trap_resume(struct hako_trap_frame *frame): privops->resume; never returns. */
-    .globl trap_resume
-trap_resume:
+/* long x86_resume(struct hako_trap_frame *frame): privops->resume; never returns. */
+    .globl x86_resume
+x86_resume:
     movq %rdi, %rsp
-    jmp trap_trap_return
+    jmp x86_trap_return
 
     .bss
     .p2align 3
-trap_user_rsp:  .quad 0
-    .globl trap_kernel_rsp
-trap_kernel_rsp: .quad 0
+x86_user_rsp:   .quad 0
+    .globl x86_kernel_rsp, x86_irqs_pending
+x86_kernel_rsp: .quad 0
+x86_irqs_pending: .quad 0       /* bit n: device vector X86_VECTOR_IRQ0 + n fired */
