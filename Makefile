@@ -51,6 +51,7 @@ GUEST_LD := guest-pv/kernel/kernel.ld
 # the same kernel carrying dom0's initrd (QEMU passes the hypervisor one boot module).
 GUEST_KERNEL := $(BUILD)/guest-pv/kernel.elf
 GUEST_ELF  := $(BUILD)/guest-pv.elf
+NATIVE_ELF := $(BUILD)/guest-pv-native.elf
 # XTF test kernels, each built once per backend its source names on an "XTF-ENVS:" line
 # (XTF's TEST-ENVS; none = XTF_DEFAULT_ENVS), as build/tests/xtf/<backend>/test-<name>.elf.
 XTF_TESTS  := $(patsubst tests/xtf/test-%.c,%,$(wildcard tests/xtf/test-*.c))
@@ -76,7 +77,7 @@ NEWLIB_STAMP := $(BUILD)/newlib/.stamp
 include guest-pv/user/user.mk
 
 .PHONY: all deps newlib run test bench debug clean
-all: $(HV_ELF) $(GUEST_ELF) $(XTF_ELFS) $(XTF_SELFTEST_ELF) $(BENCH_ELFS) $(UNIT_BINS) $(ABI_STAMP) $(RINGIO_STAMP) $(INITRD_DOM0) \
+all: $(HV_ELF) $(GUEST_ELF) $(NATIVE_ELF) $(XTF_ELFS) $(XTF_SELFTEST_ELF) $(BENCH_ELFS) $(UNIT_BINS) $(ABI_STAMP) $(RINGIO_STAMP) $(INITRD_DOM0) \
 	$(MINIMAL_ELF)
 
 # ---- set-up -------------------------------------------------------------------------
@@ -152,6 +153,13 @@ $(GUEST_ELF): $(GUEST_KERNEL_OBJS) $(GUEST_LIB_OBJS) $(BUILD)/guest-pv/kernel/in
 		$(GUEST_LD)
 	$(LD) $(LDFLAGS_FREE) -T $(GUEST_LD) -o $@ $(GUEST_KERNEL_OBJS) $(GUEST_LIB_OBJS) \
 		$(BUILD)/guest-pv/kernel/initrd_blob.S.o
+# The native image (README "Native mode"): the same kernel objects linked a second time,
+# with arch/native/'s PVH entry and backend, at physical 1 MiB, to boot with no hypervisor.
+NATIVE_OBJS := $(patsubst %,$(BUILD)/%.o,$(wildcard guest-pv/arch/native/*.S guest-pv/arch/native/*.c))
+NATIVE_LD   := guest-pv/arch/native/kernel-native.ld
+$(NATIVE_ELF): $(NATIVE_OBJS) $(filter-out $(GUEST_HEAD),$(GUEST_KERNEL_OBJS)) $(GUEST_LIB_OBJS) \
+		$(BUILD)/guest-pv/kernel/initrd_blob.S.o $(NATIVE_LD)
+	$(LD) $(LDFLAGS_FREE) -T $(NATIVE_LD) -o $@ $(filter %.o,$^)
 $(BUILD)/guest-pv/kernel/initrd_blob.S.o: $(INITRD_DOM0)
 $(BUILD)/guest-pv/kernel/initrd_blob.S.o: GUEST_CFLAGS += -DINITRD_PATH='"$(INITRD_DOM0)"'
 

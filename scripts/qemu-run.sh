@@ -4,6 +4,9 @@
 #   qemu-run.sh [--timeout SECONDS] [--reboot-loop] [--debug] [--mem SIZE] [--icount]
 #               [--console] [--machine SPEC] [--cpu SPEC] HYPERVISOR_ELF DOM0_ELF [HYPERVISOR_OPTIONS... --]
 #               [DOM0 CMDLINE...]
+#   qemu-run.sh [same options] --native KERNEL_ELF [CMDLINE...]
+#
+# --native: boot the reference kernel's native image on the bare machine, no hypervisor.
 #
 # --machine: QEMU's -M value (default microvm; e.g. microvm,rtc=off for a machine
 # without a real-time clock). --cpu: QEMU's -cpu value (default max; e.g. max,-smap,-smep
@@ -26,6 +29,7 @@ icount=0
 console=0
 machine=microvm
 cpu=max
+native=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --timeout) timeout_s=$2; shift 2 ;;
@@ -36,20 +40,29 @@ while [ $# -gt 0 ]; do
     --console) console=1; shift ;;
     --machine) machine=$2; shift 2 ;;
     --cpu) cpu=$2; shift 2 ;;
+    --native) native=1; shift ;;
     *) break ;;
   esac
 done
-if [ $# -lt 2 ]; then
-  sed -n '2,18p' "$0" >&2
+if [ $# -lt $((2 - native)) ]; then
+  sed -n '2,21p' "$0" >&2
   exit 2
 fi
-hv=$1 dom0=$2
-shift 2
-cmdline="$*"
-case " $cmdline " in
-  *" -- "*|"-- "*|*" --"|--) ;;
-  *) cmdline="-- $cmdline" ;;     # everything given is dom0's command line
-esac
+if [ "$native" = 1 ]; then
+  kernel=(-kernel "$1")               # the whole command line is the kernel's
+  banner='hako PV guest kernel'
+  shift
+  cmdline="$*"
+else
+  kernel=(-kernel "$1" -initrd "$2")  # the hypervisor, dom0 as its boot module
+  banner='hako hypervisor'
+  shift 2
+  cmdline="$*"
+  case " $cmdline " in
+    *" -- "*|"-- "*|*" --"|--) ;;
+    *) cmdline="-- $cmdline" ;;     # everything given is dom0's command line
+  esac
+fi
 
 interactive=0
 if [ "$console" = 1 ] && [ -t 0 ]; then
@@ -62,7 +75,7 @@ fi
 args=(-M "$machine" -accel tcg -cpu "$cpu" -m "$mem" -smp 1 -no-reboot -nodefaults
       -display none "${serial[@]}"
       -device isa-debug-exit,iobase=0xf4,iosize=4
-      -kernel "$hv" -initrd "$dom0" -append "$cmdline")
+      "${kernel[@]}" -append "$cmdline")
 [ "$icount" = 1 ] && args+=(-icount shift=0,sleep=off)
 [ "$debug" = 1 ] && args+=(-s -S)
 
@@ -82,10 +95,10 @@ run_once() {
   # QEMU's own diagnostics go to stderr (kept apart so they can be told from a result).
   local rc
   if [ "$console" = 1 ] && [ "$interactive" = 0 ]; then
-    # Feed only once the hypervisor has set up the UART (switching its FIFO on drops
-    # whatever is waiting), i.e. once its banner is out.
+    # Feed only once the hypervisor (or the native kernel) has set up the UART
+    # (switching its FIFO on drops whatever is waiting), i.e. once its banner is out.
     : > "$seen"
-    { for _ in $(seq 600); do grep -aq 'hako hypervisor' "$seen" && break; sleep 0.05; done
+    { for _ in $(seq 600); do grep -aq "$banner" "$seen" && break; sleep 0.05; done
       cat; printf '\004'; } | qemu 2> >(tee "$errlog" >&2) | tee "$seen"
     rc=${PIPESTATUS[1]}
   else

@@ -7,8 +7,6 @@
  * instructions of a kernel entry before guest_trap masks them (events_enter).
  */
 #include <hako/events.h>
-#include <hako/hcall.h>
-#include <hako/hypercall.h>
 #include <hako/traps.h>
 
 #include "events.h"
@@ -29,7 +27,7 @@ static struct port_handler handlers[HAKO_NR_EVENT_CHANNELS];
 static unsigned bind_virq(unsigned virq)
 {
     struct hako_evtchn op __attribute__((aligned(8))) = { .virq = virq };
-    if (hako_hypercall2(HAKO_HC_event_channel_op, HAKO_EVTCHNOP_BIND_VIRQ, (uint64_t)&op))
+    if (privops->event_channel_op(HAKO_EVTCHNOP_BIND_VIRQ, (uint64_t)&op))
         return 0;
     return op.port;
 }
@@ -62,17 +60,19 @@ void events_unbind(unsigned port)
 {
     if (port && port < HAKO_NR_EVENT_CHANNELS) {
         handlers[port] = (struct port_handler){ 0, 0 };
-        hako_hypercall2(HAKO_HC_event_channel_op, HAKO_EVTCHNOP_CLOSE, port);
+        privops->event_channel_op(HAKO_EVTCHNOP_CLOSE, port);
     }
 }
 
 void events_notify(unsigned port)
 {
-    hako_hypercall2(HAKO_HC_event_channel_op, HAKO_EVTCHNOP_SEND, port);
+    privops->event_channel_op(HAKO_EVTCHNOP_SEND, port);
 }
 
 void events_dispatch(void)
 {
+    if (privops->collect_events)
+        privops->collect_events();
     __atomic_store_n(&vcpu->evtchn_upcall_pending, 0, __ATOMIC_SEQ_CST);
     uint64_t sel = __atomic_exchange_n(&vcpu->evtchn_pending_sel, 0, __ATOMIC_SEQ_CST);
     while (sel) {

@@ -60,3 +60,8 @@ void hv_shutdown(unsigned reason, unsigned code)
     for (;;) /* refused (bad reason or code): crash instead, which cannot be refused */
         hako_hypercall3(HAKO_HC_sched_op, HAKO_SCHED_SHUTDOWN, HAKO_SHUTDOWN_CRASH, 255);
 }
+
+long hv_event_channel_op(unsigned cmd, uint64_t arg)
+{
+    return hako_hypercall2(HAKO_HC_event_channel_op, cmd, arg);
+}

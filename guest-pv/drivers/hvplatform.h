@@ -20,5 +20,6 @@ uint64_t hv_time_ns(void);
 uint64_t hv_wallclock_ns(void);
 void hv_yield(void);
 void hv_shutdown(unsigned reason, unsigned code) __attribute__((noreturn));
+long hv_event_channel_op(unsigned cmd, uint64_t arg);
 
 #endif /* GUEST_HVPLATFORM_H */

@@ -2,7 +2,8 @@
  * guest-pv/kernel/privops.c: which privops backend this boot uses. Every backend is
  * linked into the one kernel image; the boot word privops=<name> picks one (the same
  * word makes the hypervisor create the domain in that mode, ABI.md "Trap-and-emulate
- * mode"), and without it the kernel is paravirtual.
+ * mode"), and without it the kernel is paravirtual. The native image (arch/native/)
+ * boots with no hypervisor and has chosen privops_native before kernel_main.
  */
 #include "klib.h"
 #include "privops.h"
@@ -17,6 +18,8 @@ const struct privops *privops = &privops_pv;
 int privops_select(const char *cmdline)
 {
     char word[32];
+    if (!privops->on_hypervisor)        /* booted with no hypervisor: nothing to pick */
+        return 0;
     for (size_t i = 0; i < sizeof backends / sizeof backends[0]; i++) {
         ksnprintf(word, sizeof word, "privops=%s", backends[i]->name);
         if (cmdline_has(cmdline, word)) {

@@ -22,6 +22,10 @@ struct privops {
      * return. First in the table: entry.S reaches it at offset 0. */
     void (*trap_return)(void);
     const char *name;
+    /* 1 when the kernel runs on hako (pv, trap); 0 when it owns the machine (native):
+     * then what only a hypervisor offers (domains, console rings, foreign maps) is not
+     * there. */
+    int on_hypervisor;
     /* First thing at boot: what the backend needs from the start info. */
     void (*init)(const struct hako_start_info *si);
     /* Write bytes to the console. */
@@ -85,6 +89,12 @@ struct privops {
     long (*set_syscall_entry)(uint64_t rip);
     /* Where events (the kernel's interrupts) enter, with the same frame (0 = none). */
     long (*set_event_entry)(uint64_t rip);
+    /* event_channel_op (ABI.md "Event channels"): BIND_VIRQ, SEND, CLOSE, ...; natively
+     * only the timer and console virqs can be bound, to ports the backend chooses. */
+    long (*event_channel_op)(unsigned cmd, uint64_t arg);
+    /* Move device interrupts that have arrived into the shared-info event state, before
+     * the kernel scans it (NULL: the hypervisor does that). */
+    void (*collect_events)(void);
     /* Switch process: the kernel stack for events from user mode and the root of the
      * user address space (0 = none; pfn 0 holds the kernel image, never a table). */
     long (*set_user_context)(uint64_t kernel_rsp, uint64_t user_root_pfn);
@@ -95,7 +105,7 @@ _Static_assert(__builtin_offsetof(struct privops, trap_return) == 0, "entry.S ju
 /* The backend this boot uses, picked by privops_select (privops.c) from the backends
  * every kernel image links (arch/<backend>/privops.c each define one). */
 extern const struct privops *privops;
-extern const struct privops privops_pv, privops_trap;
+extern const struct privops privops_pv, privops_trap, privops_native;
 int privops_select(const char *cmdline);
 
 #endif /* GUEST_PRIVOPS_H */

@@ -264,6 +264,7 @@ __asm__(".text\n"
 const struct privops privops_pv = {
     .trap_return = pv_trap_return,
     .name = "pv",
+    .on_hypervisor = 1,
     .init = pv_init,
     .console_write = pv_console_write,
     .terminal_write = pv_terminal_write,
@@ -286,6 +287,7 @@ const struct privops privops_pv = {
     .tlb_flush = pv_tlb_flush,
     .set_trap_table = pv_set_trap_table,
     .set_syscall_entry = pv_set_syscall_entry,
+    .event_channel_op = hv_event_channel_op,
     .set_event_entry = pv_set_event_entry,
     .set_user_context = pv_set_user_context,
     .resume = pv_resume,

@@ -146,6 +146,7 @@ static long trap_set_user_context(uint64_t kernel_rsp, uint64_t user_root_pfn)
 const struct privops privops_trap = {
     .trap_return = x86_trap_return,
     .name = "trap",
+    .on_hypervisor = 1,
     .init = trap_init,
     .console_write = uart_write,
     .terminal_write = uart_write,
@@ -168,6 +169,7 @@ const struct privops privops_trap = {
     .tlb_flush = trap_tlb_flush,
     .set_trap_table = x86_set_trap_table,
     .set_syscall_entry = x86_set_syscall_entry,
+    .event_channel_op = hv_event_channel_op,
     .set_event_entry = x86_set_event_entry,
     .set_user_context = trap_set_user_context,
     .resume = x86_resume,
