@@ -76,7 +76,7 @@ NEWLIB_STAMP := $(BUILD)/newlib/.stamp
 
 include guest-pv/user/user.mk
 
-.PHONY: all deps newlib run test bench debug clean
+.PHONY: all deps newlib run run-native test bench debug clean
 all: $(HV_ELF) $(GUEST_ELF) $(NATIVE_ELF) $(XTF_ELFS) $(XTF_SELFTEST_ELF) $(BENCH_ELFS) $(UNIT_BINS) $(ABI_STAMP) $(RINGIO_STAMP) $(INITRD_DOM0) \
 	$(MINIMAL_ELF)
 
@@ -86,7 +86,7 @@ all: $(HV_ELF) $(GUEST_ELF) $(NATIVE_ELF) $(XTF_ELFS) $(XTF_SELFTEST_ELF) $(BENC
 # as a makefile, so when it is missing or older than deps.sh make runs deps.sh, then
 # re-reads this Makefile, and the toolchain probes (GCC_INC, USER_LIBGCC) see what it
 # installed. `make bench` does the same for `deps.sh bench`.
-DEPS_GOALS := all run test debug bench newlib user initrd
+DEPS_GOALS := all run run-native test debug bench newlib user initrd
 GOALS      := $(or $(MAKECMDGOALS),all)
 DEPS_RUN    = scripts/deps.sh$(if $1, $1) && mkdir -p $(dir $2) && touch $2
 $(DEPS_STAMP): scripts/deps.sh
@@ -294,6 +294,12 @@ $(ABI_STAMP): $(ABI_HEADERS) tests/abi/check-headers.sh
 # ---- running ------------------------------------------------------------------------
 run: all $(NEWLIB_STAMP)
 	$(QEMU_RUN) --console --reboot-loop $(HV_ELF) $(GUEST_ELF) $(CMDLINE)
+
+# The reference kernel with no hypervisor (README "Native mode"), with dom0's memory plus
+# what the boot tables and the p2m take.
+NATIVE_MEM ?= 40M
+run-native: all $(NEWLIB_STAMP)
+	$(QEMU_RUN) --console --reboot-loop --mem $(NATIVE_MEM) --native $(NATIVE_ELF) $(CMDLINE)
 
 debug: all
 	@echo "QEMU waits for gdb on :1234. In another terminal run:"

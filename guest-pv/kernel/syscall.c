@@ -357,6 +357,7 @@ static long sys_reboot(uint64_t how, uint64_t code)
 void proc_syscall(struct guest_regs *r, struct hako_trap_frame *f)
 {
     uint64_t a0 = r->rdi, a1 = r->rsi, a2 = r->rdx, a3 = r->r10;
+    int on_hv = privops->on_hypervisor;   /* domains exist only on a hypervisor */
     long rc;
     switch (f->rax) {
     case HOS_SYS_exit:        proc_exit(HOS_W_EXITED((int)(a0 & 0xff)));
@@ -405,9 +406,9 @@ void proc_syscall(struct guest_regs *r, struct hako_trap_frame *f)
                               break;
     case HOS_SYS_sched_yield: proc_yield(); rc = 0; break;
     case HOS_SYS_reboot:      rc = sys_reboot(a0, a1); break;
-    case HOS_SYS_domctl:      rc = dom_domctl(a0, a1, a2); break;
-    case HOS_SYS_console_attach: rc = dom_console_attach(a0); break;
-    case HOS_SYS_domain_create: rc = dom_create(a0); break;
+    case HOS_SYS_domctl:      rc = on_hv ? dom_domctl(a0, a1, a2) : -HOS_ENOSYS; break;
+    case HOS_SYS_console_attach: rc = on_hv ? dom_console_attach(a0) : -HOS_ENOSYS; break;
+    case HOS_SYS_domain_create: rc = on_hv ? dom_create(a0) : -HOS_ENOSYS; break;
     default:                  rc = -HOS_ENOSYS;
     }
     f->rax = (uint64_t)rc;

@@ -21,4 +21,7 @@
 /* boot.c: the start info it built (what native_boot passes to kernel_main). */
 extern struct hako_start_info native_si;
 
+/* rtc.c: seconds since 1970 UTC by the CMOS clock, 0 when it shows nothing sensible. */
+uint64_t native_rtc_seconds(void);
+
 #endif /* GUEST_NATIVE_H */

@@ -52,6 +52,9 @@ static uint64_t scale(uint64_t a, uint64_t b_32)
     return (uint64_t)(((unsigned __int128)a * b_32) >> 32);
 }
 
+static uint64_t wallclock_at_zero_ns;   /* time of day when time_ns() was 0; 0 unknown */
+static uint64_t native_time_ns(void);
+
 static uint32_t apic_read(unsigned reg)
 {
     return *(volatile uint32_t *)(NATIVE_LAPIC_VA + reg);
@@ -125,6 +128,9 @@ static void native_init(const struct hako_start_info *si)
     wrmsr(MSR_APIC_BASE, rdmsr(MSR_APIC_BASE) | (1u << 11));
     apic_write(APIC_SVR, 0x100 | SPURIOUS_VECTOR);
     time_calibrate();
+    uint64_t rtc = native_rtc_seconds(), now = native_time_ns();
+    if (rtc && rtc * 1000000000ull > now)
+        wallclock_at_zero_ns = rtc * 1000000000ull - now;
 }
 
 static uint64_t native_time_ns(void)
@@ -134,7 +140,7 @@ static uint64_t native_time_ns(void)
 
 static uint64_t native_wallclock_ns(void)
 {
-    return 0;                           /* unknown: no RTC driver yet */
+    return wallclock_at_zero_ns;
 }
 
 /* One-shot APIC timer at deadline_ns; far deadlines are approached a second at a
@@ -197,8 +203,13 @@ static uint64_t native_pt_read(uint64_t table_pfn, unsigned idx, uint64_t *pfn)
     return e & ~HAKO_PTE_ADDR;
 }
 
+/* The kernel's half of the top level never has U (the kernel's PTE flags carry it for
+ * the PV backends, whose kernels run in ring 3), so every kernel mapping is
+ * supervisor-only here, whatever its lower levels say. */
 static long native_pt_write(uint64_t table_pfn, unsigned idx, uint64_t pfn, uint64_t flags)
 {
+    if (table_pfn == kernel_root_pfn && idx >= 256)
+        flags &= ~HAKO_PTE_U;
     ((volatile uint64_t *)(NATIVE_VIRT_BASE + (table_pfn << 12)))[idx] =
         flags ? pfn << 12 | flags : 0;
     return 0;
