@@ -16,6 +16,9 @@
  *  11 mov to cr3           12 wrmsr/rdmsr          13 invlpg, mov crN
  *  14 lidt                 15 lgdt, ltr, lldt     16 iretq/sysretq in kernel mode
  *  17 user mode: privileged instructions are never emulated, hostile rflags/rsp
+ *  18 sidt/sgdt/str/smsw, ltr/lldt/lmsw, ins/outs aimed at tables, the m2p, the hypervisor
+ *  19 another domain's frame (a domU from tests/xtf/domu): never mapped by a store; a
+ *     foreign mapping a store removes is gone from the TLB before its frame is freed
  * Checks test-trap already makes (one refused store of each simple kind, one bad gate,
  * one bad ltr/lldt, the basic MSR refusals) are not repeated. It runs with QEMU's `-cpu
  * max` and without SMAP/SMEP: under TCG with SMAP a ring-3 iretq faults as #PF on its
@@ -26,6 +29,7 @@
  */
 #include "framework.h"
 
+#include <hako/domctl.h>
 #include <hako/events.h>
 #include <hako/memory.h>
 #include <hako/trapmode.h>
@@ -291,7 +295,7 @@ static uint64_t alive_pfn, d1_pfn, d2_pfn;  /* data frames with markers */
 #define D2_MARK    0xD2D2D2D2D2D2D2D2ull
 
 enum { SLOT_ALIVE, SLOT_ATTACK, SLOT_TLB, SLOT_TLB2, SLOT_DATA_RO, SLOT_DATA_B9, SLOT_GATES,
-       SLOT_GATES_HOLE, SLOT_CMPX };
+       SLOT_GATES_HOLE, SLOT_CMPX, SLOT_FOREIGN };
 #define SLOT_VA(i) (probe_va + (uint64_t)(i) * 4096)
 #define L1E(i) (&tab(l1_pfn)[i])
 
@@ -384,6 +388,7 @@ static void scratch_init(void)
 
 /* ---- 1..9: page-table stores ---------------------------------------------------------- */
 
+/* 1: no store maps one of the domain's page tables writable, at any level. */
 static void attack_own_tables_writable(void)
 {
     cur_attack = 1;
@@ -407,6 +412,7 @@ static void attack_own_tables_writable(void)
     alive();
 }
 
+/* 2: no store maps a frame the domain does not own. */
 static void attack_not_owned(void)
 {
     cur_attack = 2;
@@ -426,6 +432,7 @@ static void attack_not_owned(void)
     alive();
 }
 
+/* 3: entries with bits ABI.md 12.2 refuses are refused, whatever the store form. */
 static void attack_bad_bits(void)
 {
     cur_attack = 3;
@@ -459,6 +466,7 @@ static void attack_bad_bits(void)
     alive();
 }
 
+/* 4: 2 MiB pages only of the domain's own aligned frames; no PS in L3 or L4 entries. */
 static void attack_large_pages(void)
 {
     cur_attack = 4;
@@ -477,6 +485,7 @@ static void attack_large_pages(void)
     alive();
 }
 
+/* 5: the hypervisor's L4 slots cannot be written; the slots next to them can. */
 static void attack_hv_slots(void)
 {
     cur_attack = 5;
@@ -508,6 +517,7 @@ static void attack_hv_slots(void)
     alive();
 }
 
+/* 6: no table may point at itself or at a table of its own level or above. */
 static void attack_loops(void)
 {
     cur_attack = 6;
@@ -640,6 +650,10 @@ static void attack_store_forms(void)
     __asm__ volatile("movq %%rax, (%%rdx)" : : "a"(d2_pfn), "d"(m2pe) : "memory");
     ok = expect_fault("8-byte store into the m2p (our own frame's entry)", 14, PF_RO_WRITE);
     XTF_CHECK(*m2pe == d1_pfn, "[attack 8] the m2p entry changed to %lx", *m2pe);
+    arm(7);         /* 48 c7 02 fe ff ff ff: a not-present entry, sign-extended as the CPU does */
+    __asm__ volatile("movq $-2, (%%rdx)" : : "d"(ro) : "memory");
+    if (expect_no_fault("movq $-2 (immediate, not present)"))
+        XTF_CHECK(*ro == ~1ull, "[attack 8] the immediate was not sign-extended: %lx", *ro);
     arm(7);         /* 48 c7 02 00 00 00 00: an immediate store the emulator takes */
     __asm__ volatile("movq $0, (%%rdx)" : : "d"(ro) : "memory");
     expect_no_fault("movq $0 (immediate) unmapping the read-only data page");
@@ -651,6 +665,8 @@ static void attack_store_forms(void)
     alive();
 }
 
+/* 9: cmpxchg and xchg behave as on hardware: a failed compare writes nothing and
+ * loads rax, a refused store changes neither the entry nor the register. */
 static void attack_cmpxchg(void)
 {
     cur_attack = 9;
@@ -693,6 +709,8 @@ static void attack_cmpxchg(void)
 
 /* ---- 10: mappings really go; no stale writable translation of a new table ----------- */
 
+/* 10: an unmapped or replaced translation is really gone after invlpg, and a writable
+ * one the kernel did not flush never reaches a frame that became a page table. */
 static void attack_stale_tlb(void)
 {
     cur_attack = 10;
@@ -786,6 +804,7 @@ static uint64_t build_l4(uint64_t extra)
     return pfn;
 }
 
+/* 11: mov to cr3 loads only a valid L4 of the domain, validated as a whole. */
 static void attack_cr3(void)
 {
     cur_attack = 11;
@@ -824,6 +843,7 @@ static void attack_cr3(void)
     alive();
 }
 
+/* 12: wrmsr/rdmsr refuse hostile values and every MSR the emulator does not have. */
 static void attack_msrs(void)
 {
     cur_attack = 12;
@@ -873,6 +893,8 @@ static void attack_msrs(void)
     alive();
 }
 
+/* 13: invlpg outside the guest's range, missing control registers, changes to CR0/CR4
+ * and invd are refused. */
 static void attack_invlpg_cr(void)
 {
     cur_attack = 13;
@@ -945,17 +967,20 @@ __asm__(".pushsection .text\n"
         "    jmp trap_stubs + 16 * 13\n"
         ".popsection\n");
 
-/* sidt/sgdt into out (emulated). */
+/* sidt into out (emulated). */
 static void sidt(struct pseudo_desc *out) { __asm__ volatile("sidt (%0)" : : "r"(out) : "memory"); }
+
+/* sgdt into out (emulated). */
 static void sgdt(struct pseudo_desc *out) { __asm__ volatile("sgdt (%0)" : : "r"(out) : "memory"); }
 
-/* lidt/lgdt (%rax) (0f 01 18 / 0f 01 10), armed. */
+/* lidt (%rax) (0f 01 18), armed. */
 static void lidt_armed(const struct pseudo_desc *d)
 {
     arm(3);
     __asm__ volatile("lidt (%%rax)" : : "a"(d) : "memory");
 }
 
+/* lgdt (%rax) (0f 01 10), armed. */
 static void lgdt_armed(const struct pseudo_desc *d)
 {
     arm(3);
@@ -993,6 +1018,8 @@ static int raise_gp(void)
     return fired() && seen.vector == 13;
 }
 
+/* 14: lidt refuses every gate ABI.md 20.2 lists and tables it cannot read, all or
+ * nothing; what it does not refuse takes effect at once. */
 static void attack_lidt(void)
 {
     cur_attack = 14;
@@ -1107,6 +1134,8 @@ static uint16_t read_tr(void)
     return tr;
 }
 
+/* 15: lgdt refuses tables outside the guest's range; ltr and lldt refuse every
+ * descriptor that is not a usable 64-bit TSS (or the null LDT). */
 static void attack_gdt_ltr(void)
 {
     cur_attack = 15;
@@ -1177,6 +1206,151 @@ static void attack_gdt_ltr(void)
     alive();
 }
 
+/* ---- 18: instructions the emulator completes through guest memory ------------------------ */
+
+/* The fault a descriptor store into memory it may not write must raise: #GP(0) (it is
+ * refused; with UMIP that is its native fault too) or, on a CPU without UMIP where it
+ * ran natively, its #PF at the target. */
+static int store_refused(const char *desc, uint64_t target)
+{
+    int hit = fired();
+    int ok = XTF_CHECK(hit && ((seen.vector == 13 && seen.error_code == 0) ||
+                               (seen.vector == 14 && seen.fault_addr == target)),
+                       "[attack 18] %s: fault %d vector %lu error %lx addr %lx", desc, hit,
+                       seen.vector, seen.error_code, seen.fault_addr);
+    kprintf("[attack 18] %s -> refused %s\n", desc, ok ? "ok" : "FAILED");
+    return ok;
+}
+
+/* 18: sidt/sgdt/str/smsw write, ltr/lldt/lmsw read, ins/outs move memory: none of them
+ * may write a page table or the m2p, or read or write the hypervisor. */
+static void attack_memory_operands(void)
+{
+    cur_attack = 18;
+    volatile uint64_t *e = L1E(SLOT_ATTACK);
+    uint64_t m2pe = HAKO_M2P_VA + mfn_of(d1_pfn) * 8;
+    const uint64_t where[3] = { UL(e), m2pe, HAKO_HV_VA_START + 0x100000 };
+    static const char *const where_name[3] = { "a page-table entry", "the m2p", "the hypervisor" };
+    for (unsigned i = 0; i < 3; i++) {
+        uint64_t at = where[i];
+        arm(3);     /* 0f 01 08 */
+        __asm__ volatile("sidt (%%rax)" : : "a"(at) : "memory");
+        store_refused(what("sidt into %s", where_name[i]), at);
+        arm(3);     /* 0f 01 00 */
+        __asm__ volatile("sgdt (%%rax)" : : "a"(at) : "memory");
+        store_refused(what("sgdt into %s", where_name[i]), at);
+        arm(3);     /* 0f 00 08 */
+        __asm__ volatile("str (%%rax)" : : "a"(at) : "memory");
+        store_refused(what("str into %s", where_name[i]), at);
+        arm(3);     /* 0f 01 20 */
+        __asm__ volatile("smsw (%%rax)" : : "a"(at) : "memory");
+        store_refused(what("smsw into %s", where_name[i]), at);
+    }
+    XTF_CHECK(*e == 0 && e[1] == 0, "[attack 18] a descriptor store wrote the page table: %lx %lx",
+              *e, e[1]);
+    XTF_CHECK(*(volatile uint64_t *)m2pe == d1_pfn, "[attack 18] a descriptor store wrote the m2p");
+    uint64_t hv = HAKO_HV_VA_START + 0x100000;
+    uint16_t tr = read_tr();
+    arm(3);         /* 0f 00 18 */
+    __asm__ volatile("ltr (%%rax)" : : "a"(hv) : "memory");
+    expect_fault("ltr with its selector read from the hypervisor", 13, 0);
+    arm(3);         /* 0f 00 10 */
+    __asm__ volatile("lldt (%%rax)" : : "a"(hv) : "memory");
+    expect_fault("lldt with its selector read from the hypervisor", 13, 0);
+    arm(3);         /* 0f 01 30 */
+    __asm__ volatile("lmsw (%%rax)" : : "a"(hv) : "memory");
+    expect_fault("lmsw with its operand read from the hypervisor", 13, 0);
+    XTF_CHECK(read_tr() == tr, "[attack 18] TR changed");
+    uint64_t rdi = UL(e), rsi = hv;
+    arm(1);         /* 6c */
+    __asm__ volatile("insb" : "+D"(rdi) : "d"(HAKO_TRAP_UART_BASE + 7) : "memory");
+    int ok = expect_fault("insb from the UART into a page table", 13, 0);
+    XTF_CHECK(ok && rdi == UL(e) && *e == 0, "[attack 18] insb: rdi %lx, entry %lx", rdi, *e);
+    arm(1);         /* 6e */
+    __asm__ volatile("outsb" : "+S"(rsi) : "d"(HAKO_TRAP_UART_BASE + 7) : "memory");
+    ok = expect_fault("outsb from the hypervisor to the UART", 13, 0);
+    XTF_CHECK(ok && rsi == hv, "[attack 18] outsb: rsi %lx", rsi);
+    uint64_t rcx = 8;
+    arm(2);         /* f3 6e */
+    __asm__ volatile("rep outsb" : "+S"(rsi), "+c"(rcx) : "d"(HAKO_TRAP_UART_BASE) : "memory");
+    ok = expect_fault("rep outsb of hypervisor memory to the console", 13, 0);
+    XTF_CHECK(ok && rsi == hv && rcx == 8, "[attack 18] rep outsb: rsi %lx rcx %lu", rsi, rcx);
+    alive();
+}
+
+/* ---- 19: another domain's frames --------------------------------------------------------- */
+
+extern const char domu_image_start[] __attribute__((weak));
+extern const char domu_image_end[] __attribute__((weak));
+static struct hako_domctl_create create_req __attribute__((aligned(8)));
+static char domu_cmdline[] = "block";
+
+/* domctl(cmd, arg) (a hypercall trap mode keeps). */
+static long domctl(uint32_t cmd, uint64_t arg) { return HC3(domctl, cmd, arg, 0); }
+
+/* 19: a domU's frame cannot be mapped by a store, directly or in a table built by raw
+ * stores; a foreign mapping (mmu_update FOREIGN) that a store removes drops its
+ * reference and its translation, so the domU can be destroyed and its frame freed
+ * while no stale TLB entry of it survives. */
+static void attack_other_domain(void)
+{
+    cur_attack = 19;
+    if (!domu_image_start) {
+        xtf_skip("no domU image linked: attack 19 not run");
+        return;
+    }
+    memset(&create_req, 0, sizeof(create_req));
+    create_req.image_va = UL(domu_image_start);
+    create_req.image_len = (uint64_t)(domu_image_end - domu_image_start);
+    create_req.mem_pages = 256;
+    create_req.cmdline_va = UL(domu_cmdline);
+    ksnprintf(create_req.name, sizeof(create_req.name), "victim");
+    long d = domctl(HAKO_DOMCTL_CREATE, UL(&create_req));
+    if (!XTF_CHECK(d > 0 && create_req.console_mfn, "[attack 19] create a domU: %ld (%s)", d,
+                   xtf_errname(d)))
+        return;
+    uint64_t cmfn = create_req.console_mfn;
+    volatile uint64_t *e = L1E(SLOT_FOREIGN);
+    uint64_t va = SLOT_VA(SLOT_FOREIGN);
+    refused_store("map the domU's console page read-only", ST_MOV, e, (cmfn << 12) | F_P | F_U | nx);
+    refused_store("map the domU's console page writable", ST_XCHG, e,
+                  (cmfn << 12) | F_P | F_U | F_W | nx);
+    uint64_t x = new_table_frame();
+    applied_store("raw store of the domU's frame into a table being built", ST_MOV, &tab(x)[3],
+                  (cmfn << 12) | F_P | F_U);
+    refused_store("link that table", ST_LOCK_CMPXCHG, &tab(l2_pfn)[free_l2], (mfn_of(x) << 12) | TBL);
+    applied_store("raw store: clear it", ST_MOV, &tab(x)[3], 0);
+    alias_writable(x, "[attack 19] the refused table is data again");
+    /* The way dom0 may map it, then a plain store to unmap it. */
+    static struct hako_mmu_update req __attribute__((aligned(8)));
+    req.ptr = ((mfn_of(l1_pfn) << 12) | SLOT_FOREIGN * 8) | HAKO_MMU_PT_UPDATE_FOREIGN;
+    req.val = (cmfn << 12) | F_P | F_U | F_W | nx;
+    long rc = hako_hypercall6(HAKO_HC_mmu_update, UL(&req), 1, 0, UL(d), 0, 0);
+    if (XTF_EXPECT_RC(rc, 0, "[attack 19] mmu_update FOREIGN: the domU's console page")) {
+        invlpg(va);
+        volatile uint64_t *page = (volatile uint64_t *)va;
+        page[0] = page[0];                          /* a writable TLB entry for it */
+        XTF_EXPECT_RC(domctl(HAKO_DOMCTL_DESTROY, UL(d)), -HAKO_EBUSY,
+                      "[attack 19] DESTROY while we map its frame");
+        applied_store("a plain store unmaps the foreign page (no invlpg)", ST_MOV, e, 0);
+    }
+    int ok = XTF_EXPECT_RC(domctl(HAKO_DOMCTL_DESTROY, UL(d)), 0,
+                           "[attack 19] DESTROY after the store dropped the mapping");
+    kprintf("[attack 19] destroy the domU after a store unmapped its page -> 0 %s\n",
+            ok ? "ok" : "FAILED");
+    if (rc == 0) {
+        write_value = 0;
+        int t = probe(do_write, va);
+        ok = XTF_CHECK(t && seen.vector == 14 && seen.fault_addr == va,
+                       "[attack 19] wrote the freed frame of a destroyed domain through a stale "
+                       "TLB entry (trapped %d vector %lu addr %lx)", t, seen.vector, seen.fault_addr);
+        kprintf("[attack 19] write the freed frame through the old address -> #PF %s\n",
+                ok ? "ok" : "FAILED");
+    }
+    invlpg(va);
+    alive();
+}
+
 /* ---- 16: iretq / sysretq in kernel mode ---------------------------------------------------- */
 
 static uint64_t landed_flags;
@@ -1243,6 +1417,8 @@ static void refused_iretq(const char *desc, uint64_t rip, uint64_t cs, uint64_t 
                         0x80000 /* VIF */ | 0x20000 /* VM */ | 0x10000 /* RF */ |          \
                         0x8000 | 0x20 | 0x8 /* reserved */ | RF_NT | RF_IOPL | RF_ARITH)
 
+/* 16: iretq/sysretq from kernel mode: only the documented selector pairs and guest
+ * rips, and only the documented rflags bits reach the CPU. */
 static void attack_iret_kernel(void)
 {
     cur_attack = 16;
@@ -1387,11 +1563,11 @@ void user_escaped(void)
     kjmp_jump(&jb, 2);
 }
 
-/* Enter user mode at rip with rflags (through iretq with usp, or sysretq) and come
- * back on its first fault or syscall: 1 (seen holds it), 2 if it escaped into kernel
- * mode at user_escaped. */
 static uint64_t user_r14, user_r15;
 
+/* Enter user mode at rip with rflags (through iretq with usp, or sysretq), r14/r15 from
+ * user_r14/user_r15, and come back on its first fault or syscall: 1 (seen holds it), 2
+ * if it escaped into kernel mode at user_escaped. */
 static __attribute__((noinline)) int run_user(uint64_t rip, uint64_t rflags, uint64_t usp, int sysret)
 {
     seen = (struct hako_trap_frame){ .vector = ~0ull };
@@ -1440,6 +1616,8 @@ static int user_faults(const char *desc, uint64_t entry, uint64_t insn, uint64_t
     return ok;
 }
 
+/* 17: user mode: no privileged instruction or page-table store is emulated for it, and
+ * the rflags and rsp it is entered with cannot hurt the hypervisor. */
 static void attack_user(void)
 {
     cur_attack = 17;
@@ -1532,6 +1710,7 @@ static void attack_user(void)
     alive();
 }
 
+/* The attacks in order, each followed by alive(); a clean audit at the end. */
 void test_main(const struct hako_start_info *start)
 {
     si = start;
@@ -1580,8 +1759,10 @@ void test_main(const struct hako_start_info *start)
     attack_invlpg_cr();
     attack_lidt();
     attack_gdt_ltr();
+    attack_memory_operands();
     attack_iret_kernel();
     attack_user();
+    attack_other_domain();
     cur_attack = 99;
     alive();
     XTF_EXPECT_RC(audit(), 0, "final audit");
