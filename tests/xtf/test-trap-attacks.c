@@ -621,7 +621,54 @@ static void attack_store_forms(void)
         XTF_CHECK(ok && seen.fault_addr == UL(e16), "[attack 8] cmpxchg16b: cr2 %lx, entry %lx",
                   seen.fault_addr, UL(e16));
     }
+    static volatile uint64_t src_entry;
+    src_entry = good;
+    uint64_t rsi = UL(&src_entry);
+    rdi = UL(e);
+    arm(2);         /* 48 a5 */
+    __asm__ volatile("movsq" : "+S"(rsi), "+D"(rdi) : : "memory");
+    ok = expect_fault("movsq into a page table", 14, PF_RO_WRITE);
+    XTF_CHECK(ok && rsi == UL(&src_entry) && rdi == UL(e), "[attack 8] movsq: rsi %lx rdi %lx", rsi, rdi);
+    arm(2);         /* 8f 02 */
+    __asm__ volatile("pushq %%rax\n\tpopq (%%rdx)\n\tpopq %%rax" : : "a"(good), "d"(e) : "memory");
+    expect_fault("popq into a page table", 14, PF_RO_WRITE);
+    uint64_t xv = good;
+    arm(4);         /* 48 0f c1 02 */
+    __asm__ volatile("xaddq %%rax, (%%rdx)" : "+a"(xv) : "d"(e) : "memory", "cc");
+    ok = expect_fault("xadd into a page table", 14, PF_RO_WRITE);
+    XTF_CHECK(ok && xv == good, "[attack 8] xadd changed rax to %lx", xv);
     XTF_CHECK(*e == 0 && e[1] == 0 && e[-1] == 0, "[attack 8] a refused store form wrote the table");
+    /* A not-present entry may hold anything; making it present takes a full store. */
+    uint64_t parked = (HV_IMAGE_MFN << 12) | F_U | F_W;
+    applied_store("park a not-present entry naming the hypervisor image", ST_MOV, e, parked);
+    arm(6);         /* f0 48 0f ba 2a 00 */
+    __asm__ volatile("lock btsq $0, (%%rdx)" : : "d"(e) : "memory", "cc");
+    expect_fault("lock bts $0 (set P) on it", 14, PF_RO_WRITE);
+    arm(4);         /* 48 83 0a 01 */
+    __asm__ volatile("orq $1, (%%rdx)" : : "d"(e) : "memory", "cc");
+    expect_fault("or $1 (set P) on it", 14, PF_RO_WRITE);
+    arm(3);         /* 48 ff 02 */
+    __asm__ volatile("incq (%%rdx)" : : "d"(e) : "memory", "cc");
+    expect_fault("inc (set P) on it", 14, PF_RO_WRITE);
+    XTF_CHECK(*e == parked, "[attack 8] a read-modify-write made the parked entry %lx", *e);
+    applied_store("clear it", ST_MOV, e, 0);
+    /* Other encodings of the forms it takes: REX registers, a SIB address. */
+    {
+        register uint64_t r9 __asm__("r9") = good;
+        register volatile uint64_t *r13 __asm__("r13") = e;
+        arm(4);     /* 4d 89 4d 00: mov %r9, 0(%r13) */
+        __asm__ volatile("movq %%r9, (%%r13)" : : "r"(r9), "r"(r13), "a"(0x1111ull), "c"(0x2222ull),
+                         "d"(0x3333ull) : "memory");
+        if (expect_no_fault("mov %r9, (%r13) (REX.R and REX.B)"))
+            XTF_CHECK(*e == good, "[attack 8] mov %%r9, (%%r13) stored %lx, want %lx", *e, good);
+        uint64_t idx = 0;
+        arm(4);     /* 48 89 34 ca: mov %rsi, (%rdx,%rcx,8) */
+        __asm__ volatile("movq %%rsi, (%%rdx,%%rcx,8)" : : "S"(0ull), "d"(e), "c"(idx), "a"(good)
+                         : "memory");
+        if (expect_no_fault("mov %rsi, (%rdx,%rcx,8) (a SIB address)"))
+            XTF_CHECK(*e == 0, "[attack 8] the SIB-addressed store left %lx", *e);
+    }
+    invlpg(SLOT_VA(SLOT_ATTACK));
     /* A read-only data page not marked as a table alias: its own #PF, not emulated. */
     volatile uint64_t *ro = L1E(SLOT_DATA_RO), *b9 = L1E(SLOT_DATA_B9);
     applied_store("map a data page read-only", ST_MOV, ro, leaf(d2_pfn, F_P | F_U));
@@ -879,6 +926,17 @@ static void attack_msrs(void)
     expect_fault("wrmsr EFER clearing LME", 13, 0);
     wrmsr_armed(HAKO_MSR_EFER, efer ^ (1ull << 11));
     expect_fault("wrmsr EFER toggling NXE", 13, 0);
+    /* Deadlines the timer code must survive: far away, and the largest; then none. */
+    static const uint64_t deadlines[] = { 1ull << 62, ~0ull, 1 };
+    for (unsigned i = 0; i < sizeof(deadlines) / sizeof(deadlines[0]); i++) {
+        wrmsr_armed(HAKO_MSR_TSC_DEADLINE, deadlines[i]);
+        if (expect_no_fault(what("wrmsr TSC_DEADLINE %lx", deadlines[i])))
+            XTF_CHECK(rdmsr(HAKO_MSR_TSC_DEADLINE) == deadlines[i], "[attack 12] deadline reads %lx",
+                      rdmsr(HAKO_MSR_TSC_DEADLINE));
+        privops->yield();
+    }
+    wrmsr_armed(HAKO_MSR_TSC_DEADLINE, 0);
+    expect_no_fault("wrmsr TSC_DEADLINE 0 (off)");
     static const struct { uint32_t msr; const char *name; } real[] = {
         { 0x176, "SYSENTER_EIP" }, { 0xC0000102, "KERNEL_GS_BASE" }, { 0xC0000101, "GS_BASE" },
         { 0x1D9, "DEBUGCTL" }, { 0x48, "SPEC_CTRL" }, { 0x6E0 + 0x100, "an unknown MSR" },
