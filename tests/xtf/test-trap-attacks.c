@@ -19,6 +19,7 @@
  *  18 sidt/sgdt/str/smsw, ltr/lldt/lmsw, ins/outs aimed at tables, the m2p, the hypervisor
  *  19 another domain's frame (a domU from tests/xtf/domu): never mapped by a store; a
  *     foreign mapping a store removes is gone from the TLB before its frame is freed
+ *  20 the paravirtual calls that have a native form: -ENOSYS, nothing done
  * Checks test-trap already makes (one refused store of each simple kind, one bad gate,
  * one bad ltr/lldt, the basic MSR refusals) are not repeated. It runs with QEMU's `-cpu
  * max` and without SMAP/SMEP: under TCG with SMAP a ring-3 iretq faults as #PF on its
@@ -29,6 +30,7 @@
  */
 #include "framework.h"
 
+#include <hako/async.h>
 #include <hako/domctl.h>
 #include <hako/events.h>
 #include <hako/memory.h>
@@ -1768,6 +1770,78 @@ static void attack_user(void)
     alive();
 }
 
+/* ---- 20: the paravirtual back doors ------------------------------------------------------- */
+
+long pv_iret_from(void *frame);
+
+/* long pv_iret_from(frame): the iret hypercall with rsp = frame; back here only when it
+ * returns (with its result). */
+__asm__(".pushsection .text\n"
+        ".globl pv_iret_from\n"
+        "pv_iret_from:\n"
+        "    pushq %rbx\n"
+        "    movq %rsp, %rbx\n"
+        "    movq %rdi, %rsp\n"
+        "    movl $9, %eax\n"
+        "    syscall\n"
+        "    movq %rbx, %rsp\n"
+        "    popq %rbx\n"
+        "    ret\n"
+        ".popsection\n");
+_Static_assert(HAKO_HC_iret == 9, "the iret number used above");
+
+static long pv_rc;
+static struct hako_trap_frame pv_frame __attribute__((aligned(16)));
+
+/* The iret hypercall on a frame that would resume right here in kernel mode. */
+static void do_pv_iret(uint64_t unused)
+{
+    (void)unused;
+    pv_rc = pv_iret_from(&pv_frame);
+}
+
+/* 20: every hypercall trap mode replaces by an instruction returns -ENOSYS and does
+ * nothing, even with arguments a PV domain would have had accepted. */
+static void attack_pv_calls(void)
+{
+    cur_attack = 20;
+    uint64_t x = new_table_frame();
+    static struct hako_mmuext_op pin __attribute__((aligned(8)));
+    pin = (struct hako_mmuext_op){ .cmd = HAKO_MMUEXT_PIN_L1_TABLE, .arg1 = mfn_of(x) };
+    static struct hako_trap_info same[1] __attribute__((aligned(8)));
+    same[0] = (struct hako_trap_info){ .vector = 3, .handler = UL(guest_trap_entry) };
+    static const char *const names[] = { "mmuext_op PIN_L1 of a clean frame",
+        "update_va_mapping mapping a data page", "set_trap_table", "stack_switch",
+        "set_callback", "set_timer_op ONESHOT 0", "multicall of nothing", "async_op TEARDOWN" };
+    long rcs[] = {
+        HC3(mmuext_op, &pin, 1, 0),
+        HC3(update_va_mapping, SLOT_VA(SLOT_ALIVE), leaf(alive_pfn, F_P | F_U), HAKO_UVMF_INVLPG),
+        HC3(set_trap_table, same, 1, 0),
+        HC3(stack_switch, UL(user_kstack) + sizeof(user_kstack), 0, 0),
+        HC3(set_callback, HAKO_CALLBACK_SYSCALL, UL(guest_trap_entry), 0),
+        HC3(set_timer_op, HAKO_TIMER_ONESHOT, 0, 0),
+        HC3(multicall, 0, 0, 0),
+        HC3(async_op, HAKO_ASYNC_TEARDOWN, 0, 0),
+    };
+    for (unsigned i = 0; i < sizeof(rcs) / sizeof(rcs[0]); i++) {
+        int ok = XTF_EXPECT_RC(rcs[i], -HAKO_ENOSYS, what("[attack 20] %s", names[i]));
+        kprintf("[attack 20] %s -> -ENOSYS %s\n", names[i], ok ? "ok" : "FAILED");
+    }
+    XTF_CHECK(*L1E(SLOT_ALIVE) == 0, "[attack 20] update_va_mapping mapped the page");
+    pv_frame = (struct hako_trap_frame){ .rip = UL(user_escaped), .cs = HAKO_GUEST_CS64,
+                                         .rflags = 0x202, .rsp = UL(escape_stack) + sizeof(escape_stack),
+                                         .ss = HAKO_GUEST_DS };
+    pv_rc = 0;
+    escaped = 0;
+    int t = probe(do_pv_iret, 0);
+    int ok = XTF_CHECK(!t && !escaped && pv_rc == -HAKO_ENOSYS,
+                       "[attack 20] the iret hypercall: faulted %d, escaped %d, rc %ld", t, escaped,
+                       pv_rc);
+    kprintf("[attack 20] the iret hypercall -> -ENOSYS %s\n", ok ? "ok" : "FAILED");
+    alias_writable(x, "[attack 20] the frame PIN named is not pinned");
+    alive();
+}
+
 /* The attacks in order, each followed by alive(); a clean audit at the end. */
 void test_main(const struct hako_start_info *start)
 {
@@ -1821,6 +1895,7 @@ void test_main(const struct hako_start_info *start)
     attack_iret_kernel();
     attack_user();
     attack_other_domain();
+    attack_pv_calls();
     cur_attack = 99;
     alive();
     XTF_EXPECT_RC(audit(), 0, "final audit");
