@@ -20,6 +20,7 @@
  *  19 another domain's frame (a domU from tests/xtf/domu): never mapped by a store; a
  *     foreign mapping a store removes is gone from the TLB before its frame is freed
  *  20 the paravirtual calls that have a native form: -ENOSYS, nothing done
+ *  21 an event gate of trap type: events still clear the virtual IF
  * Checks test-trap already makes (one refused store of each simple kind, one bad gate,
  * one bad ltr/lldt, the basic MSR refusals) are not repeated. It runs with QEMU's `-cpu
  * max` and without SMAP/SMEP: under TCG with SMAP a ring-3 iretq faults as #PF on its
@@ -131,11 +132,24 @@ static struct kjmp jb;
 extern char guest_trap_entry[];
 void guest_trap(struct guest_regs *g, struct hako_trap_frame *f);
 
-/* Every exception and user syscall: an armed one is recorded and resumed past the
- * instruction (ARM_SKIP) or at the kjmp point (ARM_JUMP); any other stops the test. */
+static volatile unsigned events_seen, event_entry_mask;
+
+/* Every event (counted, with the upcall mask it came in with, and cleared), exception
+ * and user syscall: an armed one is recorded and resumed past the instruction
+ * (ARM_SKIP) or at the kjmp point (ARM_JUMP); any other stops the test. */
 void guest_trap(struct guest_regs *g, struct hako_trap_frame *f)
 {
     (void)g;
+    if (f->vector == HAKO_TRAP_EVENT) {
+        struct hako_shared_info *sh = (struct hako_shared_info *)si->shared_info_va;
+        event_entry_mask = vcpu->evtchn_upcall_mask;
+        events_seen++;
+        __atomic_store_n(&vcpu->evtchn_upcall_pending, 0, __ATOMIC_SEQ_CST);
+        __atomic_store_n(&vcpu->evtchn_pending_sel, 0, __ATOMIC_SEQ_CST);
+        for (unsigned i = 0; i < HAKO_NR_EVENT_CHANNELS / 64; i++)
+            __atomic_store_n(&sh->evtchn_pending[i], 0, __ATOMIC_SEQ_CST);
+        return;
+    }
     if (armed == ARM_SKIP) {
         seen = *f;
         armed = ARM_OFF;
@@ -1842,6 +1856,39 @@ static void attack_pv_calls(void)
     alive();
 }
 
+/* ---- 21: events through a trap gate ------------------------------------------------------- */
+
+/* 21: gate 32 may be a trap gate, but an event entering through it still clears the
+ * virtual IF (else every pending event would nest on the kernel stack). */
+static void attack_event_trap_gate(void)
+{
+    cur_attack = 21;
+    static struct hako_evtchn op __attribute__((aligned(8)));
+    op = (struct hako_evtchn){ .virq = HAKO_VIRQ_DEBUG };
+    if (!XTF_EXPECT_RC(HC3(event_channel_op, HAKO_EVTCHNOP_BIND_VIRQ, &op, 0), 0,
+                       "[attack 21] bind the debug virq"))
+        return;
+    copy_idt();
+    hostile_idt[HAKO_TRAP_EVENT_VECTOR].attr = 0x8F;
+    lidt_armed(&pd);
+    if (!expect_no_fault("lidt: the event gate a trap gate"))
+        return;
+    unsigned before = events_seen;
+    XTF_EXPECT_RC(HC3(debug_op, HAKO_DEBUG_RAISE_VIRQ, 0, 0), 0, "[attack 21] raise the debug virq");
+    XTF_CHECK(events_seen == before, "[attack 21] an event came in with the virtual IF clear");
+    __asm__ volatile("sti" ::: "memory");       /* the pending event is taken at once */
+    __asm__ volatile("cli" ::: "memory");
+    int ok = XTF_CHECK(events_seen == before + 1 && event_entry_mask == 1,
+                       "[attack 21] event through a trap gate: %u taken, upcall mask %u on entry",
+                       events_seen - before, event_entry_mask);
+    kprintf("[attack 21] an event through a trap-type gate 32 -> virtual IF cleared %s\n",
+            ok ? "ok" : "FAILED");
+    pd = live_idt;
+    lidt_armed(&pd);
+    expect_no_fault("lidt: back to the kernel's IDT");
+    alive();
+}
+
 /* The attacks in order, each followed by alive(); a clean audit at the end. */
 void test_main(const struct hako_start_info *start)
 {
@@ -1872,6 +1919,7 @@ void test_main(const struct hako_start_info *start)
         t[v] = (struct hako_trap_info){ .vector = (uint8_t)v, .handler = UL(guest_trap_entry) };
     XTF_EXPECT_RC(privops->set_trap_table(t, 32), 0, "install the IDT (lidt)");
     XTF_EXPECT_RC(privops->set_syscall_entry(UL(guest_trap_entry)), 0, "LSTAR");
+    XTF_EXPECT_RC(privops->set_event_entry(UL(guest_trap_entry)), 0, "event gate");
     __asm__ volatile("cli" ::: "memory");
     XTF_EXPECT_RC(audit(), 0, "audit at boot");
     scratch_init();
@@ -1896,6 +1944,7 @@ void test_main(const struct hako_start_info *start)
     attack_user();
     attack_other_domain();
     attack_pv_calls();
+    attack_event_trap_gate();
     cur_attack = 99;
     alive();
     XTF_EXPECT_RC(audit(), 0, "final audit");
