@@ -892,14 +892,30 @@ static void attack_cr3(void)
     alias_writable(hostile, "[attack 11] the refused L4 was never typed: data again");
     write_cr3(cr3 | 0x18);
     expect_no_fault("mov to cr3: the current root with PWT and PCD");
-    /* A valid switch: a copy of the root, and back. */
+    /* A valid switch: a copy of the root whose hypervisor slots hold garbage written
+     * with raw stores ("map the hypervisor image writable", "map this L4 writable"):
+     * loading it fills them with the hypervisor's own, unloading it clears them. */
     uint64_t copy = build_l4(0);
+    volatile uint64_t *ct = tab(copy);
+    for (unsigned i = HAKO_HV_L4_FIRST; i <= HAKO_HV_L4_LAST; i++)
+        ct[i] = i & 1 ? (HV_IMAGE_MFN << 12) | TBL : (mfn_of(copy) << 12) | TBL;
     write_cr3(mfn_of(copy) << 12);
-    if (expect_no_fault("mov to cr3: a copy of the kernel root")) {
+    if (expect_no_fault("mov to cr3: a copy of the kernel root, garbage in its hypervisor slots")) {
         XTF_CHECK(READ_CR(3) == mfn_of(copy) << 12, "[attack 11] cr3 does not show the copy");
+        int same = 1;
+        for (unsigned i = HAKO_HV_L4_FIRST; i <= HAKO_HV_L4_LAST; i++)
+            same &= ((ct[i] ^ tab(root_pfn)[i]) & ~(HAKO_PTE_A | HAKO_PTE_D)) == 0;
+        int ok = XTF_CHECK(same, "[attack 11] the loaded root's hypervisor slots are not the "
+                           "hypervisor's (slot 256 %lx, kernel root %lx)", ct[256], tab(root_pfn)[256]);
+        kprintf("[attack 11] load a root with garbage in the hypervisor slots -> replaced %s\n",
+                ok ? "ok" : "FAILED");
         XTF_EXPECT_RC(audit(), 0, "[attack 11] audit on the copied root");
         write_cr3(cr3);
         expect_no_fault("mov to cr3: back to the kernel root");
+        int zero = 1;
+        for (unsigned i = HAKO_HV_L4_FIRST; i <= HAKO_HV_L4_LAST; i++)
+            zero &= ct[i] == 0;
+        XTF_CHECK(zero, "[attack 11] the unloaded root still holds hypervisor entries (%lx)", ct[256]);
     }
     XTF_CHECK(READ_CR(3) == cr3, "[attack 11] not back on the kernel root");
     alias_writable(copy, "[attack 11] the unloaded copy is data again");
@@ -1476,6 +1492,20 @@ static __attribute__((noinline)) int try_sysretq(uint64_t rcx, uint64_t r11)
     return 0;
 }
 
+/* sysretl (0f 07, no REX.W: a return to compatibility mode) with rcx and r11: 1 when
+ * it faulted. */
+static __attribute__((noinline)) int try_sysretl(uint64_t rcx, uint64_t r11)
+{
+    seen = (struct hako_trap_frame){ .vector = ~0ull };
+    if (kjmp_save(&jb))
+        return 1;
+    armed = ARM_JUMP;
+    register uint64_t r11_ __asm__("r11") = r11;
+    __asm__ volatile("sysretl" : : "c"(rcx), "r"(r11_) : "memory");
+    armed = ARM_OFF;
+    return 0;
+}
+
 /* One refused iretq: #GP in kernel mode, nothing else. */
 static void refused_iretq(const char *desc, uint64_t rip, uint64_t cs, uint64_t rflags, uint64_t ss)
 {
@@ -1774,7 +1804,12 @@ static void attack_user(void)
 #endif
     refused_iretq("to user mode with a non-canonical rip", 0x0000800000000000ull,
                   HAKO_TRAP_USER_CS, 2, HAKO_TRAP_USER_SS);
-    int t = try_sysretq(HAKO_HV_VA_START, 2);
+    int t = try_sysretl(UOFF(user_pushf), 2);
+    int ok32 = XTF_CHECK(t && seen.vector == 13 && seen.cs == HAKO_TRAP_KERNEL_CS,
+                         "[attack 17] sysretl (to compatibility mode) with a user root: faulted %d "
+                         "vector %lu cs %lx", t, seen.vector, seen.cs);
+    kprintf("[attack 17] sysretl into 32-bit user mode -> #GP %s\n", ok32 ? "ok" : "FAILED");
+    t = try_sysretq(HAKO_HV_VA_START, 2);
     XTF_CHECK(t && seen.vector == 13 && seen.cs == HAKO_TRAP_KERNEL_CS,
               "[attack 17] sysretq to a hypervisor rcx with a user root: %d vector %lu", t,
               seen.vector);
