@@ -21,6 +21,9 @@
  *     foreign mapping a store removes is gone from the TLB before its frame is freed
  *  20 the paravirtual calls that have a native form: -ENOSYS, nothing done
  *  21 an event gate of trap type: events still clear the virtual IF
+ *  22 hostile trap-mode domUs (tests/xtf/domu with privops=trap): one faulting with no
+ *     IDT is crashed, one fuzzing hypercalls and others trying dom0-only calls stop
+ *     cleanly; each is destroyed and every frame comes back
  * Checks test-trap already makes (one refused store of each simple kind, one bad gate,
  * one bad ltr/lldt, the basic MSR refusals) are not repeated. It runs with QEMU's `-cpu
  * max` and without SMAP/SMEP: under TCG with SMAP a ring-3 iretq faults as #PF on its
@@ -38,6 +41,7 @@
 #include <hako/trapmode.h>
 #include <hako/traps.h>
 
+#include "domwait.h"
 #include "mm.h"
 #include "privops.h"
 #include "trap.h"
@@ -1924,6 +1928,65 @@ static void attack_event_trap_gate(void)
     alive();
 }
 
+/* ---- 22: hostile trap-mode domUs ---------------------------------------------------------- */
+
+static struct hako_domctl_info dinfo __attribute__((aligned(8)));
+static char domu_line[64];
+
+/* 22: trap-mode domUs doing what their command line says must each end as documented:
+ * a fault with no IDT crashes only that domain; the fuzzer's audit stays clean; the
+ * unprivileged calls are refused. Each is destroyed, and no frame leaks. */
+static void attack_trap_domus(void)
+{
+    cur_attack = 22;
+    if (!domu_image_start) {
+        xtf_skip("no domU image linked: attack 22 not run");
+        return;
+    }
+    static struct hako_evtchn op __attribute__((aligned(8)));
+    op = (struct hako_evtchn){ .virq = HAKO_VIRQ_DOM_EXC };
+    if (!XTF_EXPECT_RC(HC3(event_channel_op, HAKO_EVTCHNOP_BIND_VIRQ, &op, 0), 0,
+                       "[attack 22] bind VIRQ_DOM_EXC"))
+        return;
+    uint32_t exc_port = op.port;
+    struct hako_shared_info *sh = (struct hako_shared_info *)si->shared_info_va;
+    long free0 = HC3(debug_op, HAKO_DEBUG_FREE_FRAMES, 0, 0);
+    static const struct { const char *cmdline; int crash; const char *name; } domus[] = {
+        { "crash privops=trap", 1, "a page fault with no IDT" },
+        { "fuzz seed=11 n=3000 privops=trap", -1, "3000 hostile hypercalls" },
+        { "foreign privops=trap", 0, "mmu_update FOREIGN onto dom0" },
+        { "domctl privops=trap", 0, "domain control" },
+    };
+    for (unsigned i = 0; i < sizeof(domus) / sizeof(domus[0]); i++) {
+        memset(&create_req, 0, sizeof(create_req));
+        ksnprintf(domu_line, sizeof(domu_line), "%s", domus[i].cmdline);
+        create_req.image_va = UL(domu_image_start);
+        create_req.image_len = (uint64_t)(domu_image_end - domu_image_start);
+        create_req.mem_pages = 256;
+        create_req.cmdline_va = UL(domu_line);
+        ksnprintf(create_req.name, sizeof(create_req.name), "hostile%u", i);
+        long d = domctl(HAKO_DOMCTL_CREATE, UL(&create_req));
+        if (!XTF_CHECK(d > 0, "[attack 22] create \"%s\": %ld (%s)", domus[i].cmdline, d,
+                       xtf_errname(d)))
+            continue;
+        int stopped = dom_wait_stopped(sh, exc_port, &dinfo, (unsigned)d);
+        int crashed = stopped && dinfo.state == HAKO_DOMSTATE_CRASHED;
+        int clean = stopped && dinfo.state == HAKO_DOMSTATE_SHUTDOWN && dinfo.shutdown_code == 0;
+        int ok = domus[i].crash > 0 ? crashed : domus[i].crash == 0 ? clean : crashed || clean || !stopped;
+        XTF_CHECK(ok, "[attack 22] trap-mode domU \"%s\": stopped %d state %u code %u",
+                  domus[i].cmdline, stopped, dinfo.state, dinfo.shutdown_code);
+        kprintf("[attack 22] trap-mode domU, %s -> %s %s\n", domus[i].name,
+                domus[i].crash > 0 ? "crashed" : domus[i].crash == 0 ? "refused, exit 0"
+                                                                      : "audit clean",
+                ok ? "ok" : "FAILED");
+        XTF_EXPECT_RC(domctl(HAKO_DOMCTL_DESTROY, UL(d)), 0, what("[attack 22] destroy \"%s\"",
+                                                                 domus[i].cmdline));
+    }
+    XTF_EXPECT_RC(HC3(debug_op, HAKO_DEBUG_FREE_FRAMES, 0, 0), free0,
+                  "[attack 22] every domU frame is free again");
+    alive();
+}
+
 /* The attacks in order, each followed by alive(); a clean audit at the end. */
 void test_main(const struct hako_start_info *start)
 {
@@ -1980,6 +2043,7 @@ void test_main(const struct hako_start_info *start)
     attack_other_domain();
     attack_pv_calls();
     attack_event_trap_gate();
+    attack_trap_domus();
     cur_attack = 99;
     alive();
     XTF_EXPECT_RC(audit(), 0, "final audit");
