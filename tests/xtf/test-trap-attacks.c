@@ -46,10 +46,6 @@
 #include "privops.h"
 #include "trap.h"
 
-/* Opt-out switches for checks that could take the whole machine down on a broken
- * hypervisor (set to 0 to skip one while it is being fixed). */
-#define CHECK_USER_NONCANONICAL_RSP 1   /* iretq to user mode with a non-canonical rsp */
-
 const char test_title[] = "trap-attacks: hostile page-table stores and privileged instructions";
 
 #define UL(x) ((uint64_t)(x))
@@ -1794,7 +1790,6 @@ static void attack_user(void)
               "[attack 17] user page-table store: error %lx addr %lx, entry %lx -> %lx",
               seen.error_code, seen.fault_addr, code_entry, tab(ul1)[ci]);
     user_r14 = user_r15 = 0;
-#if CHECK_USER_NONCANONICAL_RSP
     {
         int r = run_user(UOFF(user_pushf), 2, 0x0000800000001000ull, 0);   /* push: #SS */
         int ok = XTF_CHECK(r == 1 && (seen.vector == 12 || seen.vector == 13) &&
@@ -1805,7 +1800,6 @@ static void attack_user(void)
                 "user mode %s\n", ok ? "ok" : "FAILED");
         __asm__ volatile("cli" ::: "memory");
     }
-#endif
     refused_iretq("to user mode with a non-canonical rip", 0x0000800000000000ull,
                   HAKO_TRAP_USER_CS, 2, HAKO_TRAP_USER_SS);
     int t = try_sysretl(UOFF(user_pushf), 2);
