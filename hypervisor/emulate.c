@@ -332,7 +332,8 @@ bool emulate_insn(struct vcpu *v, struct cpu_regs *regs, gva_t cr2)
     struct x86_insn in;
     size_t n = fetch(v, regs->rip, bytes);
     enum emul_result r = EMUL_REFUSE;
-    if (n && x86_decode(bytes, n, &in) == X86_DECODE_OK) {
+    bool decoded = n && x86_decode(bytes, n, &in) == X86_DECODE_OK;
+    if (decoded) {
         /* A ring-3 iretq can also raise #PF: QEMU's TCG reads the frame as a supervisor
          * access, which SMAP refuses on a user page (ABI.md "Trap-and-emulate mode"). */
         if (regs->vector == 14 && in.op != X86_OP_IRETQ)
@@ -342,6 +343,10 @@ bool emulate_insn(struct vcpu *v, struct cpu_regs *regs, gva_t cr2)
     }
     if (r == EMUL_REFUSE) {
         v->dom->stat_emulated[0]++;
+        if (regs->vector == 14 && decoded && in.op == X86_OP_IRETQ) {
+            regs->vector = 13;          /* a refused iretq is #GP(0), however it trapped */
+            regs->error_code = 0;
+        }
         return false;
     }
     v->dom->stat_emulated[in.op]++;

@@ -18,7 +18,8 @@
 /* Try to emulate the instruction at regs->rip of v (in guest kernel mode) that raised
  * regs->vector (#GP, #UD, or a write-protection #PF at cr2). True when it was emulated
  * (regs advanced past it, or changed by the instruction); false to deliver the original
- * fault to the guest unchanged. */
+ * fault to the guest unchanged (a refused iretq that raised #PF becomes the #GP(0) it
+ * is: regs->vector and error_code say which fault to deliver). */
 bool emulate_insn(struct vcpu *v, struct cpu_regs *regs, gva_t cr2);
 
 /* The general-purpose register n (0..15, rax..r15) of a frame. */

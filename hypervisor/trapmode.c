@@ -114,6 +114,7 @@ static void trap_exception(struct vcpu *v, struct cpu_regs *regs, gva_t cr2)
     if (!v->pv.in_user && (vector == 6 || vector == 13 || vector == 14) &&
         emulate_insn(v, regs, cr2))
         return;
+    vector = (unsigned)regs->vector;    /* the emulator may have named the fault it is */
     if (vector == 14)
         v->trap.cr2 = gva_x(cr2);
     if (!trap_deliver(v, regs, vector, vector_has_error_code(vector), regs->error_code))

@@ -48,4 +48,9 @@ for dom0_mode in trap pv; do
   [ -n "$line" ] && echo "$line" | grep -qE '; ([0-9]+) frames free \(\1 before'
   result $(( $? == 0 )) "$dom0_mode dom0: every hypervisor frame returns ($line)"
 done
+# ---- a privops= word that names no backend: the kernel says so and stays paravirtual ---
+boot "$DOM0" privops=bogus exit=0
+expect_status 0 "privops=bogus: boots and exits 0"
+expect_output "privops=bogus: the kernel stays paravirtual and says why" \
+  'privileged operations: pv$' 'unknown privops= backend on the command line: running paravirtual'
 finish
