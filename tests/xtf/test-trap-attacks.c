@@ -1047,14 +1047,14 @@ struct idt_gate {
 static struct idt_gate hostile_idt[IDT_GATES] __attribute__((aligned(16)));
 static struct pseudo_desc live_idt, live_gdt, pd;
 volatile int alt_hits __attribute__((used));
-extern char alt_gp_entry[], trap_stubs[];
+extern char alt_gp_entry[], x86_stubs[];
 
 /* alt_gp_entry: count the #GP, then take it the usual way (the backend's vector-13 stub). */
 __asm__(".pushsection .text\n"
         ".globl alt_gp_entry\n"
         "alt_gp_entry:\n"
         "    lock incl alt_hits(%rip)\n"
-        "    jmp trap_stubs + 16 * 13\n"
+        "    jmp x86_stubs + 16 * 13\n"
         ".popsection\n");
 
 /* sidt into out (emulated). */
@@ -1141,7 +1141,7 @@ static void attack_lidt(void)
         case 8: g->sel = 0x18; break;
         default:            /* present (the kernel has no event gate) but with an IST */
             *g = (struct idt_gate){ .sel = HAKO_TRAP_KERNEL_CS, .ist = 2, .attr = 0x8E };
-            set_handler(32, UL(trap_stubs) + 16 * 32);
+            set_handler(32, UL(x86_stubs) + 16 * 32);
             set_handler(13, UL(alt_gp_entry));
             break;
         }
