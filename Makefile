@@ -170,7 +170,7 @@ $(foreach b,$(BACKENDS),$(eval $(call GUEST_LIB_RULE,$(b))))
 GUEST_LIB_A := $(call guest_lib,$(GUEST_BACKEND))
 # Link a test kernel: its head first (the usual one, or a test's own: XTF_HEAD_<name>),
 # then its objects, then the backend's archive.
-XTF_HEADS := $(GUEST_HEAD) $(BUILD)/tests/xtf/head-abi04.S.o
+XTF_HEADS := $(GUEST_HEAD) $(BUILD)/tests/xtf/head-abi04.S.o $(BUILD)/tests/xtf/head-abi07.S.o
 XTF_LINK = $(LD) $(LDFLAGS_FREE) -T $(GUEST_LD) -o $@ $(filter $(XTF_HEADS),$^) \
 	$(filter-out $(XTF_HEADS),$(filter %.o,$^)) $(filter %.a,$^)
 .SECONDEXPANSION:
@@ -213,6 +213,11 @@ XTF_HEAD_abi04 := $(BUILD)/tests/xtf/head-abi04.S.o
 $(XTF_HEAD_abi04): guest-pv/kernel/head.S
 	@mkdir -p $(@D)
 	$(CC) $(GUEST_CFLAGS) -DHAKO_NOTE_ABI_MINOR=4 -c $< -o $@
+# test-abi07 likewise declares ABI 0.7 (GETINFO's size before mode and emulated[]).
+XTF_HEAD_abi07 := $(BUILD)/tests/xtf/head-abi07.S.o
+$(XTF_HEAD_abi07): guest-pv/kernel/head.S
+	@mkdir -p $(@D)
+	$(CC) $(GUEST_CFLAGS) -DHAKO_NOTE_ABI_MINOR=7 -c $< -o $@
 
 # Benchmark kernels: XTF framework plus the guest's memory code.
 $(BUILD)/tests/bench/%.c.o: tests/bench/%.c

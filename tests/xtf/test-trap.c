@@ -16,11 +16,15 @@
  *             a store that maps a page table writable, or a hypervisor frame, is the
  *             guest's #PF and changes nothing
  *   decode    a 16-byte prefix run is #GP; 14 prefixes and cli (15 bytes) is emulated
+ *   counters  GETINFO of itself: mode trap, and each kind of emulated[] moves by exactly
+ *             the instructions run between two reads (refusals and the iretq of the
+ *             fault handler included); slots past HAKO_EMUL_KINDS stay 0
  * and the hypervisor's audit of the domain's frames is clean at the end.
  * XTF-ENVS: trap
  */
 #include "framework.h"
 
+#include <hako/domctl.h>
 #include <hako/events.h>
 #include <hako/trapmode.h>
 
@@ -310,6 +314,71 @@ static void test_decode(void)
     XTF_CHECK(vcpu->evtchn_upcall_mask == 1, "the 15-byte cli took effect");
 }
 
+/* GETINFO of this domain (dom0) into *info; the domctl's result. */
+static long getinfo_self(struct hako_domctl_info *info)
+{
+    memset(info, 0xA5, sizeof(*info));
+    info->domid = 0;
+    return hako_hypercall2(HAKO_HC_domctl, HAKO_DOMCTL_GETINFO, UL(info));
+}
+
+static struct hako_domctl_info info_a __attribute__((aligned(8))), info_b __attribute__((aligned(8)));
+
+static void test_counters(void)
+{
+    if (!XTF_EXPECT_RC(getinfo_self(&info_a), 0, "GETINFO of itself"))
+        return;
+    XTF_CHECK(info_a.mode == HAKO_DOMMODE_TRAP && info_a._pad1 == 0, "mode %u (trap is %u), pad %u",
+              info_a.mode, HAKO_DOMMODE_TRAP, info_a._pad1);
+    XTF_CHECK(info_a.emulated[HAKO_EMUL_DESC] >= 3 && info_a.emulated[HAKO_EMUL_PORT_OUT] > 0 &&
+              info_a.emulated[HAKO_EMUL_REFUSED] > 0,
+              "the groups so far counted: desc %lu out %lu refused %lu",
+              info_a.emulated[HAKO_EMUL_DESC], info_a.emulated[HAKO_EMUL_PORT_OUT],
+              info_a.emulated[HAKO_EMUL_REFUSED]);
+    /* A leaf entry to store into: the one mapping this kernel's own data. */
+    uint64_t root = mm_kernel_root(), l1;
+    if (!XTF_CHECK(mm_table(root, UL(&seen), 1, &l1), "the L1 table of a data page"))
+        return;
+    volatile uint64_t *e = (volatile uint64_t *)pfn_to_va(l1) + mm_index(UL(&seen), 1);
+    uint64_t entry = *e, cr3 = READ_CR(3);
+    uint64_t want[HAKO_EMUL_SLOTS] = { 0 };
+    /* Events masked throughout, so nothing but what runs here is counted (no prints). */
+    __asm__ volatile("cli" ::: "memory");
+    XTF_EXPECT_RC(getinfo_self(&info_a), 0, "GETINFO before");
+    __asm__ volatile("cli; cli" ::: "memory");                        want[HAKO_EMUL_CLI_STI] += 2;
+    (void)READ_CR(0); (void)READ_CR(4);                                want[HAKO_EMUL_CR_READ] += 2;
+    WRITE_CR(3, cr3);                                                  want[HAKO_EMUL_CR_WRITE] += 1;
+    __asm__ volatile("invlpg (%0)" : : "r"(&seen) : "memory");         want[HAKO_EMUL_INVLPG] += 1;
+    __asm__ volatile("wbinvd" ::: "memory");                           want[HAKO_EMUL_WBINVD] += 1;
+    uint64_t sfmask = rdmsr(HAKO_MSR_SFMASK);                          want[HAKO_EMUL_MSR_READ] += 1;
+    wrmsr(HAKO_MSR_SFMASK, sfmask);                                    want[HAKO_EMUL_MSR_WRITE] += 1;
+    __asm__ volatile("sidt %0; sgdt %0" : "=m"(dt));                   want[HAKO_EMUL_DESC] += 2;
+    (void)inb(HAKO_TRAP_UART_BASE + 7);                                want[HAKO_EMUL_PORT_IN] += 1;
+    outb(HAKO_TRAP_UART_BASE + 7, 0x33);                               want[HAKO_EMUL_PORT_OUT] += 1;
+    __asm__ volatile("movq %%rax, (%%rdx)" : : "a"(entry), "d"(e) : "memory");
+                                                                       want[HAKO_EMUL_PTE_STORE] += 1;
+    /* A refusal: the #GP goes to guest_trap, whose return is one emulated iretq. */
+    arm(2); (void)rdmsr(0x1B); expect_fault("rdmsr APIC_BASE", 13, 0);
+    want[HAKO_EMUL_REFUSED] += 1;
+    want[HAKO_EMUL_IRET] += 1;
+    /* sti; hlt with an event pending is one hlt; the event's return another iretq. */
+    unsigned before = events_seen;
+    XTF_EXPECT_RC(HC3(debug_op, HAKO_DEBUG_RAISE_VIRQ, 0, 0), 0, "raise the debug virq");
+    __asm__ volatile("sti; hlt; cli" ::: "memory");
+    want[HAKO_EMUL_HLT] += 1;
+    want[HAKO_EMUL_IRET] += 1;
+    want[HAKO_EMUL_CLI_STI] += 1;
+    XTF_EXPECT_RC(getinfo_self(&info_b), 0, "GETINFO after");
+    XTF_CHECK(events_seen == before + 1, "the event was taken once (%u)", events_seen - before);
+    for (unsigned k = 0; k < HAKO_EMUL_SLOTS; k++) {
+        uint64_t got = info_b.emulated[k] - info_a.emulated[k];
+        XTF_CHECK(got == want[k], "emulated[%u] moved by %lu, expected %lu", k, got, want[k]);
+    }
+    for (unsigned k = HAKO_EMUL_KINDS; k < HAKO_EMUL_SLOTS; k++)
+        XTF_CHECK(info_b.emulated[k] == 0, "emulated[%u] (no such kind) is %lu", k,
+                  info_b.emulated[k]);
+}
+
 void test_main(const struct hako_start_info *si)
 {
     boot = si;
@@ -330,5 +399,6 @@ void test_main(const struct hako_start_info *si)
     test_desc();
     test_pte();
     test_decode();
+    test_counters();
     XTF_EXPECT_RC(HC3(debug_op, HAKO_DEBUG_AUDIT, 0, 0), 0, "audit of the domain's frames");
 }
