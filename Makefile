@@ -247,6 +247,7 @@ UNIT_SRCS_test_pagetype := hypervisor/pagetype.c hypervisor/frame.c tests/unit/h
 UNIT_SRCS_test_sched_policy := hypervisor/sched_policy.c tests/unit/hv_stubs.c
 UNIT_SRCS_test_evtchn := hypervisor/evtchn.c hypervisor/guest_access.c hypervisor/frame.c tests/unit/hv_stubs.c
 UNIT_SRCS_test_x86_decode := hypervisor/x86_decode.c
+UNIT_SRCS_test_emulate_cpuid := hypervisor/emulate_cpuid.c
 UNIT_SRCS_test_ringio :=
 UNIT_LIBS_test_ringio := -lpthread
 UNIT_GUEST_FS := $(addprefix guest-pv/kernel/,kmalloc.c fs.c file.c pipe.c cpio.c) \

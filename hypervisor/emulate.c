@@ -343,14 +343,26 @@ static enum emul_result emulate_op(struct vcpu *v, struct cpu_regs *regs, struct
         return trapmode_iretq(v, regs) ? EMUL_JUMP : EMUL_REFUSE;
     case X86_OP_SYSRETQ:
         return trapmode_sysretq(v, regs) ? EMUL_JUMP : EMUL_REFUSE;
-    default:                    /* pushf/popf/rdtsc/cpuid/swapgs do not fault in ring 3
-                                   here; invd and the rest are refused */
+    case X86_OP_CPUID: {        /* faults only with CPUID faulting on (cpuid_fault.c) */
+        uint32_t q[4];
+        if (!cpu_has.cpuid_faulting)
+            return EMUL_REFUSE;
+        emul_cpuid((uint32_t)regs->rax, (uint32_t)regs->rcx, q);
+        set_reg(regs, 0, 4, q[0]);
+        set_reg(regs, 3, 4, q[1]);
+        set_reg(regs, 1, 4, q[2]);
+        set_reg(regs, 2, 4, q[3]);
+        return EMUL_NEXT;
+    }
+    default:                    /* pushf/popf/rdtsc/swapgs do not fault in ring 3 here;
+                                   invd and the rest are refused */
         return EMUL_REFUSE;
     }
 }
 
 bool emulate_insn(struct vcpu *v, struct cpu_regs *regs, gva_t cr2)
 {
+    bool user = v->pv.in_user;      /* user mode: only cpuid, and nothing is counted */
     uint8_t bytes[X86_MAX_INSN_LEN];
     struct x86_insn in;
     /* A not-present #PF is never an emulated instruction's: the guest's own, uncounted. */
@@ -361,16 +373,20 @@ bool emulate_insn(struct vcpu *v, struct cpu_regs *regs, gva_t cr2)
     if (n && x86_decode(bytes, n, &in) == X86_DECODE_OK) {
         /* A ring-3 iretq can also raise #PF: QEMU's TCG reads the frame as a supervisor
          * access, which SMAP refuses on a user page (ABI.md "Trap-and-emulate mode"). */
-        if (regs->vector == 14 && in.op != X86_OP_IRETQ)
+        if (user)
+            r = in.op == X86_OP_CPUID ? emulate_op(v, regs, &in, bytes, n) : EMUL_REFUSE;
+        else if (regs->vector == 14 && in.op != X86_OP_IRETQ)
             r = emul_pt_store(v, regs, &in, cr2) ? EMUL_NEXT : EMUL_REFUSE;
         else
             r = emulate_op(v, regs, &in, bytes, n);
     }
     if (r == EMUL_REFUSE) {
-        v->dom->stat_emulated[HAKO_EMUL_REFUSED]++;
+        if (!user)
+            v->dom->stat_emulated[HAKO_EMUL_REFUSED]++;
         return false;
     }
-    v->dom->stat_emulated[emul_kind[in.op]]++;
+    if (!user)
+        v->dom->stat_emulated[emul_kind[in.op]]++;
     if (r == EMUL_NEXT)
         regs->rip += in.len;
     return true;

@@ -10,17 +10,30 @@
  *   msr       EFER/PAT/LSTAR/SFMASK/USER_ROOT read back; unknown MSRs, a changed EFER,
  *             a non-canonical LSTAR -> #GP; the TSC deadline fires the timer virq
  *   io        the UART's scratch and line-status registers; other ports, wide accesses
- *   desc      sidt/sgdt/str/smsw give back what was loaded; lidt with a bad gate, ltr of
- *             a non-TSS selector, lldt of a non-null selector -> #GP
+ *   desc      with UMIP, sidt/sgdt/str/smsw are emulated and give back what was loaded;
+ *             without it (XTF-CPUS max,-umip) they run natively and show the
+ *             hypervisor's tables, TSS and CR0, counting nothing; lidt with a bad gate,
+ *             ltr of a non-TSS selector, lldt of a non-null selector -> #GP
  *   pte       plain stores into a page table (mov, xchg, cmpxchg) map and unmap a page;
  *             a store that maps a page table writable, or a hypervisor frame, is the
  *             guest's #PF and changes nothing
  *   decode    a 16-byte prefix run is #GP; 14 prefixes and cli (15 bytes) is emulated
+ *   cpuid     with HAKO_FEAT_CPUID_EMULATED (CPUID faulting): each cpuid is one emulated
+ *             instruction and shows hako's view (hypervisor bit set; XSAVE, AVX, VMX,
+ *             PCID, x2APIC, PGE, APIC, MTRR, SEP, FSGSBASE, SMEP, SMAP, UMIP clear; one
+ *             CPU; leaves past the maximum and 0xD read 0); without it cpuid runs
+ *             natively (no counter moves) and the view checks are reported as skipped
+ *   sensitive the rows of ABI.md 20.4: pushf shows IF 1 with the virtual IF clear; popf
+ *             of IF 0 changes neither; mov from cs/ss shows the real selectors; sldt is
+ *             #GP with UMIP, 0 without; swapgs is #GP; rdtsc (and rdtscp where cpuid
+ *             has it) runs; an iretq to the real ring-3 selectors does not touch the
+ *             virtual IF (under TCG with SMAP it is a refused #PF instead)
  *   counters  GETINFO of itself: mode trap, and each kind of emulated[] moves by exactly
  *             the instructions run between two reads (refusals and the iretq of the
  *             fault handler included); slots past HAKO_EMUL_KINDS stay 0
  * and the hypervisor's audit of the domain's frames is clean at the end.
  * XTF-ENVS: trap
+ * XTF-CPUS: max max,-umip max,-smap
  */
 #include "framework.h"
 
@@ -219,23 +232,54 @@ static void test_io(void)
     expect_fault("a 4-byte in from the UART", 13, 0);
 }
 
+/* GETINFO of this domain (dom0) into *info; the domctl's result. */
+static long getinfo_self(struct hako_domctl_info *info)
+{
+    memset(info, 0xA5, sizeof(*info));
+    info->domid = 0;
+    return hako_hypercall2(HAKO_HC_domctl, HAKO_DOMCTL_GETINFO, UL(info));
+}
+
+static struct hako_domctl_info info_a __attribute__((aligned(8))), info_b __attribute__((aligned(8)));
+
 static struct __attribute__((packed)) { uint16_t limit; uint64_t base; } dt;
 static struct { uint64_t lo, hi; } bad_idt[33] __attribute__((aligned(16)));
 
+/* The CPU has UMIP (so hako sets CR4.UMIP): told apart by what sidt shows, since a
+ * cpuid view may hide the bit. Set by test_desc. */
+static int umip;
+
 static void test_desc(void)
 {
-    __asm__ volatile("sidt %0" : "=m"(dt));
-    XTF_CHECK(dt.base && dt.limit == 33 * 16 - 1, "sidt: the IDT loaded (%lx, %u)", dt.base,
-              dt.limit);
-    __asm__ volatile("sgdt %0" : "=m"(dt));
-    XTF_CHECK(dt.base && dt.limit == 5 * 8 - 1, "sgdt: the GDT loaded (%lx, %u)", dt.base,
-              dt.limit);
     uint16_t tr = 0;
-    __asm__ volatile("str %0" : "=r"(tr));
-    XTF_CHECK(tr == 0x18, "str: the TSS selector loaded (%x)", tr);
     uint64_t msw = 0;
-    __asm__ volatile("smsw %0" : "=r"(msw));
-    XTF_CHECK(msw == HAKO_TRAP_CR0, "smsw: cr0 (%lx)", msw);
+    __asm__ volatile("sidt %0" : "=m"(dt));
+    umip = !(dt.base >= HAKO_HV_VA_START && dt.base < HAKO_HV_VA_END);
+    if (umip) {
+        XTF_CHECK(dt.base && dt.limit == 33 * 16 - 1, "sidt: the IDT loaded (%lx, %u)", dt.base,
+                  dt.limit);
+        __asm__ volatile("sgdt %0" : "=m"(dt));
+        XTF_CHECK(dt.base && dt.limit == 5 * 8 - 1, "sgdt: the GDT loaded (%lx, %u)", dt.base,
+                  dt.limit);
+        __asm__ volatile("str %0" : "=r"(tr));
+        XTF_CHECK(tr == 0x18, "str: the TSS selector loaded (%x)", tr);
+        __asm__ volatile("smsw %0" : "=r"(msw));
+        XTF_CHECK(msw == HAKO_TRAP_CR0, "smsw: cr0 (%lx)", msw);
+    } else {                    /* native: the hypervisor's own, nothing emulated */
+        kprintf("note: no UMIP: sgdt/sidt/str/smsw run natively\n");
+        XTF_EXPECT_RC(getinfo_self(&info_a), 0, "GETINFO before sgdt/str/smsw");
+        __asm__ volatile("sgdt %0" : "=m"(dt));
+        XTF_CHECK(dt.base >= HAKO_HV_VA_START && dt.base < HAKO_HV_VA_END && dt.limit != 5 * 8 - 1,
+                  "no UMIP: sgdt shows the hypervisor's GDT (%lx, %u)", dt.base, dt.limit);
+        __asm__ volatile("str %0" : "=r"(tr));
+        XTF_CHECK(tr == 0x30, "no UMIP: str shows the hypervisor's TSS (%x)", tr);
+        __asm__ volatile("smsw %0" : "=r"(msw));
+        XTF_CHECK((msw & 0x1) && msw != HAKO_TRAP_CR0, "no UMIP: smsw shows the real CR0 (%lx)", msw);
+        XTF_EXPECT_RC(getinfo_self(&info_b), 0, "GETINFO after sgdt/str/smsw");
+        XTF_CHECK(info_b.emulated[HAKO_EMUL_DESC] == info_a.emulated[HAKO_EMUL_DESC],
+                  "no UMIP: nothing counted as emulated (%lu)",
+                  info_b.emulated[HAKO_EMUL_DESC] - info_a.emulated[HAKO_EMUL_DESC]);
+    }
     /* A gate with a selector other than the kernel's: refused, the old IDT stays. */
     bad_idt[13].lo = 0x00008E0000100000ull | (UL(guest_trap_entry) & 0xFFFF);
     bad_idt[13].hi = UL(guest_trap_entry) >> 32;
@@ -314,15 +358,58 @@ static void test_decode(void)
     XTF_CHECK(vcpu->evtchn_upcall_mask == 1, "the 15-byte cli took effect");
 }
 
-/* GETINFO of this domain (dom0) into *info; the domctl's result. */
-static long getinfo_self(struct hako_domctl_info *info)
+static void cpuid(uint32_t leaf, uint32_t sub, uint32_t r[4])
 {
-    memset(info, 0xA5, sizeof(*info));
-    info->domid = 0;
-    return hako_hypercall2(HAKO_HC_domctl, HAKO_DOMCTL_GETINFO, UL(info));
+    __asm__ volatile("cpuid" : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3]) : "a"(leaf), "c"(sub));
 }
 
-static struct hako_domctl_info info_a __attribute__((aligned(8))), info_b __attribute__((aligned(8)));
+#define BIT(n) (1u << (n))
+
+static void test_cpuid(void)
+{
+    static struct hako_version_info vi __attribute__((aligned(8)));
+    if (!XTF_EXPECT_RC(hako_hypercall2(HAKO_HC_version, HAKO_VERSION_INFO, UL(&vi)), 0, "version INFO"))
+        return;
+    int emulated = !!(vi.features & HAKO_FEAT_CPUID_EMULATED);
+    uint32_t r[4], l0[4];
+    __asm__ volatile("cli" ::: "memory");           /* nothing else counted meanwhile */
+    XTF_EXPECT_RC(getinfo_self(&info_a), 0, "GETINFO before cpuid");
+    arm(2); cpuid(0, 0, l0); expect_no_fault("cpuid leaf 0");
+    XTF_EXPECT_RC(getinfo_self(&info_b), 0, "GETINFO after cpuid");
+    uint64_t n = info_b.emulated[HAKO_EMUL_CPUID] - info_a.emulated[HAKO_EMUL_CPUID];
+    XTF_CHECK(n == (uint64_t)emulated && info_b.emulated[HAKO_EMUL_REFUSED] ==
+              info_a.emulated[HAKO_EMUL_REFUSED],
+              "cpuid counted %lu times as emulated (CPUID_EMULATED %d)", n, emulated);
+    if (!emulated) {
+        kprintf("SKIP (not a failure): no CPUID faulting here: cpuid runs natively and "
+                "hako's cpuid view is not checked\n");
+        return;
+    }
+    XTF_CHECK(l0[0] >= 1 && l0[0] <= 7, "leaf 0: max basic leaf %u (at most 7)", l0[0]);
+    cpuid(1, 0, r);
+    XTF_CHECK(r[2] & BIT(31), "leaf 1: the hypervisor bit is set (ecx %x)", r[2]);
+    uint32_t ecx_hidden = BIT(3) | BIT(5) | BIT(6) | BIT(17) | BIT(21) | BIT(26) | BIT(27) | BIT(28);
+    uint32_t edx_hidden = BIT(1) | BIT(2) | BIT(9) | BIT(11) | BIT(12) | BIT(13) | BIT(14) | BIT(7);
+    XTF_CHECK(!(r[2] & ecx_hidden), "leaf 1: no MONITOR VMX SMX PCID x2APIC XSAVE OSXSAVE AVX (ecx %x)", r[2]);
+    XTF_CHECK(!(r[3] & edx_hidden), "leaf 1: no VME DE APIC SEP MTRR PGE MCA MCE (edx %x)", r[3]);
+    XTF_CHECK((r[3] & (BIT(0) | BIT(4) | BIT(25) | BIT(26))) == (BIT(0) | BIT(4) | BIT(25) | BIT(26)),
+              "leaf 1: FPU TSC SSE SSE2 shown (edx %x)", r[3]);
+    XTF_CHECK((r[1] >> 24) == 0 && ((r[1] >> 16) & 0xFF) == 1, "leaf 1: APIC ID 0, one CPU (ebx %x)", r[1]);
+    cpuid(7, 0, r);
+    XTF_CHECK(r[0] == 0 && !(r[1] & (BIT(0) | BIT(5) | BIT(7) | BIT(10) | BIT(16) | BIT(20))) &&
+              !(r[2] & (BIT(2) | BIT(3) | BIT(16))) && r[3] == 0,
+              "leaf 7: no FSGSBASE AVX2 SMEP INVPCID AVX512 SMAP UMIP PKU LA57, edx 0 (%x %x %x %x)",
+              r[0], r[1], r[2], r[3]);
+    cpuid(0xD, 0, r);
+    XTF_CHECK(!(r[0] | r[1] | r[2] | r[3]), "leaf 0xD (XSAVE) reads 0");
+    cpuid(l0[0] + 1, 0, r);
+    XTF_CHECK(!(r[0] | r[1] | r[2] | r[3]), "the leaf past the maximum reads 0");
+    cpuid(0x80000001u, 0, r);
+    XTF_CHECK((r[3] & BIT(29)) && (r[3] & BIT(11)) && !(r[3] & BIT(26)),
+              "0x80000001: long mode and syscall, no 1 GiB pages (edx %x)", r[3]);
+    cpuid(0x40000000u, 0, r);
+    XTF_CHECK(!(r[0] | r[1] | r[2] | r[3]), "leaf 0x40000000 reads 0");
+}
 
 static void test_counters(void)
 {
@@ -352,7 +439,7 @@ static void test_counters(void)
     __asm__ volatile("wbinvd" ::: "memory");                           want[HAKO_EMUL_WBINVD] += 1;
     uint64_t sfmask = rdmsr(HAKO_MSR_SFMASK);                          want[HAKO_EMUL_MSR_READ] += 1;
     wrmsr(HAKO_MSR_SFMASK, sfmask);                                    want[HAKO_EMUL_MSR_WRITE] += 1;
-    __asm__ volatile("sidt %0; sgdt %0" : "=m"(dt));                   want[HAKO_EMUL_DESC] += 2;
+    __asm__ volatile("sidt %0; sgdt %0" : "=m"(dt));                   want[HAKO_EMUL_DESC] += umip ? 2 : 0;
     (void)inb(HAKO_TRAP_UART_BASE + 7);                                want[HAKO_EMUL_PORT_IN] += 1;
     outb(HAKO_TRAP_UART_BASE + 7, 0x33);                               want[HAKO_EMUL_PORT_OUT] += 1;
     __asm__ volatile("movq %%rax, (%%rdx)" : : "a"(entry), "d"(e) : "memory");
@@ -379,6 +466,72 @@ static void test_counters(void)
                   info_b.emulated[k]);
 }
 
+static void test_sensitive(void)
+{
+    uint64_t fl;
+    __asm__ volatile("cli" ::: "memory");
+    __asm__ volatile("pushfq; popq %0" : "=r"(fl));
+    XTF_CHECK(fl & (1u << 9), "pushf shows the real IF (1) with the virtual IF clear (%lx)", fl);
+    __asm__ volatile("sti" ::: "memory");
+    __asm__ volatile("pushq %0; popfq" : : "r"(fl & ~(1ull << 9)) : "memory", "cc");
+    __asm__ volatile("pushfq; popq %0" : "=r"(fl));
+    XTF_CHECK((fl & (1u << 9)) && vcpu->evtchn_upcall_mask == 0,
+              "popf of IF 0 changes neither IF (%lx) nor the virtual IF (mask %u)", fl,
+              vcpu->evtchn_upcall_mask);
+    __asm__ volatile("cli" ::: "memory");
+    uint16_t cs, ss;
+    __asm__ volatile("mov %%cs, %0; mov %%ss, %1" : "=r"(cs), "=r"(ss));
+    XTF_CHECK(cs == HAKO_GUEST_CS64 && ss == HAKO_GUEST_DS,
+              "mov from cs/ss shows the real selectors (%x %x)", cs, ss);
+    uint16_t ldt = 0xFFFF;
+    if (umip) {
+        arm(4); __asm__ volatile("sldt %0" : "=r"(ldt)); expect_fault("sldt with UMIP", 13, 0);
+    } else {
+        arm(4); __asm__ volatile("sldt %0" : "=r"(ldt)); expect_no_fault("sldt without UMIP");
+        XTF_CHECK(ldt == 0, "sldt without UMIP: the null LDT (%x)", ldt);
+    }
+    arm(3); __asm__ volatile("swapgs" ::: "memory"); expect_fault("swapgs", 13, 0);
+    uint32_t lo, hi, lo2, hi2, aux, r[4];
+    arm(2);
+    __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+    __asm__ volatile("rdtsc" : "=a"(lo2), "=d"(hi2));
+    expect_no_fault("rdtsc");
+    XTF_CHECK(((uint64_t)hi2 << 32 | lo2) > ((uint64_t)hi << 32 | lo), "rdtsc counts up");
+    __asm__ volatile("cpuid" : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3]) : "a"(0x80000001u), "c"(0));
+    if (r[3] & (1u << 27)) {
+        arm(3); __asm__ volatile("rdtscp" : "=a"(lo), "=d"(hi), "=c"(aux)); expect_no_fault("rdtscp");
+    }
+    /* iretq to the real ring-3 selectors, with IF 0 in its frame: it is not emulated. */
+    XTF_EXPECT_RC(getinfo_self(&info_a), 0, "GETINFO before a native-selector iretq");
+    __asm__ volatile("sti" ::: "memory");
+    arm(2);     /* a #PF, if any, is taken at the iretq (48 CF): resume at the label after it */
+    __asm__ volatile("movq %%rsp, %%r12\n\t"
+                     "pushq %1\n\t"
+                     "pushq %%r12\n\t"
+                     "pushq $0x2\n\t"
+                     "pushq %0\n\t"
+                     "leaq 1f(%%rip), %%rax\n\t"
+                     "pushq %%rax\n\t"
+                     "iretq\n\t"
+                     "1:\n\t"
+                     "movq %%r12, %%rsp"    /* the frame's own rsp either way: back to it */
+                     : : "i"(HAKO_GUEST_CS64), "i"(HAKO_GUEST_DS) : "rax", "r12", "memory", "cc");
+    int faulted = !armed;
+    __asm__ volatile("cli" ::: "memory");
+    XTF_EXPECT_RC(getinfo_self(&info_b), 0, "GETINFO after a native-selector iretq");
+    uint64_t iret_n = info_b.emulated[HAKO_EMUL_IRET] - info_a.emulated[HAKO_EMUL_IRET];
+    kprintf("note: iretq to the real selectors %s\n", faulted ? "faulted (#PF)" : "returned natively");
+    if (faulted) {              /* QEMU TCG with SMAP: the ring-3 iretq's stack read #PF */
+        XTF_CHECK(seen.vector == 14 && iret_n == 1 &&
+                  info_b.emulated[HAKO_EMUL_REFUSED] == info_a.emulated[HAKO_EMUL_REFUSED] + 1,
+                  "iretq to the real selectors: refused #PF (vector %lu, iret %lu)", seen.vector,
+                  iret_n);
+    } else {
+        armed = 0;
+        XTF_CHECK(iret_n == 0, "iretq to the real selectors returns natively (%lu emulated)", iret_n);
+    }
+}
+
 void test_main(const struct hako_start_info *si)
 {
     boot = si;
@@ -400,5 +553,7 @@ void test_main(const struct hako_start_info *si)
     test_pte();
     test_decode();
     test_counters();
+    test_sensitive();
+    test_cpuid();
     XTF_EXPECT_RC(HC3(debug_op, HAKO_DEBUG_AUDIT, 0, 0), 0, "audit of the domain's frames");
 }
