@@ -15,9 +15,16 @@
  *             hypervisor's tables, TSS and CR0, counting nothing; lidt with a bad gate,
  *             ltr of a non-TSS selector, lldt of a non-null selector -> #GP
  *   pte       plain stores into a page table (mov, xchg, cmpxchg) map and unmap a page;
- *             a store that maps a page table writable, or a hypervisor frame, is the
+ *             a store that maps a page table writable, or a hypervisor frame (its image
+ *             at 1 MiB, its table in an L4 hypervisor slot, machine frame 1), is the
  *             guest's #PF and changes nothing
- *   decode    a 16-byte prefix run is #GP; 14 prefixes and cli (15 bytes) is emulated
+ *   decode    a 16-byte prefix run is #GP; 14 prefixes and cli (15 bytes) is emulated;
+ *             a privileged instruction (mov from cr3, out) whose bytes run from the end of
+ *             a mapped page into an unmapped one is the CPU's fetch #PF at the unmapped
+ *             page (not looked at, not counted), or where the CPU raises #GP first
+ *             (QEMU's TCG for mov from crN) a refused fetch: the #GP(0), counted as
+ *             refused; never emulated. A cli that is the last byte of such a page is
+ *             emulated (the fetch stops at the page end)
  *   cpuid     with HAKO_FEAT_CPUID_EMULATED (CPUID faulting): each cpuid is one emulated
  *             instruction and shows hako's view (hypervisor bit set; XSAVE, AVX, VMX,
  *             PCID, x2APIC, PGE, APIC, MTRR, SEP, FSGSBASE, SMEP, SMAP, UMIP clear; one
@@ -60,6 +67,7 @@ static struct hako_vcpu_info *vcpu;
 
 static volatile int armed;
 static volatile uint64_t skip;          /* bytes to skip over the faulting instruction */
+static volatile uint64_t resume_at;     /* else, when set: where to resume instead */
 static struct hako_trap_frame seen;
 static volatile unsigned events_seen;
 
@@ -78,7 +86,8 @@ void guest_trap(struct guest_regs *g, struct hako_trap_frame *f)
     if (armed) {
         seen = *f;
         armed = 0;
-        f->rip += skip;
+        f->rip = resume_at ? resume_at : f->rip + skip;
+        resume_at = 0;
         return;
     }
     kprintf("unexpected trap: vector %lu error %lx rip %lx addr %lx\n", f->vector,
@@ -336,6 +345,16 @@ static void test_pte(void)
     arm(3);
     __asm__ volatile("movq %%rax, (%%rdx)" : : "a"(0x1000ull | PTE_KERNEL_RW), "d"(e) : "memory");
     expect_fault("a store mapping machine frame 1 (not ours)", 14, ~0ull);
+    arm(3);
+    __asm__ volatile("movq %%rax, (%%rdx)" : : "a"(0x100000ull | PTE_KERNEL_RO), "d"(e) : "memory");
+    expect_fault("a store mapping the hypervisor's image (machine frame 0x100)", 14, ~0ull);
+    uint64_t hv_table = ((const uint64_t *)pfn_to_va(root))[HAKO_HV_L4_FIRST];
+    XTF_CHECK(hv_table & HAKO_PTE_P, "L4 slot %u holds a hypervisor table (%lx)", HAKO_HV_L4_FIRST,
+              hv_table);
+    arm(3);
+    __asm__ volatile("movq %%rax, (%%rdx)"
+                     : : "a"((hv_table & HAKO_PTE_ADDR) | PTE_KERNEL_RO), "d"(e) : "memory");
+    expect_fault("a store mapping a hypervisor page table", 14, ~0ull);
     arm(2);     /* mov %eax, (%rdx) = 89 02 */
     __asm__ volatile("movl %%eax, (%%rdx)" : : "a"(0), "d"(e) : "memory");
     expect_fault("a 4-byte store into a page table", 14, ~0ull);
@@ -532,6 +551,75 @@ static void test_sensitive(void)
     }
 }
 
+/* A page of code mapped executable with nothing mapped after it. */
+static uint8_t edge_page[4096] __attribute__((aligned(4096)));
+
+/* Run the bytes at va (in the edge page's mapping) until they fault; the fault returns
+ * to after the call. */
+static void run_at(uint64_t va)
+{
+    __asm__ volatile("leaq 1f(%%rip), %%rcx\n\t"
+                     "movq %%rcx, resume_at(%%rip)\n\t"
+                     "jmp *%0\n\t"
+                     "1:"
+                     : : "r"(va) : "rax", "rcx", "rdx", "memory", "cc");
+}
+
+static void test_straddle(void)
+{
+    uint64_t root = mm_kernel_root();
+    uint64_t pfn = (UL(edge_page) - boot->virt_base) >> 12;
+    uint64_t va = boot->virt_base + (boot->nr_mapped_pages + 96) * PAGE_SIZE, end = va + PAGE_SIZE;
+    uint64_t leaf_pfn;
+    XTF_CHECK(mm_leaf(root, end, &leaf_pfn) == 0, "the page after the edge page is unmapped");
+    if (!XTF_EXPECT_RC(mm_map(root, va, pfn, PTE_USER_RX), 0, "map the edge page executable") ||
+        !XTF_EXPECT_RC(mm_flush(), 0, "mm_flush"))
+        return;
+    struct { const char *what; uint8_t bytes[2]; unsigned n; unsigned kind; } cases[] = {
+        { "mov from cr3 (0F 20 | D8)", { 0x0F, 0x20 }, 2, HAKO_EMUL_CR_READ },
+        { "out %al, $0xF8 (E6 | F8)", { 0xE6 }, 1, HAKO_EMUL_PORT_OUT },
+    };
+    for (unsigned i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        uint8_t *at = edge_page + PAGE_SIZE - cases[i].n;
+        for (unsigned k = 0; k < cases[i].n; k++)
+            at[k] = cases[i].bytes[k];
+        XTF_EXPECT_RC(getinfo_self(&info_a), 0, "GETINFO before");
+        arm(0);
+        run_at(end - cases[i].n);
+        XTF_EXPECT_RC(getinfo_self(&info_b), 0, "GETINFO after");
+        /* The CPU's fetch #PF (what hardware raises first), never looked at; or, where
+         * the CPU raises #GP before fetching the rest (QEMU's TCG for mov from crN),
+         * a fetch the emulator cannot complete: refused, the #GP(0) delivered. */
+        int pf = seen.vector == 14;
+        uint64_t refused = info_b.emulated[HAKO_EMUL_REFUSED] - info_a.emulated[HAKO_EMUL_REFUSED];
+        kprintf("note: %s across the page end: %s\n", cases[i].what,
+                pf ? "the CPU's fetch #PF" : "#GP, a refused fetch");
+        XTF_CHECK(!armed && seen.rip == end - cases[i].n &&
+                  (pf ? seen.error_code == 0x14 && seen.fault_addr == end && refused == 0
+                      : seen.vector == 13 && seen.error_code == 0 && refused == 1),
+                  "%s across the page end: vector %lu error %lx addr %lx rip %lx, %lu refused",
+                  cases[i].what, seen.vector, seen.error_code, seen.fault_addr, seen.rip, refused);
+        XTF_CHECK(info_b.emulated[cases[i].kind] == info_a.emulated[cases[i].kind],
+                  "%s across the page end: not emulated", cases[i].what);
+        armed = 0;
+        resume_at = 0;
+    }
+    /* cli as the page's last byte: fetched up to the page end and emulated; the next
+     * instruction is then the fetch #PF. */
+    edge_page[PAGE_SIZE - 1] = 0xFA;
+    __asm__ volatile("sti" ::: "memory");
+    arm(0);
+    run_at(end - 1);
+    XTF_CHECK(vcpu->evtchn_upcall_mask == 1, "cli as a page's last byte is emulated");
+    XTF_CHECK(!armed && seen.vector == 14 && seen.fault_addr == end && seen.rip == end,
+              "then the fetch #PF at the next page (vector %lu addr %lx rip %lx)", seen.vector,
+              seen.fault_addr, seen.rip);
+    armed = 0;
+    resume_at = 0;
+    XTF_EXPECT_RC(mm_unmap(root, va), 0, "unmap the edge page");
+    XTF_EXPECT_RC(mm_flush(), 0, "mm_flush");
+}
+
 void test_main(const struct hako_start_info *si)
 {
     boot = si;
@@ -552,6 +640,7 @@ void test_main(const struct hako_start_info *si)
     test_desc();
     test_pte();
     test_decode();
+    test_straddle();
     test_counters();
     test_sensitive();
     test_cpuid();
