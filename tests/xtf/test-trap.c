@@ -274,6 +274,10 @@ static void test_desc(void)
         XTF_CHECK(tr == 0x18, "str: the TSS selector loaded (%x)", tr);
         __asm__ volatile("smsw %0" : "=r"(msw));
         XTF_CHECK(msw == HAKO_TRAP_CR0, "smsw: cr0 (%lx)", msw);
+        static volatile uint16_t msw16[2] = { 0xAAAA, 0xAAAA };
+        __asm__ volatile("smsw %0" : "=m"(msw16[0]));
+        XTF_CHECK(msw16[0] == (HAKO_TRAP_CR0 & 0xFFFF) && msw16[1] == 0xAAAA,
+                  "smsw to memory: the low 16 bits of cr0 (%x, next %x)", msw16[0], msw16[1]);
     } else {                    /* native: the hypervisor's own, nothing emulated */
         kprintf("note: no UMIP: sgdt/sidt/str/smsw run natively\n");
         XTF_EXPECT_RC(getinfo_self(&info_a), 0, "GETINFO before sgdt/str/smsw");
@@ -519,6 +523,13 @@ static void test_sensitive(void)
     __asm__ volatile("cpuid" : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3]) : "a"(0x80000001u), "c"(0));
     if (r[3] & (1u << 27)) {
         arm(3); __asm__ volatile("rdtscp" : "=a"(lo), "=d"(hi), "=c"(aux)); expect_no_fault("rdtscp");
+    }
+    __asm__ volatile("cpuid" : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3]) : "a"(7), "c"(0));
+    if (r[2] & (1u << 22)) {
+        uint64_t pid;
+        arm(4); __asm__ volatile("rdpid %0" : "=r"(pid)); expect_no_fault("rdpid");
+    } else {
+        kprintf("note: no RDPID on this CPU\n");
     }
     /* iretq to the real ring-3 selectors, with IF 0 in its frame: it is not emulated. */
     XTF_EXPECT_RC(getinfo_self(&info_a), 0, "GETINFO before a native-selector iretq");
