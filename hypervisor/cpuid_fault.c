@@ -21,8 +21,8 @@
 extern const char rdmsr_safe_insn[], rdmsr_safe_resume[];
 
 /* rdmsr that reports a #GP instead of taking the hypervisor down: true with *val, or
- * false when the CPU refused msr. Not inlined: its labels exist once. */
-static __attribute__((noinline)) bool rdmsr_safe(uint32_t msr, uint64_t *val)
+ * false when the CPU refused msr. Neither inlined nor cloned: its labels exist once. */
+static __attribute__((noinline, noclone)) bool rdmsr_safe(uint32_t msr, uint64_t *val)
 {
     uint32_t lo = 0, hi = 0;
     uint64_t faulted = 0;
