@@ -165,7 +165,7 @@ $(GUEST_LIB_A): $(GUEST_LIB_OBJS)
 	rm -f $@ && ar rcs $@ $^
 # Link a test kernel: its head first (the usual one, or a test's own: XTF_HEAD_<name>),
 # then its objects, then the backend's archive.
-XTF_HEADS := $(GUEST_HEAD) $(BUILD)/tests/xtf/head-abi04.S.o
+XTF_HEADS := $(GUEST_HEAD) $(BUILD)/tests/xtf/head-abi04.S.o $(BUILD)/tests/xtf/head-abi07.S.o
 XTF_LINK = $(LD) $(LDFLAGS_FREE) -T $(GUEST_LD) -o $@ $(filter $(XTF_HEADS),$^) \
 	$(filter-out $(XTF_HEADS),$(filter %.o,$^)) $(filter %.a,$^)
 .SECONDEXPANSION:
@@ -208,6 +208,11 @@ XTF_HEAD_abi04 := $(BUILD)/tests/xtf/head-abi04.S.o
 $(XTF_HEAD_abi04): guest-pv/kernel/head.S
 	@mkdir -p $(@D)
 	$(CC) $(GUEST_CFLAGS) -DHAKO_NOTE_ABI_MINOR=4 -c $< -o $@
+# test-abi07 likewise declares ABI 0.7 (GETINFO's size before mode and emulated[]).
+XTF_HEAD_abi07 := $(BUILD)/tests/xtf/head-abi07.S.o
+$(XTF_HEAD_abi07): guest-pv/kernel/head.S
+	@mkdir -p $(@D)
+	$(CC) $(GUEST_CFLAGS) -DHAKO_NOTE_ABI_MINOR=7 -c $< -o $@
 
 # Benchmark kernels: XTF framework plus the guest's memory code.
 $(BUILD)/tests/bench/%.c.o: tests/bench/%.c
@@ -237,6 +242,7 @@ UNIT_SRCS_test_pagetype := hypervisor/pagetype.c hypervisor/frame.c tests/unit/h
 UNIT_SRCS_test_sched_policy := hypervisor/sched_policy.c tests/unit/hv_stubs.c
 UNIT_SRCS_test_evtchn := hypervisor/evtchn.c hypervisor/guest_access.c hypervisor/frame.c tests/unit/hv_stubs.c
 UNIT_SRCS_test_x86_decode := hypervisor/x86_decode.c
+UNIT_SRCS_test_emulate_cpuid := hypervisor/emulate_cpuid.c
 UNIT_SRCS_test_ringio :=
 UNIT_LIBS_test_ringio := -lpthread
 UNIT_GUEST_FS := $(addprefix guest-pv/kernel/,kmalloc.c fs.c file.c pipe.c cpio.c) \

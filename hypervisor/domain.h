@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <hako/domctl.h>
 #include <hako/events.h>
 #include <hako/hypercall.h>
 
@@ -20,7 +21,6 @@
 #define MAX_DOMAINS 64
 #define DOMAIN_NAME_MAX 32
 #define DOMAIN_MAX_VCPUS 1     /* the scheduler runs one CPU so far */
-#define EMUL_KINDS 32          /* >= X86_OP_COUNT (asserted in emulate.c) */
 
 
 enum domain_state {
@@ -100,8 +100,8 @@ struct domain {
     uint16_t virq_port[HAKO_NR_VIRQS];  /* port bound to each virq, 0 = none */
     uint64_t stat_events;       /* events raised on this domain */
     uint64_t stat_traps[32];    /* guest exceptions by vector */
-    uint64_t stat_emulated[EMUL_KINDS]; /* trap mode: instructions emulated, by kind
-                                           (enum x86_op; slot 0: refused) */
+    uint64_t stat_emulated[HAKO_EMUL_SLOTS]; /* trap mode: instructions emulated, by
+                                                HAKO_EMUL_* kind (0: refused) */
     const struct guest_type *type;      /* what kind of guest it runs (guest_type.h) */
     unsigned nr_vcpus;          /* vcpu[0 .. nr_vcpus) exist */
     struct vcpu vcpu[DOMAIN_MAX_VCPUS];

@@ -97,6 +97,7 @@ static void switch_state(struct vcpu *prev, struct vcpu *next)
         pagetype_tlb_flushed();
         next->stat_cr3_loads++;
         cpu_set_kernel_stack(next->stack_top);
+        cpuid_fault_set(next->dom->type->cpuid_faulting);
     } else {
         write_cr3(paging_idle_cr3());   /* idle never runs on a domain's tables */
         pagetype_tlb_flushed();
