@@ -55,7 +55,6 @@ const char test_title[] = "bench-ops";
 extern char guest_trap_entry[];
 void guest_trap(struct guest_regs *g, struct hako_trap_frame *f);
 
-static const struct hako_start_info *boot;
 static struct hako_shared_info *shared;
 static struct hako_vcpu_info *vcpu;
 static const uint64_t *p2m;
@@ -420,7 +419,6 @@ static uint64_t run_user(uint64_t n)
 
 void test_main(const struct hako_start_info *si)
 {
-    boot = si;
     shared = (struct hako_shared_info *)si->shared_info_va;
     vcpu = &shared->vcpu_info[0];
     p2m = (const uint64_t *)si->p2m_va;
