@@ -65,6 +65,8 @@ awk -F, '$4 == "insns" || $4 == "tsc" { v[$2 "," $1] = $3 }
                  printf "op.%s.trap_vs_pv,%s,%.4f,ratio\n", ops[k], cfgs[c], v[tr] / v[pv]
              }
            }
+           if (("icount,op.pte.trap" in v) && ("icount,op.mmu1.pv" in v))
+             printf "emul.overhead.pte_bare,icount,%.3f,insns\n", v["icount,op.pte.trap"] - v["icount,op.mmu1.pv"]
            if (("icount,op.pte.trap" in v) && ("icount,op.uva.pv" in v))
              printf "op.pte.trap_vs_uva,icount,%.4f,ratio\n", v["icount,op.pte.trap"] / v["icount,op.uva.pv"]
            if (("tcg,op.pte.trap" in v) && ("tcg,op.uva.pv" in v))
@@ -124,7 +126,7 @@ if grep -q '^op[.][a-z0-9_]*[.]trap,icount' "$csv" && grep -q '^op[.][a-z0-9_]*[
     "trap-pv" "ratio" "pv tcg" "trap tcg" "ratio" "pv sc/fl/cr3" "trap exc/fl/cr3"
   awk -F, '{ key = $1 "," $2 "," $4; v[key] = $3 }
            END {
-             n = split("null cli sti idle timer cr3 tlbflush invlpg pte uva map_page console64 user_return", ops, " ")
+             n = split("null cli sti idle timer cr3 tlbflush invlpg pte mmu1 uva map_page console64 user_return", ops, " ")
              for (k = 1; k <= n; k++) {
                o = ops[k]; p = "op." o ".pv"; t = "op." o ".trap"
                if (!((p ",icount,insns") in v) && !((t ",icount,insns") in v)) continue
@@ -170,6 +172,8 @@ awk -F, '$2 == "icount" && $4 == "insns" { v[$1] = $3 }
                printf "emul.overhead.%s: %.0f insns, trap minus pv, a decoded register-form instruction (target <= 150): %s\n", reg[k], v["emul.overhead." reg[k]], v["emul.overhead." reg[k]] <= 150 ? "PASS" : "MISS"
            if ("emul.overhead.pte" in v)
              printf "emul.overhead.pte: %.0f insns, a trapped PTE store minus one mmu_update of one entry (target <= 250): %s\n", v["emul.overhead.pte"], v["emul.overhead.pte"] <= 250 ? "PASS" : "MISS"
+           if ("emul.overhead.pte_bare" in v)
+             printf "emul.overhead.pte_bare: %.0f insns, a trapped PTE store minus a bare mmu_update of one entry (no done pointer; no target)\n", v["emul.overhead.pte_bare"]
            if ("emul.overhead.null" in v)
              printf "emul.overhead.null: %.0f insns, an emulated no-op (wbinvd) minus the null hypercall (no target)\n", v["emul.overhead.null"]
            if ("op.pte.trap_vs_uva" in r)

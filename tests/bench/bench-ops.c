@@ -18,6 +18,8 @@
  *   invlpg      one page (mmuext INVLPG_LOCAL / invlpg)
  *   pte         one entry of an in-use L1 through privops->pt_write + pt_commit (one
  *               mmu_update of one entry / one plain store)
+ *   mmu1        pv only: a bare mmu_update of that one entry, no done pointer (pt_commit
+ *               passes one, which costs the hypervisor two more walks of the guest tables)
  *   uva         pv only: update_va_mapping of one entry, no flush
  *   map_page    privops->map_page (update_va_mapping + INVLPG / store + invlpg)
  *   console64   privops->terminal_write of 64 bytes (one console_io WRITE_RAW / four
@@ -326,6 +328,18 @@ static void op_pte(uint64_t i)
     privops->pt_commit();
 }
 
+static struct hako_mmu_update one_update __attribute__((aligned(8)));
+
+/* pv: mmu_update of the same entry alone, without a done pointer. */
+static void op_mmu1(uint64_t i)
+{
+    one_update = (struct hako_mmu_update){
+        .ptr = (p2m[scratch_l1] << 12) | (scratch_idx * 8),
+        .val = (p2m[scratch_pfn] << 12) | scratch_flags(i),
+    };
+    hako_hypercall3(HAKO_HC_mmu_update, UL(&one_update), 1, 0);
+}
+
 /* pv: update_va_mapping of the same entry, without a flush. */
 static void op_uva(uint64_t i)
 {
@@ -481,8 +495,10 @@ void test_main(const struct hako_start_info *si)
 
     /* Page-table entries: an even count leaves the scratch page writable. */
     measure("pte", op_pte, 4000, trap_env ? one_trap : one_call);
-    if (!trap_env)
+    if (!trap_env) {
+        measure("mmu1", op_mmu1, 4000, one_call);
         measure("uva", op_uva, 4000, one_call);
+    }
     measure("map_page", op_map_page, 4000, trap_env ? (struct per_op){ 0, 2 } : one_call);
     XTF_CHECK(mm_leaf(mm_kernel_root(), scratch_va, &(uint64_t){ 0 }) & HAKO_PTE_W,
               "the scratch page is writable again");
