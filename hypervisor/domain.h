@@ -148,6 +148,13 @@ void domain_crash(struct domain *d, const struct cpu_regs *regs, const char *why
 /* The domain with this id, or NULL. */
 struct domain *domain_get(uint16_t domid);
 
+/* The existing domain with the lowest id >= from, or NULL (for_each_domain). */
+struct domain *domain_next(unsigned from);
+
+/* Every existing domain in id order; the body must not destroy d. */
+#define for_each_domain(d) \
+    for (struct domain *d = domain_next(0); d; d = domain_next(d->domid + 1u))
+
 /* Number of domains that exist (running or held). */
 unsigned domain_count(void);
 
