@@ -102,6 +102,14 @@ struct x86_insn {
  * Fills *out on X86_DECODE_OK; on anything else *out is unspecified. */
 int x86_decode(const uint8_t *bytes, size_t len, struct x86_insn *out);
 
+/* x86_decode's two halves, for the tests that prove they agree: the fast path for the
+ * common prefix-free forms returns X86_DECODE_OK with *out exactly as the table decoder
+ * fills it, or X86_DECODE_SLOW (nothing decided) for everything else; the table decoder
+ * decodes everything. x86_decode is the fast path, then the tables when it declines. */
+#define X86_DECODE_SLOW 1
+int x86_decode_fast(const uint8_t *bytes, size_t len, struct x86_insn *out);
+int x86_decode_table(const uint8_t *bytes, size_t len, struct x86_insn *out);
+
 /* A name for op ("cli", "mov-to-cr", ...), for counters and logs. */
 const char *x86_op_name(enum x86_op op);
 
