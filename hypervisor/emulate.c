@@ -87,12 +87,13 @@ static void set_reg(struct cpu_regs *regs, unsigned n, unsigned size, uint64_t v
  * page cannot be read; 0 when not even that can. */
 static size_t fetch(struct vcpu *v, uint64_t rip, uint8_t *buf)
 {
-    if (!guest_copy_from(v, buf, _gva(rip), X86_MAX_INSN_LEN))
+    size_t n = MIN((size_t)X86_MAX_INSN_LEN, PAGE_SIZE - (rip & (PAGE_SIZE - 1)));
+    if (guest_fetch(v, buf, _gva(rip), n))
+        return 0;
+    if (n < X86_MAX_INSN_LEN && rip + n != 0 &&     /* never wraps to address 0 */
+        !guest_fetch(v, buf + n, _gva(rip + n), X86_MAX_INSN_LEN - n))
         return X86_MAX_INSN_LEN;
-    size_t n = PAGE_SIZE - (rip & (PAGE_SIZE - 1));
-    if (n < X86_MAX_INSN_LEN && !guest_copy_from(v, buf, _gva(rip), n))
-        return n;
-    return 0;
+    return n;
 }
 
 /* mov from crN: the virtual values; CR3 is the kernel-mode table's machine address. */
