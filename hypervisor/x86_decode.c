@@ -446,13 +446,6 @@ mem: {
     }
 }
 
-// Decode bytes[0 .. len) into *out (see x86_decode.h): the fast path, else the tables.
-int x86_decode(const uint8_t *bytes, size_t len, struct x86_insn *out)
-{
-    int r = x86_decode_fast(bytes, len, out);
-    return r == X86_DECODE_SLOW ? x86_decode_table(bytes, len, out) : r;
-}
-
 // The name of op, or "?" when op is not a known instruction.
 const char *x86_op_name(enum x86_op op)
 {
