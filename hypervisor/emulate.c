@@ -173,7 +173,8 @@ static enum emul_result write_msr(struct vcpu *v, uint32_t msr, uint64_t val)
         return EMUL_NEXT;
     case HAKO_MSR_TSC_DEADLINE:
         v->trap.tsc_deadline = val;
-        time_set_oneshot(v, val ? MAX(time_tsc_to_ns(val), 1ull) : 0);
+        cur = val ? time_tsc_to_ns(val) : 0;        /* once: MAX evaluates twice */
+        time_set_oneshot(v, val ? MAX(cur, 1ull) : 0);
         return EMUL_NEXT;
     case HAKO_MSR_USER_ROOT:
         if (val & ~PTE_ADDR)
