@@ -61,7 +61,14 @@ XTF_SELFTEST_ELF := $(BUILD)/tests/xtf/selftest/nocheck.elf
 # The porter's minimal guest (tests/abi/minimal): written from ABI.md alone.
 MINIMAL_ELF := $(BUILD)/tests/abi/minimal.elf
 
-BENCH_ELFS := $(patsubst tests/bench/%.c,$(BUILD)/tests/bench/%.elf,$(wildcard tests/bench/bench-*.c))
+# Benchmark kernels: one per tests/bench/bench-<name>.c as build/tests/bench/bench-<name>.elf,
+# or, when the source has a "BENCH-ENVS:" line naming backends, one per backend as
+# build/tests/bench/<backend>/bench-<name>.elf (booted with privops=<backend>).
+BENCHES    := $(patsubst tests/bench/bench-%.c,%,$(wildcard tests/bench/bench-*.c))
+bench_envs = $(shell sed -n 's/.*BENCH-ENVS: *//p' tests/bench/bench-$(1).c | head -1)
+BENCH_ELFS := $(foreach b,$(BENCHES),$(if $(call bench_envs,$(b)),\
+	$(foreach e,$(call bench_envs,$(b)),$(BUILD)/tests/bench/$(e)/bench-$(b).elf),\
+	$(BUILD)/tests/bench/bench-$(b).elf))
 
 UNIT_TESTS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 UNIT_BINS  := $(patsubst %,$(BUILD)/tests/unit/%,$(UNIT_TESTS))
@@ -221,6 +228,16 @@ $(BUILD)/tests/bench/%.c.o: tests/bench/%.c
 $(BUILD)/tests/bench/bench-%.elf: $(BUILD)/tests/bench/bench-%.c.o $(BUILD)/tests/xtf/framework.c.o \
 		$(GUEST_HEAD) $(GUEST_LIB_A) $(GUEST_LD)
 	$(XTF_LINK)
+# The same per backend, as XTF_ENV_RULE builds test kernels.
+define BENCH_ENV_RULE
+$(BUILD)/tests/bench/$(1)/bench-%.c.o: tests/bench/bench-%.c
+	@mkdir -p $$(@D)
+	$(CC) $(GUEST_CFLAGS) -Iguest-pv/arch/$(1) -Itests/xtf -c $$< -o $$@
+$(BUILD)/tests/bench/$(1)/bench-%.elf: $(BUILD)/tests/bench/$(1)/bench-%.c.o \
+		$(BUILD)/tests/xtf/framework.c.o $(GUEST_HEAD) $(GUEST_LIB_A) $(GUEST_LD)
+	$$(XTF_LINK)
+endef
+$(foreach b,$(BACKENDS),$(eval $(call BENCH_ENV_RULE,$(b))))
 
 # ---- the porter's minimal guest (tests/abi/minimal) ---------------------------------
 # It sees the public headers and nothing else of the tree.

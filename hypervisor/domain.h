@@ -13,6 +13,7 @@
 
 #include "async.h"
 #include "frame.h"
+#include "guest_access.h"
 #include "guest_type.h"
 #include "percpu.h"
 #include "sched_policy.h"
@@ -73,6 +74,7 @@ struct vcpu {
                                    never trusted) */
     uint64_t cpu_time_ns;       /* CPU time used */
     uint64_t stat_tlb_flushes, stat_invlpgs, stat_cr3_loads;  /* HAKO_COUNTER_* */
+    struct guest_walk_cache fetch_walk[2];  /* recent instruction fetch walks (guest_fetch) */
     struct guest_selectors sel; /* ds es fs gs while switched out; null at creation */
     uint8_t fpu[512] __attribute__((aligned(16)));  /* fxsave area while switched out */
 };
@@ -147,6 +149,13 @@ void domain_crash(struct domain *d, const struct cpu_regs *regs, const char *why
 
 /* The domain with this id, or NULL. */
 struct domain *domain_get(uint16_t domid);
+
+/* The existing domain with the lowest id >= from, or NULL (for_each_domain). */
+struct domain *domain_next(unsigned from);
+
+/* Every existing domain in id order; the body must not destroy d. */
+#define for_each_domain(d) \
+    for (struct domain *d = domain_next(0); d; d = domain_next(d->domid + 1u))
 
 /* Number of domains that exist (running or held). */
 unsigned domain_count(void);

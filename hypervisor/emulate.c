@@ -109,12 +109,13 @@ static void set_reg(struct cpu_regs *regs, unsigned n, unsigned size, uint64_t v
  * page cannot be read; 0 when not even that can. */
 static size_t fetch(struct vcpu *v, uint64_t rip, uint8_t *buf)
 {
-    if (!guest_copy_from(v, buf, _gva(rip), X86_MAX_INSN_LEN))
+    size_t n = MIN((size_t)X86_MAX_INSN_LEN, PAGE_SIZE - (rip & (PAGE_SIZE - 1)));
+    if (guest_fetch(v, buf, _gva(rip), n))
+        return 0;
+    if (n < X86_MAX_INSN_LEN && rip + n != 0 &&     /* never wraps to address 0 */
+        !guest_fetch(v, buf + n, _gva(rip + n), X86_MAX_INSN_LEN - n))
         return X86_MAX_INSN_LEN;
-    size_t n = PAGE_SIZE - (rip & (PAGE_SIZE - 1));
-    if (n < X86_MAX_INSN_LEN && !guest_copy_from(v, buf, _gva(rip), n))
-        return n;
-    return 0;
+    return n;
 }
 
 /* mov from crN: the virtual values; CR3 is the kernel-mode table's machine address. */
@@ -194,7 +195,8 @@ static enum emul_result write_msr(struct vcpu *v, uint32_t msr, uint64_t val)
         return EMUL_NEXT;
     case HAKO_MSR_TSC_DEADLINE:
         v->trap.tsc_deadline = val;
-        time_set_oneshot(v, val ? MAX(time_tsc_to_ns(val), 1ull) : 0);
+        cur = val ? time_tsc_to_ns(val) : 0;        /* once: MAX evaluates twice */
+        time_set_oneshot(v, val ? MAX(cur, 1ull) : 0);
         return EMUL_NEXT;
     case HAKO_MSR_USER_ROOT:
         if (val & ~PTE_ADDR)
