@@ -3,7 +3,8 @@
  * xl). A user program of the hako guest OS, linked with newlib and libhos.
  *
  *   hako list                              domains: id, name, state, memory, CPU time, mode
- *   hako create [image] [name=N] [mem=MiB] [weight=W] [cap=C] [cmdline="..."] [initrd=path]
+ *   hako create [image] [name=N] [mem=MiB] [weight=W] [cap=C] [privops=pv|trap] [cmdline="..."]
+ *               [initrd=path]
  *   hako destroy|pause|unpause <dom>       dom = id or name
  *   hako console <dom>                     attach to its console; detach with ^]
  *   hako top [-n iterations] [-d seconds]  per domain: CPU %, hypercalls/s, traps/s, events/s,
@@ -23,6 +24,7 @@
 #include <unistd.h>
 
 #include <hako/domctl.h>
+#include <hako/start_info.h>
 
 #include "hoslib.h"
 
@@ -53,7 +55,8 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: hako <command> [arguments]\n"
             "  list                              list domains\n"
-            "  create [image] [name=N] [mem=MiB] [weight=W] [cap=C] [cmdline=\"...\"] [initrd=path]\n"
+            "  create [image] [name=N] [mem=MiB] [weight=W] [cap=C] [privops=pv|trap]\n"
+            "         [cmdline=\"...\"] [initrd=path]\n"
             "                                    build and start a domU (default image %s,\n"
             "                                    initrd %s, %d MiB)\n"
             "  destroy <dom>                     stop a domain and free its memory\n"
@@ -71,6 +74,8 @@ static int fail_errno(const char *what)
 {
     if (errno == EPERM)
         fprintf(stderr, "hako: not privileged (only the control domain manages domains)\n");
+    else if (errno == ENOSYS)
+        fprintf(stderr, "hako: not running on a hypervisor\n");
     else
         fprintf(stderr, "hako: %s: %s\n", what, strerror(errno));
     return EXIT_FAIL;
@@ -171,7 +176,8 @@ static int cmd_create(int argc, char **argv)
 {
     struct hos_domain_create req;
     memset(&req, 0, sizeof(req));
-    const char *image = NULL, *initrd = DEFAULT_INITRD, *cmdline = NULL, *v;
+    const char *image = NULL, *initrd = DEFAULT_INITRD, *cmdline = NULL, *privops = NULL, *v;
+    static char words[HAKO_CMDLINE_MAX];
     unsigned long mem = DEFAULT_MEM_MB, num;
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
@@ -200,6 +206,12 @@ static int cmd_create(int argc, char **argv)
             req.cap = (uint16_t)num;
         } else if ((v = opt(a, "cmdline"))) {
             cmdline = v;                        /* the shell already removed the quotes */
+        } else if ((v = opt(a, "privops"))) {
+            if (strcmp(v, "pv") && strcmp(v, "trap")) {
+                fprintf(stderr, "hako: bad privops=%s (pv or trap)\n", v);
+                return EXIT_USAGE;
+            }
+            privops = v;
         } else if ((v = opt(a, "initrd"))) {
             initrd = *v ? v : NULL;             /* initrd= : none */
         } else if (!strchr(a, '=') && !image) {
@@ -226,12 +238,22 @@ static int cmd_create(int argc, char **argv)
     }
     req.image_path = (uint64_t)(uintptr_t)image;
     req.initrd_path = (uint64_t)(uintptr_t)initrd;
+    if (privops) {                              /* the boot word both sides read */
+        int n = snprintf(words, sizeof(words), "privops=%s%s%s", privops, cmdline ? " " : "",
+                         cmdline ? cmdline : "");
+        if (n < 0 || (size_t)n >= sizeof(words)) {
+            fprintf(stderr, "hako: command line too long\n");
+            return EXIT_USAGE;
+        }
+        cmdline = words;
+    }
     req.cmdline = (uint64_t)(uintptr_t)cmdline;
     req.mem_pages = (uint64_t)mem << 8;         /* MiB -> 4 KiB pages */
     int id = hos_domain_create(&req);
     if (id < 0) {
         switch (errno) {
         case EPERM:
+        case ENOSYS:
             return fail_errno("create");
         case ENOEXEC:
         case EINVAL:
