@@ -63,7 +63,14 @@ XTF_SELFTEST_ELF := $(BUILD)/tests/xtf/selftest/nocheck.elf
 # The porter's minimal guest (tests/abi/minimal): written from ABI.md alone.
 MINIMAL_ELF := $(BUILD)/tests/abi/minimal.elf
 
-BENCH_ELFS := $(patsubst tests/bench/%.c,$(BUILD)/tests/bench/%.elf,$(wildcard tests/bench/bench-*.c))
+# Benchmark kernels: one per tests/bench/bench-<name>.c as build/tests/bench/bench-<name>.elf,
+# or, when the source has a "BENCH-ENVS:" line naming backends, one per backend as
+# build/tests/bench/<backend>/bench-<name>.elf (booted with privops=<backend>).
+BENCHES    := $(patsubst tests/bench/bench-%.c,%,$(wildcard tests/bench/bench-*.c))
+bench_envs = $(shell sed -n 's/.*BENCH-ENVS: *//p' tests/bench/bench-$(1).c | head -1)
+BENCH_ELFS := $(foreach b,$(BENCHES),$(if $(call bench_envs,$(b)),\
+	$(foreach e,$(call bench_envs,$(b)),$(BUILD)/tests/bench/$(e)/bench-$(b).elf),\
+	$(BUILD)/tests/bench/bench-$(b).elf))
 
 UNIT_TESTS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 UNIT_BINS  := $(patsubst %,$(BUILD)/tests/unit/%,$(UNIT_TESTS))
@@ -174,7 +181,7 @@ $(GUEST_LIB_A): $(GUEST_LIB_OBJS)
 	rm -f $@ && ar rcs $@ $^
 # Link a test kernel: its head first (the usual one, or a test's own: XTF_HEAD_<name>),
 # then its objects, then the backend's archive.
-XTF_HEADS := $(GUEST_HEAD) $(BUILD)/tests/xtf/head-abi04.S.o
+XTF_HEADS := $(GUEST_HEAD) $(BUILD)/tests/xtf/head-abi04.S.o $(BUILD)/tests/xtf/head-abi07.S.o
 XTF_LINK = $(LD) $(LDFLAGS_FREE) -T $(GUEST_LD) -o $@ $(filter $(XTF_HEADS),$^) \
 	$(filter-out $(XTF_HEADS),$(filter %.o,$^)) $(filter %.a,$^)
 .SECONDEXPANSION:
@@ -217,6 +224,11 @@ XTF_HEAD_abi04 := $(BUILD)/tests/xtf/head-abi04.S.o
 $(XTF_HEAD_abi04): guest-pv/kernel/head.S
 	@mkdir -p $(@D)
 	$(CC) $(GUEST_CFLAGS) -DHAKO_NOTE_ABI_MINOR=4 -c $< -o $@
+# test-abi07 likewise declares ABI 0.7 (GETINFO's size before mode and emulated[]).
+XTF_HEAD_abi07 := $(BUILD)/tests/xtf/head-abi07.S.o
+$(XTF_HEAD_abi07): guest-pv/kernel/head.S
+	@mkdir -p $(@D)
+	$(CC) $(GUEST_CFLAGS) -DHAKO_NOTE_ABI_MINOR=7 -c $< -o $@
 
 # Benchmark kernels: XTF framework plus the guest's memory code.
 $(BUILD)/tests/bench/%.c.o: tests/bench/%.c
@@ -225,6 +237,16 @@ $(BUILD)/tests/bench/%.c.o: tests/bench/%.c
 $(BUILD)/tests/bench/bench-%.elf: $(BUILD)/tests/bench/bench-%.c.o $(BUILD)/tests/xtf/framework.c.o \
 		$(GUEST_HEAD) $(GUEST_LIB_A) $(GUEST_LD)
 	$(XTF_LINK)
+# The same per backend, as XTF_ENV_RULE builds test kernels.
+define BENCH_ENV_RULE
+$(BUILD)/tests/bench/$(1)/bench-%.c.o: tests/bench/bench-%.c
+	@mkdir -p $$(@D)
+	$(CC) $(GUEST_CFLAGS) -Iguest-pv/arch/$(1) -Itests/xtf -c $$< -o $$@
+$(BUILD)/tests/bench/$(1)/bench-%.elf: $(BUILD)/tests/bench/$(1)/bench-%.c.o \
+		$(BUILD)/tests/xtf/framework.c.o $(GUEST_HEAD) $(GUEST_LIB_A) $(GUEST_LD)
+	$$(XTF_LINK)
+endef
+$(foreach b,$(BACKENDS),$(eval $(call BENCH_ENV_RULE,$(b))))
 
 # ---- the porter's minimal guest (tests/abi/minimal) ---------------------------------
 # It sees the public headers and nothing else of the tree.
@@ -246,6 +268,7 @@ UNIT_SRCS_test_pagetype := hypervisor/pagetype.c hypervisor/frame.c tests/unit/h
 UNIT_SRCS_test_sched_policy := hypervisor/sched_policy.c tests/unit/hv_stubs.c
 UNIT_SRCS_test_evtchn := hypervisor/evtchn.c hypervisor/guest_access.c hypervisor/frame.c tests/unit/hv_stubs.c
 UNIT_SRCS_test_x86_decode := hypervisor/x86_decode.c
+UNIT_SRCS_test_emulate_cpuid := hypervisor/emulate_cpuid.c
 UNIT_SRCS_test_ringio :=
 UNIT_LIBS_test_ringio := -lpthread
 UNIT_GUEST_FS := $(addprefix guest-pv/kernel/,kmalloc.c fs.c file.c pipe.c cpio.c) \

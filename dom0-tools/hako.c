@@ -2,11 +2,13 @@
  * dom0-tools/hako.c: the `hako` command, dom0's domain manager (in the spirit of Xen's
  * xl). A user program of the hako guest OS, linked with newlib and libhos.
  *
- *   hako list                              domains: id, name, state, memory, CPU time
- *   hako create [image] [name=N] [mem=MiB] [weight=W] [cap=C] [cmdline="..."] [initrd=path]
+ *   hako list                              domains: id, name, state, memory, CPU time, mode
+ *   hako create [image] [name=N] [mem=MiB] [weight=W] [cap=C] [privops=pv|trap] [cmdline="..."]
+ *               [initrd=path]
  *   hako destroy|pause|unpause <dom>       dom = id or name
  *   hako console <dom>                     attach to its console; detach with ^]
- *   hako top [-n iterations] [-d seconds]  per domain: CPU %, hypercalls/s, traps/s, events/s
+ *   hako top [-n iterations] [-d seconds]  per domain: CPU %, hypercalls/s, traps/s, events/s,
+ *                                          mode; for trap-mode domains emulations/s by kind
  *   hako sched <dom> [weight=W] [cap=C]    show or set scheduling parameters
  *   hako help
  *
@@ -22,6 +24,7 @@
 #include <unistd.h>
 
 #include <hako/domctl.h>
+#include <hako/start_info.h>
 
 #include "hoslib.h"
 
@@ -34,13 +37,26 @@ enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
 
 static const char *const state_names[] = { "running", "paused", "shutdown", "crashed" };
 
+/* Short names of the HAKO_EMUL_* kinds (hako_domctl_info.emulated), for `hako top`. */
+static const char *const emul_names[HAKO_EMUL_KINDS] = {
+    [HAKO_EMUL_REFUSED] = "refused",   [HAKO_EMUL_CLI_STI] = "cli/sti",
+    [HAKO_EMUL_HLT] = "hlt",           [HAKO_EMUL_CR_READ] = "cr-read",
+    [HAKO_EMUL_CR_WRITE] = "cr-write", [HAKO_EMUL_INVLPG] = "invlpg",
+    [HAKO_EMUL_WBINVD] = "wbinvd",     [HAKO_EMUL_MSR_READ] = "rdmsr",
+    [HAKO_EMUL_MSR_WRITE] = "wrmsr",   [HAKO_EMUL_DESC] = "desc",
+    [HAKO_EMUL_PORT_IN] = "in",        [HAKO_EMUL_PORT_OUT] = "out",
+    [HAKO_EMUL_PTE_STORE] = "pte",     [HAKO_EMUL_IRET] = "iret",
+    [HAKO_EMUL_SYSRET] = "sysret",     [HAKO_EMUL_CPUID] = "cpuid",
+};
+
 /* Print the usage summary to f. */
 static void usage(FILE *f)
 {
     fprintf(f,
             "usage: hako <command> [arguments]\n"
             "  list                              list domains\n"
-            "  create [image] [name=N] [mem=MiB] [weight=W] [cap=C] [cmdline=\"...\"] [initrd=path]\n"
+            "  create [image] [name=N] [mem=MiB] [weight=W] [cap=C] [privops=pv|trap]\n"
+            "         [cmdline=\"...\"] [initrd=path]\n"
             "                                    build and start a domU (default image %s,\n"
             "                                    initrd %s, %d MiB)\n"
             "  destroy <dom>                     stop a domain and free its memory\n"
@@ -58,6 +74,8 @@ static int fail_errno(const char *what)
 {
     if (errno == EPERM)
         fprintf(stderr, "hako: not privileged (only the control domain manages domains)\n");
+    else if (errno == ENOSYS)
+        fprintf(stderr, "hako: not running on a hypervisor\n");
     else
         fprintf(stderr, "hako: %s: %s\n", what, strerror(errno));
     return EXIT_FAIL;
@@ -113,6 +131,12 @@ static const char *state_of(const struct hako_domctl_info *info)
     return info->state < 4 ? state_names[info->state] : "?";
 }
 
+/* The mode word for a hako_domctl_info.mode value. */
+static const char *mode_name(uint32_t mode)
+{
+    return mode == HAKO_DOMMODE_PV ? "pv" : mode == HAKO_DOMMODE_TRAP ? "trap" : "?";
+}
+
 static int cmd_list(int argc, char **argv)
 {
     (void)argv;
@@ -122,7 +146,8 @@ static int cmd_list(int argc, char **argv)
     long d = hos_domctl(HAKO_DOMCTL_NEXT, 0, 0);
     if (d < 0 && errno != ESRCH)
         return fail_errno("list");
-    printf("%-4s %-24s %-9s %8s %10s\n", "ID", "Name", "State", "Mem(MiB)", "Time(s)");
+    printf("%-4s %-24s %-9s %8s %10s %-4s\n", "ID", "Name", "State", "Mem(MiB)", "Time(s)",
+           "Mode");
     for (; d >= 0; d = hos_domctl(HAKO_DOMCTL_NEXT, (uint64_t)d + 1, 0)) {
         if (getinfo((unsigned)d, &info))
             continue;                           /* destroyed meanwhile */
@@ -130,9 +155,9 @@ static int cmd_list(int argc, char **argv)
         memcpy(name, info.name, HAKO_DOMAIN_NAME_MAX);
         name[HAKO_DOMAIN_NAME_MAX] = 0;
         uint64_t ms = info.cpu_time_ns / 1000000;
-        printf("%-4ld %-24s %-9s %8llu %6llu.%03llu", d, name, state_of(&info),
+        printf("%-4ld %-24s %-9s %8llu %6llu.%03llu %-4s", d, name, state_of(&info),
                (unsigned long long)(info.nr_pages * 4096 >> 20), (unsigned long long)(ms / 1000),
-               (unsigned long long)(ms % 1000));
+               (unsigned long long)(ms % 1000), mode_name(info.mode));
         if (info.state == HAKO_DOMSTATE_SHUTDOWN || info.state == HAKO_DOMSTATE_CRASHED)
             printf("  (code %u)", (unsigned)info.shutdown_code);
         printf("\n");
@@ -151,7 +176,8 @@ static int cmd_create(int argc, char **argv)
 {
     struct hos_domain_create req;
     memset(&req, 0, sizeof(req));
-    const char *image = NULL, *initrd = DEFAULT_INITRD, *cmdline = NULL, *v;
+    const char *image = NULL, *initrd = DEFAULT_INITRD, *cmdline = NULL, *privops = NULL, *v;
+    static char words[HAKO_CMDLINE_MAX];
     unsigned long mem = DEFAULT_MEM_MB, num;
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
@@ -180,6 +206,12 @@ static int cmd_create(int argc, char **argv)
             req.cap = (uint16_t)num;
         } else if ((v = opt(a, "cmdline"))) {
             cmdline = v;                        /* the shell already removed the quotes */
+        } else if ((v = opt(a, "privops"))) {
+            if (strcmp(v, "pv") && strcmp(v, "trap")) {
+                fprintf(stderr, "hako: bad privops=%s (pv or trap)\n", v);
+                return EXIT_USAGE;
+            }
+            privops = v;
         } else if ((v = opt(a, "initrd"))) {
             initrd = *v ? v : NULL;             /* initrd= : none */
         } else if (!strchr(a, '=') && !image) {
@@ -206,12 +238,22 @@ static int cmd_create(int argc, char **argv)
     }
     req.image_path = (uint64_t)(uintptr_t)image;
     req.initrd_path = (uint64_t)(uintptr_t)initrd;
+    if (privops) {                              /* the boot word both sides read */
+        int n = snprintf(words, sizeof(words), "privops=%s%s%s", privops, cmdline ? " " : "",
+                         cmdline ? cmdline : "");
+        if (n < 0 || (size_t)n >= sizeof(words)) {
+            fprintf(stderr, "hako: command line too long\n");
+            return EXIT_USAGE;
+        }
+        cmdline = words;
+    }
     req.cmdline = (uint64_t)(uintptr_t)cmdline;
     req.mem_pages = (uint64_t)mem << 8;         /* MiB -> 4 KiB pages */
     int id = hos_domain_create(&req);
     if (id < 0) {
         switch (errno) {
         case EPERM:
+        case ENOSYS:
             return fail_errno("create");
         case ENOEXEC:
         case EINVAL:
@@ -308,8 +350,10 @@ static int cmd_sched(int argc, char **argv)
 struct sample {
     int present;
     uint64_t cpu_ns, hypercalls, traps, events;
+    uint64_t emulated[HAKO_EMUL_KINDS];     /* trap mode, by HAKO_EMUL_* */
     char name[HAKO_DOMAIN_NAME_MAX + 1];
     uint16_t state;
+    uint32_t mode;                          /* HAKO_DOMMODE_* */
 };
 
 /* Take a sample of every domain into s[MAX_DOMS]; 0 or -1 with errno. */
@@ -331,8 +375,11 @@ static int take_sample(struct sample *s)
             x->hypercalls += info.hc_counts[i];
         for (unsigned i = 0; i < 32; i++)
             x->traps += info.traps[i];
+        for (unsigned i = 0; i < HAKO_EMUL_KINDS; i++)
+            x->emulated[i] = info.emulated[i];
         memcpy(x->name, info.name, HAKO_DOMAIN_NAME_MAX);
         x->state = info.state;
+        x->mode = info.mode;
     }
     return 0;
 }
@@ -348,6 +395,19 @@ static uint64_t now_ns(void)
 static unsigned long long rate(uint64_t delta, uint64_t dt_ns)
 {
     return dt_ns ? (unsigned long long)((unsigned __int128)delta * 1000000000u / dt_ns) : 0;
+}
+
+/* A trap-mode domain's emulations per second by kind (a before, b after, dt_ns apart; a
+ * NULL for a new domain): every kind that has ever counted, and always the refusals. */
+static void print_emulated(unsigned d, const struct sample *a, const struct sample *b,
+                           uint64_t dt)
+{
+    printf("     d%u emulated/s:", d);
+    for (unsigned k = 0; k < HAKO_EMUL_KINDS; k++)
+        if (b->emulated[k] || k == HAKO_EMUL_REFUSED)
+            printf(" %s %llu", emul_names[k],
+                   rate(b->emulated[k] - (a ? a->emulated[k] : 0), dt));
+    printf("\n");
 }
 
 static int cmd_top(int argc, char **argv)
@@ -373,20 +433,25 @@ static int cmd_top(int argc, char **argv)
         uint64_t t1 = now_ns(), dt = t1 - t0;
         printf("\033[H\033[2J");
         printf("hako top: every %lu s (^C to quit)\n", delay);
-        printf("%-4s %-20s %-9s %7s %12s %10s %10s\n", "ID", "Name", "State", "CPU%", "hcalls/s",
-               "traps/s", "events/s");
+        printf("%-4s %-20s %-9s %7s %12s %10s %10s %-4s\n", "ID", "Name", "State", "CPU%",
+               "hcalls/s", "traps/s", "events/s", "Mode");
         for (unsigned d = 0; d < MAX_DOMS; d++) {
             if (!b[d].present)
                 continue;
             int same = a[d].present && !strcmp(a[d].name, b[d].name);  /* else: a new domain */
             uint64_t cpu = same ? b[d].cpu_ns - a[d].cpu_ns : b[d].cpu_ns;
             uint64_t pm = dt ? (uint64_t)((unsigned __int128)cpu * 1000 / dt) : 0;
-            printf("%-4u %-20s %-9s %5llu.%llu %12llu %10llu %10llu\n", d, b[d].name,
+            printf("%-4u %-20s %-9s %5llu.%llu %12llu %10llu %10llu %-4s\n", d, b[d].name,
                    b[d].state < 4 ? state_names[b[d].state] : "?",
                    (unsigned long long)(pm / 10), (unsigned long long)(pm % 10),
                    rate(b[d].hypercalls - (same ? a[d].hypercalls : 0), dt),
                    rate(b[d].traps - (same ? a[d].traps : 0), dt),
-                   rate(b[d].events - (same ? a[d].events : 0), dt));
+                   rate(b[d].events - (same ? a[d].events : 0), dt), mode_name(b[d].mode));
+        }
+        for (unsigned d = 0; d < MAX_DOMS; d++) {
+            int same = a[d].present && !strcmp(a[d].name, b[d].name);
+            if (b[d].present && b[d].mode == HAKO_DOMMODE_TRAP)
+                print_emulated(d, same ? &a[d] : NULL, &b[d], dt);
         }
         fflush(stdout);
         memcpy(a, b, sizeof(a));

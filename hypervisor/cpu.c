@@ -147,6 +147,8 @@ void cpu_init(void)
     /* Mask both legacy PICs; the hypervisor polls until it drives its own timer. */
     outb(0x21, 0xFF);
     outb(0xA1, 0xFF);
+
+    cpuid_fault_probe();     /* the IDT and per-CPU area are ready for its #GP */
 }
 
 void cpu_set_kernel_stack(uint64_t top)

@@ -19,6 +19,8 @@
 #include "sched.h"
 
 static struct domain *domains[MAX_DOMAINS];
+static uint64_t domains_live;       /* bit i: domains[i] is set */
+_Static_assert(MAX_DOMAINS <= 64, "one bit per domain in domains_live");
 static uint64_t stack_slots_used; /* bit i: stack slot i in use (one slot per vCPU) */
 _Static_assert(MAX_DOMAINS * DOMAIN_MAX_VCPUS <= HV_STACK_SLOTS && HV_STACK_SLOTS <= 64,
                "every vCPU has a stack slot, one bit each");
@@ -98,6 +100,7 @@ struct domain *domain_create(uint16_t domid, const char *name, bool privileged,
     d->nr_vcpus = 1;
     vcpu_init(d, 0);
     domains[domid] = d;
+    domains_live |= 1ull << domid;
     return d;
 }
 
@@ -137,6 +140,7 @@ void domain_destroy(struct domain *d)
     pagetype_drop_foreign_held(d->domid);  /* its references on others' frames */
     pagetype_revoke_foreign(d->domid);     /* others' entries onto its frames */
     domains[d->domid] = NULL;
+    domains_live &= ~(1ull << d->domid);
     /* Every frame goes back to the pool at once, so references among them need no
      * unwinding; only the machine-to-phys entries are cleared. */
     for (uint32_t m = d->mem.head; m != FRAME_NONE; m = frame_get(_mfn(m))->next)
@@ -200,6 +204,13 @@ void pagetype_count_error(mfn_t mfn, const char *what)
 struct domain *domain_get(uint16_t domid)
 {
     return domid < MAX_DOMAINS ? domains[domid] : NULL;
+}
+
+/* The lowest-id existing domain at or above from (domains_live), or NULL. */
+struct domain *domain_next(unsigned from)
+{
+    uint64_t m = from < MAX_DOMAINS ? domains_live & (~0ull << from) : 0;
+    return m ? domains[__builtin_ctzll(m)] : NULL;
 }
 
 unsigned domain_count(void)

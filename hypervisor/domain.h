@@ -7,11 +7,13 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <hako/domctl.h>
 #include <hako/events.h>
 #include <hako/hypercall.h>
 
 #include "async.h"
 #include "frame.h"
+#include "guest_access.h"
 #include "guest_type.h"
 #include "percpu.h"
 #include "sched_policy.h"
@@ -20,7 +22,6 @@
 #define MAX_DOMAINS 64
 #define DOMAIN_NAME_MAX 32
 #define DOMAIN_MAX_VCPUS 1     /* the scheduler runs one CPU so far */
-#define EMUL_KINDS 32          /* >= X86_OP_COUNT (asserted in emulate.c) */
 
 
 enum domain_state {
@@ -73,6 +74,7 @@ struct vcpu {
                                    never trusted) */
     uint64_t cpu_time_ns;       /* CPU time used */
     uint64_t stat_tlb_flushes, stat_invlpgs, stat_cr3_loads;  /* HAKO_COUNTER_* */
+    struct guest_walk_cache fetch_walk[2];  /* recent instruction fetch walks (guest_fetch) */
     struct guest_selectors sel; /* ds es fs gs while switched out; null at creation */
     uint8_t fpu[512] __attribute__((aligned(16)));  /* fxsave area while switched out */
 };
@@ -100,8 +102,8 @@ struct domain {
     uint16_t virq_port[HAKO_NR_VIRQS];  /* port bound to each virq, 0 = none */
     uint64_t stat_events;       /* events raised on this domain */
     uint64_t stat_traps[32];    /* guest exceptions by vector */
-    uint64_t stat_emulated[EMUL_KINDS]; /* trap mode: instructions emulated, by kind
-                                           (enum x86_op; slot 0: refused) */
+    uint64_t stat_emulated[HAKO_EMUL_SLOTS]; /* trap mode: instructions emulated, by
+                                                HAKO_EMUL_* kind (0: refused) */
     const struct guest_type *type;      /* what kind of guest it runs (guest_type.h) */
     unsigned nr_vcpus;          /* vcpu[0 .. nr_vcpus) exist */
     struct vcpu vcpu[DOMAIN_MAX_VCPUS];
@@ -147,6 +149,13 @@ void domain_crash(struct domain *d, const struct cpu_regs *regs, const char *why
 
 /* The domain with this id, or NULL. */
 struct domain *domain_get(uint16_t domid);
+
+/* The existing domain with the lowest id >= from, or NULL (for_each_domain). */
+struct domain *domain_next(unsigned from);
+
+/* Every existing domain in id order; the body must not destroy d. */
+#define for_each_domain(d) \
+    for (struct domain *d = domain_next(0); d; d = domain_next(d->domid + 1u))
 
 /* Number of domains that exist (running or held). */
 unsigned domain_count(void);

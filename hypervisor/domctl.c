@@ -170,8 +170,10 @@ static long domctl_create(uint64_t arg)
 static long domctl_getinfo(uint64_t arg)
 {
     struct hako_domctl_info info;
-    /* A caller built for ABI 0.5 or earlier knows only the first 464 bytes (domctl.h). */
-    uint64_t size = current_vcpu()->dom->abi_minor >= 6 ? sizeof(info) : HAKO_DOMCTL_INFO_SIZE_V05;
+    /* A caller built for an older ABI knows only the part that ABI had (domctl.h). */
+    uint32_t minor = current_vcpu()->dom->abi_minor;
+    uint64_t size = minor >= 8 ? sizeof(info)
+                    : minor >= 6 ? HAKO_DOMCTL_INFO_SIZE_V07 : HAKO_DOMCTL_INFO_SIZE_V05;
     _Static_assert(HC_NR <= HAKO_DOMCTL_HC_SLOTS, "hc_counts has a slot for every call");
     if (arg & 7)
         return -HAKO_EINVAL;
@@ -206,6 +208,9 @@ static long domctl_getinfo(uint64_t arg)
     for (unsigned i = 0; i < 32; i++)
         info.traps[i] = d->stat_traps[i];
     memcpy(info.name, d->name, sizeof(info.name));
+    info.mode = d->type == &guest_type_trap ? HAKO_DOMMODE_TRAP : HAKO_DOMMODE_PV;
+    for (unsigned i = 0; i < HAKO_EMUL_SLOTS; i++)
+        info.emulated[i] = d->stat_emulated[i];
     return guest_copy_to(current_vcpu(), _gva(arg), &info, size);
 }
 

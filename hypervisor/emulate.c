@@ -9,6 +9,7 @@
 #include "emulate.h"
 
 #include <hako/arch-x86_64.h>
+#include <hako/domctl.h>
 #include <hako/errno.h>
 #include <hako/trapmode.h>
 
@@ -24,7 +25,28 @@
 #include "vtrap.h"
 #include "x86.h"
 
-_Static_assert(X86_OP_COUNT <= EMUL_KINDS, "a counter for every kind");
+/* The public counter kind (HAKO_EMUL_*, ABI.md 16) each emulated instruction counts as;
+ * decoded instructions that are never emulated stay 0 (they are only ever refused). */
+static const uint8_t emul_kind[X86_OP_COUNT] = {
+    [X86_OP_CLI] = HAKO_EMUL_CLI_STI,       [X86_OP_STI] = HAKO_EMUL_CLI_STI,
+    [X86_OP_HLT] = HAKO_EMUL_HLT,
+    [X86_OP_MOV_FROM_CR] = HAKO_EMUL_CR_READ, [X86_OP_MOV_TO_CR] = HAKO_EMUL_CR_WRITE,
+    [X86_OP_INVLPG] = HAKO_EMUL_INVLPG,     [X86_OP_WBINVD] = HAKO_EMUL_WBINVD,
+    [X86_OP_RDMSR] = HAKO_EMUL_MSR_READ,    [X86_OP_WRMSR] = HAKO_EMUL_MSR_WRITE,
+    [X86_OP_LGDT] = HAKO_EMUL_DESC,         [X86_OP_LIDT] = HAKO_EMUL_DESC,
+    [X86_OP_SGDT] = HAKO_EMUL_DESC,         [X86_OP_SIDT] = HAKO_EMUL_DESC,
+    [X86_OP_SMSW] = HAKO_EMUL_DESC,         [X86_OP_LMSW] = HAKO_EMUL_DESC,
+    [X86_OP_LTR] = HAKO_EMUL_DESC,          [X86_OP_STR] = HAKO_EMUL_DESC,
+    [X86_OP_LLDT] = HAKO_EMUL_DESC,
+    [X86_OP_IN] = HAKO_EMUL_PORT_IN,        [X86_OP_OUT] = HAKO_EMUL_PORT_OUT,
+    [X86_OP_MOV_STORE] = HAKO_EMUL_PTE_STORE, [X86_OP_XCHG] = HAKO_EMUL_PTE_STORE,
+    [X86_OP_CMPXCHG] = HAKO_EMUL_PTE_STORE,
+    [X86_OP_IRETQ] = HAKO_EMUL_IRET,        [X86_OP_SYSRETQ] = HAKO_EMUL_SYSRET,
+    [X86_OP_CPUID] = HAKO_EMUL_CPUID,
+};
+_Static_assert(HAKO_EMUL_KINDS <= HAKO_EMUL_SLOTS, "a counter for every kind");
+
+#define PF_ERR_P 1u     /* #PF error code: a protection violation (the page is present) */
 
 /* What emulating one instruction did. */
 enum emul_result {
@@ -87,12 +109,13 @@ static void set_reg(struct cpu_regs *regs, unsigned n, unsigned size, uint64_t v
  * page cannot be read; 0 when not even that can. */
 static size_t fetch(struct vcpu *v, uint64_t rip, uint8_t *buf)
 {
-    if (!guest_copy_from(v, buf, _gva(rip), X86_MAX_INSN_LEN))
+    size_t n = MIN((size_t)X86_MAX_INSN_LEN, PAGE_SIZE - (rip & (PAGE_SIZE - 1)));
+    if (guest_fetch(v, buf, _gva(rip), n))
+        return 0;
+    if (n < X86_MAX_INSN_LEN && rip + n != 0 &&     /* never wraps to address 0 */
+        !guest_fetch(v, buf + n, _gva(rip + n), X86_MAX_INSN_LEN - n))
         return X86_MAX_INSN_LEN;
-    size_t n = PAGE_SIZE - (rip & (PAGE_SIZE - 1));
-    if (n < X86_MAX_INSN_LEN && !guest_copy_from(v, buf, _gva(rip), n))
-        return n;
-    return 0;
+    return n;
 }
 
 /* mov from crN: the virtual values; CR3 is the kernel-mode table's machine address. */
@@ -172,7 +195,8 @@ static enum emul_result write_msr(struct vcpu *v, uint32_t msr, uint64_t val)
         return EMUL_NEXT;
     case HAKO_MSR_TSC_DEADLINE:
         v->trap.tsc_deadline = val;
-        time_set_oneshot(v, val ? MAX(time_tsc_to_ns(val), 1ull) : 0);
+        cur = val ? time_tsc_to_ns(val) : 0;        /* once: MAX evaluates twice */
+        time_set_oneshot(v, val ? MAX(cur, 1ull) : 0);
         return EMUL_NEXT;
     case HAKO_MSR_USER_ROOT:
         if (val & ~PTE_ADDR)
@@ -260,6 +284,7 @@ static enum emul_result emulate_op(struct vcpu *v, struct cpu_regs *regs, struct
         __atomic_store_n(&v->vcpu_info->evtchn_upcall_mask, 0, __ATOMIC_SEQ_CST);
         if (avail > in->len && bytes[in->len] == 0xF4) {    /* sti; hlt */
             in->len++;
+            in->op = X86_OP_HLT;                            /* counted as a hlt */
             return halt(v);
         }
         return EMUL_NEXT;       /* pending events are delivered on the way out */
@@ -320,36 +345,55 @@ static enum emul_result emulate_op(struct vcpu *v, struct cpu_regs *regs, struct
         return trapmode_iretq(v, regs) ? EMUL_JUMP : EMUL_REFUSE;
     case X86_OP_SYSRETQ:
         return trapmode_sysretq(v, regs) ? EMUL_JUMP : EMUL_REFUSE;
-    default:                    /* pushf/popf/rdtsc/cpuid/swapgs do not fault in ring 3
-                                   here; invd and the rest are refused */
+    case X86_OP_CPUID: {        /* faults only with CPUID faulting on (cpuid_fault.c) */
+        uint32_t q[4];
+        if (!cpu_has.cpuid_faulting)
+            return EMUL_REFUSE;
+        emul_cpuid((uint32_t)regs->rax, (uint32_t)regs->rcx, q);
+        set_reg(regs, 0, 4, q[0]);
+        set_reg(regs, 3, 4, q[1]);
+        set_reg(regs, 1, 4, q[2]);
+        set_reg(regs, 2, 4, q[3]);
+        return EMUL_NEXT;
+    }
+    default:                    /* pushf/popf/rdtsc/swapgs do not fault in ring 3 here;
+                                   invd and the rest are refused */
         return EMUL_REFUSE;
     }
 }
 
 bool emulate_insn(struct vcpu *v, struct cpu_regs *regs, gva_t cr2)
 {
+    bool user = v->pv.in_user;      /* user mode: only cpuid, and nothing is counted */
     uint8_t bytes[X86_MAX_INSN_LEN];
     struct x86_insn in;
+    /* A not-present #PF is never an emulated instruction's: the guest's own, uncounted. */
+    if (regs->vector == 14 && !(regs->error_code & PF_ERR_P))
+        return false;
     size_t n = fetch(v, regs->rip, bytes);
     enum emul_result r = EMUL_REFUSE;
     bool decoded = n && x86_decode(bytes, n, &in) == X86_DECODE_OK;
     if (decoded) {
         /* A ring-3 iretq can also raise #PF: QEMU's TCG reads the frame as a supervisor
          * access, which SMAP refuses on a user page (ABI.md "Trap-and-emulate mode"). */
-        if (regs->vector == 14 && in.op != X86_OP_IRETQ)
+        if (user)
+            r = in.op == X86_OP_CPUID ? emulate_op(v, regs, &in, bytes, n) : EMUL_REFUSE;
+        else if (regs->vector == 14 && in.op != X86_OP_IRETQ)
             r = emul_pt_store(v, regs, &in, cr2) ? EMUL_NEXT : EMUL_REFUSE;
         else
             r = emulate_op(v, regs, &in, bytes, n);
     }
     if (r == EMUL_REFUSE) {
-        v->dom->stat_emulated[0]++;
-        if (regs->vector == 14 && decoded && in.op == X86_OP_IRETQ) {
+        if (!user)
+            v->dom->stat_emulated[HAKO_EMUL_REFUSED]++;
+        if (!user && regs->vector == 14 && decoded && in.op == X86_OP_IRETQ) {
             regs->vector = 13;          /* a refused iretq is #GP(0), however it trapped */
             regs->error_code = 0;
         }
         return false;
     }
-    v->dom->stat_emulated[in.op]++;
+    if (!user)
+        v->dom->stat_emulated[emul_kind[in.op]]++;
     if (r == EMUL_NEXT)
         regs->rip += in.len;
     return true;

@@ -15,8 +15,9 @@
 #include "types.h"
 #include "x86_decode.h"
 
-/* Try to emulate the instruction at regs->rip of v (in guest kernel mode) that raised
- * regs->vector (#GP, #UD, or a write-protection #PF at cr2). True when it was emulated
+/* Try to emulate the instruction at regs->rip of v that raised regs->vector (#GP, #UD,
+ * or a write-protection #PF at cr2) in guest kernel mode, or a #GP in user mode (only a
+ * cpuid there is emulated, and uncounted). True when it was emulated
  * (regs advanced past it, or changed by the instruction); false to deliver the original
  * fault to the guest unchanged (a refused iretq that raised #PF becomes the #GP(0) it
  * is: regs->vector and error_code say which fault to deliver). */
@@ -37,6 +38,10 @@ bool emul_port_out(struct vcpu *v, uint16_t port, unsigned size, uint64_t val);
  * validate the new entry with mmu_update's code and apply it. False when it is not a
  * page-table store hako can prove safe. */
 bool emul_pt_store(struct vcpu *v, struct cpu_regs *regs, const struct x86_insn *insn, gva_t cr2);
+
+/* emulate_cpuid.c: the guest's view of cpuid leaf/sub (eax, ebx, ecx, edx in r[0..3]),
+ * for a trap-mode guest whose cpuid faults (ABI.md 20.4). */
+void emul_cpuid(uint32_t leaf, uint32_t sub, uint32_t r[4]);
 
 /* trapmode.c: lidt/lgdt/ltr with their operand already fetched; iretq/sysretq. False
  * when refused (the guest gets #GP). */

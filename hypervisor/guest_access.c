@@ -11,6 +11,7 @@
 #include "lib.h"
 #include "mm.h"
 #include "pagetype.h"
+#include "x86_decode.h"
 
 bool guest_range_ok(gva_t gva, uint64_t len)
 {
@@ -37,15 +38,19 @@ static uint64_t table_entry(uint64_t table_pa, unsigned idx)
 /* True when root (a CR3 value) is a validated top-level table of v's domain right now.
  * It always is for v->cr3 (the vCPU holds an L4 type reference on it); checked anyway,
  * at every walk, so that a stale root can never be walked (fail closed). */
-static bool root_validated(const struct vcpu *v, uint64_t root)
+static inline bool root_validated(const struct vcpu *v, uint64_t root)
 {
     const struct frame_info *f = frame_get(pte_mfn(root));
     return f && f->owner == v->dom->domid && pgt_level(f->type) == 4 && f->type_count != 0;
 }
 
-int guest_translate(const struct vcpu *v, gva_t gva, bool write, uint64_t *pa)
+/* guest_translate's walk for the access bits need; when rec is not NULL it also records
+ * the entries read in rec[] and how many in *levels (inlined: NULL costs nothing). */
+static inline __attribute__((always_inline)) int
+walk(const struct vcpu *v, gva_t gva, uint64_t need, uint64_t *pa, uint64_t *rec,
+     const uint64_t **rec_at, unsigned *levels)
 {
-    uint64_t va = gva_x(gva), need = PTE_P | PTE_U | (write ? PTE_W : 0);
+    uint64_t va = gva_x(gva);
     uint64_t root = v->cr3, table = root & PTE_ADDR;
     static const unsigned shift[4] = { 39, 30, 21, 12 };
     if (!guest_range_ok(gva, 1) || !root_validated(v, root))
@@ -58,17 +63,73 @@ int guest_translate(const struct vcpu *v, gva_t gva, bool write, uint64_t *pa)
          * cannot be in a validated table, so none is ever followed. */
         if (level == 1 && (e & PTE_PS))
             return -HAKO_EFAULT;
+        if (rec) {
+            rec[level] = e;
+            rec_at[level] = (const uint64_t *)phys_to_virt(table) + ((va >> shift[level]) & 511);
+        }
         uint64_t page_mask = (1ull << shift[level]) - 1;
         if (level == 3 || (level == 2 && (e & PTE_PS))) {
             uint64_t base = e & PTE_ADDR & ~page_mask;
             if (!frame_get(maddr_to_mfn(base | (va & page_mask))))
                 return -HAKO_EFAULT;
             *pa = base | (va & page_mask);
+            if (levels)
+                *levels = level + 1;
             return 0;
         }
         table = e & PTE_ADDR;
     }
     return -HAKO_EFAULT; /* not reached */
+}
+
+int guest_translate(const struct vcpu *v, gva_t gva, bool write, uint64_t *pa)
+{
+    return walk(v, gva, PTE_P | PTE_U | (write ? PTE_W : 0), pa, NULL, NULL, NULL);
+}
+
+/* True when the walk c records would read the same entries now: c's root is v->cr3 and a
+ * validated L4 of v's domain, and each entry on the path to c->va holds what c saw (so
+ * the tables, found from the root and those entries, are the ones the walk read). */
+static inline bool walk_cache_holds(const struct vcpu *v, const struct guest_walk_cache *c)
+{
+#define SAME(l) (__atomic_load_n(c->at[l], __ATOMIC_RELAXED) == c->e[l])
+    return c->root && c->root == v->cr3 && root_validated(v, c->root) && SAME(0) && SAME(1) &&
+           SAME(2) && (c->levels == 3 || SAME(3));
+#undef SAME
+}
+
+/* guest_fetch without a remembered walk for va: walk it and remember the walk as the
+ * newest (out of line, so a hit saves nothing it does not use). */
+static __attribute__((noinline)) int fetch_walk(struct vcpu *v, gva_t gva, uint64_t *pa)
+{
+    struct guest_walk_cache *c = v->fetch_walk;
+    c[1] = c[0];
+    c[0].root = 0;
+    if (walk(v, gva, PTE_P | PTE_U, pa, c[0].e, c[0].at, &c[0].levels))
+        return -HAKO_EFAULT;
+    c[0].va = gva_x(gva) & PAGE_MASK;
+    c[0].pa = *pa & PAGE_MASK;
+    c[0].root = v->cr3;
+    return 0;
+}
+
+int guest_fetch(struct vcpu *v, void *dst, gva_t gva, uint64_t len)
+{
+    uint64_t pa, va = gva_x(gva), page = va & PAGE_MASK;
+    const struct guest_walk_cache *c = v->fetch_walk;
+    if (len == 0 || len > PAGE_SIZE - (va & (PAGE_SIZE - 1)) || !guest_range_ok(gva, len))
+        return -HAKO_EFAULT;
+    if (c[0].va == page && walk_cache_holds(v, &c[0]))
+        pa = c[0].pa | (va & (PAGE_SIZE - 1));
+    else if (c[1].va == page && walk_cache_holds(v, &c[1]))
+        pa = c[1].pa | (va & (PAGE_SIZE - 1));
+    else if (fetch_walk(v, gva, &pa))
+        return -HAKO_EFAULT;
+    if (len == X86_MAX_INSN_LEN)
+        __builtin_memcpy(dst, phys_to_virt(pa), X86_MAX_INSN_LEN);    /* inline moves */
+    else
+        memcpy(dst, phys_to_virt(pa), len);
+    return 0;
 }
 
 int guest_copy_from(const struct vcpu *v, void *dst, gva_t gva, uint64_t len)

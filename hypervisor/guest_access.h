@@ -23,6 +23,24 @@
 
 struct vcpu;
 
+/* A recent walk of an instruction fetch (guest_fetch keeps the last two pages a vCPU
+ * fetched from, newest first: an instruction that crosses a page, or a loop through two
+ * pages, hits both): the root and 4 KiB page
+ * it walked, the machine page it found and the entries it read on the way (L4 first;
+ * three for a 2 MiB page). A walk is a function of the root and those entries alone, so
+ * while the root is still v->cr3 and validated and every entry still holds the value
+ * recorded, walking again would read the same entries and find the same page: checking
+ * them is the lookup, and nothing ever has to invalidate it. */
+struct guest_walk_cache {
+    uint64_t root;              /* the v->cr3 walked; 0: empty */
+    uint64_t va;                /* the page walked */
+    uint64_t pa;                /* machine address of that page */
+    uint64_t e[4];
+    const uint64_t *at[4];      /* where each entry is (direct map): a function of root
+                                   and the entries before it, so equal while they are */
+    unsigned levels;
+};
+
 /* True when [va, va+len) is a non-wrapping range wholly inside guest address space;
  * always true for len 0, which touches nothing. */
 bool guest_range_ok(gva_t va, uint64_t len);
@@ -37,6 +55,11 @@ int guest_check(const struct vcpu *v, gva_t va, uint64_t len, bool write);
 
 /* Copy len bytes from guest va into dst; 0 or -HAKO_EFAULT (dst then undefined). */
 int guest_copy_from(const struct vcpu *v, void *dst, gva_t va, uint64_t len);
+
+/* Copy len bytes (1.. the rest of va's page) from guest va into dst for an instruction
+ * fetch: guest_copy_from's checks and result, through v's guest_walk_cache for the page
+ * (which it updates); 0 or -HAKO_EFAULT. */
+int guest_fetch(struct vcpu *v, void *dst, gva_t va, uint64_t len);
 
 /* Copy len bytes from src to guest va; 0 or -HAKO_EFAULT. Checks every page before
  * writing any, so a failed copy leaves guest memory untouched. */

@@ -70,6 +70,8 @@ struct guest_type {
     void (*user_syscall)(struct vcpu *v, struct cpu_regs *regs);
     /* Set up the type-specific state of a new vCPU (NULL: nothing to do). */
     void (*vcpu_init)(struct vcpu *v);
+    /* Run with CPUID faulting on (where the CPU has it): its cpuid is emulated. */
+    bool cpuid_faulting;
 };
 
 /* The paravirtualized guest type (vtrap.c). */

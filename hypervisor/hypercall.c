@@ -43,7 +43,8 @@ long hc_version(HC_ARGS)
         info.abi_major = HAKO_ABI_MAJOR;
         info.abi_minor = HAKO_ABI_MINOR;
         info.nr_hypercalls = HC_NR;
-        info.features = cpu_has.nx ? HAKO_FEAT_NX : 0;
+        info.features = (cpu_has.nx ? HAKO_FEAT_NX : 0) |
+                        (cpu_has.cpuid_faulting ? HAKO_FEAT_CPUID_EMULATED : 0);
         snprintf(info.hv_version, sizeof(info.hv_version), "%s", HAKO_HV_VERSION);
         return guest_copy_to(current_vcpu(), _gva(arg), &info, sizeof(info));
     }

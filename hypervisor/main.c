@@ -188,7 +188,8 @@ void hv_main(uint64_t start_info_pa)
     pvh_parse(start_info_pa, &boot);
     printk("command line: \"%s\"\n", boot.cmdline);
     cpu_init();
-    printk("cpu: nx %d smep %d smap %d\n", cpu_has.nx, cpu_has.smep, cpu_has.smap);
+    printk("cpu: nx %d smep %d smap %d umip %d cpuid-faulting %d\n", cpu_has.nx, cpu_has.smep,
+           cpu_has.smap, cpu_has.umip, cpu_has.cpuid_faulting);
     memory_init();
     for (unsigned i = 0; i < boot.nr_mods; i++)
         printk("module %u: %016lx-%016lx (%lu bytes)\n", i, boot.mod[i].start, boot.mod[i].end,

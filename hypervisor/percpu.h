@@ -7,6 +7,7 @@
 #define HC_COUNT_SLOTS   32    /* hypercall numbers counted per vCPU */
 
 #ifndef __ASSEMBLER__
+#include <stdbool.h>
 #include <stdint.h>
 
 struct vcpu;
@@ -17,6 +18,7 @@ struct percpu {
     uint64_t stack_top;         /* top of the running vCPU's hypervisor stack */
     struct vcpu *current;       /* running vCPU, or NULL when idle */
     uint64_t idle_rsp;          /* saved stack pointer of the idle context */
+    bool cpuid_faulting_on;     /* CPUID faulting is on now (cpuid_fault.c) */
 };
 
 /* This CPU's per-CPU area. */

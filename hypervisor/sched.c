@@ -97,6 +97,7 @@ static void switch_state(struct vcpu *prev, struct vcpu *next)
         pagetype_tlb_flushed();
         next->stat_cr3_loads++;
         cpu_set_kernel_stack(next->stack_top);
+        cpuid_fault_set(next->dom->type->cpuid_faulting);
     } else {
         write_cr3(paging_idle_cr3());   /* idle never runs on a domain's tables */
         pagetype_tlb_flushed();
@@ -112,10 +113,7 @@ static uint64_t earliest_guest_timer(void)
         return guest_deadline;
     guest_deadlines_changed = false;
     uint64_t best = 0;
-    for (unsigned id = 0; id < MAX_DOMAINS; id++) {
-        struct domain *d = domain_get((uint16_t)id);
-        if (!d)
-            continue;
+    for_each_domain (d) {
         for_each_vcpu (d, v) {
             uint64_t cand[3] = { v->timer_deadline_ns, v->timer_period_ns ? v->timer_next_ns : 0,
                                  v->polling ? v->poll_deadline_ns : 0 };
@@ -166,9 +164,8 @@ static void run_guest_timers(uint64_t now)
 {
     guest_deadlines_changed = true;
     console_notify_dom0();
-    for (unsigned id = 0; id < MAX_DOMAINS; id++) {
-        struct domain *d = domain_get((uint16_t)id);
-        if (!d || d->state != DOMAIN_RUNNING)
+    for_each_domain (d) {
+        if (d->state != DOMAIN_RUNNING)
             continue;
         for_each_vcpu (d, v) {
             if (v->timer_deadline_ns && now >= v->timer_deadline_ns) {

@@ -29,6 +29,8 @@ void trap_entry(struct cpu_regs *regs)
         }
         return;
     }
+    if (!from_guest && cpuid_fault_fixup(regs))
+        return;                             /* the boot-time MSR probe's expected #GP */
     if (!from_guest)
         panic_with_regs(regs, "exception in the hypervisor");
     if (regs->vector == 2 || regs->vector == 8 || regs->vector == 18)

@@ -12,6 +12,7 @@
 #include <hako/traps.h>
 
 #include "console.h"
+#include "cpu.h"
 #include "emulate.h"
 #include "guest_access.h"
 #include "hypercall.h"
@@ -105,14 +106,16 @@ static bool trap_deliver(struct vcpu *v, struct cpu_regs *regs, unsigned vector,
     return true;
 }
 
-/* An exception from a trap-mode guest: the emulator first (kernel mode only), then the
- * guest's own gate; no gate stops the domain. */
+/* An exception from a trap-mode guest: the emulator first (kernel mode; in user mode
+ * only for a cpuid that CPUID faulting made #GP), then the guest's own gate; no gate
+ * stops the domain. */
 static void trap_exception(struct vcpu *v, struct cpu_regs *regs, gva_t cr2)
 {
     unsigned vector = (unsigned)regs->vector;
     v->dom->stat_traps[vector]++;
-    if (!v->pv.in_user && (vector == 6 || vector == 13 || vector == 14) &&
-        emulate_insn(v, regs, cr2))
+    bool emulable = v->pv.in_user ? vector == 13 && cpu_has.cpuid_faulting   /* cpuid */
+                                  : vector == 6 || vector == 13 || vector == 14;
+    if (emulable && emulate_insn(v, regs, cr2))
         return;
     vector = (unsigned)regs->vector;    /* the emulator may have named the fault it is */
     if (vector == 14)
@@ -159,6 +162,7 @@ const struct guest_type guest_type_trap = {
     .deliver_events = trap_deliver_events,
     .user_syscall = trap_user_syscall,
     .vcpu_init = trap_vcpu_init,
+    .cpuid_faulting = true,
 };
 
 const struct guest_type *guest_type_for_cmdline(const char *cmdline)

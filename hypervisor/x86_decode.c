@@ -246,11 +246,12 @@ static uint8_t operand_size(enum sz sz, const struct x86_insn *in)
     return w ? 8 : o ? 2 : 4;
 }
 
-// Decode bytes[0 .. len) into *out (see x86_decode.h).
-int x86_decode(const uint8_t *bytes, size_t len, struct x86_insn *out)
+// Decode bytes[0 .. len) into *out with the opcode tables (see x86_decode.h).
+int x86_decode_table(const uint8_t *bytes, size_t len, struct x86_insn *out)
 {
     struct cursor c = { .b = bytes, .len = len, .pos = 0 };
-    struct x86_insn in = {
+    struct x86_insn *in = out;      /* decoded in place: *out is unspecified on failure */
+    *in = (struct x86_insn){
         .op = X86_OP_NONE, .reg = X86_REG_NONE, .rm_reg = X86_REG_NONE,
         .mem = { .base = X86_REG_NONE, .index = X86_REG_NONE },
     };
@@ -263,10 +264,10 @@ int x86_decode(const uint8_t *bytes, size_t len, struct x86_insn *out)
         if ((r = take(&c, 1, &v)) != X86_DECODE_OK)
             return r;
         uint8_t b = (uint8_t)v;
-        if (legacy_prefix(b, &in))
-            in.rex = 0;
+        if (legacy_prefix(b, in))
+            in->rex = 0;
         else if ((b & 0xF0u) == 0x40u)
-            in.rex = b;
+            in->rex = b;
         else
             break;
     }
@@ -297,57 +298,152 @@ int x86_decode(const uint8_t *bytes, size_t len, struct x86_insn *out)
     /* Refused forms, known before the rest of the bytes are read. */
     if (d.op == X86_OP_NONE)
         return X86_DECODE_UNKNOWN;
-    if ((d.flags & F_REXW) && !(in.rex & REX_W))
+    if ((d.flags & F_REXW) && !(in->rex & REX_W))
         return X86_DECODE_UNKNOWN;
-    if ((in.prefixes & X86_PFX_LOCK) && !(d.flags & F_LOCK))
+    if ((in->prefixes & X86_PFX_LOCK) && !(d.flags & F_LOCK))
         return X86_DECODE_UNKNOWN;
     if ((d.flags & F_MEM) && mod == 3)
         return X86_DECODE_UNKNOWN;
     if ((d.flags & F_REG0) && regf != 0)
         return X86_DECODE_UNKNOWN;
-    in.op = (enum x86_op)d.op;
+    in->op = (enum x86_op)d.op;
 
     /* Operands. */
     if (d.flags & F_CR) {
-        unsigned cr = regf | ((in.rex & REX_R) ? 8u : 0u);
+        unsigned cr = regf | ((in->rex & REX_R) ? 8u : 0u);
         if (cr != 0 && cr != 2 && cr != 3 && cr != 4 && cr != 8)
             return X86_DECODE_UNKNOWN;
-        in.reg = (uint8_t)cr;
-        in.rm_reg = (uint8_t)((modrm & 7u) | ((in.rex & REX_B) ? 8u : 0u));
+        in->reg = (uint8_t)cr;
+        in->rm_reg = (uint8_t)((modrm & 7u) | ((in->rex & REX_B) ? 8u : 0u));
     } else {
         if (d.flags & F_REG)
-            in.reg = (uint8_t)(regf | ((in.rex & REX_R) ? 8u : 0u));
+            in->reg = (uint8_t)(regf | ((in->rex & REX_R) ? 8u : 0u));
         if ((d.flags & F_RM) && mod == 3)
-            in.rm_reg = (uint8_t)((modrm & 7u) | ((in.rex & REX_B) ? 8u : 0u));
+            in->rm_reg = (uint8_t)((modrm & 7u) | ((in->rex & REX_B) ? 8u : 0u));
         else if (d.flags & F_RM) {
-            if ((r = decode_mem(&c, (uint8_t)modrm, &in)) != X86_DECODE_OK)
+            if ((r = decode_mem(&c, (uint8_t)modrm, in)) != X86_DECODE_OK)
                 return r;
         }
     }
-    in.opsize = operand_size((enum sz)d.sz, &in);
+    in->opsize = operand_size((enum sz)d.sz, in);
 
     /* Immediate. */
     if (d.flags & F_IMM8) {
         if ((r = take(&c, 1, &v)) != X86_DECODE_OK)
             return r;
-        in.has_imm = 1;
-        in.imm = v;
+        in->has_imm = 1;
+        in->imm = v;
     } else if (d.flags & F_IMMZ) {
-        if (in.opsize == 2) {
+        if (in->opsize == 2) {
             if ((r = take(&c, 2, &v)) != X86_DECODE_OK)
                 return r;
-            in.imm = (uint64_t)(int64_t)(int16_t)(uint16_t)v;
+            in->imm = (uint64_t)(int64_t)(int16_t)(uint16_t)v;
         } else {
             if ((r = take(&c, 4, &v)) != X86_DECODE_OK)
                 return r;
-            in.imm = (uint64_t)(int64_t)(int32_t)v;
+            in->imm = (uint64_t)(int64_t)(int32_t)v;
         }
-        in.has_imm = 1;
+        in->has_imm = 1;
     }
 
-    in.len = (uint8_t)c.pos;
-    *out = in;
+    in->len = (uint8_t)c.pos;
     return X86_DECODE_OK;
+}
+
+
+// The fast path of x86_decode: a prefix-free instruction the emulator sees most (at most
+// one REX byte, then cli, sti, hlt, pushf, popf, iretq, mov/xchg to memory, a no-operand
+// 0F op, mov cr or invlpg), decoded straight into *out exactly as x86_decode_table would;
+// X86_DECODE_SLOW for anything else (and for every form it would refuse or truncate).
+int x86_decode_fast(const uint8_t *bytes, size_t len, struct x86_insn *out)
+{
+    size_t p = 0;
+    uint8_t rex = 0;
+    if (len == 0)
+        return X86_DECODE_SLOW;
+    if ((bytes[0] & 0xF0u) == 0x40u) {
+        rex = bytes[0];
+        p = 1;
+    }
+    if (p >= len)
+        return X86_DECODE_SLOW;
+    *out = (struct x86_insn){
+        .op = X86_OP_NONE, .rex = rex, .opsize = (rex & REX_W) ? 8 : 4,
+        .reg = X86_REG_NONE, .rm_reg = X86_REG_NONE,
+        .mem = { .base = X86_REG_NONE, .index = X86_REG_NONE },
+    };
+    uint8_t op = bytes[p++], modrm;
+    switch (op) {
+    case 0xFA: out->op = X86_OP_CLI; break;
+    case 0xFB: out->op = X86_OP_STI; break;
+    case 0xF4: out->op = X86_OP_HLT; break;
+    case 0x9C: out->op = X86_OP_PUSHF; out->opsize = 8; break;
+    case 0x9D: out->op = X86_OP_POPF; out->opsize = 8; break;
+    case 0xCF:
+        if (!(rex & REX_W))
+            return X86_DECODE_SLOW;
+        out->op = X86_OP_IRETQ;
+        break;
+    case 0x89:
+    case 0x87:
+        if (p >= len || (bytes[p] >> 6) == 3)
+            return X86_DECODE_SLOW;
+        modrm = bytes[p++];
+        out->op = op == 0x89 ? X86_OP_MOV_STORE : X86_OP_XCHG;
+        out->reg = (uint8_t)(((modrm >> 3) & 7u) | ((rex & REX_R) ? 8u : 0u));
+        goto mem;
+    case 0x0F:
+        if (p >= len)
+            return X86_DECODE_SLOW;
+        op = bytes[p++];
+        switch (op) {
+        case 0x08: out->op = X86_OP_INVD; break;
+        case 0x09: out->op = X86_OP_WBINVD; break;
+        case 0x30: out->op = X86_OP_WRMSR; break;
+        case 0x31: out->op = X86_OP_RDTSC; break;
+        case 0x32: out->op = X86_OP_RDMSR; break;
+        case 0xA2: out->op = X86_OP_CPUID; break;
+        case 0x07:
+            if (!(rex & REX_W))
+                return X86_DECODE_SLOW;
+            out->op = X86_OP_SYSRETQ;
+            break;
+        case 0x20:
+        case 0x22: {
+            if (p >= len)
+                return X86_DECODE_SLOW;
+            modrm = bytes[p++];
+            unsigned cr = ((modrm >> 3) & 7u) | ((rex & REX_R) ? 8u : 0u);
+            if (cr != 0 && cr != 2 && cr != 3 && cr != 4 && cr != 8)
+                return X86_DECODE_SLOW;
+            out->op = op == 0x20 ? X86_OP_MOV_FROM_CR : X86_OP_MOV_TO_CR;
+            out->opsize = 8;
+            out->reg = (uint8_t)cr;
+            out->rm_reg = (uint8_t)((modrm & 7u) | ((rex & REX_B) ? 8u : 0u));
+            break;
+        }
+        case 0x01:              /* only invlpg: 0F 01 /7 with a memory operand */
+            if (p >= len || (bytes[p] >> 6) == 3 || ((bytes[p] >> 3) & 7u) != 7)
+                return X86_DECODE_SLOW;
+            modrm = bytes[p++];
+            out->op = X86_OP_INVLPG;
+            goto mem;
+        default:
+            return X86_DECODE_SLOW;
+        }
+        break;
+    default:
+        return X86_DECODE_SLOW;
+    }
+    out->len = (uint8_t)p;
+    return X86_DECODE_OK;
+mem: {
+        struct cursor c = { .b = bytes, .len = len, .pos = p };
+        if (decode_mem(&c, modrm, out) != X86_DECODE_OK)
+            return X86_DECODE_SLOW;
+        out->len = (uint8_t)c.pos;
+        return X86_DECODE_OK;
+    }
 }
 
 // The name of op, or "?" when op is not a known instruction.

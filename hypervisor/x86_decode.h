@@ -98,9 +98,21 @@ struct x86_insn {
 #define X86_DECODE_TRUNCATED (-2) /* needs more bytes than len gave (len < 15) */
 #define X86_DECODE_TOO_LONG (-3)  /* would be longer than 15 bytes */
 
+/* x86_decode's two halves, for the tests that prove they agree: the fast path for the
+ * common prefix-free forms returns X86_DECODE_OK with *out exactly as the table decoder
+ * fills it, or X86_DECODE_SLOW (nothing decided) for everything else; the table decoder
+ * decodes everything. x86_decode is the fast path, then the tables when it declines. */
+#define X86_DECODE_SLOW 1
+int x86_decode_fast(const uint8_t *bytes, size_t len, struct x86_insn *out);
+int x86_decode_table(const uint8_t *bytes, size_t len, struct x86_insn *out);
+
 /* Decode the instruction at bytes[0 .. len) (len may exceed 15; only 15 are read).
  * Fills *out on X86_DECODE_OK; on anything else *out is unspecified. */
-int x86_decode(const uint8_t *bytes, size_t len, struct x86_insn *out);
+static inline int x86_decode(const uint8_t *bytes, size_t len, struct x86_insn *out)
+{
+    int r = x86_decode_fast(bytes, len, out);
+    return r == X86_DECODE_SLOW ? x86_decode_table(bytes, len, out) : r;
+}
 
 /* A name for op ("cli", "mov-to-cr", ...), for counters and logs. */
 const char *x86_op_name(enum x86_op op);

@@ -46,8 +46,9 @@ static void note_first_prompt(void)
         return;
     uint32_t lo, hi;
     __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
-    kprintf("ready for input: rdtsc %lu, %lu ms since the hypervisor started\n",
-            ((uint64_t)hi << 32) | lo, ktime_ns() / 1000000);
+    kprintf("ready for input: rdtsc %lu, %lu ms since the %s started\n",
+            ((uint64_t)hi << 32) | lo, ktime_ns() / 1000000,
+            privops->on_hypervisor ? "hypervisor" : "machine");
 }
 
 /* The open file behind fd, or NULL. */

@@ -26,13 +26,43 @@
  * bytes (the fields up to _reserved, the ABI 0.4 layout) for a kernel built for 0.4. */
 #define HAKO_DOMCTL_CREATE_SIZE_V04 88u
 
-/* Size of struct hako_domctl_info that GETINFO writes: the whole structure (720 bytes)
- * for a caller whose kernel's ABI note says 0.6 or later; only the first 464 bytes (the
- * ABI 0.5 layout, without hc_counts) for a kernel built for 0.5 or earlier. */
+/* Size of struct hako_domctl_info that GETINFO writes: the whole structure (920 bytes)
+ * for a caller whose kernel's ABI note says 0.8 or later; HAKO_DOMCTL_INFO_SIZE_V07 for
+ * 0.6 and 0.7; only the first 464 bytes (the ABI 0.5 layout, without hc_counts) for a
+ * kernel built for 0.5 or earlier. */
 #define HAKO_DOMCTL_INFO_SIZE_V05 464u
+/* Size of struct hako_domctl_info for a caller built for ABI 0.6 or 0.7: the first 720
+ * bytes (up to hc_counts), without mode and emulated (ABI 0.8, 920 bytes in all). */
+#define HAKO_DOMCTL_INFO_SIZE_V07 720u
 /* Hypercall numbers hako_domctl_info.hc_counts has a slot for (every number a minor of
  * this major may define). */
 #define HAKO_DOMCTL_HC_SLOTS 32
+
+/* hako_domctl_info.mode: how the domain's kernel asks for privileged work. */
+#define HAKO_DOMMODE_PV    0    /* hypercalls (the paravirtual interface) */
+#define HAKO_DOMMODE_TRAP  1    /* trap-and-emulate (privops=trap, ABI.md 20) */
+
+/* hako_domctl_info.emulated[]: a trap-mode domain's instructions, by kind, that the
+ * hypervisor emulated, and (slot HAKO_EMUL_REFUSED) the ones it refused. A PV domain's
+ * read 0. Numbers are stable; a later minor may add kinds up to HAKO_EMUL_SLOTS - 1. */
+#define HAKO_EMUL_REFUSED    0   /* refused: the kernel got the instruction's own fault */
+#define HAKO_EMUL_CLI_STI    1   /* cli, sti */
+#define HAKO_EMUL_HLT        2   /* hlt, and sti; hlt (one step) */
+#define HAKO_EMUL_CR_READ    3   /* mov from crN */
+#define HAKO_EMUL_CR_WRITE   4   /* mov to crN */
+#define HAKO_EMUL_INVLPG     5   /* invlpg */
+#define HAKO_EMUL_WBINVD     6   /* wbinvd */
+#define HAKO_EMUL_MSR_READ   7   /* rdmsr */
+#define HAKO_EMUL_MSR_WRITE  8   /* wrmsr */
+#define HAKO_EMUL_DESC       9   /* lgdt lidt sgdt sidt ltr str lldt smsw lmsw */
+#define HAKO_EMUL_PORT_IN    10  /* in */
+#define HAKO_EMUL_PORT_OUT   11  /* out */
+#define HAKO_EMUL_PTE_STORE  12  /* mov, xchg, cmpxchg into a page table */
+#define HAKO_EMUL_IRET       13  /* iretq */
+#define HAKO_EMUL_SYSRET     14  /* sysretq */
+#define HAKO_EMUL_CPUID      15  /* cpuid (only where CPUID faulting is used, ABI.md 20.4) */
+#define HAKO_EMUL_KINDS      16  /* kinds this minor defines: 0 .. HAKO_EMUL_KINDS - 1 */
+#define HAKO_EMUL_SLOTS      24  /* slots emulated[] has (every kind a minor may define) */
 
 /* hako_domctl_info.state */
 #define HAKO_DOMSTATE_RUNNING   0   /* may run (running, runnable or blocked) */
@@ -94,10 +124,19 @@ struct hako_domctl_info {
     char     name[HAKO_DOMAIN_NAME_MAX]; /* OUT */
     /* ---- ABI 0.6 (written only for callers built for 0.6 or later) ---- */
     uint64_t hc_counts[HAKO_DOMCTL_HC_SLOTS]; /* OUT: hypercalls made, by number (all) */
+    /* ---- ABI 0.8 (written only for callers built for 0.8 or later) ---- */
+    uint32_t mode;          /* OUT: HAKO_DOMMODE_* */
+    uint32_t _pad1;         /* OUT: zero */
+    uint64_t emulated[HAKO_EMUL_SLOTS]; /* OUT: trap mode: instructions, by HAKO_EMUL_* */
 };
 HAKO_STATIC_ASSERT(HAKO_OFFSETOF(struct hako_domctl_info, hc_counts) ==
                    HAKO_DOMCTL_INFO_SIZE_V05, "info hc_counts offset");
-HAKO_STATIC_ASSERT(sizeof(struct hako_domctl_info) == 720, "hako_domctl_info size");
+HAKO_STATIC_ASSERT(HAKO_OFFSETOF(struct hako_domctl_info, mode) ==
+                   HAKO_DOMCTL_INFO_SIZE_V07, "info mode offset");
+HAKO_STATIC_ASSERT(HAKO_OFFSETOF(struct hako_domctl_info, emulated) == 728,
+                   "info emulated offset");
+HAKO_STATIC_ASSERT(HAKO_EMUL_KINDS <= HAKO_EMUL_SLOTS, "a slot for every kind");
+HAKO_STATIC_ASSERT(sizeof(struct hako_domctl_info) == 920, "hako_domctl_info size");
 HAKO_STATIC_ASSERT(HAKO_ALIGNOF(struct hako_domctl_info) == 8, "hako_domctl_info align");
 
 struct hako_domctl_sched {

@@ -59,6 +59,9 @@
 
 /* Feature bits in hako_version_info.features. */
 #define HAKO_FEAT_NX         (1ULL << 0)  /* bit 63 (no-execute) in guest PTEs is honoured */
+#define HAKO_FEAT_CPUID_EMULATED (1ULL << 1) /* 0.8: a trap-mode domain's cpuid is trapped
+                                               (CPUID faulting) and answered with hako's
+                                               view (ABI.md 20.4); clear: it runs natively */
 
 #ifndef __ASSEMBLER__
 struct hako_version_info {

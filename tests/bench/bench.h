@@ -26,4 +26,16 @@ static inline void report(const char *metric, uint64_t total, uint64_t ops, uint
             milli % 1000, syscalls, ops, flushes, ops, cr3, ops);
 }
 
+/* report() with a fourth transition count, exceptions (and their iret) per op:
+ * "BENCH <metric> <total/ops> per-op <syscalls>/<ops> <flushes>/<ops> <cr3>/<ops>
+ * <exceptions>/<ops>". */
+static inline void report_exc(const char *metric, uint64_t total, uint64_t ops,
+                              uint64_t syscalls, uint64_t flushes, uint64_t cr3,
+                              uint64_t exceptions)
+{
+    uint64_t milli = total * 1000 / ops;
+    kprintf("BENCH %s %lu.%03lu per-op %lu/%lu %lu/%lu %lu/%lu %lu/%lu\n", metric,
+            milli / 1000, milli % 1000, syscalls, ops, flushes, ops, cr3, ops, exceptions, ops);
+}
+
 #endif /* BENCH_H */

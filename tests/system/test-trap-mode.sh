@@ -30,7 +30,8 @@ expect_no_output "trap-mode kernel never faults" 'kernel exception|crashed'
 # ---- a trap-mode and a PV domU side by side, from a dom0 of each kind ------------------
 # ^] (0x1d) detaches; what a domU answered shows on the next attach (its ring keeps it).
 for dom0_mode in trap pv; do
-  { printf 'hako create name=tdom cmdline=privops=trap\nhako create name=pdom\nsleep 3\nhako list\n'
+  { printf 'hako create name=tdom privops=trap\nhako create name=pdom\nsleep 3\nhako list\nhako top -n 1\n'
+    printf 'hako create privops=native\necho badmode $?\n'
     printf 'hako console tdom\necho hello-from-tdom\n\035hako console pdom\necho hello-from-pdom\n\035'
     printf 'sleep 2\nhako console tdom\n\035hako console pdom\n\035'
     printf 'hako destroy tdom\nhako destroy pdom\npoweroff\n'; } > "$OUT.in"
@@ -42,8 +43,13 @@ for dom0_mode in trap pv; do
     '^\(d2\) hako PV guest kernel, ABI [0-9.]+, privileged operations: pv$' \
     '^\(d1\) boot checks: [0-9]+ run, 0 failed' '^\(d2\) boot checks: [0-9]+ run, 0 failed'
   expect_output "$dom0_mode dom0: both domUs' shells answer" '^hello-from-tdom' '^hello-from-pdom'
-  expect_output "$dom0_mode dom0: both domUs listed and destroyed" '^1 +tdom +running' \
-    '^2 +pdom +running' '\(hv\) d1 \(tdom\) destroyed' '\(hv\) d2 \(pdom\) destroyed'
+  expect_output "$dom0_mode dom0: both domUs listed with their mode, and destroyed" \
+    '^1 +tdom +running .* trap *$' '^2 +pdom +running .* pv *$' \
+    '\(hv\) d1 \(tdom\) destroyed' '\(hv\) d2 \(pdom\) destroyed'
+  expect_output "$dom0_mode dom0: hako top shows the trap-mode domU's emulated instructions" \
+    'emulated/s'
+  expect_output "$dom0_mode dom0: hako create privops=native is a usage error" \
+    'hako: bad privops=native \(pv or trap\)' 'badmode 2'
   line=$(grep -aE '^\(hv\) all domains destroyed' "$OUT")
   [ -n "$line" ] && echo "$line" | grep -qE '; ([0-9]+) frames free \(\1 before'
   result $(( $? == 0 )) "$dom0_mode dom0: every hypervisor frame returns ($line)"

@@ -481,6 +481,118 @@ TEST(test_copy_len_zero_succeeds_without_access)
     assert_string_equal(buf, "abc");
 }
 
+/* ---- guest_fetch: the remembered walks are never stale ---- */
+
+static int fetch1(uint64_t va, uint8_t *b) { return guest_fetch(&vc, b, _gva(va), 1); }
+
+/* A fetch sees what a fresh walk would, however the tables changed since the last one:
+ * each entry of the path changed in turn (another frame, a missing bit, a large page),
+ * with the same address fetched before and after. */
+TEST(test_fetch_follows_every_table_change)
+{
+    uint8_t b[16];
+    map(KERN_VA, DATA, RO);
+    page(DATA)[0x10] = 0xFA;
+    page(DATA + 1)[0x10] = 0xFB;
+    for (unsigned level = 0; level < 4; level++) {
+        assert_int_equal(fetch1(KERN_VA + 0x10, b), 0);
+        assert_int_equal(b[0], 0xFA);
+        assert_int_equal(fetch1(KERN_VA + 0x10, b), 0);             /* remembered */
+        assert_int_equal(b[0], 0xFA);
+        uint64_t *e = entry(KERN_VA, level), saved = *e;
+        *e &= ~PTE_U;                                                 /* a bit goes */
+        assert_int_equal(fetch1(KERN_VA + 0x10, b), -HAKO_EFAULT);
+        *e = saved & ~PTE_P;
+        assert_int_equal(fetch1(KERN_VA + 0x10, b), -HAKO_EFAULT);
+        *e = saved;
+        assert_int_equal(fetch1(KERN_VA + 0x10, b), 0);
+        assert_int_equal(b[0], 0xFA);
+    }
+    /* the leaf moves to another frame; then a table below the root is replaced by a
+     * copy that maps another frame */
+    *entry(KERN_VA, 3) = ((DATA + 1) << PAGE_SHIFT) | RO;
+    assert_int_equal(fetch1(KERN_VA + 0x10, b), 0);
+    assert_int_equal(b[0], 0xFB);
+    uint64_t l1 = (*entry(KERN_VA, 2) & PTE_ADDR) >> PAGE_SHIFT, copy = alloc_table();
+    memcpy(table_of(copy), table_of(l1), PAGE_SIZE);
+    table_of(copy)[(KERN_VA >> 12) & 511] = (DATA << PAGE_SHIFT) | RO;
+    *entry(KERN_VA, 2) = (copy << PAGE_SHIFT) | USR;
+    assert_int_equal(fetch1(KERN_VA + 0x10, b), 0);
+    assert_int_equal(b[0], 0xFA);
+    /* the L2 entry becomes a 2 MiB page (at pa 2 MiB), then goes back */
+    uint64_t l2e = *entry(KERN_VA, 2);
+    *entry(KERN_VA, 2) = 0x200000ull | RO | PTE_PS;
+    ram[0x200010] = 0xF4;
+    assert_int_equal(fetch1(KERN_VA + 0x10, b), 0);
+    assert_int_equal(b[0], 0xF4);
+    assert_int_equal(fetch1(KERN_VA + 0x10, b), 0);
+    assert_int_equal(b[0], 0xF4);
+    *entry(KERN_VA, 2) = l2e;
+    assert_int_equal(fetch1(KERN_VA + 0x10, b), 0);
+    assert_int_equal(b[0], 0xFA);
+}
+
+/* The root is checked at every fetch: another root, or the same one no longer a validated
+ * L4 of the domain, is never answered from a remembered walk. */
+TEST(test_fetch_checks_the_root_every_time)
+{
+    uint8_t b[1];
+    uint64_t root = (vc.cr3 & PTE_ADDR) >> PAGE_SHIFT, old_cr3 = vc.cr3;
+    map(LOW_VA, DATA, RO);
+    page(DATA)[0] = 0x11;
+    assert_int_equal(fetch1(LOW_VA, b), 0);
+    ftab[root].type_count = 0;                                   /* devalidated */
+    assert_int_equal(fetch1(LOW_VA, b), -HAKO_EFAULT);
+    ftab[root].type_count = 1;
+    ftab[root].owner = DOMID + 1;                                /* another domain's */
+    assert_int_equal(fetch1(LOW_VA, b), -HAKO_EFAULT);
+    ftab[root].owner = DOMID;
+    assert_int_equal(fetch1(LOW_VA, b), 0);
+    uint64_t new_root = alloc_table();
+    make_root(new_root);
+    vc.cr3 = new_root << PAGE_SHIFT;
+    assert_int_equal(fetch1(LOW_VA, b), -HAKO_EFAULT);           /* not mapped there */
+    map(LOW_VA, DATA + 1, RO);
+    page(DATA + 1)[0] = 0x22;
+    assert_int_equal(fetch1(LOW_VA, b), 0);
+    assert_int_equal(b[0], 0x22);
+    vc.cr3 = old_cr3;
+    assert_int_equal(fetch1(LOW_VA, b), 0);
+    assert_int_equal(b[0], 0x11);
+}
+
+/* Ranges: one page at most, never empty, only guest addresses; two pages fetched in
+ * turn (an instruction across a page boundary) are both right. */
+TEST(test_fetch_ranges_and_two_pages)
+{
+    uint8_t b[15];
+    map(LOW_VA, DATA, RO);
+    map(LOW_VA + PAGE_SIZE, DATA + 1, RO);
+    for (unsigned i = 0; i < 15; i++) {
+        page(DATA)[PAGE_SIZE - 15 + i] = (uint8_t)i;
+        page(DATA + 1)[i] = (uint8_t)(0x80 + i);
+    }
+    assert_int_equal(guest_fetch(&vc, b, _gva(LOW_VA), 0), -HAKO_EFAULT);
+    assert_int_equal(guest_fetch(&vc, b, _gva(LOW_VA + PAGE_SIZE - 7), 15), -HAKO_EFAULT);
+    assert_int_equal(guest_fetch(&vc, b, _gva(HAKO_LOWER_HALF_END), 1), -HAKO_EFAULT);
+    assert_int_equal(guest_fetch(&vc, b, _gva(0xFFFF800000000000ull), 1), -HAKO_EFAULT);
+    for (unsigned round = 0; round < 3; round++) {
+        assert_int_equal(guest_fetch(&vc, b, _gva(LOW_VA + PAGE_SIZE - 15), 15), 0);
+        for (unsigned i = 0; i < 15; i++)
+            assert_int_equal(b[i], i);
+        assert_int_equal(guest_fetch(&vc, b, _gva(LOW_VA + PAGE_SIZE), 15), 0);
+        for (unsigned i = 0; i < 15; i++)
+            assert_int_equal(b[i], 0x80 + i);
+    }
+    map(LOW_VA + PAGE_SIZE, DATA + 2, RO | PTE_W);               /* remapped meanwhile */
+    page(DATA + 2)[0] = 0x33;
+    assert_int_equal(guest_fetch(&vc, b, _gva(LOW_VA + PAGE_SIZE), 1), 0);
+    assert_int_equal(b[0], 0x33);
+    map(LOW_VA + PAGE_SIZE, DATA + 2, PTE_P);                    /* supervisor only */
+    assert_int_equal(guest_fetch(&vc, b, _gva(LOW_VA + PAGE_SIZE), 1), -HAKO_EFAULT);
+    assert_int_equal(guest_fetch(&vc, b, _gva(LOW_VA + PAGE_SIZE - 15), 15), 0);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -509,6 +621,9 @@ int main(void)
         T(test_copy_at_top_of_address_space),
         T(test_copy_bad_pointers_touch_nothing),
         T(test_copy_len_zero_succeeds_without_access),
+        T(test_fetch_follows_every_table_change),
+        T(test_fetch_checks_the_root_every_time),
+        T(test_fetch_ranges_and_two_pages),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

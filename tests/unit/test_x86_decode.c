@@ -6,6 +6,7 @@
  * field (the struct has padding).
  */
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
@@ -948,6 +949,86 @@ static void test_random_corpus(void **state)
         assert_true(counts[i] > 100);
 }
 
+
+/* ---- the fast path agrees with the tables ---- */
+
+/* x86_decode_fast on bytes[0 .. len) either declines or gives exactly what the table
+ * decoder gives, and x86_decode always gives what the tables give; 1 when it decoded. */
+static int check_fast(const uint8_t *bytes, size_t len)
+{
+    struct x86_insn fast, table, whole;
+    uint8_t *copy = malloc(len ? len : 1);
+    assert_true(copy != NULL);
+    memcpy(copy, bytes, len);
+    int rf = x86_decode_fast(copy, len, &fast);
+    int rt = x86_decode_table(copy, len, &table);
+    int rw = x86_decode(copy, len, &whole);
+    free(copy);
+    if ((rf != X86_DECODE_SLOW && rf != X86_DECODE_OK) || rw != rt ||
+        (rf == X86_DECODE_OK && (rt != X86_DECODE_OK || !insn_eq(&fast, &table))) ||
+        (rt == X86_DECODE_OK && !insn_eq(&whole, &table))) {
+        fprintf(stderr, "fast %d, table %d, x86_decode %d\n", rf, rt, rw);
+        print_bytes(bytes, len);
+        if (rf == X86_DECODE_OK)
+            print_insn("fast ", &fast);
+        if (rt == X86_DECODE_OK)
+            print_insn("table", &table);
+        fail();
+    }
+    return rf == X86_DECODE_OK;
+}
+
+static void test_fast_path(void **state)
+{
+    (void)state;
+    uint8_t b[X86_MAX_INSN_LEN];
+    unsigned fast = 0;
+    /* Every string of up to 3 bytes the fast path can start on (any first byte; any
+     * second and third after 0F or a REX byte), alone and with random bytes after it
+     * (enough for any displacement), at every length up to 15. */
+    for (unsigned b0 = 0; b0 < 256; b0++) {
+        bool deep = b0 == 0x0F || (b0 & 0xF0) == 0x40;
+        for (unsigned b1 = 0; b1 < 256; b1++) {
+            for (unsigned b2 = 0; b2 < (deep ? 256u : 1u); b2++) {
+                b[0] = (uint8_t)b0, b[1] = (uint8_t)b1, b[2] = (uint8_t)b2;
+                for (size_t i = 3; i < sizeof(b); i++)
+                    b[i] = (uint8_t)(xorshift64() >> 32);
+                if (b1 == 0 && b2 == 0)
+                    fast += (unsigned)check_fast(b, 1);
+                if (b2 == 0 && !deep)
+                    fast += (unsigned)check_fast(b, 2);
+                if (deep) {
+                    fast += (unsigned)check_fast(b, 2);
+                    fast += (unsigned)check_fast(b, 3);
+                    /* a REX 0F op modrm string needs a fourth byte */
+                    fast += (unsigned)check_fast(b, 4 + (size_t)(xorshift64() % 12));
+                }
+                fast += (unsigned)check_fast(b, sizeof(b));
+            }
+        }
+    }
+    /* The random corpus of test_random_corpus, every string at every length. */
+    uint8_t tmp[20];
+    for (unsigned iter = 0; iter < 300000; iter++) {
+        size_t n = (size_t)(xorshift64() % 21);
+        random_string(tmp, n, iter % 4);
+        for (size_t l = 0; l <= n; l++)
+            fast += (unsigned)check_fast(tmp, l);
+    }
+    fprintf(stderr, "  fast path: %u strings decoded by it\n", fast);
+    assert_true(fast > 100000);
+    /* the forms it is for */
+    static const struct { uint8_t b[4]; size_t n; } hot[] = {
+        { { 0xFA }, 1 }, { { 0xFB }, 1 }, { { 0xF4 }, 1 }, { { 0x0F, 0x09 }, 2 },
+        { { 0x0F, 0x30 }, 2 }, { { 0x0F, 0x32 }, 2 }, { { 0x0F, 0x22, 0xD8 }, 3 },
+        { { 0x0F, 0x20, 0xD8 }, 3 }, { { 0x0F, 0x01, 0x38 }, 3 }, { { 0x48, 0xCF }, 2 },
+        { { 0x48, 0x89, 0x07 }, 3 }, { { 0x48, 0x87, 0x07 }, 3 }, { { 0x48, 0x0F, 0x07 }, 3 },
+        { { 0x44, 0x0F, 0x22, 0xC0 }, 4 },
+    };
+    for (size_t i = 0; i < sizeof(hot) / sizeof(hot[0]); i++)
+        assert_int_equal(check_fast(hot[i].b, hot[i].n), 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -971,6 +1052,7 @@ int main(void)
         T(test_every_op),
         T(test_op_names),
         T(test_random_corpus),
+        T(test_fast_path),
 #undef T
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

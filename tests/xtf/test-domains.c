@@ -226,6 +226,11 @@ static void test_errors(void)
                   info.weight == 256 && info.cap == 0 && info.nr_pages == (32 << 20) / 4096,
                   "dom0 info: state %u flags %x name %s weight %u cap %u pages %lu",
                   info.state, info.flags, info.name, info.weight, info.cap, info.nr_pages);
+    /* A PV domain: mode PV, and the trap-mode counters (ABI 0.8) all 0. */
+    int zero = info.mode == HAKO_DOMMODE_PV && info._pad1 == 0;
+    for (unsigned k = 0; k < HAKO_EMUL_SLOTS; k++)
+        zero &= info.emulated[k] == 0;
+    XTF_CHECK(zero, "dom0 (PV) info: mode %u pad %u, emulated[] all 0", info.mode, info._pad1);
 }
 
 static void test_list(void)

@@ -10,17 +10,41 @@
  *   msr       EFER/PAT/LSTAR/SFMASK/USER_ROOT read back; unknown MSRs, a changed EFER,
  *             a non-canonical LSTAR -> #GP; the TSC deadline fires the timer virq
  *   io        the UART's scratch and line-status registers; other ports, wide accesses
- *   desc      sidt/sgdt/str/smsw give back what was loaded; lidt with a bad gate, ltr of
- *             a non-TSS selector, lldt of a non-null selector -> #GP
+ *   desc      with UMIP, sidt/sgdt/str/smsw are emulated and give back what was loaded;
+ *             without it (XTF-CPUS max,-umip) they run natively and show the
+ *             hypervisor's tables, TSS and CR0, counting nothing; lidt with a bad gate,
+ *             ltr of a non-TSS selector, lldt of a non-null selector -> #GP
  *   pte       plain stores into a page table (mov, xchg, cmpxchg) map and unmap a page;
- *             a store that maps a page table writable, or a hypervisor frame, is the
+ *             a store that maps a page table writable, or a hypervisor frame (its image
+ *             at 1 MiB, its table in an L4 hypervisor slot, machine frame 1), is the
  *             guest's #PF and changes nothing
- *   decode    a 16-byte prefix run is #GP; 14 prefixes and cli (15 bytes) is emulated
+ *   decode    a 16-byte prefix run is #GP; 14 prefixes and cli (15 bytes) is emulated;
+ *             a privileged instruction (mov from cr3, out) whose bytes run from the end of
+ *             a mapped page into an unmapped one is the CPU's fetch #PF at the unmapped
+ *             page (not looked at, not counted), or where the CPU raises #GP first
+ *             (QEMU's TCG for mov from crN) a refused fetch: the #GP(0), counted as
+ *             refused; never emulated. A cli that is the last byte of such a page is
+ *             emulated (the fetch stops at the page end)
+ *   cpuid     with HAKO_FEAT_CPUID_EMULATED (CPUID faulting): each cpuid is one emulated
+ *             instruction and shows hako's view (hypervisor bit set; XSAVE, AVX, VMX,
+ *             PCID, x2APIC, PGE, APIC, MTRR, SEP, FSGSBASE, SMEP, SMAP, UMIP clear; one
+ *             CPU; leaves past the maximum and 0xD read 0); without it cpuid runs
+ *             natively (no counter moves) and the view checks are reported as skipped
+ *   sensitive the rows of ABI.md 20.4: pushf shows IF 1 with the virtual IF clear; popf
+ *             of IF 0 changes neither; mov from cs/ss shows the real selectors; sldt is
+ *             #GP with UMIP, 0 without; swapgs is #GP; rdtsc (and rdtscp where cpuid
+ *             has it) runs; an iretq to the real ring-3 selectors does not touch the
+ *             virtual IF (under TCG with SMAP it is a refused #PF instead)
+ *   counters  GETINFO of itself: mode trap, and each kind of emulated[] moves by exactly
+ *             the instructions run between two reads (refusals and the iretq of the
+ *             fault handler included); slots past HAKO_EMUL_KINDS stay 0
  * and the hypervisor's audit of the domain's frames is clean at the end.
  * XTF-ENVS: trap
+ * XTF-CPUS: max max,-umip max,-smap
  */
 #include "framework.h"
 
+#include <hako/domctl.h>
 #include <hako/events.h>
 #include <hako/trapmode.h>
 
@@ -43,6 +67,7 @@ static struct hako_vcpu_info *vcpu;
 
 static volatile int armed;
 static volatile uint64_t skip;          /* bytes to skip over the faulting instruction */
+static volatile uint64_t resume_at;     /* else, when set: where to resume instead */
 static struct hako_trap_frame seen;
 static volatile unsigned events_seen;
 
@@ -61,7 +86,8 @@ void guest_trap(struct guest_regs *g, struct hako_trap_frame *f)
     if (armed) {
         seen = *f;
         armed = 0;
-        f->rip += skip;
+        f->rip = resume_at ? resume_at : f->rip + skip;
+        resume_at = 0;
         return;
     }
     kprintf("unexpected trap: vector %lu error %lx rip %lx addr %lx\n", f->vector,
@@ -215,24 +241,59 @@ static void test_io(void)
     expect_fault("a 4-byte in from the UART", 13, 0);
 }
 
+/* GETINFO of this domain (dom0) into *info; the domctl's result. */
+static long getinfo_self(struct hako_domctl_info *info)
+{
+    memset(info, 0xA5, sizeof(*info));
+    info->domid = 0;
+    return hako_hypercall2(HAKO_HC_domctl, HAKO_DOMCTL_GETINFO, UL(info));
+}
+
+static struct hako_domctl_info info_a __attribute__((aligned(8))), info_b __attribute__((aligned(8)));
+
 static struct __attribute__((packed)) { uint16_t limit; uint64_t base; } dt;
 static struct { uint64_t lo, hi; } bad_idt[33] __attribute__((aligned(16)));
 
 /* The backend loads arch/x86/cpu.c's tables: 36 IDT gates, 10 GDT descriptors. */
+/* The CPU has UMIP (so hako sets CR4.UMIP): told apart by what sidt shows, since a
+ * cpuid view may hide the bit. Set by test_desc. */
+static int umip;
+
 static void test_desc(void)
 {
-    __asm__ volatile("sidt %0" : "=m"(dt));
-    XTF_CHECK(dt.base && dt.limit == 36 * 16 - 1, "sidt: the IDT loaded (%lx, %u)", dt.base,
-              dt.limit);
-    __asm__ volatile("sgdt %0" : "=m"(dt));
-    XTF_CHECK(dt.base && dt.limit == 10 * 8 - 1, "sgdt: the GDT loaded (%lx, %u)", dt.base,
-              dt.limit);
     uint16_t tr = 0;
-    __asm__ volatile("str %0" : "=r"(tr));
-    XTF_CHECK(tr == 0x18, "str: the TSS selector loaded (%x)", tr);
     uint64_t msw = 0;
-    __asm__ volatile("smsw %0" : "=r"(msw));
-    XTF_CHECK(msw == HAKO_TRAP_CR0, "smsw: cr0 (%lx)", msw);
+    __asm__ volatile("sidt %0" : "=m"(dt));
+    umip = !(dt.base >= HAKO_HV_VA_START && dt.base < HAKO_HV_VA_END);
+    if (umip) {
+        XTF_CHECK(dt.base && dt.limit == 36 * 16 - 1, "sidt: the IDT loaded (%lx, %u)", dt.base,
+                  dt.limit);
+        __asm__ volatile("sgdt %0" : "=m"(dt));
+        XTF_CHECK(dt.base && dt.limit == 10 * 8 - 1, "sgdt: the GDT loaded (%lx, %u)", dt.base,
+                  dt.limit);
+        __asm__ volatile("str %0" : "=r"(tr));
+        XTF_CHECK(tr == 0x18, "str: the TSS selector loaded (%x)", tr);
+        __asm__ volatile("smsw %0" : "=r"(msw));
+        XTF_CHECK(msw == HAKO_TRAP_CR0, "smsw: cr0 (%lx)", msw);
+        static volatile uint16_t msw16[2] = { 0xAAAA, 0xAAAA };
+        __asm__ volatile("smsw %0" : "=m"(msw16[0]));
+        XTF_CHECK(msw16[0] == (HAKO_TRAP_CR0 & 0xFFFF) && msw16[1] == 0xAAAA,
+                  "smsw to memory: the low 16 bits of cr0 (%x, next %x)", msw16[0], msw16[1]);
+    } else {                    /* native: the hypervisor's own, nothing emulated */
+        kprintf("note: no UMIP: sgdt/sidt/str/smsw run natively\n");
+        XTF_EXPECT_RC(getinfo_self(&info_a), 0, "GETINFO before sgdt/str/smsw");
+        __asm__ volatile("sgdt %0" : "=m"(dt));
+        XTF_CHECK(dt.base >= HAKO_HV_VA_START && dt.base < HAKO_HV_VA_END && dt.limit != 10 * 8 - 1,
+                  "no UMIP: sgdt shows the hypervisor's GDT (%lx, %u)", dt.base, dt.limit);
+        __asm__ volatile("str %0" : "=r"(tr));
+        XTF_CHECK(tr == 0x30, "no UMIP: str shows the hypervisor's TSS (%x)", tr);
+        __asm__ volatile("smsw %0" : "=r"(msw));
+        XTF_CHECK((msw & 0x1) && msw != HAKO_TRAP_CR0, "no UMIP: smsw shows the real CR0 (%lx)", msw);
+        XTF_EXPECT_RC(getinfo_self(&info_b), 0, "GETINFO after sgdt/str/smsw");
+        XTF_CHECK(info_b.emulated[HAKO_EMUL_DESC] == info_a.emulated[HAKO_EMUL_DESC],
+                  "no UMIP: nothing counted as emulated (%lu)",
+                  info_b.emulated[HAKO_EMUL_DESC] - info_a.emulated[HAKO_EMUL_DESC]);
+    }
     /* A gate with a selector other than the kernel's: refused, the old IDT stays. */
     bad_idt[13].lo = 0x00008E0000100000ull | (UL(guest_trap_entry) & 0xFFFF);
     bad_idt[13].hi = UL(guest_trap_entry) >> 32;
@@ -289,6 +350,16 @@ static void test_pte(void)
     arm(3);
     __asm__ volatile("movq %%rax, (%%rdx)" : : "a"(0x1000ull | PTE_KERNEL_RW), "d"(e) : "memory");
     expect_fault("a store mapping machine frame 1 (not ours)", 14, ~0ull);
+    arm(3);
+    __asm__ volatile("movq %%rax, (%%rdx)" : : "a"(0x100000ull | PTE_KERNEL_RO), "d"(e) : "memory");
+    expect_fault("a store mapping the hypervisor's image (machine frame 0x100)", 14, ~0ull);
+    uint64_t hv_table = ((const uint64_t *)pfn_to_va(root))[HAKO_HV_L4_FIRST];
+    XTF_CHECK(hv_table & HAKO_PTE_P, "L4 slot %u holds a hypervisor table (%lx)", HAKO_HV_L4_FIRST,
+              hv_table);
+    arm(3);
+    __asm__ volatile("movq %%rax, (%%rdx)"
+                     : : "a"((hv_table & HAKO_PTE_ADDR) | PTE_KERNEL_RO), "d"(e) : "memory");
+    expect_fault("a store mapping a hypervisor page table", 14, ~0ull);
     arm(2);     /* mov %eax, (%rdx) = 89 02 */
     __asm__ volatile("movl %%eax, (%%rdx)" : : "a"(0), "d"(e) : "memory");
     expect_fault("a 4-byte store into a page table", 14, ~0ull);
@@ -311,6 +382,257 @@ static void test_decode(void)
     XTF_CHECK(vcpu->evtchn_upcall_mask == 1, "the 15-byte cli took effect");
 }
 
+static void cpuid(uint32_t leaf, uint32_t sub, uint32_t r[4])
+{
+    __asm__ volatile("cpuid" : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3]) : "a"(leaf), "c"(sub));
+}
+
+#define BIT(n) (1u << (n))
+
+static void test_cpuid(void)
+{
+    static struct hako_version_info vi __attribute__((aligned(8)));
+    if (!XTF_EXPECT_RC(hako_hypercall2(HAKO_HC_version, HAKO_VERSION_INFO, UL(&vi)), 0, "version INFO"))
+        return;
+    int emulated = !!(vi.features & HAKO_FEAT_CPUID_EMULATED);
+    uint32_t r[4], l0[4];
+    __asm__ volatile("cli" ::: "memory");           /* nothing else counted meanwhile */
+    XTF_EXPECT_RC(getinfo_self(&info_a), 0, "GETINFO before cpuid");
+    arm(2); cpuid(0, 0, l0); expect_no_fault("cpuid leaf 0");
+    XTF_EXPECT_RC(getinfo_self(&info_b), 0, "GETINFO after cpuid");
+    uint64_t n = info_b.emulated[HAKO_EMUL_CPUID] - info_a.emulated[HAKO_EMUL_CPUID];
+    XTF_CHECK(n == (uint64_t)emulated && info_b.emulated[HAKO_EMUL_REFUSED] ==
+              info_a.emulated[HAKO_EMUL_REFUSED],
+              "cpuid counted %lu times as emulated (CPUID_EMULATED %d)", n, emulated);
+    if (!emulated) {
+        kprintf("SKIP (not a failure): no CPUID faulting here: cpuid runs natively and "
+                "hako's cpuid view is not checked\n");
+        return;
+    }
+    XTF_CHECK(l0[0] >= 1 && l0[0] <= 7, "leaf 0: max basic leaf %u (at most 7)", l0[0]);
+    cpuid(1, 0, r);
+    XTF_CHECK(r[2] & BIT(31), "leaf 1: the hypervisor bit is set (ecx %x)", r[2]);
+    uint32_t ecx_hidden = BIT(3) | BIT(5) | BIT(6) | BIT(17) | BIT(21) | BIT(26) | BIT(27) | BIT(28);
+    uint32_t edx_hidden = BIT(1) | BIT(2) | BIT(9) | BIT(11) | BIT(12) | BIT(13) | BIT(14) | BIT(7);
+    XTF_CHECK(!(r[2] & ecx_hidden), "leaf 1: no MONITOR VMX SMX PCID x2APIC XSAVE OSXSAVE AVX (ecx %x)", r[2]);
+    XTF_CHECK(!(r[3] & edx_hidden), "leaf 1: no VME DE APIC SEP MTRR PGE MCA MCE (edx %x)", r[3]);
+    XTF_CHECK((r[3] & (BIT(0) | BIT(4) | BIT(25) | BIT(26))) == (BIT(0) | BIT(4) | BIT(25) | BIT(26)),
+              "leaf 1: FPU TSC SSE SSE2 shown (edx %x)", r[3]);
+    XTF_CHECK((r[1] >> 24) == 0 && ((r[1] >> 16) & 0xFF) == 1, "leaf 1: APIC ID 0, one CPU (ebx %x)", r[1]);
+    cpuid(7, 0, r);
+    XTF_CHECK(r[0] == 0 && !(r[1] & (BIT(0) | BIT(5) | BIT(7) | BIT(10) | BIT(16) | BIT(20))) &&
+              !(r[2] & (BIT(2) | BIT(3) | BIT(16))) && r[3] == 0,
+              "leaf 7: no FSGSBASE AVX2 SMEP INVPCID AVX512 SMAP UMIP PKU LA57, edx 0 (%x %x %x %x)",
+              r[0], r[1], r[2], r[3]);
+    cpuid(0xD, 0, r);
+    XTF_CHECK(!(r[0] | r[1] | r[2] | r[3]), "leaf 0xD (XSAVE) reads 0");
+    cpuid(l0[0] + 1, 0, r);
+    XTF_CHECK(!(r[0] | r[1] | r[2] | r[3]), "the leaf past the maximum reads 0");
+    cpuid(0x80000001u, 0, r);
+    XTF_CHECK((r[3] & BIT(29)) && (r[3] & BIT(11)) && !(r[3] & BIT(26)),
+              "0x80000001: long mode and syscall, no 1 GiB pages (edx %x)", r[3]);
+    cpuid(0x40000000u, 0, r);
+    XTF_CHECK(!(r[0] | r[1] | r[2] | r[3]), "leaf 0x40000000 reads 0");
+}
+
+static void test_counters(void)
+{
+    if (!XTF_EXPECT_RC(getinfo_self(&info_a), 0, "GETINFO of itself"))
+        return;
+    XTF_CHECK(info_a.mode == HAKO_DOMMODE_TRAP && info_a._pad1 == 0, "mode %u (trap is %u), pad %u",
+              info_a.mode, HAKO_DOMMODE_TRAP, info_a._pad1);
+    XTF_CHECK(info_a.emulated[HAKO_EMUL_DESC] >= 3 && info_a.emulated[HAKO_EMUL_PORT_OUT] > 0 &&
+              info_a.emulated[HAKO_EMUL_REFUSED] > 0,
+              "the groups so far counted: desc %lu out %lu refused %lu",
+              info_a.emulated[HAKO_EMUL_DESC], info_a.emulated[HAKO_EMUL_PORT_OUT],
+              info_a.emulated[HAKO_EMUL_REFUSED]);
+    /* A leaf entry to store into: the one mapping this kernel's own data. */
+    uint64_t root = mm_kernel_root(), l1;
+    if (!XTF_CHECK(mm_table(root, UL(&seen), 1, &l1), "the L1 table of a data page"))
+        return;
+    volatile uint64_t *e = (volatile uint64_t *)pfn_to_va(l1) + mm_index(UL(&seen), 1);
+    uint64_t entry = *e, cr3 = READ_CR(3);
+    uint64_t want[HAKO_EMUL_SLOTS] = { 0 };
+    /* Events masked throughout, so nothing but what runs here is counted (no prints). */
+    __asm__ volatile("cli" ::: "memory");
+    XTF_EXPECT_RC(getinfo_self(&info_a), 0, "GETINFO before");
+    __asm__ volatile("cli; cli" ::: "memory");                        want[HAKO_EMUL_CLI_STI] += 2;
+    (void)READ_CR(0); (void)READ_CR(4);                                want[HAKO_EMUL_CR_READ] += 2;
+    WRITE_CR(3, cr3);                                                  want[HAKO_EMUL_CR_WRITE] += 1;
+    __asm__ volatile("invlpg (%0)" : : "r"(&seen) : "memory");         want[HAKO_EMUL_INVLPG] += 1;
+    __asm__ volatile("wbinvd" ::: "memory");                           want[HAKO_EMUL_WBINVD] += 1;
+    uint64_t sfmask = rdmsr(HAKO_MSR_SFMASK);                          want[HAKO_EMUL_MSR_READ] += 1;
+    wrmsr(HAKO_MSR_SFMASK, sfmask);                                    want[HAKO_EMUL_MSR_WRITE] += 1;
+    __asm__ volatile("sidt %0; sgdt %0" : "=m"(dt));                   want[HAKO_EMUL_DESC] += umip ? 2 : 0;
+    (void)inb(HAKO_TRAP_UART_BASE + 7);                                want[HAKO_EMUL_PORT_IN] += 1;
+    outb(HAKO_TRAP_UART_BASE + 7, 0x33);                               want[HAKO_EMUL_PORT_OUT] += 1;
+    __asm__ volatile("movq %%rax, (%%rdx)" : : "a"(entry), "d"(e) : "memory");
+                                                                       want[HAKO_EMUL_PTE_STORE] += 1;
+    /* A refusal: the #GP goes to guest_trap, whose return is one emulated iretq. */
+    arm(2); (void)rdmsr(0x1B); expect_fault("rdmsr APIC_BASE", 13, 0);
+    want[HAKO_EMUL_REFUSED] += 1;
+    want[HAKO_EMUL_IRET] += 1;
+    /* sti; hlt with an event pending is one hlt; the event's return another iretq. */
+    unsigned before = events_seen;
+    XTF_EXPECT_RC(HC3(debug_op, HAKO_DEBUG_RAISE_VIRQ, 0, 0), 0, "raise the debug virq");
+    __asm__ volatile("sti; hlt; cli" ::: "memory");
+    want[HAKO_EMUL_HLT] += 1;
+    want[HAKO_EMUL_IRET] += 1;
+    want[HAKO_EMUL_CLI_STI] += 1;
+    XTF_EXPECT_RC(getinfo_self(&info_b), 0, "GETINFO after");
+    XTF_CHECK(events_seen == before + 1, "the event was taken once (%u)", events_seen - before);
+    for (unsigned k = 0; k < HAKO_EMUL_SLOTS; k++) {
+        uint64_t got = info_b.emulated[k] - info_a.emulated[k];
+        XTF_CHECK(got == want[k], "emulated[%u] moved by %lu, expected %lu", k, got, want[k]);
+    }
+    for (unsigned k = HAKO_EMUL_KINDS; k < HAKO_EMUL_SLOTS; k++)
+        XTF_CHECK(info_b.emulated[k] == 0, "emulated[%u] (no such kind) is %lu", k,
+                  info_b.emulated[k]);
+}
+
+static void test_sensitive(void)
+{
+    uint64_t fl;
+    __asm__ volatile("cli" ::: "memory");
+    __asm__ volatile("pushfq; popq %0" : "=r"(fl));
+    XTF_CHECK(fl & (1u << 9), "pushf shows the real IF (1) with the virtual IF clear (%lx)", fl);
+    __asm__ volatile("sti" ::: "memory");
+    __asm__ volatile("pushq %0; popfq" : : "r"(fl & ~(1ull << 9)) : "memory", "cc");
+    __asm__ volatile("pushfq; popq %0" : "=r"(fl));
+    XTF_CHECK((fl & (1u << 9)) && vcpu->evtchn_upcall_mask == 0,
+              "popf of IF 0 changes neither IF (%lx) nor the virtual IF (mask %u)", fl,
+              vcpu->evtchn_upcall_mask);
+    __asm__ volatile("cli" ::: "memory");
+    uint16_t cs, ss;
+    __asm__ volatile("mov %%cs, %0; mov %%ss, %1" : "=r"(cs), "=r"(ss));
+    XTF_CHECK(cs == HAKO_GUEST_CS64 && ss == HAKO_GUEST_DS,
+              "mov from cs/ss shows the real selectors (%x %x)", cs, ss);
+    uint16_t ldt = 0xFFFF;
+    if (umip) {
+        arm(4); __asm__ volatile("sldt %0" : "=r"(ldt)); expect_fault("sldt with UMIP", 13, 0);
+    } else {
+        arm(4); __asm__ volatile("sldt %0" : "=r"(ldt)); expect_no_fault("sldt without UMIP");
+        XTF_CHECK(ldt == 0, "sldt without UMIP: the null LDT (%x)", ldt);
+    }
+    arm(3); __asm__ volatile("swapgs" ::: "memory"); expect_fault("swapgs", 13, 0);
+    uint32_t lo, hi, lo2, hi2, aux, r[4];
+    arm(2);
+    __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+    __asm__ volatile("rdtsc" : "=a"(lo2), "=d"(hi2));
+    expect_no_fault("rdtsc");
+    XTF_CHECK(((uint64_t)hi2 << 32 | lo2) > ((uint64_t)hi << 32 | lo), "rdtsc counts up");
+    __asm__ volatile("cpuid" : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3]) : "a"(0x80000001u), "c"(0));
+    if (r[3] & (1u << 27)) {
+        arm(3); __asm__ volatile("rdtscp" : "=a"(lo), "=d"(hi), "=c"(aux)); expect_no_fault("rdtscp");
+    }
+    __asm__ volatile("cpuid" : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3]) : "a"(7), "c"(0));
+    if (r[2] & (1u << 22)) {
+        uint64_t pid;
+        arm(4); __asm__ volatile("rdpid %0" : "=r"(pid)); expect_no_fault("rdpid");
+    } else {
+        kprintf("note: no RDPID on this CPU\n");
+    }
+    /* iretq to the real ring-3 selectors, with IF 0 in its frame: it is not emulated. */
+    XTF_EXPECT_RC(getinfo_self(&info_a), 0, "GETINFO before a native-selector iretq");
+    __asm__ volatile("sti" ::: "memory");
+    arm(2);     /* a #PF, if any, is taken at the iretq (48 CF): resume at the label after it */
+    __asm__ volatile("movq %%rsp, %%r12\n\t"
+                     "pushq %1\n\t"
+                     "pushq %%r12\n\t"
+                     "pushq $0x2\n\t"
+                     "pushq %0\n\t"
+                     "leaq 1f(%%rip), %%rax\n\t"
+                     "pushq %%rax\n\t"
+                     "iretq\n\t"
+                     "1:\n\t"
+                     "movq %%r12, %%rsp"    /* the frame's own rsp either way: back to it */
+                     : : "i"(HAKO_GUEST_CS64), "i"(HAKO_GUEST_DS) : "rax", "r12", "memory", "cc");
+    int faulted = !armed;
+    __asm__ volatile("cli" ::: "memory");
+    XTF_EXPECT_RC(getinfo_self(&info_b), 0, "GETINFO after a native-selector iretq");
+    uint64_t iret_n = info_b.emulated[HAKO_EMUL_IRET] - info_a.emulated[HAKO_EMUL_IRET];
+    kprintf("note: iretq to the real selectors %s\n", faulted ? "faulted" : "returned natively");
+    if (faulted) {              /* QEMU TCG with SMAP: the ring-3 iretq's stack read #PF,
+                                   refused and delivered as the #GP(0) it is */
+        XTF_CHECK(seen.vector == 13 && iret_n == 1 &&
+                  info_b.emulated[HAKO_EMUL_REFUSED] == info_a.emulated[HAKO_EMUL_REFUSED] + 1,
+                  "iretq to the real selectors: refused, #GP (vector %lu, iret %lu)", seen.vector,
+                  iret_n);
+    } else {
+        armed = 0;
+        XTF_CHECK(iret_n == 0, "iretq to the real selectors returns natively (%lu emulated)", iret_n);
+    }
+}
+
+/* A page of code mapped executable with nothing mapped after it. */
+static uint8_t edge_page[4096] __attribute__((aligned(4096)));
+
+/* Run the bytes at va (in the edge page's mapping) until they fault; the fault returns
+ * to after the call. */
+static void run_at(uint64_t va)
+{
+    __asm__ volatile("leaq 1f(%%rip), %%rcx\n\t"
+                     "movq %%rcx, resume_at(%%rip)\n\t"
+                     "jmp *%0\n\t"
+                     "1:"
+                     : : "r"(va) : "rax", "rcx", "rdx", "memory", "cc");
+}
+
+static void test_straddle(void)
+{
+    uint64_t root = mm_kernel_root();
+    uint64_t pfn = (UL(edge_page) - boot->virt_base) >> 12;
+    uint64_t va = boot->virt_base + (boot->nr_mapped_pages + 96) * PAGE_SIZE, end = va + PAGE_SIZE;
+    uint64_t leaf_pfn;
+    XTF_CHECK(mm_leaf(root, end, &leaf_pfn) == 0, "the page after the edge page is unmapped");
+    if (!XTF_EXPECT_RC(mm_map(root, va, pfn, PTE_USER_RX), 0, "map the edge page executable") ||
+        !XTF_EXPECT_RC(mm_flush(), 0, "mm_flush"))
+        return;
+    struct { const char *what; uint8_t bytes[2]; unsigned n; unsigned kind; } cases[] = {
+        { "mov from cr3 (0F 20 | D8)", { 0x0F, 0x20 }, 2, HAKO_EMUL_CR_READ },
+        { "out %al, $0xF8 (E6 | F8)", { 0xE6 }, 1, HAKO_EMUL_PORT_OUT },
+    };
+    for (unsigned i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        uint8_t *at = edge_page + PAGE_SIZE - cases[i].n;
+        for (unsigned k = 0; k < cases[i].n; k++)
+            at[k] = cases[i].bytes[k];
+        XTF_EXPECT_RC(getinfo_self(&info_a), 0, "GETINFO before");
+        arm(0);
+        run_at(end - cases[i].n);
+        XTF_EXPECT_RC(getinfo_self(&info_b), 0, "GETINFO after");
+        /* The CPU's fetch #PF (what hardware raises first), never looked at; or, where
+         * the CPU raises #GP before fetching the rest (QEMU's TCG for mov from crN),
+         * a fetch the emulator cannot complete: refused, the #GP(0) delivered. */
+        int pf = seen.vector == 14;
+        uint64_t refused = info_b.emulated[HAKO_EMUL_REFUSED] - info_a.emulated[HAKO_EMUL_REFUSED];
+        kprintf("note: %s across the page end: %s\n", cases[i].what,
+                pf ? "the CPU's fetch #PF" : "#GP, a refused fetch");
+        XTF_CHECK(!armed && seen.rip == end - cases[i].n &&
+                  (pf ? seen.error_code == 0x14 && seen.fault_addr == end && refused == 0
+                      : seen.vector == 13 && seen.error_code == 0 && refused == 1),
+                  "%s across the page end: vector %lu error %lx addr %lx rip %lx, %lu refused",
+                  cases[i].what, seen.vector, seen.error_code, seen.fault_addr, seen.rip, refused);
+        XTF_CHECK(info_b.emulated[cases[i].kind] == info_a.emulated[cases[i].kind],
+                  "%s across the page end: not emulated", cases[i].what);
+        armed = 0;
+        resume_at = 0;
+    }
+    /* cli as the page's last byte: fetched up to the page end and emulated; the next
+     * instruction is then the fetch #PF. */
+    edge_page[PAGE_SIZE - 1] = 0xFA;
+    __asm__ volatile("sti" ::: "memory");
+    arm(0);
+    run_at(end - 1);
+    XTF_CHECK(vcpu->evtchn_upcall_mask == 1, "cli as a page's last byte is emulated");
+    XTF_CHECK(!armed && seen.vector == 14 && seen.fault_addr == end && seen.rip == end,
+              "then the fetch #PF at the next page (vector %lu addr %lx rip %lx)", seen.vector,
+              seen.fault_addr, seen.rip);
+    armed = 0;
+    resume_at = 0;
+    XTF_EXPECT_RC(mm_unmap(root, va), 0, "unmap the edge page");
+    XTF_EXPECT_RC(mm_flush(), 0, "mm_flush");
+}
+
 void test_main(const struct hako_start_info *si)
 {
     boot = si;
@@ -331,5 +653,9 @@ void test_main(const struct hako_start_info *si)
     test_desc();
     test_pte();
     test_decode();
+    test_straddle();
+    test_counters();
+    test_sensitive();
+    test_cpuid();
     XTF_EXPECT_RC(HC3(debug_op, HAKO_DEBUG_AUDIT, 0, 0), 0, "audit of the domain's frames");
 }
