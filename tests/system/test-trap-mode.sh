@@ -39,9 +39,9 @@ for dom0_mode in trap pv; do
   rm -f "$OUT.in"
   expect_status 0 "$dom0_mode dom0 with a trap and a PV domU: poweroff exits 0"
   expect_output "$dom0_mode dom0: each domU runs its own backend" \
-    '^\(d1\) hako PV guest kernel, ABI [0-9.]+, privileged operations: trap$' \
-    '^\(d2\) hako PV guest kernel, ABI [0-9.]+, privileged operations: pv$' \
-    '^\(d1\) boot checks: [0-9]+ run, 0 failed' '^\(d2\) boot checks: [0-9]+ run, 0 failed'
+    '\(d1\) hako PV guest kernel, ABI [0-9.]+, privileged operations: trap$' \
+    '\(d2\) hako PV guest kernel, ABI [0-9.]+, privileged operations: pv$' \
+    '\(d1\) boot checks: [0-9]+ run, 0 failed' '\(d2\) boot checks: [0-9]+ run, 0 failed'
   expect_output "$dom0_mode dom0: both domUs' shells answer" '^hello-from-tdom' '^hello-from-pdom'
   expect_output "$dom0_mode dom0: both domUs listed with their mode, and destroyed" \
     '^1 +tdom +running .* trap *$' '^2 +pdom +running .* pv *$' \
