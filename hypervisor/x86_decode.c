@@ -146,8 +146,8 @@ struct cursor {
     size_t pos;
 };
 
-// Read n (1..4) little-endian bytes at the cursor into *v and advance, or return
-// TOO_LONG if they would end past byte 15, TRUNCATED if past len.
+/* Read n (1..4) little-endian bytes at the cursor into *v and advance, or return
+ * TOO_LONG if they would end past byte 15, TRUNCATED if past len. */
 static int take(struct cursor *c, size_t n, uint32_t *v)
 {
     if (c->pos + n > X86_MAX_INSN_LEN)
@@ -162,7 +162,7 @@ static int take(struct cursor *c, size_t n, uint32_t *v)
     return X86_DECODE_OK;
 }
 
-// Is b a legacy prefix? If so, record it in *in.
+/* Is b a legacy prefix? If so, record it in *in. */
 static bool legacy_prefix(uint8_t b, struct x86_insn *in)
 {
     switch (b) {
@@ -183,8 +183,8 @@ static bool legacy_prefix(uint8_t b, struct x86_insn *in)
     return true;
 }
 
-// Decode the memory operand of ModRM byte modrm (mod != 11) into in->mem, reading the
-// SIB and displacement at the cursor.
+/* Decode the memory operand of ModRM byte modrm (mod != 11) into in->mem, reading the
+ * SIB and displacement at the cursor. */
 static int decode_mem(struct cursor *c, uint8_t modrm, struct x86_insn *in)
 {
     unsigned mod = modrm >> 6, rm = modrm & 7u;
@@ -226,7 +226,7 @@ static int decode_mem(struct cursor *c, uint8_t modrm, struct x86_insn *in)
     return X86_DECODE_OK;
 }
 
-// The operand size of an instruction of class sz, given its prefixes and operand kind.
+/* The operand size of an instruction of class sz, given its prefixes and operand kind. */
 static uint8_t operand_size(enum sz sz, const struct x86_insn *in)
 {
     bool w = (in->rex & REX_W) != 0, o = (in->prefixes & X86_PFX_OPSZ) != 0;
@@ -246,7 +246,7 @@ static uint8_t operand_size(enum sz sz, const struct x86_insn *in)
     return w ? 8 : o ? 2 : 4;
 }
 
-// Decode bytes[0 .. len) into *out with the opcode tables (see x86_decode.h).
+/* Decode bytes[0 .. len) into *out with the opcode tables (see x86_decode.h). */
 int x86_decode_table(const uint8_t *bytes, size_t len, struct x86_insn *out)
 {
     struct cursor c = { .b = bytes, .len = len, .pos = 0 };
@@ -351,10 +351,10 @@ int x86_decode_table(const uint8_t *bytes, size_t len, struct x86_insn *out)
 }
 
 
-// The fast path of x86_decode: a prefix-free instruction the emulator sees most (at most
-// one REX byte, then cli, sti, hlt, pushf, popf, iretq, mov/xchg to memory, a no-operand
-// 0F op, mov cr or invlpg), decoded straight into *out exactly as x86_decode_table would;
-// X86_DECODE_SLOW for anything else (and for every form it would refuse or truncate).
+/* The fast path of x86_decode: a prefix-free instruction the emulator sees most (at most
+ * one REX byte, then cli, sti, hlt, pushf, popf, iretq, mov/xchg to memory, a no-operand
+ * 0F op, mov cr or invlpg), decoded straight into *out exactly as x86_decode_table would;
+ * X86_DECODE_SLOW for anything else (and for every form it would refuse or truncate). */
 int x86_decode_fast(const uint8_t *bytes, size_t len, struct x86_insn *out)
 {
     size_t p = 0;
@@ -446,7 +446,7 @@ mem: {
     }
 }
 
-// The name of op, or "?" when op is not a known instruction.
+/* The name of op, or "?" when op is not a known instruction. */
 const char *x86_op_name(enum x86_op op)
 {
     if ((unsigned)op >= X86_OP_COUNT || !op_names[op])

@@ -8,7 +8,7 @@
  * (garbage past them is neither rejected nor overwritten, and the domain is built);
  * GETINFO writes only the first HAKO_DOMCTL_INFO_SIZE_V05 bytes (hc_counts and what
  * follows untouched) and still fills hypercalls[]; both still refuse a structure whose
- * shorter size crosses into an unmapped page (EFAULT); version says 0.6 all the same.
+ * shorter size crosses into an unmapped page (EFAULT); the version hypercall still says the current ABI.
  */
 #include "framework.h"
 
