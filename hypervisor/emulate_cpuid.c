@@ -41,11 +41,14 @@
 
 void emul_cpuid(uint32_t leaf, uint32_t sub, uint32_t r[4])
 {
-    uint32_t a = 0, b = 0, c = 0, d = 0, max_basic, max_ext;
-    cpuid(0, 0, &max_basic, &b, &c, &d);
-    cpuid(0x80000000u, 0, &max_ext, &b, &c, &d);
-    max_basic = max_basic < BASIC_MAX ? max_basic : BASIC_MAX;
-    max_ext = max_ext < EXT_MAX ? max_ext : EXT_MAX;
+    static uint32_t max_basic, max_ext;     /* the machine's, capped; read once */
+    uint32_t a = 0, b = 0, c = 0, d = 0;
+    if (!max_ext) {
+        cpuid(0, 0, &max_basic, &b, &c, &d);
+        cpuid(0x80000000u, 0, &max_ext, &b, &c, &d);
+        max_basic = max_basic < BASIC_MAX ? max_basic : BASIC_MAX;
+        max_ext = max_ext < EXT_MAX ? max_ext : EXT_MAX;
+    }
     bool known = leaf <= max_basic || (leaf >= 0x80000000u && leaf <= max_ext);
     r[0] = r[1] = r[2] = r[3] = 0;
     if (!known)
