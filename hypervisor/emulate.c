@@ -282,7 +282,8 @@ static enum emul_result emulate_op(struct vcpu *v, struct cpu_regs *regs, struct
         return EMUL_NEXT;
     case X86_OP_STI:
         __atomic_store_n(&v->vcpu_info->evtchn_upcall_mask, 0, __ATOMIC_SEQ_CST);
-        if (avail > in->len && bytes[in->len] == 0xF4) {    /* sti; hlt */
+        if (avail > in->len && bytes[in->len] == 0xF4 &&    /* sti; hlt */
+            guest_addr_ok(regs->rip + in->len + 1)) {
             in->len++;
             in->op = X86_OP_HLT;                            /* counted as a hlt */
             return halt(v);
@@ -373,7 +374,9 @@ bool emulate_insn(struct vcpu *v, struct cpu_regs *regs, gva_t cr2)
     size_t n = fetch(v, regs->rip, bytes);
     enum emul_result r = EMUL_REFUSE;
     bool decoded = n && x86_decode(bytes, n, &in) == X86_DECODE_OK;
-    if (decoded) {
+    /* The rip after it must be one the guest can resume at: an instruction ending at
+     * the top of the lower half is refused, never emulated into a non-canonical return. */
+    if (decoded && guest_addr_ok(regs->rip + in.len)) {
         /* A ring-3 iretq can also raise #PF: QEMU's TCG reads the frame as a supervisor
          * access, which SMAP refuses on a user page (ABI.md "Trap-and-emulate mode"). */
         if (user)
@@ -396,5 +399,36 @@ bool emulate_insn(struct vcpu *v, struct cpu_regs *regs, gva_t cr2)
         v->dom->stat_emulated[emul_kind[in.op]]++;
     if (r == EMUL_NEXT)
         regs->rip += in.len;
+    return true;
+}
+
+bool emulate_gp_fast(struct cpu_regs *regs)
+{
+    struct vcpu *v = current_vcpu();
+    uint16_t b;
+    if (v->dom->type != &guest_type_trap || v->pv.in_user || guest_peek2(_gva(regs->rip), &b))
+        return false;       /* not a trap-mode kernel, or the two bytes cannot be read */
+    enum x86_op op;
+    uint64_t len = 2;
+    if ((b & 0xFF) == 0xFA)
+        op = X86_OP_CLI, len = 1;
+    else if ((b & 0xFF) == 0xFB && b >> 8 != 0xF4)  /* sti; hlt is one step: the full path */
+        op = X86_OP_STI, len = 1;
+    else if (b == 0x090F)
+        op = X86_OP_WBINVD;
+    else if (b == 0x300F && (uint32_t)regs->rcx == HAKO_MSR_TSC_DEADLINE)
+        op = X86_OP_WRMSR;
+    else
+        return false;
+    if (!guest_addr_ok(regs->rip + len))
+        return false;       /* refused, by the full path (which counts the refusal) */
+    if (op == X86_OP_WRMSR)
+        write_msr(v, HAKO_MSR_TSC_DEADLINE, (uint32_t)regs->rax | regs->rdx << 32);
+    else if (op != X86_OP_WBINVD)   /* wbinvd: nothing to do */
+        __atomic_store_n(&v->vcpu_info->evtchn_upcall_mask, op == X86_OP_CLI, __ATOMIC_SEQ_CST);
+    v->dom->stat_traps[13]++;
+    v->dom->stat_emulated[emul_kind[op]]++;
+    regs->rip += len;
+    v->dom->type->deliver_events(v, regs);      /* after sti, or a deadline already past */
     return true;
 }

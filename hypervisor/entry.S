@@ -234,7 +234,15 @@ exc_common:
     pushq $2
     popfq
     movq %rsp, %rdi
-    call trap_entry
+    cmpq $13, FRAME_VECTOR(%rsp)    /* a #GP from ring 3: the emulator's fast path first */
+    jne 3f
+    testb $3, FRAME_CS(%rsp)
+    jz 3f
+    call emulate_gp_fast
+    testb %al, %al
+    jnz resume_frame
+    movq %rsp, %rdi
+3:  call trap_entry
     .globl resume_frame
 resume_frame:                       /* rsp = struct cpu_regs to return to */
     RESTORE_GPRS

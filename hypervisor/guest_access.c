@@ -13,19 +13,6 @@
 #include "pagetype.h"
 #include "x86_decode.h"
 
-bool guest_range_ok(gva_t gva, uint64_t len)
-{
-    uint64_t va = gva_x(gva);
-    if (len == 0)
-        return true;                                    /* nothing will be touched */
-    uint64_t last = va + (len - 1);
-    if (last < va)
-        return false;                                   /* wraps */
-    if (last < HAKO_LOWER_HALF_END)
-        return true;                                    /* wholly in the lower half */
-    return va >= HAKO_HV_VA_END;                        /* wholly above the hypervisor */
-}
-
 /* Entry idx of the table at machine address table_pa, or 0 (absent) outside RAM. */
 static uint64_t table_entry(uint64_t table_pa, unsigned idx)
 {

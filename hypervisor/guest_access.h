@@ -19,6 +19,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <hako/arch-x86_64.h>
+
 #include "types.h"
 
 struct vcpu;
@@ -43,7 +45,18 @@ struct guest_walk_cache {
 
 /* True when [va, va+len) is a non-wrapping range wholly inside guest address space;
  * always true for len 0, which touches nothing. */
-bool guest_range_ok(gva_t va, uint64_t len);
+static inline bool guest_range_ok(gva_t gva, uint64_t len)
+{
+    uint64_t va = gva_x(gva);
+    if (len == 0)
+        return true;                                    /* nothing will be touched */
+    uint64_t last = va + (len - 1);
+    if (last < va)
+        return false;                                   /* wraps */
+    if (last < HAKO_LOWER_HALF_END)
+        return true;                                    /* wholly in the lower half */
+    return va >= HAKO_HV_VA_END;                        /* wholly above the hypervisor */
+}
 
 /* Translate va in v's current address space; 0 and *pa = machine address, or
  * -HAKO_EFAULT. */
@@ -64,5 +77,13 @@ int guest_fetch(struct vcpu *v, void *dst, gva_t va, uint64_t len);
 /* Copy len bytes from src to guest va; 0 or -HAKO_EFAULT. Checks every page before
  * writing any, so a failed copy leaves guest memory untouched. */
 int guest_copy_to(const struct vcpu *v, gva_t va, const void *src, uint64_t len);
+
+/* guest_peek.c: the two bytes at gva (little-endian in *out) read through the guest's current mapping (not the
+ * direct map: only for the opcode at a faulting rip, which the CPU just fetched there),
+ * with SMAP lifted for that one load. 0, or -HAKO_EFAULT when gva is not guest space or
+ * the load faults (guest_peek_fixup, from trap_entry, turns that fault into the error). */
+int guest_peek2(gva_t gva, uint16_t *out);
+struct cpu_regs;
+bool guest_peek_fixup(struct cpu_regs *regs);
 
 #endif /* HV_GUEST_ACCESS_H */

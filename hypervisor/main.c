@@ -14,6 +14,7 @@
 #include "domain.h"
 #include "domain_build.h"
 #include "frame.h"
+#include "guest_access.h"
 #include "lib.h"
 #include "mm.h"
 #include "pagetype.h"
@@ -195,6 +196,9 @@ void hv_main(uint64_t start_info_pa)
         printk("module %u: %016lx-%016lx (%lu bytes)\n", i, boot.mod[i].start, boot.mod[i].end,
                boot.mod[i].end - boot.mod[i].start);
     paging_init(boot.ram_end);
+    uint16_t peeked;                /* guest_peek2's fault fixup works, checked every boot */
+    if (guest_peek2(_gva(HAKO_LOWER_HALF_END - PAGE_SIZE), &peeked) != -HAKO_EFAULT)
+        panic("guest_peek2 read an address nothing maps");
     m2p_init(frame_count());
     time_init();
     console_enable_irq();           /* input by interrupt from now on (the timer polls too) */

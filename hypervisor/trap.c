@@ -5,6 +5,7 @@
 #include "console.h"
 #include "cpu.h"
 #include "domain.h"
+#include "guest_access.h"
 #include "lib.h"
 #include "panic.h"
 #include "percpu.h"
@@ -29,8 +30,8 @@ void trap_entry(struct cpu_regs *regs)
         }
         return;
     }
-    if (!from_guest && cpuid_fault_fixup(regs))
-        return;                             /* the boot-time MSR probe's expected #GP */
+    if (!from_guest && (cpuid_fault_fixup(regs) || guest_peek_fixup(regs)))
+        return;         /* the boot-time MSR probe's expected #GP, a failed guest_peek2 */
     if (!from_guest)
         panic_with_regs(regs, "exception in the hypervisor");
     if (regs->vector == 2 || regs->vector == 8 || regs->vector == 18)

@@ -578,6 +578,43 @@ static void run_at(uint64_t va)
                      : : "r"(va) : "rax", "rcx", "rdx", "memory", "cc");
 }
 
+/* An instruction that ends at the top of the lower half: the rip after it would be
+ * non-canonical, so it is refused (#GP(0) at the instruction, nothing changed) instead of
+ * emulated into a return the CPU would fault on. */
+static void test_canonical_end(uint64_t pfn)
+{
+    uint64_t root = mm_kernel_root(), va = HAKO_LOWER_HALF_END - PAGE_SIZE;
+    if (!XTF_EXPECT_RC(mm_map(root, va, pfn, PTE_USER_RX), 0, "map the edge page at the lower half's top") ||
+        !XTF_EXPECT_RC(mm_flush(), 0, "mm_flush"))
+        return;
+    const struct { const char *what; uint8_t bytes[3]; unsigned n; } cases[] = {
+        { "cli", { 0xFA }, 1 }, { "sti", { 0xFB }, 1 }, { "wbinvd", { 0x0F, 0x09 }, 2 },
+        { "mov cr0 -> rax", { 0x0F, 0x20, 0xC0 }, 3 },
+    };
+    for (unsigned i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        uint8_t *at = edge_page + PAGE_SIZE - cases[i].n;
+        for (unsigned k = 0; k < cases[i].n; k++)
+            at[k] = cases[i].bytes[k];
+        uint8_t mask = (uint8_t)(i & 1);     /* cli from unmasked, sti from masked */
+        vcpu->evtchn_upcall_mask = mask;
+        XTF_EXPECT_RC(getinfo_self(&info_a), 0, "GETINFO before");
+        arm(0);
+        run_at(HAKO_LOWER_HALF_END - cases[i].n);
+        XTF_EXPECT_RC(getinfo_self(&info_b), 0, "GETINFO after");
+        XTF_CHECK(!armed && seen.vector == 13 && seen.error_code == 0 &&
+                  seen.rip == HAKO_LOWER_HALF_END - cases[i].n && vcpu->evtchn_upcall_mask == mask &&
+                  info_b.emulated[HAKO_EMUL_REFUSED] == info_a.emulated[HAKO_EMUL_REFUSED] + 1,
+                  "%s ending at the lower half's top: refused, #GP(0) at it (vector %lu error %lx "
+                  "rip %lx mask %u)", cases[i].what, seen.vector, seen.error_code, seen.rip,
+                  vcpu->evtchn_upcall_mask);
+        armed = 0;
+        resume_at = 0;
+    }
+    __asm__ volatile("cli" ::: "memory");
+    XTF_EXPECT_RC(mm_unmap(root, va), 0, "unmap the edge page at the lower half's top");
+    XTF_EXPECT_RC(mm_flush(), 0, "mm_flush");
+}
+
 static void test_straddle(void)
 {
     uint64_t root = mm_kernel_root();
@@ -631,6 +668,7 @@ static void test_straddle(void)
     resume_at = 0;
     XTF_EXPECT_RC(mm_unmap(root, va), 0, "unmap the edge page");
     XTF_EXPECT_RC(mm_flush(), 0, "mm_flush");
+    test_canonical_end(pfn);
 }
 
 void test_main(const struct hako_start_info *si)
