@@ -463,6 +463,7 @@ static void test_counters(void)
     __asm__ volatile("wbinvd" ::: "memory");                           want[HAKO_EMUL_WBINVD] += 1;
     uint64_t sfmask = rdmsr(HAKO_MSR_SFMASK);                          want[HAKO_EMUL_MSR_READ] += 1;
     wrmsr(HAKO_MSR_SFMASK, sfmask);                                    want[HAKO_EMUL_MSR_WRITE] += 1;
+    wrmsr(HAKO_MSR_TSC_DEADLINE, 0);  /* the #GP fast path */          want[HAKO_EMUL_MSR_WRITE] += 1;
     __asm__ volatile("sidt %0; sgdt %0" : "=m"(dt));                   want[HAKO_EMUL_DESC] += umip ? 2 : 0;
     (void)inb(HAKO_TRAP_UART_BASE + 7);                                want[HAKO_EMUL_PORT_IN] += 1;
     outb(HAKO_TRAP_UART_BASE + 7, 0x33);                               want[HAKO_EMUL_PORT_OUT] += 1;
