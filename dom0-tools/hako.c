@@ -3,8 +3,8 @@
  * xl). A user program of the hako guest OS, linked with newlib and libhos.
  *
  *   hako list                              domains: id, name, state, memory, CPU time, mode
- *   hako create [image] [name=N] [mem=MiB] [weight=W] [cap=C] [privops=pv|trap] [cmdline="..."]
- *               [initrd=path]
+ *   hako create [image] [name=N] [mem=MiB] [weight=W] [cap=C] [cmdline="..."]
+ *               [privops=pv|pv-batch|pv-async|trap] [initrd=path]
  *   hako destroy|pause|unpause <dom>       dom = id or name
  *   hako console <dom>                     attach to its console; detach with ^]
  *   hako top [-n iterations] [-d seconds]  per domain: CPU %, hypercalls/s, traps/s, events/s,
@@ -55,7 +55,7 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: hako <command> [arguments]\n"
             "  list                              list domains\n"
-            "  create [image] [name=N] [mem=MiB] [weight=W] [cap=C] [privops=pv|trap]\n"
+            "  create [image] [name=N] [mem=MiB] [weight=W] [cap=C] [privops=pv|pv-batch|pv-async|trap]\n"
             "         [cmdline=\"...\"] [initrd=path]\n"
             "                                    build and start a domU (default image %s,\n"
             "                                    initrd %s, %d MiB)\n"
@@ -207,8 +207,9 @@ static int cmd_create(int argc, char **argv)
         } else if ((v = opt(a, "cmdline"))) {
             cmdline = v;                        /* the shell already removed the quotes */
         } else if ((v = opt(a, "privops"))) {
-            if (strcmp(v, "pv") && strcmp(v, "trap")) {
-                fprintf(stderr, "hako: bad privops=%s (pv or trap)\n", v);
+            if (strcmp(v, "pv") && strcmp(v, "pv-batch") && strcmp(v, "pv-async") &&
+                strcmp(v, "trap")) {
+                fprintf(stderr, "hako: bad privops=%s (pv, pv-batch, pv-async or trap)\n", v);
                 return EXIT_USAGE;
             }
             privops = v;

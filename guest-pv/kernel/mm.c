@@ -34,8 +34,37 @@ void *pfn_to_va(uint64_t pfn)
     return (void *)(boot->virt_base + pfn * PAGE_SIZE);
 }
 
+/* Released table frames waiting for their release to finish (pt_settle) before they
+ * are free again: with pv-async the hypervisor usually has run it by itself by then. */
+#define SETTLING_MAX 128
+static uint64_t settling[SETTLING_MAX];
+static unsigned nsettling;
+
+/* Finish the queued releases and free the frames that waited for them. */
+static void settle(void)
+{
+    if (!nsettling)
+        return;
+    privops->pt_settle();
+    while (nsettling)
+        pfn_free(settling[--nsettling]);
+}
+
+void pfn_free_released(uint64_t pfn)
+{
+    if (!privops->pt_settle) {
+        pfn_free(pfn);
+        return;
+    }
+    if (nsettling == SETTLING_MAX)
+        settle();
+    settling[nsettling++] = pfn;
+}
+
 uint64_t pfn_alloc(void)
 {
+    if (!free_top)
+        settle();
     if (!free_top)
         return 0;
     uint64_t pfn = free_stack[--free_top];
@@ -50,7 +79,7 @@ void pfn_free(uint64_t pfn)
 
 uint64_t pfn_free_count(void)
 {
-    return free_top;
+    return free_top + nsettling;
 }
 
 uint64_t mm_kernel_root(void)

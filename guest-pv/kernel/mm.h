@@ -22,6 +22,10 @@ void mm_init(const struct hako_start_info *si);
 /* A free pseudo-physical frame, zeroed, or 0 when memory is exhausted. */
 uint64_t pfn_alloc(void);
 void pfn_free(uint64_t pfn);
+/* Free a frame pt_release made ordinary memory again, once pt_commit has run: free at
+ * once, or as soon as the backend's pt_settle says the release has finished. */
+void pfn_free_released(uint64_t pfn);
+/* Frames free, or free once their release has finished. */
 uint64_t pfn_free_count(void);
 
 /* The kernel's linear-map address of pfn (every frame is mapped there). */

@@ -58,20 +58,24 @@ struct privops {
      * Writes may be deferred (a lazy-MMU window) until pt_commit; reads see what is
      * committed. A frame becomes a table with pt_adopt before it is linked anywhere,
      * and stops being one with pt_release; a released frame may be reused only after
-     * the next pt_commit. A top-level table (level 4) is an address space's root. */
+     * the next pt_commit and pt_settle. A top-level table (level 4) is an address space's root. */
     /* Entry idx (0..511) of the table at table_pfn: its flags (0 = not present) and,
      * when present, the pfn it points at. */
     uint64_t (*pt_read)(uint64_t table_pfn, unsigned idx, uint64_t *pfn);
     /* Set entry idx of the table at table_pfn to pfn with flags (flags 0 clears it). */
     long (*pt_write)(uint64_t table_pfn, unsigned idx, uint64_t pfn, uint64_t flags);
-    /* Apply every deferred page-table write and release; 0 or the first failure. */
+    /* Apply every deferred page-table write and release; 0 or the first failure. A
+     * release may still be queued after it (pv-async): pt_settle finishes those. */
     long (*pt_commit)(void);
     /* Make the zeroed frame pfn a table at level 1..4; 0 or a negative error (the frame
      * is then ordinary memory again). */
     long (*pt_adopt)(uint64_t pfn, unsigned level);
     /* Make the table at pfn ordinary memory again. Release a root before the tables it
-     * links (releasing the root ends their use as tables). */
+     * links (releasing the root ends their use as tables). The frame may be written
+     * again only after the next pt_commit and then pt_settle. */
     void (*pt_release)(uint64_t pfn, unsigned level);
+    /* Finish releases still queued after pt_commit (NULL: pt_commit finished them). */
+    void (*pt_settle)(void);
     /* Replace the mapping of va in the kernel's address space at once (flags 0
      * unmaps), its stale translation flushed. */
     long (*map_page)(uint64_t va, uint64_t pfn, uint64_t flags);
@@ -105,7 +109,8 @@ _Static_assert(__builtin_offsetof(struct privops, trap_return) == 0, "entry.S ju
 /* The backend this boot uses, picked by privops_select (privops.c) from the backends
  * every kernel image links (arch/<backend>/privops.c each define one). */
 extern const struct privops *privops;
-extern const struct privops privops_pv, privops_trap, privops_native;
+extern const struct privops privops_pv, privops_pv_batch, privops_pv_async, privops_trap,
+    privops_native;
 int privops_select(const char *cmdline);
 
 #endif /* GUEST_PRIVOPS_H */

@@ -160,7 +160,7 @@ static void free_dead_tables(void)
 {
     mm_flush();
     while (ndead)
-        pfn_free(dead_tables[--ndead]);
+        pfn_free_released(dead_tables[--ndead]);
 }
 
 /* Teardown helper: release the table at pfn and `level` (user half only) after its root

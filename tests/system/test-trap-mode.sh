@@ -55,7 +55,7 @@ for dom0_mode in trap pv; do
   expect_output "$dom0_mode dom0: hako top shows the trap-mode domU's emulated instructions" \
     'emulated/s'
   expect_output "$dom0_mode dom0: hako create privops=native is a usage error" \
-    'hako: bad privops=native \(pv or trap\)' 'badmode 2'
+    'hako: bad privops=native \(pv, pv-batch, pv-async or trap\)' 'badmode 2'
   line=$(grep -aE '^\(hv\) all domains destroyed' "$OUT")
   [ -n "$line" ] && echo "$line" | grep -qE '; ([0-9]+) frames free \(\1 before'
   result $(( $? == 0 )) "$dom0_mode dom0: every hypervisor frame returns ($line)"

@@ -1,8 +1,14 @@
 /*
- * guest-pv/arch/pv/privops.c: the paravirtual backend of the privileged-operations table:
- * every operation is a hypercall. Page-table entries hold machine frames (physmap.h
- * translates pfns); entry writes are queued and sent as one mmu_update batch at pt_commit (the lazy-MMU
- * window), and releases of table frames go to the asynchronous ring.
+ * guest-pv/arch/pv/privops.c: the paravirtual backends of the privileged-operations
+ * table: every operation is a hypercall. Page-table entries hold machine frames
+ * (physmap.h translates pfns). Three levels of the same code, one boot word each:
+ *   privops=pv        one hypercall per operation: no batching, no rings
+ *   privops=pv-batch  entry writes queued and sent as one mmu_update at pt_commit (the
+ *                     lazy-MMU window), with the releases of table frames in the same
+ *                     multicall; a process switch is one multicall
+ *   privops=pv-async  (the default) pv-batch, with the releases queued on the
+ *                     asynchronous ring instead: the hypervisor runs them when the vCPU
+ *                     next blocks, yields or is interrupted, pt_settle at the latest
  */
 #include <hako/async.h>
 #include <hako/events.h>
@@ -20,6 +26,11 @@
 #include "ringio.h"
 
 #define BATCH_MAX 64                 /* entry writes per mmu_update batch */
+#define DEFER_MAX 32                 /* releases per pv-batch multicall */
+
+/* How much of the hypercall interface this boot uses (the table's init sets it). */
+enum pv_level { PV_SINGLE, PV_BATCH, PV_ASYNC };
+static enum pv_level level = PV_ASYNC;
 
 /* console_io write of any length, in chunks the hypervisor accepts. */
 static void pv_console_out(unsigned cmd, const char *buf, size_t len)
@@ -94,12 +105,17 @@ static long pv_set_event_entry(uint64_t rip)
     return hako_hypercall3(HAKO_HC_set_callback, HAKO_CALLBACK_EVENT, rip, 0);
 }
 
-/* Both halves of a process switch in one multicall: one transition. */
+/* Both halves of a process switch: one multicall (one transition), or two hypercalls
+ * (privops=pv). */
 static long pv_set_user_context(uint64_t kernel_rsp, uint64_t user_root_pfn)
 {
     static struct hako_mmuext_op base __attribute__((aligned(8)));
     static struct hako_multicall_entry mc[2] __attribute__((aligned(8)));
     base = (struct hako_mmuext_op){ .cmd = HAKO_MMUEXT_NEW_USER_BASEPTR, .arg1 = user_root_pfn ? pv_mfn(user_root_pfn) : 0 };
+    if (level == PV_SINGLE) {
+        long rc = hako_hypercall2(HAKO_HC_stack_switch, kernel_rsp, 0);
+        return rc ? rc : hako_hypercall3(HAKO_HC_mmuext_op, (unsigned long)&base, 1, 0);
+    }
     mc[0] = (struct hako_multicall_entry){ .op = HAKO_HC_stack_switch, .args = { kernel_rsp } };
     mc[1] = (struct hako_multicall_entry){ .op = HAKO_HC_mmuext_op,
                                            .args = { (uint64_t)&base, 1, 0 } };
@@ -146,14 +162,13 @@ static bool async_up(void)
     return async_state > 0;
 }
 
-static bool async_pending;           /* queued work the hypervisor has not run yet */
-
-/* Make sure everything queued on the asynchronous ring has run. */
+/* Make sure everything queued on the asynchronous ring has run: one ENTER while the
+ * hypervisor has not consumed it all (it drains the ring by itself when the vCPU blocks,
+ * yields or is interrupted, so usually nothing is left). */
 static void async_kick(void)
 {
-    if (async_pending)
+    if (async_state > 0 && ringio_prod_space(&async_sq) != 1 << QUEUE_ORDER)
         hako_hypercall2(HAKO_HC_async_op, HAKO_ASYNC_ENTER, 0);
-    async_pending = false;
 }
 
 /* Queue op(a0, a1, a2) to run later, in order, with no result; at once without rings. */
@@ -168,39 +183,51 @@ static void async_queue(uint64_t op, uint64_t a0, uint64_t a1, uint64_t a2)
     }
     if (ringio_produce(&async_sq, &e, 1, &notify) != 1) {   /* full: make room */
         async_kick();
-        if (ringio_produce(&async_sq, &e, 1, &notify) != 1) {
+        if (ringio_produce(&async_sq, &e, 1, &notify) != 1)
             hako_hypercall3(op, a0, a1, a2);
-            return;
-        }
     }
-    async_pending = true;
 }
 
-/* The lazy-MMU window: entry writes waiting for pt_commit. */
+/* The lazy-MMU window: entry writes waiting for pt_commit, and (pv-batch) the releases
+ * that go in the same multicall after them. */
 static struct hako_mmu_update batch[BATCH_MAX];
 static unsigned batch_len;
+static struct hako_multicall_entry deferred[1 + DEFER_MAX] __attribute__((aligned(8)));
+static unsigned deferred_len;        /* entries from deferred[1] on */
+static uint64_t batch_done;
 
+/* Send the window: one mmu_update, or one multicall of it and the releases. */
 static long pv_pt_commit(void)
 {
-    uint64_t done = 0;
     long rc = 0;
-    if (batch_len)
+    if (deferred_len) {
+        unsigned first = batch_len ? 0 : 1;
+        deferred[0] = (struct hako_multicall_entry){
+            .op = HAKO_HC_mmu_update,
+            .args = { (uint64_t)batch, batch_len, (uint64_t)&batch_done } };
+        rc = hako_hypercall2(HAKO_HC_multicall, (uint64_t)&deferred[first],
+                             1 + deferred_len - first);
+        rc = rc < 0 ? rc : 0;           /* the number of entries run, or an error */
+        for (unsigned i = first; rc == 0 && i <= deferred_len; i++)
+            rc = deferred[i].result;
+    } else if (batch_len) {
         rc = hako_hypercall3(HAKO_HC_mmu_update, (unsigned long)batch, batch_len,
-                             (unsigned long)&done);
+                             (unsigned long)&batch_done);
+    }
     if (rc)
-        kprintf("pv: mmu_update batch of %u failed at entry %lu: %ld\n", batch_len,
-                (unsigned long)done, rc);
-    batch_len = 0;
-    async_kick();
+        kprintf("pv: page-table batch of %u writes and %u releases failed: %ld\n", batch_len,
+                deferred_len, rc);
+    batch_len = deferred_len = 0;
     return rc;
 }
 
 static long pv_pt_write(uint64_t table_pfn, unsigned idx, uint64_t pfn, uint64_t flags)
 {
-    batch[batch_len++] = (struct hako_mmu_update){
-        .ptr = pv_table_entry_maddr(table_pfn, idx),
-        .val = pv_pte(pfn, flags),
-    };
+    struct hako_mmu_update u = { .ptr = pv_table_entry_maddr(table_pfn, idx),
+                                 .val = pv_pte(pfn, flags) };
+    if (level == PV_SINGLE)
+        return hako_hypercall3(HAKO_HC_mmu_update, (unsigned long)&u, 1, 0);
+    batch[batch_len++] = u;
     return batch_len == BATCH_MAX ? pv_pt_commit() : 0;
 }
 
@@ -211,31 +238,63 @@ static long set_alias(uint64_t pfn, uint64_t flags)
                            HAKO_UVMF_INVLPG);
 }
 
-/* A table frame has no writable mapping (ABI.md 12); a root is pinned as well. */
-static long pv_pt_adopt(uint64_t pfn, unsigned level)
+/* A table frame has no writable mapping (ABI.md 12); a root is pinned as well, in the
+ * same multicall as the alias change (two hypercalls with privops=pv). */
+static long pv_pt_adopt(uint64_t pfn, unsigned level_)
 {
     static struct hako_mmuext_op pin __attribute__((aligned(8)));
-    long rc = set_alias(pfn, PTE_KERNEL_RO);
-    if (rc || level != 4)
-        return rc;
+    static struct hako_multicall_entry mc[2] __attribute__((aligned(8)));
+    if (level_ != 4)
+        return set_alias(pfn, PTE_KERNEL_RO);
     pin = (struct hako_mmuext_op){ .cmd = HAKO_MMUEXT_PIN_L4_TABLE, .arg1 = pv_mfn(pfn) };
-    if ((rc = hako_hypercall3(HAKO_HC_mmuext_op, (unsigned long)&pin, 1, 0)))
-        set_alias(pfn, PTE_KERNEL_RW);
+    long rc, alias_rc;
+    if (level == PV_SINGLE) {
+        if ((alias_rc = rc = set_alias(pfn, PTE_KERNEL_RO)) == 0)
+            rc = hako_hypercall3(HAKO_HC_mmuext_op, (unsigned long)&pin, 1, 0);
+    } else {
+        mc[0] = (struct hako_multicall_entry){
+            .op = HAKO_HC_update_va_mapping,
+            .args = { (uint64_t)pfn_va(pfn), pv_pte(pfn, PTE_KERNEL_RO), HAKO_UVMF_INVLPG },
+            .flags = HAKO_MC_STOP_ON_ERROR };
+        mc[1] = (struct hako_multicall_entry){ .op = HAKO_HC_mmuext_op,
+                                               .args = { (uint64_t)&pin, 1, 0 } };
+        rc = hako_hypercall2(HAKO_HC_multicall, (uint64_t)mc, 2);
+        alias_rc = rc < 0 ? rc : mc[0].result;
+        rc = rc < 0 ? rc : mc[0].result ? mc[0].result : mc[1].result;
+    }
+    if (rc && alias_rc == 0)
+        set_alias(pfn, PTE_KERNEL_RW);      /* the pin failed: undo the alias change */
     return rc;
 }
 
 /* Unpin a root at once (that ends the tree's page-table types); the writable alias
- * comes back fire-and-forget, run by the next pt_commit. */
-static void pv_pt_release(uint64_t pfn, unsigned level)
+ * comes back at once (pv), with the next pt_commit (pv-batch), or from the asynchronous
+ * ring (pv-async: pt_settle makes sure it has). */
+static void pv_pt_release(uint64_t pfn, unsigned level_)
 {
     static struct hako_mmuext_op unpin __attribute__((aligned(8)));
-    if (level == 4) {
+    if (level_ == 4) {
         unpin = (struct hako_mmuext_op){ .cmd = HAKO_MMUEXT_UNPIN_TABLE, .arg1 = pv_mfn(pfn) };
         if (hako_hypercall3(HAKO_HC_mmuext_op, (unsigned long)&unpin, 1, 0))
             kprintf("pv: cannot unpin the table at pfn %lu\n", (unsigned long)pfn);
     }
-    async_queue(HAKO_HC_update_va_mapping, (uint64_t)pfn_va(pfn), pv_pte(pfn, PTE_KERNEL_RW),
-                HAKO_UVMF_INVLPG);
+    uint64_t va = (uint64_t)pfn_va(pfn), pte = pv_pte(pfn, PTE_KERNEL_RW);
+    if (level == PV_ASYNC) {
+        async_queue(HAKO_HC_update_va_mapping, va, pte, HAKO_UVMF_INVLPG);
+    } else if (level == PV_BATCH) {
+        deferred[1 + deferred_len++] = (struct hako_multicall_entry){
+            .op = HAKO_HC_update_va_mapping, .args = { va, pte, HAKO_UVMF_INVLPG } };
+        if (deferred_len == DEFER_MAX)
+            pv_pt_commit();
+    } else if (set_alias(pfn, PTE_KERNEL_RW)) {
+        kprintf("pv: cannot make the frame at pfn %lu writable again\n", (unsigned long)pfn);
+    }
+}
+
+/* pv-async: the releases queued have all run. */
+static void pv_pt_settle(void)
+{
+    async_kick();
 }
 
 static long pv_map_page(uint64_t va, uint64_t pfn, uint64_t flags)
@@ -261,34 +320,48 @@ __asm__(".text\n"
         "syscall\n\t"
         "ud2\n");                     /* iret refused the frame */
 
-const struct privops privops_pv = {
-    .trap_return = pv_trap_return,
-    .name = "pv",
-    .on_hypervisor = 1,
-    .init = pv_init,
-    .console_write = pv_console_write,
-    .terminal_write = pv_terminal_write,
-    .console_read = pv_console_read,
-    .platform_version = hv_platform_version,
-    .yield = hv_yield,
-    .irq_disable = pv_irq_disable,
-    .idle = pv_idle,
-    .time_ns = hv_time_ns,
-    .wallclock_ns = hv_wallclock_ns,
-    .set_timer = pv_set_timer,
-    .shutdown = hv_shutdown,
-    .pt_read = pv_pt_read,
-    .pt_write = pv_pt_write,
-    .pt_commit = pv_pt_commit,
-    .pt_adopt = pv_pt_adopt,
-    .pt_release = pv_pt_release,
-    .map_page = pv_map_page,
-    .map_foreign = pv_map_foreign,
-    .tlb_flush = pv_tlb_flush,
-    .set_trap_table = pv_set_trap_table,
-    .set_syscall_entry = pv_set_syscall_entry,
-    .event_channel_op = hv_event_channel_op,
-    .set_event_entry = pv_set_event_entry,
-    .set_user_context = pv_set_user_context,
-    .resume = pv_resume,
-};
+/* One table per level; they differ in name, in the level their init sets and in
+ * pt_settle (only pv-async leaves releases queued after pt_commit). */
+#define PV_INIT(fn, lvl)                                                      \
+    static void fn(const struct hako_start_info *si) { level = lvl; pv_init(si); }
+PV_INIT(pv_init_single, PV_SINGLE)
+PV_INIT(pv_init_batch, PV_BATCH)
+PV_INIT(pv_init_async, PV_ASYNC)
+
+#define PV_TABLE(sym, name_, init_, settle_) \
+const struct privops sym = { \
+    .trap_return = pv_trap_return, \
+    .name = name_, \
+    .on_hypervisor = 1, \
+    .init = init_, \
+    .console_write = pv_console_write, \
+    .terminal_write = pv_terminal_write, \
+    .console_read = pv_console_read, \
+    .platform_version = hv_platform_version, \
+    .yield = hv_yield, \
+    .irq_disable = pv_irq_disable, \
+    .idle = pv_idle, \
+    .time_ns = hv_time_ns, \
+    .wallclock_ns = hv_wallclock_ns, \
+    .set_timer = pv_set_timer, \
+    .shutdown = hv_shutdown, \
+    .pt_read = pv_pt_read, \
+    .pt_write = pv_pt_write, \
+    .pt_commit = pv_pt_commit, \
+    .pt_adopt = pv_pt_adopt, \
+    .pt_release = pv_pt_release, \
+    .map_page = pv_map_page, \
+    .map_foreign = pv_map_foreign, \
+    .tlb_flush = pv_tlb_flush, \
+    .set_trap_table = pv_set_trap_table, \
+    .set_syscall_entry = pv_set_syscall_entry, \
+    .event_channel_op = hv_event_channel_op, \
+    .set_event_entry = pv_set_event_entry, \
+    .set_user_context = pv_set_user_context, \
+    .resume = pv_resume, \
+    .pt_settle = settle_, \
+}
+
+PV_TABLE(privops_pv, "pv", pv_init_single, NULL);
+PV_TABLE(privops_pv_batch, "pv-batch", pv_init_batch, NULL);
+PV_TABLE(privops_pv_async, "pv-async", pv_init_async, pv_pt_settle);
