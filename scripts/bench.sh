@@ -185,6 +185,10 @@ awk -F, '$2 == "icount" && $4 == "insns" { v[$1] = $3 }
 awk -F, '$1 == "boot.prompt" && $2 == "host" { h = $3 } $1 == "boot.prompt" && $2 == "tcg" { t = $3 }
          END { if (h != "") printf "boot.prompt: %d ms wall on TCG from starting QEMU (%d ms after the hypervisor started) (target < 2000 ms): %s\n", h, t, h < 2000 ? "met" : "NOT met" }' "$csv"
 
+# The PV trade-off: the same workloads under native, trap, pv, pv-batch and pv-async
+# (tests/bench/tradeoff/run.sh): tradeoff.* rows, the table, BUILD/bench/tradeoff.svg.
+tests/bench/tradeoff/run.sh "$BUILD" "$csv" || { echo "bench: the trade-off benchmark failed" >&2; status=1; }
+
 # Host ring benchmark: ring-io against ck_ring, rte_ring and Xen's ring.h on the host's
 # two cores (not in QEMU); appends ring.spsc.* and ring.burst32.* rows (ops/s).
 ringbench=$BUILD/tests/ringbench/ringbench

@@ -4,16 +4,43 @@
  */
 #include "hvplatform.h"
 
+#include <hako/domctl.h>
 #include <hako/events.h>
 #include <hako/hcall.h>
 #include <hako/hypercall.h>
 #include <hako/version.h>
 
+#include "privops.h"
+
 static const struct hako_shared_info *shared;
+static uint16_t self_domid;
 
 void hv_platform_init(const struct hako_start_info *si)
 {
     shared = (const struct hako_shared_info *)si->shared_info_va;
+    self_domid = (uint16_t)si->domid;
+}
+
+/* One of the hypervisor's per-vCPU counters (HAKO_COUNTER_*), 0 when refused. */
+static uint64_t hv_counter(unsigned which)
+{
+    long n = hako_hypercall3(HAKO_HC_debug_op, HAKO_DEBUG_COUNTER, which, 0);
+    return n < 0 ? 0 : (uint64_t)n;
+}
+
+void hv_hw_counts(struct privops_hw *out)
+{
+    static struct hako_domctl_info info __attribute__((aligned(8)));
+    *out = (struct privops_hw){ 0 };
+    info = (struct hako_domctl_info){ .domid = self_domid };
+    if (hako_hypercall2(HAKO_HC_domctl, HAKO_DOMCTL_GETINFO, (uint64_t)&info) == 0) {
+        for (unsigned i = 0; i < HAKO_DOMCTL_HC_SLOTS; i++)
+            out->hypercalls += info.hc_counts[i];
+        for (unsigned i = 0; i < 32; i++)
+            out->exceptions += info.traps[i];
+    }
+    out->cr3_loads = hv_counter(HAKO_COUNTER_CR3_LOADS);
+    out->tlb_flushes = hv_counter(HAKO_COUNTER_TLB_FLUSHES) + hv_counter(HAKO_COUNTER_INVLPGS);
 }
 
 long hv_platform_version(char *buf, size_t len)

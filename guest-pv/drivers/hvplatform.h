@@ -19,6 +19,10 @@ long hv_platform_version(char *buf, size_t len);
 uint64_t hv_time_ns(void);
 uint64_t hv_wallclock_ns(void);
 void hv_yield(void);
+/* privops->hw_counts on hako: the hypervisor's counts for this domain (GETINFO of
+ * itself, which only the control domain may make: others read 0) and this vCPU. */
+struct privops_hw;
+void hv_hw_counts(struct privops_hw *out);
 void hv_shutdown(unsigned reason, unsigned code) __attribute__((noreturn));
 long hv_event_channel_op(unsigned cmd, uint64_t arg);
 

@@ -7,10 +7,12 @@
 
 void *memset(void *dst, int c, size_t n)
 {
-    unsigned char *d = dst;
-    while (n--)
-        *d++ = (unsigned char)c;
-    return dst;
+    void *ret = dst;
+    uint64_t q = n / 8, r = n % 8;          /* quadwords, then the tail */
+    uint64_t v = (unsigned char)c * 0x0101010101010101ull;
+    __asm__ volatile("rep stosq" : "+D"(dst), "+c"(q) : "a"(v) : "memory");
+    __asm__ volatile("rep stosb" : "+D"(dst), "+c"(r) : "a"(v) : "memory");
+    return ret;
 }
 
 void *memcpy(void *dst, const void *src, size_t n)

@@ -15,6 +15,13 @@
 #include <hako/start_info.h>
 #include <hako/traps.h>
 
+/* Hardware transitions (privops->hw_counts): syscall instructions into a hypervisor
+ * (hypercalls), CPU exceptions (vectors 0-31) taken in ring 0, CR3 loads, and TLB
+ * flushes (whole or one page). */
+struct privops_hw {
+    uint64_t hypercalls, exceptions, cr3_loads, tlb_flushes;
+};
+
 struct privops {
     /* Jumped to (never called) by guest_trap_entry once guest_trap has returned: every
      * register but rax holds the context to resume, rsp points at its struct
@@ -103,6 +110,9 @@ struct privops {
      * user address space (0 = none; pfn 0 holds the kernel image, never a table). */
     long (*set_user_context)(uint64_t kernel_rsp, uint64_t user_root_pfn);
     long (*resume)(struct hako_trap_frame *frame);
+    /* The hardware transitions the platform has counted for this kernel so far (for
+     * benchmarks; what cannot be counted reads 0). */
+    void (*hw_counts)(struct privops_hw *out);
 };
 _Static_assert(__builtin_offsetof(struct privops, trap_return) == 0, "entry.S jumps through offset 0");
 

@@ -355,8 +355,23 @@ static long sys_reboot(uint64_t how, uint64_t code)
                       (unsigned)(code & 0x7f));
 }
 
+static uint64_t user_syscalls;       /* every system call made so far (hwcount) */
+
+/* hwcount: the platform's transition counts and the kernel's own syscall count. */
+static long sys_hwcount(uint64_t uva)
+{
+    struct privops_hw hw;
+    privops->hw_counts(&hw);
+    struct hos_hwcount c = { .syscalls = user_syscalls + hw.hypercalls,
+                             .user_syscalls = user_syscalls, .hypercalls = hw.hypercalls,
+                             .exceptions = hw.exceptions, .cr3_loads = hw.cr3_loads,
+                             .tlb_flushes = hw.tlb_flushes };
+    return copy_to_user(&cur->vm, uva, &c, sizeof(c)) ? -HOS_EFAULT : 0;
+}
+
 void proc_syscall(struct guest_regs *r, struct hako_trap_frame *f)
 {
+    user_syscalls++;
     uint64_t a0 = r->rdi, a1 = r->rsi, a2 = r->rdx, a3 = r->r10;
     int on_hv = privops->on_hypervisor;   /* domains exist only on a hypervisor */
     long rc;
@@ -407,6 +422,7 @@ void proc_syscall(struct guest_regs *r, struct hako_trap_frame *f)
                               break;
     case HOS_SYS_sched_yield: proc_yield(); rc = 0; break;
     case HOS_SYS_reboot:      rc = sys_reboot(a0, a1); break;
+    case HOS_SYS_hwcount:     rc = sys_hwcount(a0); break;
     case HOS_SYS_domctl:      rc = on_hv ? dom_domctl(a0, a1, a2) : -HOS_ENOSYS; break;
     case HOS_SYS_console_attach: rc = on_hv ? dom_console_attach(a0) : -HOS_ENOSYS; break;
     case HOS_SYS_domain_create: rc = on_hv ? dom_create(a0) : -HOS_ENOSYS; break;

@@ -61,9 +61,18 @@ void trap_init(const struct hako_start_info *boot_info)
 
 /* Called by entry.S for every bounced event; returning resumes the frame. The kernel
  * runs with upcalls masked; iret restores the interrupted context's mask. */
+static uint64_t exceptions_taken;      /* vectors 0-31 that reached guest_trap */
+
+uint64_t trap_exceptions_taken(void)
+{
+    return exceptions_taken;
+}
+
 void guest_trap(struct guest_regs *regs, struct hako_trap_frame *f)
 {
     privops->irq_disable();
+    if (f->vector < 32)
+        exceptions_taken++;
     if (f->vector == HAKO_TRAP_EVENT) {
         events_dispatch();
         if ((f->flags & HAKO_TF_USER) && cur)

@@ -37,4 +37,7 @@ int trap_expected_hit(struct hako_trap_frame *out);
 /* The system-call layer (syscall.c): handle the user syscall the frame describes. */
 void proc_syscall(struct guest_regs *regs, struct hako_trap_frame *frame);
 
+/* CPU exceptions (vectors 0-31) that have reached the kernel's trap entry so far. */
+uint64_t trap_exceptions_taken(void);
+
 #endif /* GUEST_TRAP_H */

@@ -70,7 +70,9 @@
 #define HOS_SYS_domain_create 40  /* domain_create(struct hos_domain_create *) -> domid:
                                      builds a domU from an image and initrd in files, with
                                      a console ring served by this kernel */
-#define HOS_NR_SYSCALLS       41
+#define HOS_SYS_hwcount       41  /* hwcount(struct hos_hwcount *): hardware transitions
+                                     so far, for benchmarks */
+#define HOS_NR_SYSCALLS       42
 
 /* ---- limits ------------------------------------------------------------------------ */
 #define HOS_PATH_MAX    256     /* bytes in a path, with the NUL */
@@ -189,6 +191,19 @@ struct hos_utsname {
     char version[64];           /* hypervisor version string */
     char machine[32];           /* "x86_64" */
 };
+
+/* hwcount: transitions into ring 0 since boot, as the platform counts them (the
+ * hypervisor for a kernel on hako, the kernel itself natively); differences between
+ * two calls are what a workload cost. */
+struct hos_hwcount {
+    uint64_t syscalls;        /* syscall instructions into ring 0: user_syscalls + hypercalls */
+    uint64_t user_syscalls;   /* system calls user programs made */
+    uint64_t hypercalls;      /* hypercalls the kernel made (0 natively) */
+    uint64_t exceptions;      /* CPU exceptions (vectors 0-31) taken in ring 0 */
+    uint64_t cr3_loads;       /* address-space switches */
+    uint64_t tlb_flushes;     /* TLB flushes, whole or one page */
+};
+_Static_assert(sizeof(struct hos_hwcount) == 48, "hos_hwcount layout");
 
 struct hos_meminfo {
     uint64_t page_size;         /* 4096 */

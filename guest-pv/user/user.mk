@@ -1,7 +1,7 @@
 # guest-pv/user/user.mk: the guest OS's user space (included by the top Makefile).
 #
-# Builds libhos.a (crt0 + newlib glue), the shell and the programs in guest-pv/user/bin/
-# and dom0-tools/ as static ELF64 executables linked at 0x400000, and the two initrds:
+# Builds libhos.a (crt0 + newlib glue), the shell and the programs in guest-pv/user/bin/,
+# dom0-tools/ and tests/bench/tradeoff/ as static ELF64 executables linked at 0x400000, and the two initrds:
 #   INITRD_DOMU  $(BUILD)/initrd/domu.cpio  a small set for domUs
 #   INITRD_DOM0  $(BUILD)/initrd/dom0.cpio  every program, /etc, the guest kernel and
 #                                           domu.cpio under /boot (to create domUs from)
@@ -33,7 +33,9 @@ USER_TOOL_NAMES := $(patsubst dom0-tools/%.c,%,$(wildcard dom0-tools/*.c))
 USER_BIN_ELFS   := $(patsubst %,$(USER_OUT)/bin/%,$(USER_BIN_NAMES))
 USER_TOOL_ELFS  := $(patsubst %,$(USER_OUT)/bin/%,$(USER_TOOL_NAMES))
 USER_SH_ELF     := $(USER_OUT)/bin/sh
-USER_PROGS      := $(USER_SH_ELF) $(USER_BIN_ELFS) $(USER_TOOL_ELFS)
+# The trade-off benchmark's workloads (tests/bench/tradeoff/, run only by make bench).
+USER_BENCH_ELFS := $(USER_OUT)/bin/tradeoff
+USER_PROGS      := $(USER_SH_ELF) $(USER_BIN_ELFS) $(USER_TOOL_ELFS) $(USER_BENCH_ELFS)
 
 USER_ETC_FILES  := $(wildcard guest-pv/user/etc/*)
 
@@ -74,6 +76,9 @@ $(USER_BIN_ELFS): $(USER_OUT)/bin/%: $(USER_OUT)/obj/guest-pv/user/bin/%.c.o $(U
 	@mkdir -p $(@D)
 	$(USER_LINK)
 $(USER_TOOL_ELFS): $(USER_OUT)/bin/%: $(USER_OUT)/obj/dom0-tools/%.c.o $(USER_LINK_DEPS)
+	@mkdir -p $(@D)
+	$(USER_LINK)
+$(USER_BENCH_ELFS): $(USER_OUT)/bin/%: $(USER_OUT)/obj/tests/bench/tradeoff/%.c.o $(USER_LINK_DEPS)
 	@mkdir -p $(@D)
 	$(USER_LINK)
 

@@ -14,6 +14,7 @@
 #include "mm.h"
 #include "native.h"
 #include "privops.h"
+#include "trap.h"
 #include "x86.h"
 
 #define APIC_EOI        0x0B0
@@ -193,6 +194,24 @@ static __attribute__((noreturn)) void native_shutdown(unsigned reason, unsigned 
     }
 }
 
+/* What privops->hw_counts reports natively: the kernel's own CR3 loads and flushes. */
+static uint64_t cr3_loads, tlb_flushes;
+
+/* Cached translations pt_write may have left stale until the next pt_commit. */
+#define STALE_LOCAL  1u
+#define STALE_GLOBAL 2u
+#define X86_PTE_G    (1ull << 8)
+static unsigned stale;
+
+/* Flush every translation, global ones too (toggle CR4.PGE). */
+static void flush_global(void)
+{
+    uint64_t cr4;
+    __asm__ volatile("mov %%cr4, %0" : "=r"(cr4));
+    __asm__ volatile("mov %0, %%cr4" : : "r"(cr4 & ~(1ull << 7)) : "memory");
+    __asm__ volatile("mov %0, %%cr4" : : "r"(cr4) : "memory");
+}
+
 /* Page tables hold physical frames, and pfn = physical frame. */
 static uint64_t native_pt_read(uint64_t table_pfn, unsigned idx, uint64_t *pfn)
 {
@@ -210,14 +229,29 @@ static long native_pt_write(uint64_t table_pfn, unsigned idx, uint64_t pfn, uint
 {
     if (table_pfn == kernel_root_pfn && idx >= 256)
         flags &= ~HAKO_PTE_U;
-    ((volatile uint64_t *)(NATIVE_VIRT_BASE + (table_pfn << 12)))[idx] =
-        flags ? pfn << 12 | flags : 0;
+    volatile uint64_t *e = (volatile uint64_t *)(NATIVE_VIRT_BASE + (table_pfn << 12)) + idx;
+    uint64_t old = *e, val = flags ? pfn << 12 | flags : 0;
+    *e = val;
+    if ((old & HAKO_PTE_P) && old != val)
+        stale |= old & X86_PTE_G ? STALE_GLOBAL : STALE_LOCAL;
     return 0;
 }
 
+/* Every store took effect when it was made; a translation one of them changed or
+ * removed may still be cached: flush once for the whole window, as the hypervisor
+ * does after an mmu_update batch (globals too when a boot-time global entry changed). */
 static long native_pt_commit(void)
 {
-    return 0;                           /* every store took effect when it was made */
+    if (stale) {
+        if (stale & STALE_GLOBAL)
+            flush_global();
+        else
+            write_cr3(loaded_root);
+        cr3_loads += !(stale & STALE_GLOBAL);
+        tlb_flushes++;
+        stale = 0;
+    }
+    return 0;
 }
 
 /* Tables are ordinary memory to a native kernel: nothing to do. */
@@ -242,6 +276,7 @@ static long native_map_page(uint64_t va, uint64_t pfn, uint64_t flags)
     }
     native_pt_write(table, (va >> 12) & 511, pfn, flags);
     invlpg(va);
+    tlb_flushes++;
     return 0;
 }
 
@@ -254,6 +289,8 @@ static long native_map_foreign(uint64_t table_pfn, unsigned idx, uint64_t frame,
 static void native_tlb_flush(void)
 {
     write_cr3(loaded_root);
+    cr3_loads++;
+    tlb_flushes++;
 }
 
 /* One address space per process: the user root gets the kernel's half of the top
@@ -271,6 +308,7 @@ static long native_set_user_context(uint64_t kernel_rsp, uint64_t user_root_pfn)
     if (root != loaded_root) {
         write_cr3(root);
         loaded_root = root;
+        cr3_loads++;
     }
     return 0;
 }
@@ -337,6 +375,13 @@ static long native_set_event_entry(uint64_t rip)
     return rc;
 }
 
+/* No hypervisor: no hypercalls; exceptions are the ones the kernel's own entry saw. */
+static void native_hw_counts(struct privops_hw *out)
+{
+    *out = (struct privops_hw){ .exceptions = trap_exceptions_taken(), .cr3_loads = cr3_loads,
+                                .tlb_flushes = tlb_flushes };
+}
+
 const struct privops privops_native = {
     .trap_return = x86_trap_return,
     .name = "native",
@@ -368,4 +413,5 @@ const struct privops privops_native = {
     .collect_events = native_collect_events,
     .set_user_context = native_set_user_context,
     .resume = x86_resume,
+    .hw_counts = native_hw_counts,
 };

@@ -360,6 +360,7 @@ const struct privops sym = { \
     .set_user_context = pv_set_user_context, \
     .resume = pv_resume, \
     .pt_settle = settle_, \
+    .hw_counts = hv_hw_counts, \
 }
 
 PV_TABLE(privops_pv, "pv", pv_init_single, NULL);

@@ -173,4 +173,5 @@ const struct privops privops_trap = {
     .set_event_entry = x86_set_event_entry,
     .set_user_context = trap_set_user_context,
     .resume = x86_resume,
+    .hw_counts = hv_hw_counts,
 };
