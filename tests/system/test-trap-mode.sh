@@ -64,5 +64,5 @@ done
 boot "$DOM0" privops=bogus exit=0
 expect_status 0 "privops=bogus: boots and exits 0"
 expect_output "privops=bogus: the kernel stays paravirtual and says why" \
-  'privileged operations: pv$' 'unknown privops= backend on the command line: running paravirtual'
+  'privileged operations: pv-async$' 'unknown privops= backend on the command line: running paravirtual'
 finish
