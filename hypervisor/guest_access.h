@@ -74,6 +74,12 @@ int guest_copy_from(const struct vcpu *v, void *dst, gva_t va, uint64_t len);
  * (which it updates); 0 or -HAKO_EFAULT. */
 int guest_fetch(struct vcpu *v, void *dst, gva_t va, uint64_t len);
 
+/* Copy len bytes to (write) or from guest va, for the frames exceptions and returns
+ * move on a kernel stack: guest_copy_to/guest_copy_from's checks and result, through
+ * v's remembered walk for that access (frame_walk[write], updated) when the bytes lie in
+ * one page; 0 or -HAKO_EFAULT. */
+int guest_copy_frame(struct vcpu *v, gva_t va, void *buf, uint64_t len, bool write);
+
 /* Copy len bytes from src to guest va; 0 or -HAKO_EFAULT. Checks every page before
  * writing any, so a failed copy leaves guest memory untouched. */
 int guest_copy_to(const struct vcpu *v, gva_t va, const void *src, uint64_t len);
