@@ -75,7 +75,8 @@ struct vcpu {
     uint64_t cpu_time_ns;       /* CPU time used */
     uint64_t stat_tlb_flushes, stat_invlpgs, stat_cr3_loads;  /* HAKO_COUNTER_* */
     struct guest_walk_cache fetch_walk[2];  /* recent instruction fetch walks (guest_fetch) */
-    struct guest_walk_cache frame_walk[2];  /* the last frame read, written (guest_copy_frame) */
+    struct guest_walk_cache frame_walk[2][2]; /* recent frame reads, writes (guest_copy_cached) */
+    struct guest_walk_cache batch_walk[2];  /* recent reads of mmu_update/mmuext_op batches */
     struct guest_selectors sel; /* ds es fs gs while switched out; null at creation */
     uint8_t fpu[512] __attribute__((aligned(16)));  /* fxsave area while switched out */
 };

@@ -119,21 +119,25 @@ int guest_fetch(struct vcpu *v, void *dst, gva_t gva, uint64_t len)
     return 0;
 }
 
-int guest_copy_frame(struct vcpu *v, gva_t gva, void *buf, uint64_t len, bool write)
+int guest_copy_cached(struct vcpu *v, struct guest_walk_cache c[2], gva_t gva, void *buf,
+                      uint64_t len, bool write)
 {
     uint64_t pa, va = gva_x(gva), page = va & PAGE_MASK;
-    struct guest_walk_cache *c = &v->frame_walk[write];
     if (len == 0 || len > PAGE_SIZE - (va & (PAGE_SIZE - 1)) || !guest_range_ok(gva, len))
         return write ? guest_copy_to(v, gva, buf, len) : guest_copy_from(v, buf, gva, len);
-    if (c->va == page && walk_cache_holds(v, c)) {
-        pa = c->pa | (va & (PAGE_SIZE - 1));
+    if (c[0].va == page && walk_cache_holds(v, &c[0])) {
+        pa = c[0].pa | (va & (PAGE_SIZE - 1));
+    } else if (c[1].va == page && walk_cache_holds(v, &c[1])) {
+        pa = c[1].pa | (va & (PAGE_SIZE - 1));
     } else {
-        c->root = 0;
-        if (walk(v, gva, PTE_P | PTE_U | (write ? PTE_W : 0), &pa, c->e, c->at, &c->levels))
+        c[1] = c[0];                    /* the newest first: two kernel stacks in turn hit */
+        c[0].root = 0;
+        if (walk(v, gva, PTE_P | PTE_U | (write ? PTE_W : 0), &pa, c[0].e, c[0].at,
+                 &c[0].levels))
             return -HAKO_EFAULT;
-        c->va = page;
-        c->pa = pa & PAGE_MASK;
-        c->root = v->cr3;
+        c[0].va = page;
+        c[0].pa = pa & PAGE_MASK;
+        c[0].root = v->cr3;
     }
     if (write)
         memcpy(phys_to_virt(pa), buf, len);

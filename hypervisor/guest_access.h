@@ -74,11 +74,13 @@ int guest_copy_from(const struct vcpu *v, void *dst, gva_t va, uint64_t len);
  * (which it updates); 0 or -HAKO_EFAULT. */
 int guest_fetch(struct vcpu *v, void *dst, gva_t va, uint64_t len);
 
-/* Copy len bytes to (write) or from guest va, for the frames exceptions and returns
- * move on a kernel stack: guest_copy_to/guest_copy_from's checks and result, through
- * v's remembered walk for that access (frame_walk[write], updated) when the bytes lie in
- * one page; 0 or -HAKO_EFAULT. */
-int guest_copy_frame(struct vcpu *v, gva_t va, void *buf, uint64_t len, bool write);
+/* Copy len bytes to (write) or from guest va, for what a vCPU moves again and again in
+ * the same few pages (exception and return frames on its kernel stacks, page-table
+ * batches): guest_copy_to/guest_copy_from's checks and result, through the two most
+ * recent walks c[] of v (walked for that access only: a cache is for reads or for
+ * writes, never both; updated) when the bytes lie in one page; 0 or -HAKO_EFAULT. */
+int guest_copy_cached(struct vcpu *v, struct guest_walk_cache c[2], gva_t va, void *buf,
+                      uint64_t len, bool write);
 
 /* Copy len bytes from src to guest va; 0 or -HAKO_EFAULT. Checks every page before
  * writing any, so a failed copy leaves guest memory untouched. */

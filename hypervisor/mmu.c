@@ -113,7 +113,8 @@ static long run_batch(uint64_t nr, uint64_t items, uint64_t count, uint64_t done
             return hc_preempt(nr, items, count, done_ptr, i);
         }
         uint64_t n = MIN(count - i, (uint64_t)COPY_BATCH);
-        if (guest_copy_from(v, buf, _gva(items + i * item_size), n * item_size)) {
+        if (guest_copy_cached(v, v->batch_walk, _gva(items + i * item_size), buf,
+                              n * item_size, false)) {
             rc = -HAKO_EFAULT;
             break;
         }

@@ -5,7 +5,7 @@
  *   privops=pv        one hypercall per operation: no batching, no rings
  *   privops=pv-batch  entry writes queued and sent as one mmu_update at pt_commit (the
  *                     lazy-MMU window), with the releases of table frames in the same
- *                     multicall; a process switch is one multicall
+ *                     multicall
  *   privops=pv-async  (the default) pv-batch, with the releases queued on the
  *                     asynchronous ring instead: the hypervisor runs them when the vCPU
  *                     next blocks, yields or is interrupted, pt_settle at the latest
@@ -105,24 +105,15 @@ static long pv_set_event_entry(uint64_t rip)
     return hako_hypercall3(HAKO_HC_set_callback, HAKO_CALLBACK_EVENT, rip, 0);
 }
 
-/* Both halves of a process switch: one multicall (one transition), or two hypercalls
- * (privops=pv). */
+/* Both halves of a process switch, one hypercall each: a two-entry multicall costs the
+ * hypervisor more than the transition it saves (make bench, tradeoff ctxsw). */
 static long pv_set_user_context(uint64_t kernel_rsp, uint64_t user_root_pfn)
 {
     static struct hako_mmuext_op base __attribute__((aligned(8)));
-    static struct hako_multicall_entry mc[2] __attribute__((aligned(8)));
-    base = (struct hako_mmuext_op){ .cmd = HAKO_MMUEXT_NEW_USER_BASEPTR, .arg1 = user_root_pfn ? pv_mfn(user_root_pfn) : 0 };
-    if (level == PV_SINGLE) {
-        long rc = hako_hypercall2(HAKO_HC_stack_switch, kernel_rsp, 0);
-        return rc ? rc : hako_hypercall3(HAKO_HC_mmuext_op, (unsigned long)&base, 1, 0);
-    }
-    mc[0] = (struct hako_multicall_entry){ .op = HAKO_HC_stack_switch, .args = { kernel_rsp } };
-    mc[1] = (struct hako_multicall_entry){ .op = HAKO_HC_mmuext_op,
-                                           .args = { (uint64_t)&base, 1, 0 } };
-    long rc = hako_hypercall2(HAKO_HC_multicall, (uint64_t)mc, 2);
-    if (rc < 0)
-        return rc;
-    return mc[0].result ? mc[0].result : mc[1].result;
+    base = (struct hako_mmuext_op){ .cmd = HAKO_MMUEXT_NEW_USER_BASEPTR,
+                                    .arg1 = user_root_pfn ? pv_mfn(user_root_pfn) : 0 };
+    long rc = hako_hypercall2(HAKO_HC_stack_switch, kernel_rsp, 0);
+    return rc ? rc : hako_hypercall3(HAKO_HC_mmuext_op, (unsigned long)&base, 1, 0);
 }
 
 /* The iret hypercall takes its frame at rsp: switch to the frame, then call. */
@@ -194,9 +185,10 @@ static struct hako_mmu_update batch[BATCH_MAX];
 static unsigned batch_len;
 static struct hako_multicall_entry deferred[1 + DEFER_MAX] __attribute__((aligned(8)));
 static unsigned deferred_len;        /* entries from deferred[1] on */
-static uint64_t batch_done;
 
-/* Send the window: one mmu_update, or one multicall of it and the releases. */
+/* Send the window: one mmu_update, or one multicall of it and the releases. No done
+ * pointer: writing it back costs the hypervisor two more walks of the guest's tables,
+ * and a failure is a kernel bug either way (it is reported). */
 static long pv_pt_commit(void)
 {
     long rc = 0;
@@ -204,15 +196,14 @@ static long pv_pt_commit(void)
         unsigned first = batch_len ? 0 : 1;
         deferred[0] = (struct hako_multicall_entry){
             .op = HAKO_HC_mmu_update,
-            .args = { (uint64_t)batch, batch_len, (uint64_t)&batch_done } };
+            .args = { (uint64_t)batch, batch_len, 0 } };
         rc = hako_hypercall2(HAKO_HC_multicall, (uint64_t)&deferred[first],
                              1 + deferred_len - first);
         rc = rc < 0 ? rc : 0;           /* the number of entries run, or an error */
         for (unsigned i = first; rc == 0 && i <= deferred_len; i++)
             rc = deferred[i].result;
     } else if (batch_len) {
-        rc = hako_hypercall3(HAKO_HC_mmu_update, (unsigned long)batch, batch_len,
-                             (unsigned long)&batch_done);
+        rc = hako_hypercall3(HAKO_HC_mmu_update, (unsigned long)batch, batch_len, 0);
     }
     if (rc)
         kprintf("pv: page-table batch of %u writes and %u releases failed: %ld\n", batch_len,
@@ -238,32 +229,16 @@ static long set_alias(uint64_t pfn, uint64_t flags)
                            HAKO_UVMF_INVLPG);
 }
 
-/* A table frame has no writable mapping (ABI.md 12); a root is pinned as well, in the
- * same multicall as the alias change (two hypercalls with privops=pv). */
+/* A table frame has no writable mapping (ABI.md 12); a root is pinned as well. */
 static long pv_pt_adopt(uint64_t pfn, unsigned level_)
 {
     static struct hako_mmuext_op pin __attribute__((aligned(8)));
-    static struct hako_multicall_entry mc[2] __attribute__((aligned(8)));
-    if (level_ != 4)
-        return set_alias(pfn, PTE_KERNEL_RO);
+    long rc = set_alias(pfn, PTE_KERNEL_RO);
+    if (rc || level_ != 4)
+        return rc;
     pin = (struct hako_mmuext_op){ .cmd = HAKO_MMUEXT_PIN_L4_TABLE, .arg1 = pv_mfn(pfn) };
-    long rc, alias_rc;
-    if (level == PV_SINGLE) {
-        if ((alias_rc = rc = set_alias(pfn, PTE_KERNEL_RO)) == 0)
-            rc = hako_hypercall3(HAKO_HC_mmuext_op, (unsigned long)&pin, 1, 0);
-    } else {
-        mc[0] = (struct hako_multicall_entry){
-            .op = HAKO_HC_update_va_mapping,
-            .args = { (uint64_t)pfn_va(pfn), pv_pte(pfn, PTE_KERNEL_RO), HAKO_UVMF_INVLPG },
-            .flags = HAKO_MC_STOP_ON_ERROR };
-        mc[1] = (struct hako_multicall_entry){ .op = HAKO_HC_mmuext_op,
-                                               .args = { (uint64_t)&pin, 1, 0 } };
-        rc = hako_hypercall2(HAKO_HC_multicall, (uint64_t)mc, 2);
-        alias_rc = rc < 0 ? rc : mc[0].result;
-        rc = rc < 0 ? rc : mc[0].result ? mc[0].result : mc[1].result;
-    }
-    if (rc && alias_rc == 0)
-        set_alias(pfn, PTE_KERNEL_RW);      /* the pin failed: undo the alias change */
+    if ((rc = hako_hypercall3(HAKO_HC_mmuext_op, (unsigned long)&pin, 1, 0)))
+        set_alias(pfn, PTE_KERNEL_RW);
     return rc;
 }
 
