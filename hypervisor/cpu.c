@@ -135,7 +135,7 @@ void cpu_init(void)
     if (cpu_has.smep)
         cr4 |= CR4_SMEP;     /* never execute guest pages in ring 0 */
     if (cpu_has.smap)
-        cr4 |= CR4_SMAP;     /* user pages only through the direct map (and guest_peek2) */
+        cr4 |= CR4_SMAP;     /* user pages only through the direct map (and guest_peek_insn) */
     if (cpu_has.umip)
         cr4 |= CR4_UMIP;     /* sgdt, sidt, sldt, str, smsw fault in ring 3 */
     write_cr4(cr4);

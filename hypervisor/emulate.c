@@ -106,9 +106,15 @@ static void set_reg(struct cpu_regs *regs, unsigned n, unsigned size, uint64_t v
 }
 
 /* Fetch up to 15 instruction bytes at rip: all 15, or what the page holds when the next
- * page cannot be read; 0 when not even that can. */
+ * page cannot be read; 0 when not even that can. Through the guest's own mapping first
+ * (guest_peek_insn), through a walk of its tables when that cannot read all 16. */
 static size_t fetch(struct vcpu *v, uint64_t rip, uint8_t *buf)
 {
+    uint8_t peeked[16];
+    if (guest_peek_insn(_gva(rip), peeked) == 0) {
+        __builtin_memcpy(buf, peeked, X86_MAX_INSN_LEN);
+        return X86_MAX_INSN_LEN;
+    }
     size_t n = MIN((size_t)X86_MAX_INSN_LEN, PAGE_SIZE - (rip & (PAGE_SIZE - 1)));
     if (guest_fetch(v, buf, _gva(rip), n))
         return 0;
@@ -405,9 +411,10 @@ bool emulate_insn(struct vcpu *v, struct cpu_regs *regs, gva_t cr2)
 bool emulate_gp_fast(struct cpu_regs *regs)
 {
     struct vcpu *v = current_vcpu();
-    uint16_t b;
-    if (v->dom->type != &guest_type_trap || v->pv.in_user || guest_peek2(_gva(regs->rip), &b))
-        return false;       /* not a trap-mode kernel, or the two bytes cannot be read */
+    uint8_t bytes[16];
+    if (v->dom->type != &guest_type_trap || v->pv.in_user || guest_peek_insn(_gva(regs->rip), bytes))
+        return false;       /* not a trap-mode kernel, or the bytes cannot be read so */
+    uint16_t b = (uint16_t)(bytes[0] | bytes[1] << 8);
     enum x86_op op;
     uint64_t len = 2;
     if ((b & 0xFF) == 0xFA)

@@ -86,11 +86,12 @@ int guest_copy_cached(struct vcpu *v, struct guest_walk_cache c[2], gva_t va, vo
  * writing any, so a failed copy leaves guest memory untouched. */
 int guest_copy_to(const struct vcpu *v, gva_t va, const void *src, uint64_t len);
 
-/* guest_peek.c: the two bytes at gva (little-endian in *out) read through the guest's current mapping (not the
- * direct map: only for the opcode at a faulting rip, which the CPU just fetched there),
- * with SMAP lifted for that one load. 0, or -HAKO_EFAULT when gva is not guest space or
- * the load faults (guest_peek_fixup, from trap_entry, turns that fault into the error). */
-int guest_peek2(gva_t gva, uint16_t *out);
+/* guest_peek.c: the 16 bytes at gva read through the guest's current mapping (not the
+ * direct map: only for the instruction at a faulting rip, which the CPU just fetched
+ * there), with SMAP lifted for those loads. 0, or -HAKO_EFAULT when [gva, gva+16) is
+ * not guest space or a load faults (guest_peek_fixup, from trap_entry, turns that fault
+ * into the error). */
+int guest_peek_insn(gva_t gva, uint8_t out[16]);
 struct cpu_regs;
 bool guest_peek_fixup(struct cpu_regs *regs);
 

@@ -196,9 +196,9 @@ void hv_main(uint64_t start_info_pa)
         printk("module %u: %016lx-%016lx (%lu bytes)\n", i, boot.mod[i].start, boot.mod[i].end,
                boot.mod[i].end - boot.mod[i].start);
     paging_init(boot.ram_end);
-    uint16_t peeked;                /* guest_peek2's fault fixup works, checked every boot */
-    if (guest_peek2(_gva(HAKO_LOWER_HALF_END - PAGE_SIZE), &peeked) != -HAKO_EFAULT)
-        panic("guest_peek2 read an address nothing maps");
+    uint8_t peeked[16];             /* guest_peek_insn's fault fixup works, every boot */
+    if (guest_peek_insn(_gva(HAKO_LOWER_HALF_END - PAGE_SIZE), peeked) != -HAKO_EFAULT)
+        panic("guest_peek_insn read an address nothing maps");
     m2p_init(frame_count());
     time_init();
     console_enable_irq();           /* input by interrupt from now on (the timer polls too) */

@@ -31,7 +31,7 @@ void trap_entry(struct cpu_regs *regs)
         return;
     }
     if (!from_guest && (cpuid_fault_fixup(regs) || guest_peek_fixup(regs)))
-        return;         /* the boot-time MSR probe's expected #GP, a failed guest_peek2 */
+        return;     /* the boot-time MSR probe's expected #GP, a failed guest_peek_insn */
     if (!from_guest)
         panic_with_regs(regs, "exception in the hypervisor");
     if (regs->vector == 2 || regs->vector == 8 || regs->vector == 18)

@@ -655,6 +655,21 @@ static void test_straddle(void)
         armed = 0;
         resume_at = 0;
     }
+    /* wbinvd 10 bytes before the page end, then ud2: the 16 bytes read at its rip run
+     * into the unmapped page (the emulator falls back to walking), and it is emulated;
+     * the ud2 after it is the kernel's own #UD. */
+    edge_page[PAGE_SIZE - 10] = 0x0F, edge_page[PAGE_SIZE - 9] = 0x09;
+    edge_page[PAGE_SIZE - 8] = 0x0F, edge_page[PAGE_SIZE - 7] = 0x0B;
+    XTF_EXPECT_RC(getinfo_self(&info_a), 0, "GETINFO before");
+    arm(0);
+    run_at(end - 10);
+    XTF_EXPECT_RC(getinfo_self(&info_b), 0, "GETINFO after");
+    XTF_CHECK(!armed && seen.vector == 6 && seen.rip == end - 8 &&
+              info_b.emulated[HAKO_EMUL_WBINVD] == info_a.emulated[HAKO_EMUL_WBINVD] + 1,
+              "wbinvd 10 bytes before an unmapped page is emulated, then the ud2 faults "
+              "(vector %lu rip %lx)", seen.vector, seen.rip);
+    armed = 0;
+    resume_at = 0;
     /* cli as the page's last byte: fetched up to the page end and emulated; the next
      * instruction is then the fetch #PF. */
     edge_page[PAGE_SIZE - 1] = 0xFA;

@@ -160,13 +160,17 @@ awk -F, '
     split("fork_exit mmap1m", t, " ")
     for (i = 1; i <= 2; i++) if ((t[i], "pv-batch") in v)
       printf "target: pv-batch at least 1.3x faster than pv on %s: %.2fx: %s\n", t[i], ratio(v[t[i], "pv"], v[t[i], "pv-batch"]), (ratio(v[t[i], "pv"], v[t[i], "pv-batch"]) >= 1.3 ? "met" : "MISSED")
-    slower = ""; faster = 0
+    # icount is deterministic: compare exactly, and say by how much
+    slower = ""; faster = 0; gains = ""
     for (x in w) if (((x, "pv-async") in v) && ((x, "pv-batch") in v)) {
-      if (v[x, "pv-async"] > v[x, "pv-batch"] * 1.005) slower = slower " " x
-      if (v[x, "pv-async"] < v[x, "pv-batch"] * 0.995) faster++
+      if (v[x, "pv-async"] > v[x, "pv-batch"]) slower = slower " " x
+      if (v[x, "pv-async"] < v[x, "pv-batch"]) {
+        faster++
+        gains = gains sprintf(" %s %.2f%%", x, 100 * (1 - v[x, "pv-async"] / v[x, "pv-batch"]))
+      }
     }
-    printf "target: pv-async no slower than pv-batch (0.5%% tolerance) anywhere: %s\n", (slower == "" ? "met" : "MISSED on" slower)
-    printf "target: pv-async faster than pv-batch on at least two workloads: %d: %s\n", faster, (faster >= 2 ? "met" : "MISSED")
+    printf "target: pv-async no slower than pv-batch on any workload: %s\n", (slower == "" ? "met" : "MISSED on" slower)
+    printf "target: pv-async faster than pv-batch on at least two workloads: %d (%s ): %s\n", faster, gains, (faster >= 2 ? "met" : "MISSED")
     notslower = ""
     for (x in w) if (((x, "trap") in v) && ((x, "pv") in v) && v[x, "trap"] <= v[x, "pv"]) notslower = notslower " " x
     printf "target: trap slower than pv on every workload: %s\n", (notslower == "" ? "met" : "not on" notslower)
