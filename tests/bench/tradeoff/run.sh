@@ -152,14 +152,17 @@ awk -F, -v modes="$modes" '
 echo
 awk -F, '
   $2 == "icount" && $4 == "insns" { split($1, p, "."); v[p[2], p[3]] = $3; w[p[2]] = 1 }
+  $2 == "tcg" && $4 == "ns" { split($1, p, "."); tn[p[2], p[3]] = $3 }
   function ratio(a, b) { return b > 0 ? a / b : 0 }
   END {
     split("getpid fork_exec ctxsw pagefault mmap1m", t, " ")
     for (i = 1; i <= 5; i++) if ((t[i], "pv") in v)
       printf "target: pv within 2x of native on %s: %.2fx: %s\n", t[i], ratio(v[t[i], "pv"], v[t[i], "native"]), (ratio(v[t[i], "pv"], v[t[i], "native"]) <= 2 ? "met" : "MISSED")
     split("fork_exit mmap1m", t, " ")
-    for (i = 1; i <= 2; i++) if ((t[i], "pv-batch") in v)
-      printf "target: pv-batch at least 1.3x faster than pv on %s: %.2fx: %s\n", t[i], ratio(v[t[i], "pv"], v[t[i], "pv-batch"]), (ratio(v[t[i], "pv"], v[t[i], "pv-batch"]) >= 1.3 ? "met" : "MISSED")
+    for (i = 1; i <= 2; i++) if ((t[i], "pv-batch") in v) {
+      ri = ratio(v[t[i], "pv"], v[t[i], "pv-batch"]); rt = ratio(tn[t[i], "pv"], tn[t[i], "pv-batch"])
+      printf "target: pv-batch at least 1.3x faster than pv on %s: %.2fx in instructions (%s), %.2fx in TCG time (%s)\n", t[i], ri, (ri >= 1.3 ? "met" : "MISSED"), rt, (rt >= 1.3 ? "met" : "MISSED")
+    }
     # icount is deterministic: compare exactly, and say by how much
     slower = ""; faster = 0; gains = ""
     for (x in w) if (((x, "pv-async") in v) && ((x, "pv-batch") in v)) {
