@@ -2,17 +2,31 @@
  * tests/ringbench/ringbench.c: host benchmark of ring-io against Concurrency Kit's
  * ck_ring, DPDK's rte_ring and Xen's io/ring.h, all in one run.
  *
- *   ringbench [-r RUNS] [-q] [CSV]
+ *   ringbench [-r ROUNDS] [-q] [CSV]
  *
  * Set-up, the same for every implementation: 1024 slots of 8 bytes (a 64-bit sequence
- * number; ck and rte store it as a void *), one producer thread pinned to the first
- * allowed CPU and one consumer thread pinned to the second, both spinning (with pause)
- * when the ring is full or empty. The consumer checks every value (no loss, duplicate
- * or reordering). A run moves N entries; ops/s = N / (time from the start barrier to the
- * consumer's last entry). After a warm-up, every implementation is run RUNS times
- * (default 7), interleaved in a rotating order, and the median is reported. The cache-line round trip between the two
- * threads is measured before and after and printed: on a virtual machine it depends on
- * where the host places the vCPUs, and it moves every result (by 4x and more here).
+ * number; ck and rte store it as a void *), produced by the main thread pinned to the
+ * first allowed CPU and consumed by one consumer thread pinned to the second, both
+ * spinning (with pause) when the ring is full or empty. The consumer checks every value
+ * (no loss, duplicate or reordering). The consumer thread lives as long as the program
+ * and spins between runs, so neither vCPU goes idle (the host moves and deschedules idle
+ * vCPUs). If pinning is impossible (one CPU, or the call fails) the output says so and
+ * the threads run unpinned.
+ *
+ * A run moves n entries; ops/s = n / (time from handing the consumer its job to its last
+ * entry). n is calibrated per implementation and mode for runs of about 5 ms (-q: 2 ms);
+ * the calibration runs are the warm-up. Short runs are rarely preempted, and a run during
+ * which another task preempted either thread (an involuntary context switch in getrusage)
+ * is run again, up to 3 runs in all. The measurement is ROUNDS rounds (default 151, cut
+ * short at 45 s): each runs every implementation in both modes once, in an order rotated
+ * every round, so that drift hits all of them alike. For each implementation and mode the
+ * output gives the median ops/s, the min, the max and the spread (interquartile range /
+ * median); a ratio is the median of the per-round ratios (both sides measured within the
+ * same round). When an implementation that a ratio involves has a spread above 10%, the
+ * output says that the ratio is not meaningful this run. The cache-line round trip
+ * between the two threads is measured before, after and before every round, and printed:
+ * on a virtual machine it depends on where the host places the vCPUs, and it moves every
+ * result (by 4x and more here), the ratios too.
  *
  *   single   one entry per call on both sides.
  *   burst32  up to 32 entries per call on both sides; partial bursts are accepted.
@@ -38,8 +52,9 @@
  *   xenring_evt  the same with Xen's RING_PUSH_*_AND_CHECK_NOTIFY and
  *                RING_FINAL_CHECK_FOR_* (the front end waits for responses).
  *
- * With a CSV path, appends "ring.spsc.<impl>,host,<ops/s>,ops/s" and
- * "ring.burst32.<impl>,host,<ops/s>,ops/s" rows.
+ * With a CSV path, appends "ring.spsc.<impl>,host,<median ops/s>,ops/s" and
+ * "ring.burst32.<impl>,host,<median ops/s>,ops/s" rows, each followed by
+ * "ring.<mode>.<impl>.spread,host,<spread as a fraction>,ratio".
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -50,6 +65,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -503,261 +519,564 @@ static uint64_t xen_evt_consume(uint64_t n, unsigned burst)
 
 /* ---- the harness ------------------------------------------------------------------------ */
 
-static int cpus[2] = { -1, -1 };
+enum { IMPL_RINGIO, IMPL_CK, IMPL_RTE, IMPL_XEN, IMPL_RINGIO_EVT, IMPL_XEN_EVT, NIMPL };
 
-struct run {
-    const struct impl *im;
-    uint64_t n;
-    unsigned burst;
-    pthread_barrier_t start;
-    struct timespec t0, t1;
-    uint64_t bad;
+static struct impl impls[NIMPL] = {
+    [IMPL_RINGIO] = { "ringio", NULL, rio_reset, rio_produce, rio_consume },
+#ifdef HAVE_CK
+    [IMPL_CK] = { "ck", NULL, ck_reset, ck_produce, ck_consume },
+#else
+    [IMPL_CK] = { "ck", "ck_ring.h not found (Debian libck-dev)", NULL, NULL, NULL },
+#endif
+#ifdef HAVE_RTE
+    [IMPL_RTE] = { "rte", NULL, rte_reset, rte_produce, rte_consume },
+#else
+    [IMPL_RTE] = { "rte", "rte_ring.h not found (Debian libdpdk-dev)", NULL, NULL, NULL },
+#endif
+#ifdef HAVE_XEN
+    [IMPL_XEN] = { "xenring", NULL, xen_reset, xen_produce, xen_consume },
+#else
+    [IMPL_XEN] = { "xenring", "xen/io/ring.h not found (Debian libxen-dev)", NULL, NULL, NULL },
+#endif
+    [IMPL_RINGIO_EVT] = { "ringio_evt", NULL, rio_reset, rio_evt_produce, rio_evt_consume },
+#ifdef HAVE_XEN
+    [IMPL_XEN_EVT] = { "xenring_evt", NULL, xen_reset, xen_evt_produce, xen_evt_consume },
+#else
+    [IMPL_XEN_EVT] = { "xenring_evt", "xen/io/ring.h not found", NULL, NULL, NULL },
+#endif
 };
 
-static void pin(int cpu)
+/* The polled implementations ringio is compared with (its peers). */
+static bool is_polled_peer(int impl)
+{
+    return impl == IMPL_CK || impl == IMPL_RTE || impl == IMPL_XEN;
+}
+
+#define MODES             2
+#define MAX_ROUNDS        201
+#define DEFAULT_ROUNDS    151
+#define MIN_ROUNDS        5     /* the time budget never cuts the measurement below this */
+#define RUN_SECONDS       0.005 /* length of one run (short: rarely preempted) */
+#define QUICK_SECONDS     0.002 /* the same with -q */
+#define CALIBRATE_SECONDS 0.01  /* a calibration run at least this long sets a run's size */
+#define BUDGET_SECONDS    45.0  /* no new round starts that would end after this much */
+#define SPREAD_LIMIT      0.10  /* a wider spread makes a ratio involving it meaningless */
+#define ATTEMPTS          3     /* runs of one implementation per round until one is not
+                                 * preempted by another task */
+
+static const unsigned mode_burst[MODES] = { 1, BURST };
+static const char *const mode_name[MODES] = { "spsc", "burst32" };
+
+/* One implementation in one mode: the run size and what each measured round gave. */
+struct cell {
+    uint64_t n;                 /* entries per run, from calibration */
+    double ops[MAX_ROUNDS];     /* ops/s of round r, in round order */
+    int preempted_runs;         /* measured runs that another task preempted */
+    int preempted_rounds;       /* rounds whose value still comes from such a run */
+    uint64_t entries;           /* moved by all measured runs */
+    uint64_t notifications[2];  /* producer side, consumer side, over all measured runs */
+};
+static struct cell cells[NIMPL][MODES];
+
+static int cpus[2] = { -1, -1 }; /* producer's and consumer's CPU, -1: not pinned */
+static bool consumer_unpinned;   /* pinning the consumer thread failed */
+
+/* Seconds from a to b. */
+static double seconds_between(const struct timespec *a, const struct timespec *b)
+{
+    return (double)(b->tv_sec - a->tv_sec) + (double)(b->tv_nsec - a->tv_nsec) / 1e9;
+}
+
+/* Seconds on the monotonic clock since an arbitrary origin. */
+static double now_seconds(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/* Pin the calling thread to cpu (nothing for -1); 0 or an error number. */
+static int pin(int cpu)
 {
     if (cpu < 0)
-        return;
+        return 0;
     cpu_set_t set;
     CPU_ZERO(&set);
     CPU_SET(cpu, &set);
-    pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+    return pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
 }
 
-static void *producer_thread(void *arg)
-{
-    struct run *r = arg;
-    pin(cpus[0]);
-    pthread_barrier_wait(&r->start);
-    clock_gettime(CLOCK_MONOTONIC, &r->t0);
-    uint64_t bad = r->im->produce(r->n, r->burst);
-    __atomic_fetch_add(&r->bad, bad, __ATOMIC_RELAXED);
-    return NULL;
-}
-
-static void *consumer_thread(void *arg)
-{
-    struct run *r = arg;
-    pin(cpus[1]);
-    pthread_barrier_wait(&r->start);
-    uint64_t bad = r->im->consume(r->n, r->burst);
-    clock_gettime(CLOCK_MONOTONIC, &r->t1);
-    __atomic_fetch_add(&r->bad, bad, __ATOMIC_RELAXED);
-    return NULL;
-}
-
-/* One run: ops/s, or a negative value when the consumer saw a wrong value. */
-static double run_once(const struct impl *im, uint64_t n, unsigned burst)
-{
-    struct run r = { .im = im, .n = n, .burst = burst };
-    im->reset();
-    pthread_barrier_init(&r.start, NULL, 2);
-    pthread_t tp, tc;
-    if (pthread_create(&tc, NULL, consumer_thread, &r) != 0 ||
-        pthread_create(&tp, NULL, producer_thread, &r) != 0) {
-        perror("ringbench: pthread_create");
-        exit(1);
-    }
-    pthread_join(tp, NULL);
-    pthread_join(tc, NULL);
-    pthread_barrier_destroy(&r.start);
-    if (r.bad != 0) {
-        fprintf(stderr, "ringbench: %s: %llu wrong values\n", im->name,
-                (unsigned long long)r.bad);
-        return -1;
-    }
-    double secs = (double)(r.t1.tv_sec - r.t0.tv_sec) + (double)(r.t1.tv_nsec - r.t0.tv_nsec) / 1e9;
-    return (double)n / secs;
-}
+/* The consumer thread: started once, pinned once, and spinning between jobs so that its
+ * vCPU never goes idle (the host moves and deschedules idle vCPUs). The main thread,
+ * pinned to the other CPU, is the producer of every run: it sets a job's fields, bumps
+ * `posted`, does its side, and waits for `finished` to reach the same generation. */
+enum job { JOB_CONSUME, JOB_PONG, JOB_EXIT };
+static struct {
+    uint64_t posted ALIGNED; /* written by the main thread */
+    enum job job;
+    const struct impl *im;
+    uint64_t n;              /* entries to consume, or round trips to answer */
+    unsigned burst;
+    uint64_t finished ALIGNED; /* written by the consumer thread, like what follows */
+    uint64_t bad;
+    long preemptions;
+    struct timespec end;
+} worker;
+static pthread_t consumer;
 
 /* Round trip of one cache line between the two pinned threads: the host decides where
- * our two vCPUs run, and every result above scales with this. */
+ * our two vCPUs run, and every result scales with this. */
 static uint64_t pp_flag ALIGNED;
-#define PP_ROUNDS 200000u
+#define PP_TRIPS       200000u /* before and after the measurement */
+#define PP_ROUND_TRIPS 2000u   /* before every round: a millisecond or less */
 
-static void *pong_thread(void *arg)
+/* Involuntary context switches of the calling thread so far: another task preempted it. */
+static long preemptions_so_far(void)
 {
-    (void)arg;
-    pin(cpus[1]);
-    for (uint64_t i = 1; i < 2 * PP_ROUNDS; i += 2) {
+    struct rusage usage;
+    return getrusage(RUSAGE_THREAD, &usage) == 0 ? usage.ru_nivcsw : 0;
+}
+
+/* The answering side of pingpong_ns: `trips` round trips on pp_flag. */
+static void pong(uint64_t trips)
+{
+    for (uint64_t i = 1; i < 2 * trips; i += 2) {
         while (__atomic_load_n(&pp_flag, __ATOMIC_ACQUIRE) != i)
             ;
         __atomic_store_n(&pp_flag, i + 1, __ATOMIC_RELEASE);
     }
-    return NULL;
 }
 
-static double pingpong_ns(void)
+/* Body of the consumer thread: run each posted job until JOB_EXIT. */
+static void *consumer_thread(void *unused)
 {
-    pthread_t t;
+    (void)unused;
+    if (pin(cpus[1]) != 0)
+        __atomic_store_n(&consumer_unpinned, true, __ATOMIC_RELAXED);
+    for (uint64_t seen = 0;;) {
+        uint64_t posted;
+        while ((posted = __atomic_load_n(&worker.posted, __ATOMIC_ACQUIRE)) == seen) {
+            if (cpus[1] < 0)
+                sched_yield(); /* unpinned: the producer may need this CPU */
+            else
+                relax();
+        }
+        seen = posted;
+        switch (worker.job) {
+        case JOB_CONSUME: {
+            long before = preemptions_so_far();
+            worker.bad = worker.im->consume(worker.n, worker.burst);
+            clock_gettime(CLOCK_MONOTONIC, &worker.end);
+            worker.preemptions = preemptions_so_far() - before;
+            break;
+        }
+        case JOB_PONG:
+            pong(worker.n);
+            break;
+        case JOB_EXIT:
+            return NULL;
+        }
+        __atomic_store_n(&worker.finished, seen, __ATOMIC_RELEASE);
+    }
+}
+
+/* Start the consumer thread; exits the program when it cannot. */
+static void start_consumer(void)
+{
+    int err = pthread_create(&consumer, NULL, consumer_thread, NULL);
+    if (err != 0) {
+        fprintf(stderr, "ringbench: pthread_create: %s\n", strerror(err));
+        exit(1);
+    }
+}
+
+/* Hand the consumer thread `job` (its other fields already set); its generation number. */
+static uint64_t post_job(enum job job)
+{
+    worker.job = job;
+    return __atomic_add_fetch(&worker.posted, 1, __ATOMIC_RELEASE);
+}
+
+/* Wait until the consumer thread has finished the job of generation `gen`. */
+static void wait_job(uint64_t gen)
+{
+    while (__atomic_load_n(&worker.finished, __ATOMIC_ACQUIRE) != gen)
+        relax();
+}
+
+/* Stop the consumer thread and wait for it. */
+static void stop_consumer(void)
+{
+    post_job(JOB_EXIT);
+    pthread_join(consumer, NULL);
+}
+
+/* What one run measured. */
+struct outcome {
+    double ops;     /* entries per second, or -1 after a wrong value */
+    bool preempted; /* another task took the CPU of one of the two threads meanwhile */
+};
+
+/* One run of n entries on a fresh ring, produced here and consumed by the consumer thread;
+ * ops/s counts from posting the job to the last entry consumed. */
+static struct outcome run_once(const struct impl *im, uint64_t n, unsigned burst)
+{
+    im->reset();
+    worker.im = im;
+    worker.n = n;
+    worker.burst = burst;
+    long before = preemptions_so_far();
+    struct timespec start;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    uint64_t gen = post_job(JOB_CONSUME);
+    uint64_t bad = im->produce(n, burst);
+    long preemptions = preemptions_so_far() - before;
+    wait_job(gen);
+    bad += worker.bad;
+    if (bad != 0) {
+        fprintf(stderr, "ringbench: %s: %llu wrong values\n", im->name,
+                (unsigned long long)bad);
+        return (struct outcome){ .ops = -1 };
+    }
+    return (struct outcome){
+        .ops = (double)n / seconds_between(&start, &worker.end),
+        .preempted = preemptions + worker.preemptions != 0,
+    };
+}
+
+/* Mean nanoseconds of one cache-line round trip between the two threads over `trips`, or
+ * 0 when they are not pinned (sharing one CPU, each trip would wait for a time slice). */
+static double pingpong_ns(unsigned trips)
+{
+    if (cpus[0] < 0)
+        return 0;
     struct timespec a, b;
     pp_flag = 0;
-    if (pthread_create(&t, NULL, pong_thread, NULL) != 0)
-        return 0;
-    pin(cpus[0]);
+    worker.n = trips;
+    uint64_t gen = post_job(JOB_PONG);
     clock_gettime(CLOCK_MONOTONIC, &a);
-    for (uint64_t i = 0; i < 2 * PP_ROUNDS; i += 2) {
+    for (uint64_t i = 0; i < 2 * (uint64_t)trips; i += 2) {
         __atomic_store_n(&pp_flag, i + 1, __ATOMIC_RELEASE);
         while (__atomic_load_n(&pp_flag, __ATOMIC_ACQUIRE) != i + 2)
             ;
     }
     clock_gettime(CLOCK_MONOTONIC, &b);
-    pthread_join(t, NULL);
-    return ((double)(b.tv_sec - a.tv_sec) * 1e9 + (double)(b.tv_nsec - a.tv_nsec)) / PP_ROUNDS;
+    wait_job(gen);
+    return seconds_between(&a, &b) * 1e9 / trips;
 }
 
+/* Entries that make a run of im last about `seconds`, from runs growing until one lasts
+ * CALIBRATE_SECONDS (these runs are the warm-up: page faults, caches, CPU frequency);
+ * 0 when a run saw a wrong value. */
+static uint64_t calibrate(const struct impl *im, unsigned burst, double seconds)
+{
+    uint64_t n = 1u << 14;
+    for (;;) {
+        double ops = run_once(im, n, burst).ops;
+        if (ops < 0)
+            return 0;
+        if ((double)n / ops >= CALIBRATE_SECONDS)
+            return (uint64_t)(ops * seconds) + 1;
+        n *= 4;
+    }
+}
+
+/* Choose two distinct allowed CPUs, check that a thread can be pinned to each, and leave
+ * the calling (producer) thread pinned to the first; when that is impossible, say why
+ * and leave cpus[] at -1 (the threads run unpinned). */
+static void pick_cpus(void)
+{
+    cpu_set_t allowed;
+    if (sched_getaffinity(0, sizeof(allowed), &allowed) != 0) {
+        printf("  threads NOT pinned: sched_getaffinity: %s\n", strerror(errno));
+        return;
+    }
+    int found[2], count = 0;
+    for (int c = 0; c < CPU_SETSIZE && count < 2; c++)
+        if (CPU_ISSET(c, &allowed))
+            found[count++] = c;
+    if (count < 2) {
+        printf("  threads NOT pinned: %d CPU allowed (%ld online); producer and consumer "
+               "share it, so the numbers measure the scheduler more than the rings\n",
+               count, sysconf(_SC_NPROCESSORS_ONLN));
+        return;
+    }
+    for (int k = 1; k >= 0; k--) {
+        int err = pin(found[k]);
+        if (err != 0) {
+            printf("  threads NOT pinned: pinning to cpu %d failed: %s\n", found[k],
+                   strerror(err));
+            pthread_setaffinity_np(pthread_self(), sizeof(allowed), &allowed);
+            return;
+        }
+    }
+    cpus[0] = found[0];
+    cpus[1] = found[1];
+}
+
+/* Order for qsort: ascending doubles. */
 static int cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
     return x < y ? -1 : x > y;
 }
 
-static void pick_cpus(void)
+/* The value a fraction q (0..1) of the way through sorted[0..count-1], interpolated. */
+static double quantile(const double *sorted, int count, double q)
 {
-    cpu_set_t set;
-    if (sched_getaffinity(0, sizeof(set), &set) != 0)
-        return;
-    int k = 0;
-    for (int c = 0; c < CPU_SETSIZE && k < 2; c++)
-        if (CPU_ISSET(c, &set))
-            cpus[k++] = c;
-    if (k < 2)
-        cpus[0] = cpus[1] = -1;
+    double pos = q * (count - 1);
+    int below = (int)pos;
+    if (below + 1 >= count)
+        return sorted[count - 1];
+    return sorted[below] + (pos - below) * (sorted[below + 1] - sorted[below]);
 }
 
+/* What a set of samples says: the median, the extremes, and the spread, the interquartile
+ * range relative to the median (robust to one run the host interrupted). */
+struct stats {
+    double median, min, max, q1, q3, spread;
+};
+
+/* Summary of samples[0..count-1] (count >= 1; the samples are left in order). */
+static struct stats summarize(const double *samples, int count)
+{
+    double sorted[MAX_ROUNDS];
+    memcpy(sorted, samples, (size_t)count * sizeof(double));
+    qsort(sorted, (size_t)count, sizeof(double), cmp_double);
+    struct stats s = {
+        .median = quantile(sorted, count, 0.5),
+        .min = sorted[0],
+        .max = sorted[count - 1],
+        .q1 = quantile(sorted, count, 0.25),
+        .q3 = quantile(sorted, count, 0.75),
+    };
+    s.spread = s.median > 0 ? (s.q3 - s.q1) / s.median : 0;
+    return s;
+}
+
+/* Summary of the per-round ratios cells[a][m] / cells[b][m] over `rounds` rounds: each
+ * round ran both close together in time, so this cancels drift between rounds. */
+static struct stats paired_ratio(int a, int b, int m, int rounds)
+{
+    double ratios[MAX_ROUNDS];
+    for (int r = 0; r < rounds; r++)
+        ratios[r] = cells[a][m].ops[r] / cells[b][m].ops[r];
+    return summarize(ratios, rounds);
+}
+
+/* Print subject / reference in mode m as the median of the per-round ratios (with their
+ * quartiles) and the ratio of the medians, then either a verdict or, when an implementation
+ * in the `involved` mask (bits by impl index) has an ops/s spread above SPREAD_LIMIT, a
+ * warning that the ratio is not meaningful this run. */
+static void print_ratio(int m, int subject, int reference, unsigned involved, int rounds,
+                        const struct stats st[NIMPL][MODES])
+{
+    struct stats paired = paired_ratio(subject, reference, m, rounds);
+    printf("%s: %s / %s = %.2f (median of %d per-round ratios, quartiles %.2f..%.2f, "
+           "spread %.0f%%; ratio of the medians %.2f)", mode_name[m], impls[subject].name,
+           impls[reference].name, paired.median, rounds, paired.q1, paired.q3,
+           paired.spread * 100, st[subject][m].median / st[reference][m].median);
+    bool noisy = false;
+    for (int i = 0; i < NIMPL; i++)
+        if ((involved & (1u << i)) && impls[i].skip == NULL &&
+            st[i][m].spread > SPREAD_LIMIT) {
+            printf("%s%s %.0f%%", noisy ? ", " : "\n  WARNING: ops/s spread above the "
+                   "limit (", impls[i].name, st[i][m].spread * 100);
+            noisy = true;
+        }
+    if (noisy)
+        printf(" > %.0f%%): this ratio is NOT MEANINGFUL this run\n", SPREAD_LIMIT * 100);
+    else
+        printf(": %s\n", paired.median >= 1 ? "matches or beats" : "slower");
+}
+
+/* Round `round`'s value of implementation i in mode m: the first of up to ATTEMPTS runs
+ * that no other task preempted, else the fastest of them; -1 after a wrong value. */
+static double measure_cell(int i, int m)
+{
+    struct cell *c = &cells[i][m];
+    double fastest = 0;
+    for (int attempt = 0; attempt < ATTEMPTS; attempt++) {
+        notifies[0] = notifies[1] = 0;
+        struct outcome run = run_once(&impls[i], c->n, mode_burst[m]);
+        c->entries += c->n;
+        c->notifications[0] += notifies[0];
+        c->notifications[1] += notifies[1];
+        if (run.ops < 0 || !run.preempted)
+            return run.ops;
+        c->preempted_runs++;
+        if (run.ops > fastest)
+            fastest = run.ops;
+    }
+    c->preempted_rounds++;
+    return fastest;
+}
+
+/* Measure every available implementation in every mode once, in an order rotated by
+ * round; false after a wrong value. */
+static bool measure_round(int round)
+{
+    bool ok = true;
+    for (int j = 0; j < NIMPL * MODES; j++) {
+        int slot = (j + round) % (NIMPL * MODES);
+        int i = slot / MODES, m = slot % MODES;
+        if (impls[i].skip != NULL)
+            continue;
+        cells[i][m].ops[round] = measure_cell(i, m);
+        ok &= cells[i][m].ops[round] >= 0;
+    }
+    return ok;
+}
+
+/* Print mode m's table: median, extremes, spread, (paired) ratio to the best polled peer,
+ * preempted runs and, for the _evt variants, notifications. */
+static void print_table(int m, int rounds, int best_peer, const struct stats st[NIMPL][MODES])
+{
+    printf("\n%s (%s): ops/s over %d rounds\n", mode_name[m],
+           m == 0 ? "one entry per call" : "up to 32 entries per call", rounds);
+    printf("%-12s %12s %12s %12s %7s %8s %10s   %s\n", "impl", "median", "min", "max",
+           "spread", "vs best", "preempted", "notifications per 1000 entries (prod/cons)");
+    for (int i = 0; i < NIMPL; i++) {
+        if (impls[i].skip != NULL) {
+            printf("%-12s %12s\n", impls[i].name, "skipped");
+            continue;
+        }
+        const struct stats *s = &st[i][m];
+        const struct cell *c = &cells[i][m];
+        printf("%-12s %12.0f %12.0f %12.0f %6.1f%% %8.2f %6d/%-3d", impls[i].name, s->median,
+               s->min, s->max, s->spread * 100,
+               best_peer >= 0 ? paired_ratio(i, best_peer, m, rounds).median : 0,
+               c->preempted_runs, c->preempted_rounds);
+        if (strstr(impls[i].name, "_evt") != NULL)
+            printf("   %.2f/%.2f", (double)c->notifications[0] * 1000 / (double)c->entries,
+                   (double)c->notifications[1] * 1000 / (double)c->entries);
+        printf("%s\n", s->spread > SPREAD_LIMIT ? "   <- spread too wide" : "");
+    }
+    printf("spread: interquartile range / median. vs best: median over the rounds of ops/s / "
+           "ops/s of the\nbest polled peer (%s) in the same round. preempted: runs another "
+           "task preempted (each\nrun again, up to %d runs in all) / rounds whose value still "
+           "comes from one.\n", best_peer >= 0 ? impls[best_peer].name : "none", ATTEMPTS);
+}
+
+/* Append mode m's rows to the CSV: the median ops/s and the spread of each implementation. */
+static void write_csv(FILE *f, const struct stats st[NIMPL][MODES])
+{
+    for (int m = 0; m < MODES; m++)
+        for (int i = 0; i < NIMPL; i++)
+            if (impls[i].skip == NULL) {
+                fprintf(f, "ring.%s.%s,host,%.0f,ops/s\n", mode_name[m], impls[i].name,
+                        st[i][m].median);
+                fprintf(f, "ring.%s.%s.spread,host,%.4f,ratio\n", mode_name[m],
+                        impls[i].name, st[i][m].spread);
+            }
+}
+
+/* Print the usage line and exit with status 2. */
 static void usage(void)
 {
-    fprintf(stderr, "usage: ringbench [-r RUNS] [-q] [CSV]\n");
+    fprintf(stderr, "usage: ringbench [-r ROUNDS (1..%d)] [-q] [CSV]\n", MAX_ROUNDS);
     exit(2);
 }
 
-#define MAXRUNS 21
-
 int main(int argc, char **argv)
 {
-    int runs = 7;
-    bool quick = false;
+    int rounds = DEFAULT_ROUNDS;
+    double run_seconds = RUN_SECONDS;
     const char *csv = NULL;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "-r") == 0 && i + 1 < argc)
-            runs = atoi(argv[++i]);
+            rounds = atoi(argv[++i]);
         else if (strcmp(argv[i], "-q") == 0)
-            quick = true;
+            run_seconds = QUICK_SECONDS;
         else if (argv[i][0] == '-')
             usage();
         else
             csv = argv[i];
     }
-    if (runs < 1 || runs > MAXRUNS)
+    if (rounds < 1 || rounds > MAX_ROUNDS)
         usage();
+    setvbuf(stdout, NULL, _IOLBF, 0);
 
-    struct impl impls[] = {
-        { "ringio", NULL, rio_reset, rio_produce, rio_consume },
-#ifdef HAVE_CK
-        { "ck", NULL, ck_reset, ck_produce, ck_consume },
-#else
-        { "ck", "ck_ring.h not found (Debian libck-dev)", NULL, NULL, NULL },
-#endif
-#ifdef HAVE_RTE
-        { "rte", NULL, rte_reset, rte_produce, rte_consume },
-#else
-        { "rte", "rte_ring.h not found (Debian libdpdk-dev)", NULL, NULL, NULL },
-#endif
-#ifdef HAVE_XEN
-        { "xenring", NULL, xen_reset, xen_produce, xen_consume },
-#else
-        { "xenring", "xen/io/ring.h not found (Debian libxen-dev)", NULL, NULL, NULL },
-#endif
-        { "ringio_evt", NULL, rio_reset, rio_evt_produce, rio_evt_consume },
-#ifdef HAVE_XEN
-        { "xenring_evt", NULL, xen_reset, xen_evt_produce, xen_evt_consume },
-#else
-        { "xenring_evt", "xen/io/ring.h not found", NULL, NULL, NULL },
-#endif
-    };
-    enum { NIMPL = sizeof(impls) / sizeof(impls[0]) };
 #ifdef HAVE_RTE
     rte_setup();
     if (rte_skip != NULL)
-        impls[2].skip = rte_skip;
+        impls[IMPL_RTE].skip = rte_skip;
 #endif
-
+    printf("ring benchmark: %u slots of 8 bytes; %d rounds, each running every "
+           "implementation in both modes for ~%.0f ms, in a rotating order\n",
+           SLOTS, rounds, run_seconds * 1000);
     pick_cpus();
-    static const unsigned bursts[2] = { 1, BURST };
-    static const char *const mode_name[2] = { "spsc", "burst32" };
-    const uint64_t n[2] = { quick ? 2000000u : 10000000u, quick ? 10000000u : 40000000u };
-    double res[NIMPL][2][MAXRUNS];
-    double med[NIMPL][2];
-    uint64_t kicks[NIMPL][2][2];
-    memset(kicks, 0, sizeof(kicks));
-
-    printf("ring benchmark: %u slots of 8 bytes, producer on cpu %d, consumer on cpu %d, "
-           "median of %d runs (%llu single / %llu burst entries per run)\n",
-           SLOTS, cpus[0], cpus[1], runs, (unsigned long long)n[0], (unsigned long long)n[1]);
-    if (cpus[0] < 0)
-        printf("  (fewer than two CPUs allowed: threads not pinned)\n");
-    double rtt0 = pingpong_ns();
+    if (cpus[0] >= 0)
+        printf("  producer (main thread) pinned to cpu %d, consumer to cpu %d\n", cpus[0],
+               cpus[1]);
+    start_consumer();
     for (int i = 0; i < NIMPL; i++)
         if (impls[i].skip != NULL)
             printf("  %s: skipped: %s\n", impls[i].name, impls[i].skip);
-    fflush(stdout);
+    double rtt_before = pingpong_ns(PP_TRIPS);
 
-    int failed = 0;
-    for (int i = 0; i < NIMPL; i++) /* warm-up: page faults, caches, CPU frequency */
-        if (impls[i].skip == NULL)
-            (void)run_once(&impls[i], n[0] / 10, 1);
-    for (int m = 0; m < 2; m++)
-        for (int r = 0; r < runs; r++)
-            for (int j = 0; j < NIMPL; j++) {
-                int i = (j + r) % NIMPL; /* rotate the order: no implementation always first */
-                if (impls[i].skip != NULL)
-                    continue;
-                notifies[0] = notifies[1] = 0;
-                res[i][m][r] = run_once(&impls[i], n[m], bursts[m]);
-                kicks[i][m][0] += notifies[0];
-                kicks[i][m][1] += notifies[1];
-                if (res[i][m][r] < 0)
-                    failed = 1;
-            }
-
-    double rtt1 = pingpong_ns();
-    printf("cache-line round trip between the two threads: %.0f ns before, %.0f ns after "
-           "(set by where the host runs our vCPUs; every number below scales with it)\n",
-           rtt0, rtt1);
-    printf("\n%-12s %14s %9s %14s %9s   %s\n", "impl", "single ops/s", "vs ringio",
-           "burst32 ops/s", "vs ringio", "notifications per run (prod/cons, single; burst)");
-    for (int i = 0; i < NIMPL; i++) {
-        if (impls[i].skip != NULL) {
-            printf("%-12s %14s\n", impls[i].name, "skipped");
-            continue;
+    bool ok = true;
+    for (int i = 0; i < NIMPL; i++)
+        for (int m = 0; m < MODES && impls[i].skip == NULL; m++) {
+            cells[i][m].n = calibrate(&impls[i], mode_burst[m], run_seconds);
+            ok &= cells[i][m].n != 0;
         }
-        for (int m = 0; m < 2; m++) {
-            qsort(res[i][m], (size_t)runs, sizeof(double), cmp_double);
-            med[i][m] = res[i][m][runs / 2];
-        }
-        printf("%-12s %14.0f %9.2f %14.0f %9.2f", impls[i].name, med[i][0], med[i][0] / med[0][0],
-               med[i][1], med[i][1] / med[0][1]);
-        if (strstr(impls[i].name, "_evt") != NULL)
-            printf("   %llu/%llu; %llu/%llu", (unsigned long long)(kicks[i][0][0] / (unsigned)runs),
-                   (unsigned long long)(kicks[i][0][1] / (unsigned)runs),
-                   (unsigned long long)(kicks[i][1][0] / (unsigned)runs),
-                   (unsigned long long)(kicks[i][1][1] / (unsigned)runs));
-        printf("\n");
+    if (!ok) {
+        stop_consumer();
+        return 1;
     }
 
-    /* ringio (polled) against the best polled other, ringio_evt against xenring_evt. */
-    for (int m = 0; m < 2; m++) {
-        int best = -1;
-        for (int i = 1; i <= 3; i++)
-            if (impls[i].skip == NULL && (best < 0 || med[i][m] > med[best][m]))
-                best = i;
-        if (best >= 0)
-            printf("%s: ringio / best other (%s) = %.2f: %s\n", mode_name[m], impls[best].name,
-                   med[0][m] / med[best][m], med[0][m] >= med[best][m] ? "matches or beats" :
-                   "slower");
-        if (impls[5].skip == NULL)
-            printf("%s: ringio_evt / xenring_evt = %.2f\n", mode_name[m],
-                   med[4][m] / med[5][m]);
+    double start = now_seconds();
+    double rtt_round[MAX_ROUNDS];
+    int done = 0;
+    while (done < rounds) {
+        double round_start = now_seconds();
+        rtt_round[done] = pingpong_ns(PP_ROUND_TRIPS);
+        ok &= measure_round(done);
+        done++;
+        double now = now_seconds();
+        if (done >= MIN_ROUNDS && done < rounds &&
+            now + (now - round_start) - start > BUDGET_SECONDS) {
+            printf("  stopped after %d of %d rounds: the next would pass the %.0f s budget\n",
+                   done, rounds, BUDGET_SECONDS);
+            break;
+        }
+    }
+    double rtt_after = pingpong_ns(PP_TRIPS);
+    stop_consumer();
+    struct stats rtt = summarize(rtt_round, done);
+    if (cpus[0] >= 0) {
+        printf("cache-line round trip between the two threads: %.0f ns before, %.0f ns "
+               "after, %.0f..%.0f ns before the rounds (set by where the host runs our "
+               "vCPUs; every number below scales with it)\n", rtt_before, rtt_after, rtt.min,
+               rtt.max);
+        if (rtt.max > 2 * rtt.min)
+            printf("  the round trip changed more than 2x during the measurement: the host "
+                   "moved our vCPUs, so expect wide spreads\n");
+    }
+    if (consumer_unpinned)
+        printf("WARNING: the consumer thread could not be pinned and ran unpinned\n");
+
+    struct stats st[NIMPL][MODES];
+    for (int i = 0; i < NIMPL; i++)
+        for (int m = 0; m < MODES && impls[i].skip == NULL; m++)
+            st[i][m] = summarize(cells[i][m].ops, done);
+
+    for (int m = 0; m < MODES; m++) {
+        int best_peer = -1;
+        unsigned polled = 1u << IMPL_RINGIO;
+        for (int i = 0; i < NIMPL; i++)
+            if (is_polled_peer(i) && impls[i].skip == NULL) {
+                polled |= 1u << i;
+                if (best_peer < 0 || st[i][m].median > st[best_peer][m].median)
+                    best_peer = i;
+            }
+        print_table(m, done, best_peer, st);
+        if (best_peer >= 0)
+            print_ratio(m, IMPL_RINGIO, best_peer, polled, done, st);
+        if (impls[IMPL_XEN_EVT].skip == NULL)
+            print_ratio(m, IMPL_RINGIO_EVT, IMPL_XEN_EVT,
+                        1u << IMPL_RINGIO_EVT | 1u << IMPL_XEN_EVT, done, st);
     }
 
     if (csv != NULL) {
@@ -766,12 +1085,8 @@ int main(int argc, char **argv)
             perror(csv);
             return 1;
         }
-        for (int m = 0; m < 2; m++)
-            for (int i = 0; i < NIMPL; i++)
-                if (impls[i].skip == NULL)
-                    fprintf(f, "ring.%s.%s,host,%.0f,ops/s\n", mode_name[m], impls[i].name,
-                            med[i][m]);
+        write_csv(f, st);
         fclose(f);
     }
-    return failed;
+    return ok ? 0 : 1;
 }
