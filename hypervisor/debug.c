@@ -20,7 +20,7 @@ long hc_debug_op(HC_ARGS)
     struct vcpu *v = current_vcpu();
     switch (a1) {
     case HAKO_DEBUG_AUDIT: {
-        struct hv_ref refs[3 + ASYNC_RINGS * ASYNC_MAX_PAGES + 2] = {
+        struct hv_ref refs[3 + ASYNC_RINGS * ASYNC_MAX_PAGES + 2 + TRAP_KEPT_ROOTS] = {
             { _mfn(v->pv.kernel_l4), PGT_L4 },
             { _mfn(v->dom->shinfo_mfn), PGT_WRITABLE },
             { _mfn(v->pv.user_l4), PGT_L4 },
@@ -28,6 +28,9 @@ long hc_debug_op(HC_ARGS)
         unsigned n = async_refs(v, refs, v->pv.user_l4 ? 3 : 2);
         for (unsigned i = 0; i < v->nr_mc_held; i++)     /* audit made inside a multicall */
             refs[n++] = (struct hv_ref){ _mfn(v->mc_held[i]), PGT_WRITABLE };
+        for (unsigned i = 0; i < TRAP_KEPT_ROOTS; i++)    /* trap mode's kept user roots */
+            if (v->trap.kept_roots[i])
+                refs[n++] = (struct hv_ref){ _mfn(v->trap.kept_roots[i]), PGT_L4 };
         return pagetype_audit(v->dom->domid, refs, n);
     }
     case HAKO_DEBUG_CONTINUATIONS:

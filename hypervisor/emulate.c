@@ -153,7 +153,12 @@ static enum emul_result write_cr(struct vcpu *v, unsigned cr, uint64_t val)
             flush_tlb_local();
             return EMUL_NEXT;
         }
-        return mfn && mmu_set_baseptr(v, mfn, false) == 0 ? EMUL_NEXT : EMUL_REFUSE;
+        if (!mfn)
+            return EMUL_REFUSE;
+        int rc = mmu_set_baseptr(v, mfn, false);
+        if (rc == -HAKO_EBUSY && trapmode_drop_kept_roots(v))
+            rc = mmu_set_baseptr(v, mfn, false);    /* a kept tree held a conflicting type */
+        return rc == 0 ? EMUL_NEXT : EMUL_REFUSE;
     }
     case 4: return val == v->trap.cr4 ? EMUL_NEXT : EMUL_REFUSE;
     case 8: return val == 0 ? EMUL_NEXT : EMUL_REFUSE;
@@ -207,7 +212,7 @@ static enum emul_result write_msr(struct vcpu *v, uint32_t msr, uint64_t val)
     case HAKO_MSR_USER_ROOT:
         if (val & ~PTE_ADDR)
             return EMUL_REFUSE;
-        return mmu_set_baseptr(v, val >> PAGE_SHIFT, true) == 0 ? EMUL_NEXT : EMUL_REFUSE;
+        return trapmode_set_user_root(v, val >> PAGE_SHIFT) == 0 ? EMUL_NEXT : EMUL_REFUSE;
     default:
         return EMUL_REFUSE;
     }

@@ -55,6 +55,12 @@ void emul_cpuid(uint32_t leaf, uint32_t sub, uint32_t r[4]);
 bool trapmode_lidt(struct vcpu *v, uint64_t base, uint16_t limit);
 bool trapmode_ltr(struct vcpu *v, uint16_t sel);
 bool trapmode_iretq(struct vcpu *v, struct cpu_regs *regs);
+/* Load mfn as v's user root (HAKO_MSR_USER_ROOT), the one it replaces kept typed;
+ * 0 or mmu_set_baseptr's error. */
+int trapmode_set_user_root(struct vcpu *v, uint64_t mfn);
+/* Drop every kept root of v's domain (their type references, and the trees they alone
+ * kept validated); true when there were any, so a refused operation may be retried. */
+bool trapmode_drop_kept_roots(struct vcpu *v);
 bool trapmode_sysretq(struct vcpu *v, struct cpu_regs *regs);
 
 #endif /* HV_EMULATE_H */

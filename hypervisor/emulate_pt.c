@@ -6,6 +6,7 @@
  * tables: the guest's tables are the ones the CPU walks.
  */
 #include <hako/arch-x86_64.h>
+#include <hako/errno.h>
 #include <hako/trapmode.h>
 
 #include "emulate.h"
@@ -75,12 +76,17 @@ bool emul_pt_store(struct vcpu *v, struct cpu_regs *regs, const struct x86_insn 
         regs->rflags &= ~RFLAGS_ZF;
         return true;
     }
-    if (validated) {
-        if (mmu_pt_write(v->dom->domid, table, idx, val))
-            return false;
-    } else {
-        *slot = val;
+    int rc = validated ? mmu_pt_write(v->dom->domid, table, idx, val) : 0;
+    if (rc && trapmode_drop_kept_roots(v)) {
+        /* the table may be in use only by a kept root (a store into it is then a store
+         * into memory, as without them), or a kept tree held a type in the way */
+        validated = in_use_as_table(f);
+        rc = validated ? mmu_pt_write(v->dom->domid, table, idx, val) : 0;
     }
+    if (rc)
+        return false;
+    if (!validated)
+        *slot = val;
     if (in->op == X86_OP_XCHG)
         *src = old;
     else if (in->op == X86_OP_CMPXCHG)

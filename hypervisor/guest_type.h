@@ -38,6 +38,8 @@ struct pv_vcpu {
  * reads and writes with instructions (trapmode.c, emulate*.c). Its handlers, syscall
  * entry and event entry live in pv_vcpu's fields (trap_handler[], syscall_callback,
  * event_callback) so delivery and the upcall check are shared. */
+#define TRAP_KEPT_ROOTS 4
+
 struct trap_vcpu {
     uint64_t cr0, cr2, cr4;     /* virtual values (mov from crN) */
     uint64_t idt_base, gdt_base;        /* as lidt/lgdt loaded them */
@@ -50,6 +52,10 @@ struct trap_vcpu {
     uint64_t star, sfmask;      /* MSRs kept for rdmsr (sfmask also applies) */
     uint64_t tsc_deadline;      /* the TSC-deadline MSR, 0 = off */
     uint8_t uart_ier, uart_lcr, uart_mcr, uart_scr, uart_dll, uart_dlm;  /* 16550 subset */
+    /* User roots loaded lately, newest first, each holding one page and L4 type
+     * reference so that loading it again validates nothing (0 = empty). Dropped, all
+     * of them, when a type they hold stands in the way (trapmode_drop_kept_roots). */
+    uint64_t kept_roots[TRAP_KEPT_ROOTS];
 };
 
 struct guest_type {

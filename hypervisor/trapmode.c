@@ -18,6 +18,8 @@
 #include "hypercall.h"
 #include "lib.h"
 #include "mm.h"
+#include "mmu.h"
+#include "pagetype.h"
 #include "vtrap.h"
 #include "x86.h"
 
@@ -261,4 +263,51 @@ bool trapmode_sysretq(struct vcpu *v, struct cpu_regs *regs)
         return false;
     resume_to(v, regs, true, regs->rcx, regs->r11, regs->rsp);
     return true;
+}
+
+/* Keep a reference on the user root mfn (about to be replaced) in v's kept roots,
+ * newest first, the oldest dropped when they are full. */
+static void keep_root(struct vcpu *v, uint64_t mfn)
+{
+    uint64_t *k = v->trap.kept_roots;
+    unsigned i;
+    for (i = 0; i < TRAP_KEPT_ROOTS && k[i] != mfn; i++)
+        ;
+    if (i == TRAP_KEPT_ROOTS) {         /* not kept yet: take a reference of its own */
+        if (get_page_and_type(_mfn(mfn), PGT_L4, v->dom->domid))
+            return;                     /* cannot happen: it is loaded, hence an L4 */
+        i = TRAP_KEPT_ROOTS - 1;
+        if (k[i])
+            put_page_and_type(_mfn(k[i]));
+    }
+    for (; i > 0; i--)                  /* move it to the front */
+        k[i] = k[i - 1];
+    k[0] = mfn;
+}
+
+int trapmode_set_user_root(struct vcpu *v, uint64_t mfn)
+{
+    if (v->pv.user_l4 && v->pv.user_l4 != mfn)
+        keep_root(v, v->pv.user_l4);
+    int rc = mmu_set_baseptr(v, mfn, true);
+    if (rc == -HAKO_EBUSY && trapmode_drop_kept_roots(v))
+        rc = mmu_set_baseptr(v, mfn, true);     /* a kept tree held a conflicting type */
+    return rc;
+}
+
+bool trapmode_drop_kept_roots(struct vcpu *v)
+{
+    bool dropped = false;
+    for_each_vcpu (v->dom, w) {
+        for (unsigned i = 0; i < TRAP_KEPT_ROOTS; i++) {
+            if (w->trap.kept_roots[i]) {
+                put_page_and_type(_mfn(w->trap.kept_roots[i]));
+                w->trap.kept_roots[i] = 0;
+                dropped = true;
+            }
+        }
+    }
+    if (dropped)
+        flush_tlb_if_unsafe();
+    return dropped;
 }

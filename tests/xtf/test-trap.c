@@ -565,6 +565,65 @@ static void test_sensitive(void)
     }
 }
 
+/* Kept user roots (ABI.md 20.5): a user root another one replaces stays validated, so
+ * loading it again validates nothing, and nothing else changes: a store into its tree
+ * is still applied as into a table not in use (the kept roots dropped when the store
+ * conflicts with a type they hold), and validated again when it is next loaded; the
+ * audit counts them all along. */
+static void test_kept_roots(void)
+{
+    static volatile uint64_t data_page[512] __attribute__((aligned(4096)));
+    const uint64_t *p2m_ = (const uint64_t *)boot->p2m_va;
+    uint64_t saved = rdmsr(HAKO_MSR_USER_ROOT), a = mm_new_root(), b = mm_new_root(), l1;
+    uint64_t data_pfn = ((uint64_t)data_page - boot->virt_base) >> 12;
+    if (!XTF_CHECK(a && b, "two new user roots") ||
+        !XTF_EXPECT_RC(mm_map(a, 0x400000, data_pfn, PTE_USER_RW), 0, "map a page in root A") ||
+        !XTF_EXPECT_RC(mm_flush(), 0, "mm_flush") ||
+        !XTF_CHECK(mm_table(a, 0x400000, 1, &l1), "root A's L1 table"))
+        return;
+    volatile uint64_t *e = (volatile uint64_t *)pfn_to_va(l1) + mm_index(0x400000, 1);
+    uint64_t good = *e, l1_maddr = p2m_[l1] << 12;
+    uint64_t root_a = p2m_[a] << 12, root_b = p2m_[b] << 12;
+    arm(2); wrmsr(HAKO_MSR_USER_ROOT, root_a); expect_no_fault("load root A (validated)");
+    arm(2); wrmsr(HAKO_MSR_USER_ROOT, root_b); expect_no_fault("load root B, A is kept");
+    XTF_EXPECT_RC(HC3(debug_op, HAKO_DEBUG_AUDIT, 0, 0), 0, "audit with root A kept");
+    *e = good & ~HAKO_PTE_W;                    /* a good store into kept A's tree */
+    XTF_CHECK(*e == (good & ~HAKO_PTE_W), "a good store into kept root A's tree is applied");
+    *e = good;
+    arm(2); wrmsr(HAKO_MSR_USER_ROOT, root_a); expect_no_fault("load root A again");
+    arm(2); wrmsr(HAKO_MSR_USER_ROOT, root_b); expect_no_fault("and root B again");
+    XTF_EXPECT_RC(HC3(debug_op, HAKO_DEBUG_AUDIT, 0, 0), 0, "audit after the switches");
+    /* A store mapping A's own L1 writable: A is not in use, so it is the kernel's memory
+     * and the store is applied (the kept roots give way); loading A is then refused. */
+    arm(3);     /* mov %rax, (%rdx) = 48 89 02 */
+    __asm__ volatile("movq %%rax, (%%rdx)" : : "a"(l1_maddr | PTE_USER_RW), "d"(e) : "memory");
+    expect_no_fault("a store into kept root A's tree mapping its L1 writable");
+    XTF_CHECK(*e == (l1_maddr | PTE_USER_RW), "applied, as into a table not in use");
+    XTF_EXPECT_RC(HC3(debug_op, HAKO_DEBUG_AUDIT, 0, 0), 0, "audit after the kept roots gave way");
+    arm(2); wrmsr(HAKO_MSR_USER_ROOT, root_a); expect_fault("loading root A with its L1 writable", 13, 0);
+    XTF_CHECK(rdmsr(HAKO_MSR_USER_ROOT) == root_b, "root B stays loaded");
+    *e = good;
+    arm(2); wrmsr(HAKO_MSR_USER_ROOT, root_a); expect_no_fault("root A loads once repaired");
+    arm(2); wrmsr(HAKO_MSR_USER_ROOT, root_b); expect_no_fault("B again, A kept again");
+    /* An entry no validation accepts (machine frame 1 is not ours): the same. */
+    arm(3);
+    __asm__ volatile("movq %%rax, (%%rdx)" : : "a"(0x1000ull | PTE_USER_RW), "d"(e) : "memory");
+    expect_no_fault("a store of another's frame into kept root A's tree");
+    arm(2); wrmsr(HAKO_MSR_USER_ROOT, root_a); expect_fault("loading root A mapping it", 13, 0);
+    *e = good;
+    arm(2); wrmsr(HAKO_MSR_USER_ROOT, root_a); expect_no_fault("root A repaired again");
+    arm(2); wrmsr(HAKO_MSR_USER_ROOT, root_b); expect_no_fault("B, A kept");
+    /* A's L1 wanted as plain memory (its alias made writable): the same give-way. */
+    privops->pt_release(l1, 1);
+    ((volatile uint64_t *)pfn_to_va(l1))[0] = 0x5A5A;
+    XTF_CHECK(((volatile uint64_t *)pfn_to_va(l1))[0] == 0x5A5A,
+              "a kept tree's table made writable again");
+    ((volatile uint64_t *)pfn_to_va(l1))[0] = 0;
+    XTF_EXPECT_RC(HC3(debug_op, HAKO_DEBUG_AUDIT, 0, 0), 0, "audit after the release");
+    arm(2); wrmsr(HAKO_MSR_USER_ROOT, saved); expect_no_fault("the kernel's user root back");
+    XTF_EXPECT_RC(HC3(debug_op, HAKO_DEBUG_AUDIT, 0, 0), 0, "audit at the end");
+}
+
 /* A page of code mapped executable with nothing mapped after it. */
 static uint8_t edge_page[4096] __attribute__((aligned(4096)));
 
@@ -708,6 +767,7 @@ void test_main(const struct hako_start_info *si)
     test_pte();
     test_decode();
     test_straddle();
+    test_kept_roots();
     test_counters();
     test_sensitive();
     test_cpuid();

@@ -230,11 +230,11 @@ static long set_alias(uint64_t pfn, uint64_t flags)
 }
 
 /* A table frame has no writable mapping (ABI.md 12); a root is pinned as well. */
-static long pv_pt_adopt(uint64_t pfn, unsigned level_)
+static long pv_pt_adopt(uint64_t pfn, unsigned table_level)
 {
     static struct hako_mmuext_op pin __attribute__((aligned(8)));
     long rc = set_alias(pfn, PTE_KERNEL_RO);
-    if (rc || level_ != 4)
+    if (rc || table_level != 4)
         return rc;
     pin = (struct hako_mmuext_op){ .cmd = HAKO_MMUEXT_PIN_L4_TABLE, .arg1 = pv_mfn(pfn) };
     if ((rc = hako_hypercall3(HAKO_HC_mmuext_op, (unsigned long)&pin, 1, 0)))
@@ -245,10 +245,10 @@ static long pv_pt_adopt(uint64_t pfn, unsigned level_)
 /* Unpin a root at once (that ends the tree's page-table types); the writable alias
  * comes back at once (pv), with the next pt_commit (pv-batch), or from the asynchronous
  * ring (pv-async: pt_settle makes sure it has). */
-static void pv_pt_release(uint64_t pfn, unsigned level_)
+static void pv_pt_release(uint64_t pfn, unsigned table_level)
 {
     static struct hako_mmuext_op unpin __attribute__((aligned(8)));
-    if (level_ == 4) {
+    if (table_level == 4) {
         unpin = (struct hako_mmuext_op){ .cmd = HAKO_MMUEXT_UNPIN_TABLE, .arg1 = pv_mfn(pfn) };
         if (hako_hypercall3(HAKO_HC_mmuext_op, (unsigned long)&unpin, 1, 0))
             kprintf("pv: cannot unpin the table at pfn %lu\n", (unsigned long)pfn);
