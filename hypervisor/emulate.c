@@ -418,7 +418,7 @@ bool emulate_gp_fast(struct cpu_regs *regs)
     struct vcpu *v = current_vcpu();
     uint8_t bytes[16];
     if (v->dom->type != &guest_type_trap || v->pv.in_user || guest_peek_insn(_gva(regs->rip), bytes))
-        return false;       /* not a trap-mode kernel, or the bytes cannot be read so */
+        return false;       /* not a trap-mode kernel, or 16 bytes cannot be read so */
     uint16_t b = (uint16_t)(bytes[0] | bytes[1] << 8);
     enum x86_op op;
     uint64_t len = 2;
@@ -432,8 +432,9 @@ bool emulate_gp_fast(struct cpu_regs *regs)
         op = X86_OP_WRMSR;
     else
         return false;
-    if (!guest_addr_ok(regs->rip + len))
-        return false;       /* refused, by the full path (which counts the refusal) */
+    /* The 16 bytes read are guest space, so the rip after the instruction is one the
+     * guest can resume at (an instruction ending the lower half takes the full path,
+     * which refuses it). */
     if (op == X86_OP_WRMSR)
         write_msr(v, HAKO_MSR_TSC_DEADLINE, (uint32_t)regs->rax | regs->rdx << 32);
     else if (op != X86_OP_WBINVD)   /* wbinvd: nothing to do */
