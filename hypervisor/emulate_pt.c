@@ -81,6 +81,8 @@ bool emul_pt_store(struct vcpu *v, struct cpu_regs *regs, const struct x86_insn 
         /* the table may be in use only by a kept root (a store into it is then a store
          * into memory, as without them), or a kept tree held a type in the way */
         validated = in_use_as_table(f);
+        if (!validated && !(leaf & HAKO_TRAP_PTE_TABLE))
+            return false;       /* the rule above, for what the table is now */
         rc = validated ? mmu_pt_write(v->dom->domid, table, idx, val) : 0;
     }
     if (rc)
