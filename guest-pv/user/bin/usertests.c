@@ -1142,6 +1142,22 @@ static void test_procinfo(void)
     CHECK(mi.free_pages < mi.total_pages && mi.kernel_pages < mi.total_pages);
 }
 
+/* hwcount: the counts only grow, this process's system calls among them; a bad pointer
+ * is EFAULT. On hako the hypercall count is part of the syscalls; natively it is 0. */
+static void test_hwcount(void)
+{
+    struct hos_hwcount a, b;
+    CHECK(hos_syscall1(HOS_SYS_hwcount, &a) == 0);
+    for (int i = 0; i < 10; i++)
+        (void)hos_syscall1(HOS_SYS_getpid, 0);
+    CHECK(hos_syscall1(HOS_SYS_hwcount, &b) == 0);
+    CHECK(b.user_syscalls >= a.user_syscalls + 11 && b.hypercalls >= a.hypercalls);
+    CHECK(b.syscalls == b.user_syscalls + b.hypercalls && b.exceptions >= a.exceptions);
+    CHECK(b.cr3_loads >= a.cr3_loads && b.tlb_flushes >= a.tlb_flushes);
+    CHECK_RAW(hos_syscall1(HOS_SYS_hwcount, KERNEL_ADDR), HOS_EFAULT);
+    CHECK_RAW(hos_syscall1(HOS_SYS_hwcount, NULL), HOS_EFAULT);
+}
+
 /* ============================ the driver ================================================= */
 
 struct test {
@@ -1165,7 +1181,7 @@ static const struct test tests[] = {
     { "deep_dirs", test_deep_dirs }, { "sleep_long", test_sleep_long },
     { "domctl_args", test_domctl_args }, { "stack_buffers", test_stack_buffers },
     { "fs_full", test_fs_full },     { "pgroups", test_pgroups },
-    { "exec_mutants", test_exec_mutants },
+    { "exec_mutants", test_exec_mutants }, { "hwcount", test_hwcount },
 };
 #define NTESTS ((int)(sizeof tests / sizeof tests[0]))
 
