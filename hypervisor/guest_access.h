@@ -82,6 +82,12 @@ int guest_fetch(struct vcpu *v, void *dst, gva_t va, uint64_t len);
 int guest_copy_cached(struct vcpu *v, struct guest_walk_cache c[2], gva_t va, void *buf,
                       uint64_t len, bool write);
 
+/* guest_peek.c: guest_copy_cached's contract, through the guest's own mapping (one
+ * string move, SMAP lifted for it) when v is the running vCPU and the range is whole
+ * quadwords in one page; through guest_copy_cached otherwise or when the move faults. */
+int guest_copy_fast(struct vcpu *v, struct guest_walk_cache c[2], gva_t va, void *buf,
+                    uint64_t len, bool write);
+
 /* Copy len bytes from src to guest va; 0 or -HAKO_EFAULT. Checks every page before
  * writing any, so a failed copy leaves guest memory untouched. */
 int guest_copy_to(const struct vcpu *v, gva_t va, const void *src, uint64_t len);

@@ -113,7 +113,7 @@ static long run_batch(uint64_t nr, uint64_t items, uint64_t count, uint64_t done
             return hc_preempt(nr, items, count, done_ptr, i);
         }
         uint64_t n = MIN(count - i, (uint64_t)COPY_BATCH);
-        if (guest_copy_cached(v, v->batch_walk, _gva(items + i * item_size), buf,
+        if (guest_copy_fast(v, v->batch_walk, _gva(items + i * item_size), buf,
                               n * item_size, false)) {
             rc = -HAKO_EFAULT;
             break;
@@ -133,7 +133,7 @@ static long run_batch(uint64_t nr, uint64_t items, uint64_t count, uint64_t done
 static int mmu_item(uint16_t domid, const void *item)
 {
     struct hako_mmu_update req;
-    memcpy(&req, item, sizeof(req));
+    __builtin_memcpy(&req, item, sizeof(req));    /* two moves, not a call */
     return mmu_one(domid, &req);
 }
 
@@ -181,7 +181,7 @@ int mmu_pt_write(uint16_t domid, mfn_t table, unsigned idx, uint64_t val)
 static int mmuext_item(uint16_t domid, const void *item)
 {
     struct hako_mmuext_op op;
-    memcpy(&op, item, sizeof(op));
+    __builtin_memcpy(&op, item, sizeof(op));      /* inline moves, not a call */
     if (op.cmd > HAKO_MMUEXT_INVLPG_ALL)
         return -HAKO_ENOSYS;
     if (op._pad0 || op.arg2)

@@ -96,7 +96,7 @@ static bool trap_deliver(struct vcpu *v, struct cpu_regs *regs, unsigned vector,
     f[n++] = regs->rsp;
     f[n++] = from_user ? HAKO_TRAP_USER_SS : HAKO_TRAP_KERNEL_SS;
     uint64_t top = ALIGN_DOWN(stack, 16), at = top - n * 8;
-    if (top < n * 8 || guest_copy_cached(v, v->frame_walk[1], _gva(at), f, n * 8, true))
+    if (top < n * 8 || guest_copy_fast(v, v->frame_walk[1], _gva(at), f, n * 8, true))
         domain_crash(v->dom, regs, "cannot write an exception frame on the guest kernel stack");
     regs->rip = handler;
     regs->rsp = at;
@@ -247,7 +247,7 @@ static void resume_to(struct vcpu *v, struct cpu_regs *regs, bool user, uint64_t
 bool trapmode_iretq(struct vcpu *v, struct cpu_regs *regs)
 {
     uint64_t f[5];              /* rip cs rflags rsp ss */
-    if (guest_copy_cached(v, v->frame_walk[0], _gva(regs->rsp), f, sizeof(f), false) || !guest_addr_ok(f[0]))
+    if (guest_copy_fast(v, v->frame_walk[0], _gva(regs->rsp), f, sizeof(f), false) || !guest_addr_ok(f[0]))
         return false;
     bool user = f[1] == HAKO_TRAP_USER_CS && f[4] == HAKO_TRAP_USER_SS;
     bool kernel = f[1] == HAKO_TRAP_KERNEL_CS && f[4] == HAKO_TRAP_KERNEL_SS;

@@ -51,7 +51,7 @@ bool vtrap_bounce(struct vcpu *v, struct cpu_regs *regs, uint64_t vector, uint64
         vtrap_set_mode(v, false);
     uint64_t stack = from_user ? v->pv.kernel_sp : regs->rsp;
     uint64_t frame_va = ALIGN_DOWN(stack - sizeof(f), 16);
-    if (stack < sizeof(f) || guest_copy_cached(v, v->frame_walk[1], _gva(frame_va), &f, sizeof(f), true))
+    if (stack < sizeof(f) || guest_copy_fast(v, v->frame_walk[1], _gva(frame_va), &f, sizeof(f), true))
         domain_crash(v->dom, regs, "cannot write a trap frame on the guest kernel stack");
     regs->rip = handler;
     regs->rsp = frame_va;
@@ -164,7 +164,7 @@ long hc_iret(HC_ARGS)
     struct cpu_regs *regs = vcpu_regs(v);
     struct hako_trap_frame f;
     long err = 0;
-    if (guest_copy_cached(v, v->frame_walk[0], _gva(regs->rsp), &f, sizeof(f), false))
+    if (guest_copy_fast(v, v->frame_walk[0], _gva(regs->rsp), &f, sizeof(f), false))
         err = -HAKO_EFAULT;
     else if (!guest_addr_ok(f.rip) || (f.flags & ~(HAKO_TF_USER | HAKO_TF_EVENTS_MASKED)) ||
              ((f.flags & HAKO_TF_USER) && !v->pv.user_l4))

@@ -192,6 +192,8 @@ static unsigned deferred_len;        /* entries from deferred[1] on */
 static long pv_pt_commit(void)
 {
     long rc = 0;
+    if (!batch_len && !deferred_len)
+        return 0;                       /* an empty window (always, with privops=pv) */
     if (deferred_len) {
         unsigned first = batch_len ? 0 : 1;
         deferred[0] = (struct hako_multicall_entry){
