@@ -10,6 +10,8 @@
  *                                    (the hypervisor crashes the domain with a dump)
  *   fault=badstack                   take one with an unusable stack, after registering
  *                                    handlers (delivering it fails: the domain crashes)
+ *   fault=rostack                    the same with the stack in the (read-only) page of
+ *                                    the kernel's top-level table: refused alike
  *   fault=syscall-end                hypercall whose return address is not canonical
  *   shutdown=crash | shutdown=reboot stop with that reason
  *   exit=N                           power off with status N (0..9)
@@ -230,6 +232,9 @@ void kernel_main(const struct hako_start_info *si)
     check_memory();
     if (cmdline_has(si->cmdline, "fault=badstack"))   /* nowhere to put the trap frame */
         __asm__ volatile("movq $0x1000, %rsp; ud2");
+    if (cmdline_has(si->cmdline, "fault=rostack"))    /* a page table under the frame */
+        __asm__ volatile("movq %0, %%rsp; ud2"
+                         : : "r"((uint64_t)pfn_to_va(mm_kernel_root()) + 4096));
     if (privops->on_hypervisor && cmdline_has(si->cmdline, "fault=syscall-end"))
         syscall_at_end_of_lower_half(si);
     kprintf("boot checks: %d run, %d failed\n", checks_run, checks_failed);

@@ -30,6 +30,15 @@ expect_output "fault with a bad guest stack: clear message and dump" \
   'vector 6 \(#UD' 'rsp 0000000000001000' 'machine exit status 126'
 expect_no_output "fault with a bad guest stack: no hypervisor panic" 'PANIC'
 
+# The same with the stack at the top of the kernel's top-level table (mapped read-only,
+# as every table): the frame is never written there, whichever way hako writes it.
+boot "$DOM0" fault=rostack
+expect_status 126 "fault with the stack on a page table: dom0 crash exits with status 126"
+expect_output "fault with the stack on a page table: refused like a bad stack" \
+  'd0 \(dom0\) crashed: cannot write a trap frame on the guest kernel stack' \
+  'vector 6 \(#UD' 'machine exit status 126'
+expect_no_output "fault with the stack on a page table: no hypervisor panic" 'PANIC'
+
 # A hypercall from the last bytes of the lower half cannot be returned from (sysret or
 # iret to a non-canonical address would fault in ring 0): the domain stops instead, also
 # when an event upcall is due at that moment.
