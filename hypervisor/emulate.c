@@ -105,16 +105,14 @@ static void set_reg(struct cpu_regs *regs, unsigned n, unsigned size, uint64_t v
     }
 }
 
-/* Fetch up to 15 instruction bytes at rip: all 15, or what the page holds when the next
- * page cannot be read; 0 when not even that can. Through the guest's own mapping first
- * (guest_peek_insn), through a walk of its tables when that cannot read all 16. */
-static size_t fetch(struct vcpu *v, uint64_t rip, uint8_t *buf)
+/* Fetch up to 15 instruction bytes at rip into buf (16 bytes): all 15, or what the page
+ * holds when the next page cannot be read; 0 when not even that can. Through the guest's
+ * own mapping first (guest_peek_insn), through a walk of its tables when that cannot
+ * read all 16. */
+static size_t fetch(struct vcpu *v, uint64_t rip, uint8_t buf[16])
 {
-    uint8_t peeked[16];
-    if (guest_peek_insn(_gva(rip), peeked) == 0) {
-        __builtin_memcpy(buf, peeked, X86_MAX_INSN_LEN);
+    if (guest_peek_insn(_gva(rip), buf) == 0)
         return X86_MAX_INSN_LEN;
-    }
     size_t n = MIN((size_t)X86_MAX_INSN_LEN, PAGE_SIZE - (rip & (PAGE_SIZE - 1)));
     if (guest_fetch(v, buf, _gva(rip), n))
         return 0;
@@ -377,12 +375,19 @@ static enum emul_result emulate_op(struct vcpu *v, struct cpu_regs *regs, struct
 bool emulate_insn(struct vcpu *v, struct cpu_regs *regs, gva_t cr2)
 {
     bool user = v->pv.in_user;      /* user mode: only cpuid, and nothing is counted */
-    uint8_t bytes[X86_MAX_INSN_LEN];
+    uint8_t bytes[16];
     struct x86_insn in;
     /* A not-present #PF is never an emulated instruction's: the guest's own, uncounted. */
     if (regs->vector == 14 && !(regs->error_code & PF_ERR_P))
         return false;
-    size_t n = fetch(v, regs->rip, bytes);
+    size_t n;
+    if (v->trap.peek_valid && regs->vector == 13 && v->trap.peek_rip == regs->rip) {
+        __builtin_memcpy(bytes, v->trap.peeked, 16);    /* this #GP's, read just now */
+        n = X86_MAX_INSN_LEN;
+    } else {
+        n = fetch(v, regs->rip, bytes);
+    }
+    v->trap.peek_valid = false;
     enum emul_result r = EMUL_REFUSE;
     bool decoded = n && x86_decode(bytes, n, &in) == X86_DECODE_OK;
     /* The rip after it must be one the guest can resume at: an instruction ending at
@@ -416,9 +421,11 @@ bool emulate_insn(struct vcpu *v, struct cpu_regs *regs, gva_t cr2)
 bool emulate_gp_fast(struct cpu_regs *regs)
 {
     struct vcpu *v = current_vcpu();
-    uint8_t bytes[16];
+    uint8_t *bytes = v->trap.peeked;
     if (v->dom->type != &guest_type_trap || v->pv.in_user || guest_peek_insn(_gva(regs->rip), bytes))
         return false;       /* not a trap-mode kernel, or 16 bytes cannot be read so */
+    v->trap.peek_rip = regs->rip;       /* emulate_insn uses them if this is no fast one */
+    v->trap.peek_valid = true;
     uint16_t b = (uint16_t)(bytes[0] | bytes[1] << 8);
     enum x86_op op;
     uint64_t len = 2;
@@ -430,15 +437,22 @@ bool emulate_gp_fast(struct cpu_regs *regs)
         op = X86_OP_WBINVD;
     else if (b == 0x300F && (uint32_t)regs->rcx == HAKO_MSR_TSC_DEADLINE)
         op = X86_OP_WRMSR;
+    else if (b == 0x010F && (bytes[2] & 0xF8) == 0x38 && (bytes[2] & 7) != 4 &&
+             (bytes[2] & 7) != 5)
+        op = X86_OP_INVLPG, len = 3;        /* invlpg (%reg): ModRM mod 0, reg 7 */
     else
         return false;
     /* The 16 bytes read are guest space, so the rip after the instruction is one the
      * guest can resume at (an instruction ending the lower half takes the full path,
      * which refuses it). */
-    if (op == X86_OP_WRMSR)
+    if (op == X86_OP_INVLPG) {
+        if (mmu_invlpg(_gva(*emul_gpr(regs, bytes[2] & 7))))
+            return false;               /* not a guest address: the full path refuses it */
+    } else if (op == X86_OP_WRMSR)
         write_msr(v, HAKO_MSR_TSC_DEADLINE, (uint32_t)regs->rax | regs->rdx << 32);
     else if (op != X86_OP_WBINVD)   /* wbinvd: nothing to do */
         __atomic_store_n(&v->vcpu_info->evtchn_upcall_mask, op == X86_OP_CLI, __ATOMIC_SEQ_CST);
+    v->trap.peek_valid = false;
     v->dom->stat_traps[13]++;
     v->dom->stat_emulated[emul_kind[op]]++;
     regs->rip += len;

@@ -24,8 +24,9 @@
 bool emulate_insn(struct vcpu *v, struct cpu_regs *regs, gva_t cr2);
 
 /* The #GP fast path (entry.S calls it for a #GP from ring 3 before trap_entry): the
- * one-byte cli and sti, wbinvd and wrmsr of the TSC deadline, unprefixed, from a
- * trap-mode kernel, known by their first two bytes, emulated exactly as emulate_insn
+ * one-byte cli and sti, wbinvd, wrmsr of the TSC deadline and invlpg through a register,
+ * unprefixed, from a trap-mode kernel, known by their first bytes, emulated exactly as
+ * emulate_insn
  * would (same operations, counters, event delivery). False, with nothing changed, for
  * anything else: trap_entry's full path then handles the fault. */
 bool emulate_gp_fast(struct cpu_regs *regs);

@@ -56,6 +56,11 @@ struct trap_vcpu {
      * reference so that loading it again validates nothing (0 = empty). Dropped, all
      * of them, when a type they hold stands in the way (trapmode_drop_kept_roots). */
     uint64_t kept_roots[TRAP_KEPT_ROOTS];
+    /* The bytes emulate_gp_fast read at peek_rip and did not emulate, for the full path
+     * of the same #GP (emulate_insn) to use instead of reading them again. */
+    uint8_t peeked[16];
+    uint64_t peek_rip;
+    bool peek_valid;
 };
 
 struct guest_type {
