@@ -106,33 +106,27 @@ cat "$out/rows.csv" >> "$csv"
 echo
 echo "The PV trade-off (tests/bench/tradeoff): per operation, guest and hypervisor together"
 awk -F, -v modes="$modes" '
+  # One block: per workload and mode, the value of config/unit per op and its ratio.
+  function table(title, config, unit,   i, k, w, id) {
+    printf "%-10s", title
+    for (k = 1; k <= nm; k++) printf " %18s", m[k]
+    printf "\n"
+    for (i = 1; i <= n; i++) {
+      w = order[i]; printf "%-10s", w
+      for (k = 1; k <= nm; k++) {
+        id = "tradeoff." w "." m[k] "," config
+        if ((id "," unit) in v) printf " %10d %6.2fx", v[id "," unit], v[id ",ratio"]
+        else printf " %18s", "-"
+      }
+      printf "\n"
+    }
+  }
   { v[$1 "," $2 "," $4] = $3; split($1, p, "."); if (p[1] == "tradeoff" && !(p[2] in seen)) { seen[p[2]] = 1; order[++n] = p[2] } }
   END {
     nm = split(modes, m, " ")
-    printf "%-10s", "icount"
-    for (k = 1; k <= nm; k++) printf " %18s", m[k]
+    table("icount", "icount", "insns")
     printf "\n"
-    for (i = 1; i <= n; i++) {
-      w = order[i]; printf "%-10s", w
-      for (k = 1; k <= nm; k++) {
-        id = "tradeoff." w "." m[k]
-        if ((id ",icount,insns") in v) printf " %10d %6.2fx", v[id ",icount,insns"], v[id ",icount,ratio"]
-        else printf " %18s", "-"
-      }
-      printf "\n"
-    }
-    printf "\n%-10s", "tcg ns"
-    for (k = 1; k <= nm; k++) printf " %18s", m[k]
-    printf "\n"
-    for (i = 1; i <= n; i++) {
-      w = order[i]; printf "%-10s", w
-      for (k = 1; k <= nm; k++) {
-        id = "tradeoff." w "." m[k]
-        if ((id ",tcg,ns") in v) printf " %10d %6.2fx", v[id ",tcg,ns"], v[id ",tcg,ratio"]
-        else printf " %18s", "-"
-      }
-      printf "\n"
-    }
+    table("tcg ns", "tcg", "ns")
     printf "\n%-10s", "sc/exc/cr3/fl"
     for (k = 1; k <= nm; k++) printf " %18s", m[k]
     printf "\n"
