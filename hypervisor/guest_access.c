@@ -85,38 +85,12 @@ static inline bool walk_cache_holds(const struct vcpu *v, const struct guest_wal
 #undef SAME
 }
 
-/* guest_fetch without a remembered walk for va: walk it and remember the walk as the
- * newest (out of line, so a hit saves nothing it does not use). */
-static __attribute__((noinline)) int fetch_walk(struct vcpu *v, gva_t gva, uint64_t *pa)
-{
-    struct guest_walk_cache *c = v->fetch_walk;
-    c[1] = c[0];
-    c[0].root = 0;
-    if (walk(v, gva, PTE_P | PTE_U, pa, c[0].e, c[0].at, &c[0].levels))
-        return -HAKO_EFAULT;
-    c[0].va = gva_x(gva) & PAGE_MASK;
-    c[0].pa = *pa & PAGE_MASK;
-    c[0].root = v->cr3;
-    return 0;
-}
-
 int guest_fetch(struct vcpu *v, void *dst, gva_t gva, uint64_t len)
 {
-    uint64_t pa, va = gva_x(gva), page = va & PAGE_MASK;
-    const struct guest_walk_cache *c = v->fetch_walk;
-    if (len == 0 || len > PAGE_SIZE - (va & (PAGE_SIZE - 1)) || !guest_range_ok(gva, len))
-        return -HAKO_EFAULT;
-    if (c[0].va == page && walk_cache_holds(v, &c[0]))
-        pa = c[0].pa | (va & (PAGE_SIZE - 1));
-    else if (c[1].va == page && walk_cache_holds(v, &c[1]))
-        pa = c[1].pa | (va & (PAGE_SIZE - 1));
-    else if (fetch_walk(v, gva, &pa))
-        return -HAKO_EFAULT;
-    if (len == X86_MAX_INSN_LEN)
-        __builtin_memcpy(dst, phys_to_virt(pa), X86_MAX_INSN_LEN);    /* inline moves */
-    else
-        memcpy(dst, phys_to_virt(pa), len);
-    return 0;
+    uint64_t va = gva_x(gva);
+    if (len == 0 || len > PAGE_SIZE - (va & (PAGE_SIZE - 1)))
+        return -HAKO_EFAULT;            /* one page at most: the cached copy never splits it */
+    return guest_copy_cached(v, v->fetch_walk, gva, dst, len, false);
 }
 
 int guest_copy_cached(struct vcpu *v, struct guest_walk_cache c[2], gva_t gva, void *buf,
