@@ -6,12 +6,16 @@
  */
 #include <stddef.h>
 
+#include <hako/arch-x86_64.h>
 #include <hako/async.h>
 #include <hako/hypercall.h>
+#include <hako/traps.h>
 
+#include "cpu.h"
 #include "domain.h"
 #include "hypercall.h"
 #include "percpu.h"
+#include "vtrap.h"
 #include "x86.h"
 
 #define DEFINE(name, value) __asm__ volatile("\n->" #name " %0" : : "i"(value))
@@ -27,6 +31,36 @@ void asm_offsets(void)
 
     OFFSET(VCPU_PV_IN_USER, struct vcpu, pv.in_user);
     OFFSET(VCPU_PV_UPCALL_WORD, struct vcpu, pv.upcall_word);
+    OFFSET(VCPU_PV_KERNEL_L4, struct vcpu, pv.kernel_l4);
+    OFFSET(VCPU_PV_USER_L4, struct vcpu, pv.user_l4);
+    OFFSET(VCPU_PV_SYSCALL_CALLBACK, struct vcpu, pv.syscall_callback);
+    OFFSET(VCPU_PV_SYSCALL_FRAME, struct vcpu, pv.syscall_frame);
+    OFFSET(VCPU_VCPU_INFO, struct vcpu, vcpu_info);
+    OFFSET(VCPU_CR3, struct vcpu, cr3);
+    OFFSET(VCPU_STAT_CR3_LOADS, struct vcpu, stat_cr3_loads);
+    OFFSET(VI_UPCALL_PENDING, struct hako_vcpu_info, evtchn_upcall_pending);
+    OFFSET(VI_UPCALL_MASK, struct hako_vcpu_info, evtchn_upcall_mask);
+    OFFSET(TF_RAX, struct hako_trap_frame, rax);
+    OFFSET(TF_RCX, struct hako_trap_frame, rcx);
+    OFFSET(TF_R11, struct hako_trap_frame, r11);
+    OFFSET(TF_VECTOR, struct hako_trap_frame, vector);
+    OFFSET(TF_ERROR_CODE, struct hako_trap_frame, error_code);
+    OFFSET(TF_FAULT_ADDR, struct hako_trap_frame, fault_addr);
+    OFFSET(TF_FLAGS, struct hako_trap_frame, flags);
+    OFFSET(TF_RIP, struct hako_trap_frame, rip);
+    OFFSET(TF_CS, struct hako_trap_frame, cs);
+    OFFSET(TF_RFLAGS, struct hako_trap_frame, rflags);
+    OFFSET(TF_RSP, struct hako_trap_frame, rsp);
+    OFFSET(TF_SS, struct hako_trap_frame, ss);
+    DEFINE(TF_SIZE, sizeof(struct hako_trap_frame));
+    DEFINE(TF_VECTOR_SYSCALL, HAKO_TRAP_SYSCALL);
+    DEFINE(TF_FLAG_USER, HAKO_TF_USER);
+    DEFINE(TF_FLAG_MASKED, HAKO_TF_EVENTS_MASKED);
+    DEFINE(TF_RFLAGS_KEPT, GUEST_RFLAGS_MASK);
+    DEFINE(TF_RFLAGS_FORCED, HAKO_GUEST_RFLAGS);
+    DEFINE(GUEST_LOWER_END, HAKO_LOWER_HALF_END);
+    DEFINE(GUEST_UPPER_START, HAKO_HV_VA_END);
+    OFFSET(CPU_HAS_SMAP, struct cpu_features, smap);
     OFFSET(VCPU_HC_TABLE, struct vcpu, hc_table);
     OFFSET(VCPU_HC_COUNT, struct vcpu, hc_count);
 
@@ -37,6 +71,7 @@ void asm_offsets(void)
     OFFSET(FRAME_R13, struct cpu_regs, r13);
     OFFSET(FRAME_R14, struct cpu_regs, r14);
     OFFSET(FRAME_R15, struct cpu_regs, r15);
+    OFFSET(FRAME_R11, struct cpu_regs, r11);
     OFFSET(FRAME_R10, struct cpu_regs, r10);
     OFFSET(FRAME_R9, struct cpu_regs, r9);
     OFFSET(FRAME_R8, struct cpu_regs, r8);

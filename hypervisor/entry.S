@@ -104,6 +104,26 @@
     subq $48, %rsp                  /* callee-saved slots: FILL_FRAME when needed */
 .endm
 
+/* The fast paths build and read struct hako_trap_frame (ABI.md 13.3) field by field;
+ * the flags are formed as USER + 2 * mask. */
+.if TF_SIZE != 96 || TF_FLAG_USER != 1 || TF_FLAG_MASKED != 2
+.error "struct hako_trap_frame or its flags changed under the fast paths"
+.endif
+
+/* Lift SMAP for guest accesses through the guest's mapping (when the CPU has it). */
+.macro STAC_IF_SMAP
+    testb $1, cpu_has+CPU_HAS_SMAP(%rip)
+    jz 99f
+    stac
+99:
+.endm
+.macro CLAC_IF_SMAP
+    testb $1, cpu_has+CPU_HAS_SMAP(%rip)
+    jz 99f
+    clac
+99:
+.endm
+
     .text
 /* Hypercall: rax = number, rdi rsi rdx r10 r8 r9 = arguments, rcx = rip, r11 = rflags. */
     .globl syscall_entry
@@ -153,7 +173,61 @@ hypercall_return:                   /* rax = the result; the frame's rax slot is
     movq %rsp, %rdi
     call hypercall_bad_return       /* does not return */
     ud2
-3:  FILL_FRAME 0
+    /* A user-mode syscall of a PV guest (only those have a syscall_frame): bounce it to
+     * the kernel's syscall callback here, doing what vtrap_bounce does (ABI.md 13.3): to
+     * kernel mode on the kernel table, the trap frame written below kernel_sp through
+     * the guest's own mapping (syscall_frame is in guest space, vtrap.c; a fault is
+     * fixed up into the full path), then iretq to the callback with every register
+     * but rip, rsp and RFLAGS the user's. */
+3:  movq VCPU_PV_SYSCALL_FRAME(%r11), %rdx
+    testq %rdx, %rdx
+    jz 6f
+    movb $0, VCPU_PV_IN_USER(%r11)
+    movq VCPU_PV_KERNEL_L4(%r11), %rsi      /* a validated L4: the base pointer's */
+    shlq $12, %rsi                          /* type reference keeps it one */
+    movq %rsi, VCPU_CR3(%r11)
+    movq %rsi, %cr3
+    incq VCPU_STAT_CR3_LOADS(%r11)
+    movl $0, pagetype_stale(%rip)           /* pagetype_tlb_flushed() */
+    movq VCPU_VCPU_INFO(%r11), %rsi
+    movzbl VI_UPCALL_MASK(%rsi), %esi
+    leal TF_FLAG_USER(,%rsi,TF_FLAG_MASKED), %esi   /* USER, MASKED if masked */
+    movq FRAME_RFLAGS(%rsp), %rdi           /* the user's RFLAGS (its r11 too) */
+    STAC_IF_SMAP
+    .globl pv_syscall_stores, pv_syscall_stores_end, pv_syscall_stores_fault
+pv_syscall_stores:
+    movq %rax, TF_RAX(%rdx)
+    movq %rcx, TF_RCX(%rdx)
+    movq %rdi, TF_R11(%rdx)
+    movq $TF_VECTOR_SYSCALL, TF_VECTOR(%rdx)
+    movq $0, TF_ERROR_CODE(%rdx)
+    movq $0, TF_FAULT_ADDR(%rdx)
+    movq %rsi, TF_FLAGS(%rdx)
+    movq %rcx, TF_RIP(%rdx)
+    movq $SEL_GUEST_CS64, TF_CS(%rdx)
+    movq %rdi, TF_RFLAGS(%rdx)
+    movq FRAME_RSP(%rsp), %rsi
+    movq %rsi, TF_RSP(%rdx)
+    movq $SEL_GUEST_DS, TF_SS(%rdx)
+pv_syscall_stores_end:
+    CLAC_IF_SMAP
+    movq VCPU_PV_SYSCALL_CALLBACK(%r11), %rsi
+    movq %rsi, FRAME_RIP(%rsp)              /* cs and ss are the guest's already */
+    movq $TF_RFLAGS_FORCED, FRAME_RFLAGS(%rsp)
+    movq %rdx, FRAME_RSP(%rsp)
+    movq FRAME_RDX(%rsp), %rdx
+    movq FRAME_RSI(%rsp), %rsi
+    movq FRAME_RDI(%rsp), %rdi
+    movq FRAME_R11(%rsp), %r11
+    addq $FRAME_RIP, %rsp
+    swapgs
+    iretq
+pv_syscall_stores_fault:                    /* guest_peek_fixup: a store faulted */
+    CLAC_IF_SMAP
+    movq %gs:PCPU_CURRENT, %rdi             /* back to user mode, then the full path */
+    movl $1, %esi
+    call vtrap_set_mode
+6:  FILL_FRAME 0
     movq %rsp, %rdi
     call vtrap_user_syscall
     jmp resume_frame
@@ -190,6 +264,82 @@ hc_sched_op_full:
 hc_iret_full:
     FILL_VCPU_FRAME
     jmp hc_iret
+
+/* iret to user mode, the common case (the return from a system call or an exception
+ * taken in user mode), done here; anything else, or anything wrong, goes to hc_iret,
+ * which reads the frame again (nothing was changed before it is left). Called from
+ * syscall_entry only (iret is no multicall or async entry): the vCPU's frame is at
+ * 8(%rsp). The same checks and effects as hc_iret: the frame wholly in guest space and
+ * readable, flags exactly HAKO_TF_USER (and maybe HAKO_TF_EVENTS_MASKED), rip in guest
+ * space, a user base pointer; no event to deliver once the mask is set from the frame. */
+    .globl hc_iret_fast, pv_iret_loads, pv_iret_loads_end, pv_iret_loads_fault
+hc_iret_fast:
+    movq 8+FRAME_RSP(%rsp), %rsi            /* the guest's frame */
+    leaq TF_SIZE-1(%rsi), %rdx
+    cmpq %rsi, %rdx
+    jb hc_iret_full                         /* wraps */
+    movabsq $GUEST_LOWER_END, %rdi
+    cmpq %rdi, %rdx
+    jb 1f                                   /* wholly in the lower half */
+    movabsq $GUEST_UPPER_START, %rdi
+    cmpq %rdi, %rsi
+    jb hc_iret_full                         /* reaches into the hypervisor's range */
+1:  STAC_IF_SMAP
+pv_iret_loads:
+    movq TF_FLAGS(%rsi), %rdx
+    movq TF_RIP(%rsi), %rdi
+    movq TF_RFLAGS(%rsi), %r8
+    movq TF_RSP(%rsi), %r9
+    movq TF_RAX(%rsi), %rax
+    movq TF_RCX(%rsi), %rcx
+    movq TF_R11(%rsi), %r10
+pv_iret_loads_end:
+    CLAC_IF_SMAP
+    movq %gs:PCPU_CURRENT, %r11
+    cmpq $TF_FLAG_USER, %rdx
+    je 2f
+    cmpq $TF_FLAG_USER|TF_FLAG_MASKED, %rdx
+    jne hc_iret_full
+2:  movabsq $GUEST_LOWER_END, %rsi          /* guest_addr_ok(rip) */
+    cmpq %rsi, %rdi
+    jb 3f
+    movabsq $GUEST_UPPER_START, %rsi
+    cmpq %rsi, %rdi
+    jb hc_iret_full
+3:  cmpq $0, VCPU_PV_USER_L4(%r11)
+    je hc_iret_full
+    shrl $1, %edx                           /* the upcall mask the frame asks for */
+    jnz 4f
+    movq VCPU_PV_UPCALL_WORD(%r11), %rsi    /* unmasking with an event pending and a */
+    cmpb $0, (%rsi)                         /* callback to take it: hc_iret delivers it */
+    jne hc_iret_full
+4:  movq VCPU_VCPU_INFO(%r11), %rsi
+    xchgb %dl, VI_UPCALL_MASK(%rsi)         /* a sequentially consistent store */
+    movb $1, VCPU_PV_IN_USER(%r11)          /* user mode on the user table: */
+    movq VCPU_PV_USER_L4(%r11), %rsi        /* vcpu_update_cr3's work */
+    shlq $12, %rsi
+    movq %rsi, VCPU_CR3(%r11)
+    movq %rsi, %cr3
+    incq VCPU_STAT_CR3_LOADS(%r11)
+    movl $0, pagetype_stale(%rip)
+    andq $TF_RFLAGS_KEPT, %r8
+    orq $TF_RFLAGS_FORCED, %r8
+    movq %rdi, 8+FRAME_RIP(%rsp)            /* cs and ss are the guest's already */
+    movq %r8, 8+FRAME_RFLAGS(%rsp)
+    movq %r9, 8+FRAME_RSP(%rsp)
+    movq %r10, %r11
+    movq 8+FRAME_RDX(%rsp), %rdx            /* the rest as at the hypercall */
+    movq 8+FRAME_RSI(%rsp), %rsi
+    movq 8+FRAME_RDI(%rsp), %rdi
+    movq 8+FRAME_R8(%rsp), %r8
+    movq 8+FRAME_R9(%rsp), %r9
+    movq 8+FRAME_R10(%rsp), %r10
+    addq $8+FRAME_RIP, %rsp
+    swapgs
+    iretq
+pv_iret_loads_fault:                        /* guest_peek_fixup: a load faulted */
+    CLAC_IF_SMAP
+    jmp hc_iret_full
 
 /* syscall from 32-bit code: impossible (the GDT has no 32-bit code segment), but should
  * it ever happen, stop the domain instead of running on its stack. */

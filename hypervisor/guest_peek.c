@@ -88,10 +88,24 @@ int guest_copy_fast(struct vcpu *v, struct guest_walk_cache c[2], gva_t gva, voi
     return guest_copy_cached(v, c, gva, buf, len, write);
 }
 
+/* entry.S's fast paths: the trap-frame stores of a user syscall bounce and the frame
+ * loads of an iret, each with the label it resumes at when one of them faults. */
+extern const char pv_syscall_stores[], pv_syscall_stores_end[], pv_syscall_stores_fault[];
+extern const char pv_iret_loads[], pv_iret_loads_end[], pv_iret_loads_fault[];
+
 bool guest_peek_fixup(struct cpu_regs *regs)
 {
+    static const struct { const char *start, *end, *resume; } ranges[] = {
+        { pv_syscall_stores, pv_syscall_stores_end, pv_syscall_stores_fault },
+        { pv_iret_loads, pv_iret_loads_end, pv_iret_loads_fault },
+    };
     if (regs->vector != 14 && regs->vector != 13)
         return false;
+    for (unsigned i = 0; i < sizeof(ranges) / sizeof(ranges[0]); i++)
+        if (regs->rip >= (uint64_t)ranges[i].start && regs->rip < (uint64_t)ranges[i].end) {
+            regs->rip = (uint64_t)ranges[i].resume;
+            return true;
+        }
     if (regs->rip == (uint64_t)guest_direct_insn) {
         regs->rip = (uint64_t)guest_direct_resume;    /* rcx: what is left, not 0 */
         return true;

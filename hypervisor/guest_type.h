@@ -32,6 +32,10 @@ struct pv_vcpu {
     uint64_t syscall_callback;  /* guest kernel entry for user-mode syscall, 0 = none */
     uint64_t event_callback;    /* guest entry for event upcalls, 0 = none */
     uint64_t failsafe_callback; /* guest entry for refused iret frames, 0 = none */
+    uint64_t syscall_frame;     /* entry.S's user-syscall fast path: where the trap frame
+                                   goes below kernel_sp, when there is a syscall callback
+                                   and the frame lies in guest space; else 0 (the full
+                                   path). PV domains only (vtrap.c keeps it) */
 };
 
 /* The trap-and-emulate part of a vCPU: the virtual CPU state a native-style kernel

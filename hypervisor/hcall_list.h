@@ -49,7 +49,7 @@ typedef long (*hypercall_fn)(uint64_t, uint64_t, uint64_t);
     X(c, memory_op,         hc_memory_op,         2, HC_BATCH,                     HCG_ALL)   \
     X(c, set_trap_table,    hc_set_trap_table,    2, HC_BATCH,                     HCG_PV)    \
     X(c, stack_switch,      hc_stack_switch,      1, HC_BATCH,                     HCG_PV)    \
-    X(c, iret,              hc_iret_full,         0, 0,                            HCG_PV)    \
+    X(c, iret,              hc_iret_fast,         0, 0,                            HCG_PV)    \
     X(c, set_callback,      hc_set_callback,      2, HC_BATCH,                     HCG_PV)    \
     X(c, debug_op,          hc_debug_op,          2, HC_BATCH,                     HCG_ALL)   \
     X(c, event_channel_op,  hc_event_channel_op,  2, HC_BATCH,                     HCG_ALL)   \

@@ -25,6 +25,8 @@ long hc_version(HC_ARGS);
 /* entry.S: complete the register frame, then run hc_sched_op / hc_iret. */
 long hc_sched_op_full(HC_ARGS);
 long hc_iret_full(HC_ARGS);
+/* entry.S: iret back to user mode without C (the common case), else hc_iret_full. */
+long hc_iret_fast(HC_ARGS);
 
 /* The size of every dispatch table (HC_NR, as a variable for entry.S). */
 extern const uint64_t hypercall_count;

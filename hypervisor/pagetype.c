@@ -15,13 +15,9 @@
 
 static uint32_t (*audit_scratch)[2];
 static uint64_t allowed_nx;
-static bool writable_dropped;   /* a writable leaf went away since the last TLB flush */
-static bool table_created;      /* a frame became a page table since the last TLB flush */
-static bool table_dropped;      /* a frame stopped being a page table since then: the
-                                   CPU's paging-structure caches may still use it */
-static bool foreign_dropped;    /* a mapping of another domain's frame went away since
-                                   then: a stale translation must not outlive it (the
-                                   frame may be freed and reused) */
+/* What the TLB may hold stale since the last flush: one word, so that entry.S's fast
+ * paths clear it with the CR3 loads they make (pagetype.h). */
+union pagetype_stale pagetype_stale;
 /* Foreign mappings (L1 entries of one domain naming another domain's frame), counted
  * per domain: mapped[d] entries of other domains map frames of d; held[d] entries of
  * d's tables map other domains' frames. */
@@ -29,12 +25,13 @@ static uint32_t foreign_mapped[PGT_FOREIGN_DOMIDS], foreign_held[PGT_FOREIGN_DOM
 
 bool pagetype_flush_needed(void)
 {
-    return (writable_dropped && table_created) || table_dropped || foreign_dropped;
+    const union pagetype_stale st = pagetype_stale;
+    return (st.writable_dropped && st.table_created) || st.table_dropped || st.foreign_dropped;
 }
 
 void pagetype_tlb_flushed(void)
 {
-    writable_dropped = table_created = table_dropped = foreign_dropped = false;
+    pagetype_stale.any = 0;
 }
 
 void pagetype_init(uint32_t (*scratch)[2], bool nx_allowed)
@@ -87,7 +84,7 @@ int get_page_type(mfn_t mfn, unsigned type, uint16_t domid)
         /* Claim the type before validating, so a loop back to this frame sees it. */
         f->type = (uint16_t)type;
         f->type_count = 1;
-        table_created |= pgt_level(type) != 0;
+        pagetype_stale.table_created |= pgt_level(type) != 0;
         int rc = pgt_level(type) ? validate_table(mfn, pgt_level(type), domid) : 0;
         if (rc) {
             f->type = PGT_NONE;
@@ -115,7 +112,7 @@ void put_page_type(mfn_t mfn)
     unsigned level = pgt_level(f->type);
     f->type = PGT_NONE;
     if (level) {
-        table_dropped = true;
+        pagetype_stale.table_dropped = true;
         devalidate_table(mfn, level);
     }
 }
@@ -151,7 +148,7 @@ static void put_leaf(mfn_t mfn, bool writable, uint16_t table_owner)
         pagetype_count_error(mfn, "a table entry names a frame outside RAM");
         return;
     }
-    writable_dropped |= writable;
+    pagetype_stale.writable_dropped |= writable;
     if (table_owner != OWNER_SELF && f->owner != table_owner) {
         if (f->owner >= PGT_FOREIGN_DOMIDS || table_owner >= PGT_FOREIGN_DOMIDS ||
             foreign_mapped[f->owner] == 0 || foreign_held[table_owner] == 0) {
@@ -160,7 +157,7 @@ static void put_leaf(mfn_t mfn, bool writable, uint16_t table_owner)
         }
         foreign_mapped[f->owner]--;
         foreign_held[table_owner]--;
-        foreign_dropped = true;
+        pagetype_stale.foreign_dropped = true;
     }
     writable ? put_page_and_type(mfn) : put_page(mfn);
 }

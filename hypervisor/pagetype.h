@@ -155,6 +155,20 @@ void pt_unpin_all(uint16_t domid);
  * reachable through several addresses, flushing only the edited address is not
  * enough). Every CR3 load counts as a flush.
  */
+union pagetype_stale {
+    struct {
+        bool writable_dropped;  /* a writable leaf went away since the last TLB flush */
+        bool table_created;     /* a frame became a page table since then */
+        bool table_dropped;     /* a frame stopped being a page table since then: the
+                                   CPU's paging-structure caches may still use it */
+        bool foreign_dropped;   /* a mapping of another domain's frame went away since
+                                   then: a stale translation must not outlive it (the
+                                   frame may be freed and reused) */
+    };
+    uint32_t any;               /* all four: entry.S's CR3 loads clear it with one store */
+};
+extern union pagetype_stale pagetype_stale;
+
 bool pagetype_flush_needed(void);
 void pagetype_tlb_flushed(void);
 

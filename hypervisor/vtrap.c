@@ -129,6 +129,16 @@ long hc_set_trap_table(HC_ARGS)
     return 0;
 }
 
+/* Recompute v's syscall_frame after its kernel stack or syscall callback changed: the
+ * address vtrap_bounce would write a syscall's frame at, when that is guest space. */
+static void pv_update_syscall_frame(struct vcpu *v)
+{
+    uint64_t sp = v->pv.kernel_sp, at = ALIGN_DOWN(sp - sizeof(struct hako_trap_frame), 16);
+    bool ok = v->pv.syscall_callback && sp >= sizeof(struct hako_trap_frame) &&
+              guest_range_ok(_gva(at), sizeof(struct hako_trap_frame));
+    v->pv.syscall_frame = ok ? at : 0;
+}
+
 /* stack_switch(kernel_rsp): the stack for events that arrive in user mode. */
 long hc_stack_switch(HC_ARGS)
 {
@@ -136,6 +146,7 @@ long hc_stack_switch(HC_ARGS)
     if (a1 && !guest_addr_ok(a1 - 1))
         return -HAKO_EINVAL;
     current_vcpu()->pv.kernel_sp = a1;
+    pv_update_syscall_frame(current_vcpu());
     return 0;
 }
 
@@ -153,6 +164,7 @@ long hc_set_callback(HC_ARGS)
         return -HAKO_EINVAL;
     *slot = a2;
     vcpu_update_upcall_word(v);
+    pv_update_syscall_frame(v);
     return 0;
 }
 
