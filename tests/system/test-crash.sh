@@ -39,6 +39,18 @@ expect_output "fault with the stack on a page table: refused like a bad stack" \
   'vector 6 \(#UD' 'machine exit status 126'
 expect_no_output "fault with the stack on a page table: no hypervisor panic" 'PANIC'
 
+# A user-mode syscall whose trap frame cannot be written below the kernel stack (set on
+# the read-only page of the kernel's top-level table by test-mmu-attacks): the fast path
+# faults writing it (cr2 in that page), falls back to the full path, and the domain stops
+# at the user's rip and rsp with the same message.
+boot "$BUILD/tests/xtf/pv/test-mmu-attacks.elf" privops=pv crash=syscall-stack
+expect_status 126 "user syscall with a read-only kernel stack: dom0 crash exits with status 126"
+expect_output "user syscall with a read-only kernel stack: refused like a bad stack" \
+  'd0 \(dom0\) crashed: cannot write a trap frame on the guest kernel stack' \
+  'rip 0000000000400013 cs 002b' 'rsp 0000000000402000' 'cr2 ffffffff8[0-9a-f]+fa0' \
+  'machine exit status 126'
+expect_no_output "user syscall with a read-only kernel stack: no hypervisor panic" 'PANIC'
+
 # A hypercall from the last bytes of the lower half cannot be returned from (sysret or
 # iret to a non-canonical address would fault in ring 0): the domain stops instead, also
 # when an event upcall is due at that moment.

@@ -14,11 +14,15 @@
  *   slot 3 (VA PRIV) whose only mapping is one frame, writable.
  * Last (17), not an attack: update_va_mapping's INVLPG and TLB_FLUSH flags really flush
  * a translation the TLB holds.
+ * The hypervisor reads and writes trap frames through the guest's own mapping with SMAP
+ * lifted for those accesses only: the test runs with and without SMAP (and SMEP).
+ * XTF-CPUS: max max,-smap,-smep
  */
 #include "framework.h"
 
 #include <stdarg.h>
 
+#include <hako/events.h>
 #include <hako/memory.h>
 #include <hako/traps.h>
 
@@ -759,6 +763,62 @@ static int run_user(uint64_t rip)
     return trapped;
 }
 
+/* The hypervisor's fast paths for a user-mode iret and a user syscall (entry.S) take
+ * only good frames and stacks; everything else must be refused exactly as before. With
+ * a user base pointer set, so that nothing but the case under test sends an iret with
+ * HAKO_TF_USER to the full path. */
+static void attack_user_fast_paths(void)
+{
+    static const struct { uint64_t at; long rc; const char *what; } frames[] = {
+        { HAKO_HV_VA_START, EFAULT, "in the hypervisor's range" },
+        { HAKO_HV_VA_END - 48, EFAULT, "starting in the hypervisor's range, ending above it" },
+        { HAKO_LOWER_HALF_END - 48, EFAULT, "straddling the end of the lower half" },
+        { 0xFFFFFFFFFFFFFFC0ull, EFAULT, "wrapping around the address space" },
+        { 0x1000, EFAULT, "unmapped" },
+    };
+    for (unsigned i = 0; i < sizeof(frames) / sizeof(frames[0]); i++)
+        ATTACK(what("user-mode iret, frame %s", frames[i].what),
+               iret_to((struct hako_trap_frame *)frames[i].at), frames[i].rc);
+    memset(&uframe, 0, sizeof(uframe));
+    uframe.rsp = USER_STACK + 4096, uframe.flags = HAKO_TF_USER;
+    static const struct { uint64_t rip, flags; const char *what; } bad[] = {
+        { HAKO_LOWER_HALF_END, HAKO_TF_USER, "a non-canonical rip" },
+        { HAKO_HV_VA_START + 0x1000, HAKO_TF_USER, "a rip in the hypervisor" },
+        { HAKO_HV_VA_END - 1, HAKO_TF_USER | HAKO_TF_EVENTS_MASKED, "a rip on the hypervisor's last byte" },
+        { USER_CODE, HAKO_TF_USER | (1ull << 2), "an unknown flag beside TF_USER" },
+        { USER_CODE, HAKO_TF_USER | (1ull << 63), "the top flag bit beside TF_USER" },
+    };
+    for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        uframe.rip = bad[i].rip, uframe.flags = bad[i].flags;
+        ATTACK(what("user-mode iret with %s", bad[i].what), iret_to(&uframe), EINVAL);
+    }
+    /* Entering user mode masked: the syscall frame carries the mask, and the kernel's
+     * iret back to user mode keeps it. */
+    struct hako_vcpu_info *vi = &((struct hako_shared_info *)si->shared_info_va)->vcpu_info[0];
+    unsigned s0 = syscalls;
+    memset(&uframe, 0, sizeof(uframe));
+    uframe.rip = USER_CODE, uframe.rsp = USER_STACK + 4096;
+    uframe.flags = HAKO_TF_USER | HAKO_TF_EVENTS_MASKED;
+    uframe.rflags = HAKO_GUEST_RFLAGS, uframe.cs = HAKO_GUEST_CS64, uframe.ss = HAKO_GUEST_DS;
+    iret_rc = 0;
+    if (XTF_CHECK(protected_call(do_iret, UL(&uframe)), "masked iret to user mode returned %ld",
+                  iret_rc))
+        XTF_CHECK(syscalls == s0 + 1 && sc_seen.flags == (HAKO_TF_USER | HAKO_TF_EVENTS_MASKED) &&
+                      trap_regs.rdx == SYSCALL_RET,
+                  "masked user syscall: %u calls, flags %lx, result %lx", syscalls - s0,
+                  sc_seen.flags, trap_regs.rdx);
+    __atomic_store_n(&vi->evtchn_upcall_mask, 0, __ATOMIC_SEQ_CST);
+    /* crash=syscall-stack: a kernel stack the syscall frame cannot be written to (the
+     * read-only page of the kernel's top-level table); the domain must stop with "cannot
+     * write a trap frame" (tests/system/test-crash.sh). */
+    if (cmdline_has(si->cmdline, "crash=syscall-stack")) {
+        VALID("stack_switch onto a page table", HC3(HAKO_HC_stack_switch, si->pt_base_va + 4096, 0, 0));
+        kprintf("user syscall with the kernel stack on a page table: the domain must crash\n");
+        run_user(USER_CODE);
+        xtf_failure("the syscall frame was written on a read-only page table");
+    }
+}
+
 static void attack_user(void)
 {
     cur_attack = 12;
@@ -862,6 +922,8 @@ static void attack_user(void)
         XTF_CHECK(memcmp(frame_va(code), user_code_start, 8) == 0, "user wrote its read-only page");
         kprintf("[attack 12] user writes its read-only page -> #PF %s\n", ok ? "ok" : "FAILED");
     }
+
+    attack_user_fast_paths();
 
     VALID("drop the user base pointer", ext(HAKO_MMUEXT_NEW_USER_BASEPTR, 0));
     VALID("unpin the user L4", UNPIN(um[0]));
