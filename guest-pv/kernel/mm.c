@@ -132,7 +132,7 @@ uint64_t mm_new_root(void)
     return new_table(4);
 }
 
-long mm_map(uint64_t root_pfn, uint64_t va, uint64_t pfn, uint64_t flags)
+long mm_leaf_table(uint64_t root_pfn, uint64_t va, uint64_t *table_pfn)
 {
     uint64_t t = root_pfn;
     for (unsigned level = 4; level > 1; level--) {
@@ -151,7 +151,15 @@ long mm_map(uint64_t root_pfn, uint64_t va, uint64_t pfn, uint64_t flags)
             return rc;
         t = table;
     }
-    return privops->pt_write(t, mm_index(va, 1), pfn, flags);
+    *table_pfn = t;
+    return 0;
+}
+
+long mm_map(uint64_t root_pfn, uint64_t va, uint64_t pfn, uint64_t flags)
+{
+    uint64_t t;
+    long rc = mm_leaf_table(root_pfn, va, &t);
+    return rc ? rc : privops->pt_write(t, mm_index(va, 1), pfn, flags);
 }
 
 long mm_unmap(uint64_t root_pfn, uint64_t va)

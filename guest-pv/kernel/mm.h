@@ -43,6 +43,10 @@ uint64_t mm_new_root(void);
  * negative error. */
 long mm_map(uint64_t root_pfn, uint64_t va, uint64_t pfn, uint64_t flags);
 
+/* mm_map's walk alone: *table_pfn = the leaf (level-1) table for va under root_pfn,
+ * created (and linked at once) as needed. 0 or a negative error. */
+long mm_leaf_table(uint64_t root_pfn, uint64_t va, uint64_t *table_pfn);
+
 /* Remove the mapping of va (deferred like mm_map). */
 long mm_unmap(uint64_t root_pfn, uint64_t va);
 

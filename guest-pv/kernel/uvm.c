@@ -29,25 +29,40 @@ long uvm_create(struct uvm *vm)
     return vm->root ? 0 : -HOS_ENOMEM;
 }
 
-/* uvm_map_zero without applying queued updates first, for callers whose queue holds
- * nothing for va (each of their calls maps a different page): the check for an existing
- * mapping then reads the tables as they are, and the new entry stays queued. */
-static void *map_zero(struct uvm *vm, uint64_t va, uint64_t flags)
+/* The end of the pages from off (at most len) that va + off's leaf table maps (its 2 MiB). */
+static uint64_t leaf_end(uint64_t va, uint64_t off, uint64_t len)
 {
-    if (va >= USER_TOP || (va & (PAGE_SIZE - 1)) || pfn_free_count() < USER_RESERVE_PAGES)
+    uint64_t span = (1ull << 21) - ((va + off) & ((1ull << 21) - 1));
+    return len - off < span ? len : off + span;
+}
+
+/* Map a fresh zeroed page at va through its leaf table t (the table on va's walk), unless
+ * va is mapped already or memory is short; the page's kernel address or NULL. The
+ * entry may stay queued: callers' queues hold nothing for va (each of their calls maps a
+ * different page), so the check reads the table as it is. */
+static void *map_zero_at(struct uvm *vm, uint64_t t, uint64_t va, uint64_t flags)
+{
+    uint64_t old, pfn;
+    unsigned idx = mm_index(va, 1);
+    if (pfn_free_count() < USER_RESERVE_PAGES || (privops->pt_read(t, idx, &old) & HAKO_PTE_P) ||
+        !(pfn = pfn_alloc()))
         return NULL;
-    uint64_t old;
-    if (leaf(vm, va, &old) & HAKO_PTE_P)
-        return NULL;
-    uint64_t pfn = pfn_alloc();
-    if (!pfn)
-        return NULL;
-    if (mm_map(vm->root, va, pfn, flags)) {
+    if (privops->pt_write(t, idx, pfn, flags)) {
         pfn_free(pfn);
         return NULL;
     }
     vm->pages++;
     return pfn_to_va(pfn);
+}
+
+/* uvm_map_zero without applying queued updates first (map_zero_at's condition). */
+static void *map_zero(struct uvm *vm, uint64_t va, uint64_t flags)
+{
+    uint64_t t;
+    if (va >= USER_TOP || (va & (PAGE_SIZE - 1)) || pfn_free_count() < USER_RESERVE_PAGES ||
+        mm_leaf_table(vm->root, va, &t))
+        return NULL;
+    return map_zero_at(vm, t, va, flags);
 }
 
 void *uvm_map_zero(struct uvm *vm, uint64_t va, uint64_t flags)
@@ -61,13 +76,19 @@ long uvm_map_range(struct uvm *vm, uint64_t va, uint64_t len, uint64_t flags)
     if (va >= USER_TOP || USER_TOP - va < len || ((va | len) & (PAGE_SIZE - 1)))
         return -HOS_EINVAL;
     mm_flush();                       /* then one batch for the whole range */
-    for (uint64_t off = 0; off < len; off += PAGE_SIZE) {
-        if (!map_zero(vm, va + off, flags)) {
-            uvm_unmap_range(vm, va, off);
-            return -HOS_ENOMEM;
-        }
+    uint64_t off = 0;
+    while (off < len) {
+        uint64_t t, end = leaf_end(va, off, len);
+        if (mm_leaf_table(vm->root, va + off, &t))
+            goto fail;
+        for (; off < end; off += PAGE_SIZE)     /* one walk per leaf table */
+            if (!map_zero_at(vm, t, va + off, flags))
+                goto fail;
     }
     return mm_flush() ? -HOS_ENOMEM : 0;
+fail:
+    uvm_unmap_range(vm, va, off);
+    return -HOS_ENOMEM;
 }
 
 /* When no leaf table covers va: the bytes from va to the end of the region the missing
@@ -91,23 +112,27 @@ void uvm_unmap_range(struct uvm *vm, uint64_t va, uint64_t len)
     uint64_t freed[64];
     unsigned n = 0;
     mm_flush();
-    for (uint64_t off = 0; off < len; off += PAGE_SIZE) {
-        uint64_t hole = table_hole(vm, va + off);
-        if (hole) {                   /* whole tables missing: skip what they would map */
-            off += hole - PAGE_SIZE;
-            continue;
+    for (uint64_t off = 0; off < len;) {
+        uint64_t t;
+        if (!mm_table(vm->root, va + off, 1, &t)) {
+            off += table_hole(vm, va + off);    /* whole tables missing: skip what they */
+            continue;                           /* would map */
         }
-        uint64_t pfn;
-        if (!(leaf(vm, va + off, &pfn) & HAKO_PTE_P))
-            continue;
-        mm_unmap(vm->root, va + off);
-        freed[n++] = pfn;
-        if (n == 64) {
-            mm_flush();               /* the frames are free only once unmapped */
-            while (n)
-                pfn_free(freed[--n]);
+        uint64_t end = leaf_end(va, off, len);
+        for (; off < end; off += PAGE_SIZE) {   /* one walk per leaf table */
+            uint64_t pfn;
+            unsigned idx = mm_index(va + off, 1);
+            if (!(privops->pt_read(t, idx, &pfn) & HAKO_PTE_P))
+                continue;
+            privops->pt_write(t, idx, 0, 0);
+            freed[n++] = pfn;
+            if (n == 64) {
+                mm_flush();           /* the frames are free only once unmapped */
+                while (n)
+                    pfn_free(freed[--n]);
+            }
+            vm->pages--;
         }
-        vm->pages--;
     }
     mm_flush();
     while (n)
