@@ -61,7 +61,7 @@ static int mmu_foreign(uint16_t domid, const struct hako_mmu_update *req)
 }
 
 /* Apply one mmu_update request for domain domid. */
-static int mmu_one(uint16_t domid, const struct hako_mmu_update *req)
+static int __attribute__((noinline)) mmu_one(uint16_t domid, const struct hako_mmu_update *req)
 {
     mfn_t mfn = maddr_to_mfn(req->ptr);
     bool changed;
@@ -100,13 +100,25 @@ static long run_batch(uint64_t nr, uint64_t items, uint64_t count, uint64_t done
     uint16_t domid = v->dom->domid;
     if (count > HAKO_MMU_BATCH_MAX || (v->mc_args && count > HC_PREEMPT_CHUNK))
         return -HAKO_E2BIG;     /* inside a multicall or async batch: never split, so short */
+    long rc = 0;
+    uint8_t buf[COPY_BATCH * MAX_ITEM_SIZE];
+    if (count == 1 && !done_ptr) {
+        /* One item and no done pointer (what a kernel without batching sends): nothing
+         * to resume, split or report, so only the steps below that apply. */
+        if (!v->mc_args)
+            v->cont.active = false;     /* hc_resume's effect: no continuation is this */
+        if (guest_copy_fast(v, v->batch_walk, _gva(items), buf, item_size, false))
+            rc = -HAKO_EFAULT;
+        else
+            rc = apply(domid, buf);
+        flush_tlb_if_unsafe();
+        return rc;
+    }
     if (done_ptr & 7)
         return -HAKO_EINVAL;
     if (done_ptr && guest_check(v, _gva(done_ptr), 8, true))
         return -HAKO_EFAULT;
     uint64_t i = hc_resume(nr, items, count, done_ptr), start = i;
-    uint8_t buf[COPY_BATCH * MAX_ITEM_SIZE];
-    long rc = 0;
     while (i < count && rc == 0) {
         if (i - start >= HC_PREEMPT_CHUNK) {
             flush_tlb_if_unsafe();
@@ -130,10 +142,17 @@ static long run_batch(uint64_t nr, uint64_t items, uint64_t count, uint64_t done
     return rc;
 }
 
+/* Where mmu_update's page-table writes report a changed entry: nothing reads it (the
+ * TLB work is flush_tlb_if_unsafe's and the guest's, ABI.md 10). */
+static bool mmu_changed_ignored;
+
 static int mmu_item(uint16_t domid, const void *item)
 {
     struct hako_mmu_update req;
     __builtin_memcpy(&req, item, sizeof(req));    /* two moves, not a call */
+    if ((req.ptr & 7) == HAKO_MMU_NORMAL_PT_UPDATE)  /* the common case, a tail call */
+        return pt_update(maddr_to_mfn(req.ptr), (req.ptr & (PAGE_SIZE - 1)) >> 3, req.val, domid,
+                         &mmu_changed_ignored);
     return mmu_one(domid, &req);
 }
 

@@ -300,61 +300,10 @@ static void set_entry(mfn_t table_mfn, unsigned level, unsigned idx, uint64_t va
         *flush = true;
 }
 
-/* pt_update's common case, entry *slot of a validated L1 of domid: the entry it replaces
- * and the new one each either not present or a leaf of one of domid's own frames whose
- * counts move by one without leaving range (a frame's first writable mapping claims the
- * writable type, its last one gives it up: neither validates anything). Takes the new
- * entry's references, stores it and drops the old one's, exactly as the general path
- * would; false (nothing done) when the case is any other. */
-static bool l1_update_plain(uint64_t *slot, uint64_t val, uint16_t domid, bool *flush)
+/* pt_update beyond its plain L1 case. */
+static int __attribute__((noinline)) pt_update_general(mfn_t table_mfn, unsigned idx, uint64_t val,
+                                                       uint16_t domid, bool *flush)
 {
-    uint64_t old = __atomic_load_n(slot, __ATOMIC_RELAXED);
-    struct frame_info *nf = NULL, *of = NULL;
-    bool nw = val & PTE_W, ow = old & PTE_W;
-    if (val & PTE_P) {
-        if (!pte_bits_ok(1, val) || !(nf = frame_get(pte_mfn(val))) || nf->owner != domid ||
-            nf->ref_count == UINT32_MAX)
-            return false;
-        if (nw && nf->type_count != 0 &&
-            ((nf->type & PGT_TYPE_MASK) != PGT_WRITABLE || nf->type_count == UINT32_MAX))
-            return false;
-    }
-    if (old & PTE_P) {
-        of = frame_get(pte_mfn(old));
-        if (!of || of->owner != domid)
-            return false;                   /* foreign (or an error): the general path */
-    }
-    if (nf) {
-        nf->ref_count++;
-        if (nw && nf->type_count++ == 0)
-            nf->type = PGT_WRITABLE;
-    }
-    if (of && (of->ref_count == 0 || (ow && of->type_count == 0))) {
-        if (nf) {                           /* an accounting error: undo, then report it */
-            nf->ref_count--;                /* on the general path */
-            if (nw && --nf->type_count == 0)
-                nf->type = PGT_NONE;
-        }
-        return false;
-    }
-    __atomic_store_n(slot, val, __ATOMIC_RELAXED);
-    if (of) {
-        of->ref_count--;
-        if (ow && --of->type_count == 0)
-            of->type = PGT_NONE;
-        pagetype_stale.writable_dropped |= ow;
-        if (old != val)
-            *flush = true;
-    }
-    return true;
-}
-
-int pt_update(mfn_t table_mfn, unsigned idx, uint64_t val, uint16_t domid, bool *flush)
-{
-    struct frame_info *t = frame_get(table_mfn);
-    if (t && t->owner == domid && (t->type & PGT_TYPE_MASK) == PGT_L1 && t->type_count &&
-        idx < 512 && l1_update_plain((uint64_t *)mfn_to_virt(table_mfn) + idx, val, domid, flush))
-        return 0;
     int level = table_level(table_mfn, idx, domid);
     if (level < 0)
         return level;
@@ -366,6 +315,56 @@ int pt_update(mfn_t table_mfn, unsigned idx, uint64_t val, uint16_t domid, bool 
     set_entry(table_mfn, (unsigned)level, idx, val, domid, flush);
     return 0;
 }
+
+/* Done here: the common case, entry idx of table_mfn, a validated L1 of domid, where the
+ * entry replaced and the new one are each either not present or a leaf of one of domid's
+ * own frames whose counts move by one without leaving range (a frame's first writable
+ * mapping claims the writable type and its last one gives it up; neither validates
+ * anything). It takes and drops exactly the references the general path would. Any
+ * other case, errors included, goes to pt_update_general with nothing changed. */
+int pt_update(mfn_t table_mfn, unsigned idx, uint64_t val, uint16_t domid, bool *flush)
+{
+    struct frame_info *t = frame_get(table_mfn);
+    if (!t || t->owner != domid || (t->type & PGT_TYPE_MASK) != PGT_L1 || !t->type_count ||
+        idx >= 512)
+        goto general;
+    uint64_t *slot = (uint64_t *)mfn_to_virt(table_mfn) + idx;
+    uint64_t old = __atomic_load_n(slot, __ATOMIC_RELAXED);
+    struct frame_info *nf = NULL, *of = NULL;
+    bool nw = val & PTE_W, ow = old & PTE_W;
+    if (val & PTE_P) {
+        if (!pte_bits_ok(1, val) || !(nf = frame_get(pte_mfn(val))) || nf->owner != domid ||
+            nf->ref_count == UINT32_MAX)
+            goto general;
+        if (nw && nf->type_count != 0 &&
+            ((nf->type & PGT_TYPE_MASK) != PGT_WRITABLE || nf->type_count == UINT32_MAX))
+            goto general;
+    }
+    if (old & PTE_P) {      /* foreign, or counts that cannot hold it: the general path */
+        of = frame_get(pte_mfn(old));
+        if (!of || of->owner != domid || of->ref_count == 0 || (ow && of->type_count == 0))
+            goto general;
+    }
+    if (nf) {
+        nf->ref_count++;
+        if (nw && nf->type_count++ == 0)
+            nf->type = PGT_WRITABLE;
+    }
+    __atomic_store_n(slot, val, __ATOMIC_RELAXED);
+    if (of) {
+        of->ref_count--;
+        if (ow && --of->type_count == 0)
+            of->type = PGT_NONE;
+        pagetype_stale.writable_dropped |= ow;
+        if (old != val)
+            *flush = true;
+    }
+    return 0;
+general:
+    return pt_update_general(table_mfn, idx, val, domid, flush);
+}
+
+
 
 int pt_update_foreign(mfn_t table_mfn, unsigned idx, uint64_t val, uint16_t domid,
                       uint16_t fdomid, bool *flush)

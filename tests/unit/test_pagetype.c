@@ -443,6 +443,47 @@ TEST(test_pt_update_flush_only_when_present_entry_changes)
     OK(pt_update(_mfn(l1), 0, pte(DATA, RO), D1, &fl)); assert_true(fl);     /* never cleared */
 }
 
+extern unsigned pagetype_count_errors;   /* hv_stubs.c: pagetype_count_error calls */
+
+/* The L1 cases pt_update does itself (own frames, counts moving by one) and the edges
+ * where it must leave the work to the general path: the same counts either way. */
+TEST(test_pt_update_plain_l1_edges)
+{
+    uint64_t l1 = new_tbl(), l1b = new_tbl();
+    bool fl = false;
+    OK(pt_pin(_mfn(l1), PGT_L1, D1)); OK(pt_pin(_mfn(l1b), PGT_L1, D1));
+    OK(pt_update(_mfn(l1), 0, pte(DATA, RW), D1, &fl)); counts(DATA, PGT_WRITABLE, 1, 1);
+    OK(pt_update(_mfn(l1), 1, pte(DATA, RW), D1, &fl)); counts(DATA, PGT_WRITABLE, 2, 2);
+    OK(pt_update(_mfn(l1), 2, pte(DATA, RO), D1, &fl)); counts(DATA, PGT_WRITABLE, 2, 3);
+    OK(pt_update(_mfn(l1), 0, pte(DATA, RW | PTE_A), D1, &fl));     /* same frame, A set */
+    counts(DATA, PGT_WRITABLE, 2, 3);
+    OK(pt_update(_mfn(l1), 1, 0, D1, &fl)); counts(DATA, PGT_WRITABLE, 1, 2);
+    OK(pt_update(_mfn(l1), 0, pte(DATA, RO), D1, &fl)); counts(DATA, PGT_NONE, 0, 2);  /* last W */
+    /* A frame that is a table cannot be mapped writable; read-only it can. */
+    ERR(pt_update(_mfn(l1), 3, pte(l1b, RW), D1, &fl), EBUSY); counts(l1b, PGT_L1 | PGT_PINNED, 1, 1);
+    OK(pt_update(_mfn(l1), 3, pte(l1b, RO), D1, &fl)); counts(l1b, PGT_L1 | PGT_PINNED, 1, 2);
+    /* Counts at their limit: refused, nothing changed. */
+    take_snap();
+    fi(DATA + 1)->ref_count = UINT32_MAX;
+    take_snap(); ERR(pt_update(_mfn(l1), 4, pte(DATA + 1, RO), D1, &fl), ENOSPC); check_snap();
+    fi(DATA + 1)->ref_count = 1, fi(DATA + 1)->type = PGT_WRITABLE;
+    fi(DATA + 1)->type_count = UINT32_MAX;
+    take_snap(); ERR(pt_update(_mfn(l1), 4, pte(DATA + 1, RW), D1, &fl), ENOSPC); check_snap();
+    fi(DATA + 1)->ref_count = 0, fi(DATA + 1)->type = PGT_NONE, fi(DATA + 1)->type_count = 0;
+    OK(tbl(l1)[4]);
+    /* An entry whose counts were never taken (forged): replacing it reports the error. */
+    unsigned e0 = pagetype_count_errors;
+    tbl(l1)[5] = pte(DATA + 2, RW);
+    OK(pt_update(_mfn(l1), 5, pte(DATA + 3, RW), D1, &fl));
+    assert_int_equal(pagetype_count_errors - e0, 2);     /* the type and the reference */
+    counts(DATA + 2, PGT_NONE, 0, 0); counts(DATA + 3, PGT_WRITABLE, 1, 1);
+    OK(pagetype_audit(D1, NULL, 0));
+    OK(pt_update(_mfn(l1), 5, 0, D1, &fl)); OK(pt_update(_mfn(l1), 2, 0, D1, &fl));
+    OK(pt_update(_mfn(l1), 0, 0, D1, &fl)); OK(pt_update(_mfn(l1), 3, 0, D1, &fl));
+    OK(pt_unpin(_mfn(l1), D1)); OK(pt_unpin(_mfn(l1b), D1));
+    check_all_clear();
+}
+
 TEST(test_pt_update_refusals_change_nothing)
 {
     uint64_t l4 = new_tbl(), l3 = new_tbl(), l1 = new_tbl(), raw = new_tbl();
@@ -923,7 +964,6 @@ TEST(test_page_and_type_inline_paths)
  * hypervisor write through a stale tree would leave): dropping them must report a count
  * error (the hypervisor then crashes the caller) and never take a count below zero or
  * touch another frame, while the valid entries beside them are released exactly. */
-extern unsigned pagetype_count_errors;
 TEST(test_forged_entries_report_count_errors)
 {
     uint64_t l2 = new_tbl(), l1 = new_tbl(), l1b = new_tbl();
@@ -977,6 +1017,7 @@ int main(void)
         T(test_foreign_dropped_by_devalidation_and_teardown),
         T(test_audit_counts_foreign_references), T(test_page_and_type_inline_paths),
         T(test_forged_entries_report_count_errors),
+        T(test_pt_update_plain_l1_edges),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
