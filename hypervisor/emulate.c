@@ -8,6 +8,8 @@
  */
 #include "emulate.h"
 
+#include <stddef.h>
+
 #include <hako/arch-x86_64.h>
 #include <hako/domctl.h>
 #include <hako/errno.h>
@@ -47,6 +49,9 @@ static const uint8_t emul_kind[X86_OP_COUNT] = {
 _Static_assert(HAKO_EMUL_KINDS <= HAKO_EMUL_SLOTS, "a counter for every kind");
 
 #define PF_ERR_P 1u     /* #PF error code: a protection violation (the page is present) */
+#define PF_ERR_W 2u     /* ... by a write */
+#define PF_ERR_RSVD 8u  /* ... a reserved bit set in an entry */
+#define PF_ERR_FETCH 16u /* ... an instruction fetch */
 
 /* What emulating one instruction did. */
 enum emul_result {
@@ -57,24 +62,13 @@ enum emul_result {
 
 uint64_t *emul_gpr(struct cpu_regs *regs, unsigned n)
 {
-    switch (n & 15) {
-    case 0: return &regs->rax;
-    case 1: return &regs->rcx;
-    case 2: return &regs->rdx;
-    case 3: return &regs->rbx;
-    case 4: return &regs->rsp;
-    case 5: return &regs->rbp;
-    case 6: return &regs->rsi;
-    case 7: return &regs->rdi;
-    case 8: return &regs->r8;
-    case 9: return &regs->r9;
-    case 10: return &regs->r10;
-    case 11: return &regs->r11;
-    case 12: return &regs->r12;
-    case 13: return &regs->r13;
-    case 14: return &regs->r14;
-    default: return &regs->r15;
-    }
+#define GPR(r) (uint8_t)offsetof(struct cpu_regs, r)
+    static const uint8_t offset[16] = {
+        GPR(rax), GPR(rcx), GPR(rdx), GPR(rbx), GPR(rsp), GPR(rbp), GPR(rsi), GPR(rdi),
+        GPR(r8), GPR(r9), GPR(r10), GPR(r11), GPR(r12), GPR(r13), GPR(r14), GPR(r15),
+    };
+#undef GPR
+    return (uint64_t *)((char *)regs + offset[n & 15]);
 }
 
 uint64_t emul_mem_addr(struct cpu_regs *regs, const struct x86_insn *insn)
@@ -440,6 +434,8 @@ bool emulate_gp_fast(struct cpu_regs *regs)
     else if (b == 0x010F && (bytes[2] & 0xF8) == 0x38 && (bytes[2] & 7) != 4 &&
              (bytes[2] & 7) != 5)
         op = X86_OP_INVLPG, len = 3;        /* invlpg (%reg): ModRM mod 0, reg 7 */
+    else if (b == 0x220F && (bytes[2] & 0xF8) == 0xD8)
+        op = X86_OP_MOV_TO_CR, len = 3;     /* mov %reg, %cr3: ModRM mod 3, reg 3 */
     else
         return false;
     /* The 16 bytes read are guest space, so the rip after the instruction is one the
@@ -448,6 +444,9 @@ bool emulate_gp_fast(struct cpu_regs *regs)
     if (op == X86_OP_INVLPG) {
         if (mmu_invlpg(_gva(*emul_gpr(regs, bytes[2] & 7))))
             return false;               /* not a guest address: the full path refuses it */
+    } else if (op == X86_OP_MOV_TO_CR) {
+        if (write_cr(v, 3, *emul_gpr(regs, bytes[2] & 7)) != EMUL_NEXT)
+            return false;               /* refused: the full path refuses it again */
     } else if (op == X86_OP_WRMSR)
         write_msr(v, HAKO_MSR_TSC_DEADLINE, (uint32_t)regs->rax | regs->rdx << 32);
     else if (op != X86_OP_WBINVD)   /* wbinvd: nothing to do */
@@ -456,6 +455,28 @@ bool emulate_gp_fast(struct cpu_regs *regs)
     v->dom->stat_traps[13]++;
     v->dom->stat_emulated[emul_kind[op]]++;
     regs->rip += len;
-    v->dom->type->deliver_events(v, regs);      /* after sti, or a deadline already past */
+    if (vtrap_event_deliverable(v))             /* after sti, or a deadline already past */
+        v->dom->type->deliver_events(v, regs);
+    return true;
+}
+
+bool emulate_pf_fast(struct cpu_regs *regs)
+{
+    struct vcpu *v = current_vcpu();
+    if (v->dom->type != &guest_type_trap || v->pv.in_user ||
+        (regs->error_code & (PF_ERR_P | PF_ERR_W | PF_ERR_RSVD | PF_ERR_FETCH)) != (PF_ERR_P | PF_ERR_W))
+        return false;       /* not a kernel's write to a present read-only page */
+    gva_t cr2 = _gva(read_cr2());       /* before the peek, whose fault would replace it */
+    uint8_t bytes[16];
+    struct x86_insn in;
+    if (guest_peek_insn(_gva(regs->rip), bytes) ||
+        x86_decode_fast(bytes, sizeof(bytes), &in) != X86_DECODE_OK ||
+        !guest_addr_ok(regs->rip + in.len) || !emul_pt_store(v, regs, &in, cr2))
+        return false;
+    v->dom->stat_traps[14]++;
+    v->dom->stat_emulated[emul_kind[in.op]]++;
+    regs->rip += in.len;
+    if (vtrap_event_deliverable(v))             /* as trap_entry would */
+        v->dom->type->deliver_events(v, regs);
     return true;
 }

@@ -24,12 +24,18 @@
 bool emulate_insn(struct vcpu *v, struct cpu_regs *regs, gva_t cr2);
 
 /* The #GP fast path (entry.S calls it for a #GP from ring 3 before trap_entry): the
- * one-byte cli and sti, wbinvd, wrmsr of the TSC deadline and invlpg through a register,
- * unprefixed, from a trap-mode kernel, known by their first bytes, emulated exactly as
+ * one-byte cli and sti, wbinvd, wrmsr of the TSC deadline, invlpg through a register and
+ * mov of a register to CR3, unprefixed, from a trap-mode kernel, known by their first bytes, emulated exactly as
  * emulate_insn
  * would (same operations, counters, event delivery). False, with nothing changed, for
  * anything else: trap_entry's full path then handles the fault. */
 bool emulate_gp_fast(struct cpu_regs *regs);
+
+/* entry.S, for a #PF from ring 3: a trap-mode kernel's 8-byte store into one of its
+ * page tables, in a form x86_decode's fast path decodes, emulated exactly as the full
+ * path would (emul_pt_store); true when done (resume the frame), false to take the
+ * full path (nothing changed). */
+bool emulate_pf_fast(struct cpu_regs *regs);
 
 /* The general-purpose register n (0..15, rax..r15) of a frame. */
 uint64_t *emul_gpr(struct cpu_regs *regs, unsigned n);

@@ -27,17 +27,15 @@
  * large page. */
 static bool leaf_entry(uint64_t cr3, uint64_t va, uint64_t *out)
 {
-    mfn_t table = maddr_to_mfn(cr3);
-    for (unsigned shift = 39;; shift -= 9) {
-        uint64_t e = ((const uint64_t *)mfn_to_virt(table))[(va >> shift) & 511];
+    uint64_t e = cr3;
+#pragma GCC unroll 4
+    for (unsigned shift = 39; shift >= 12; shift -= 9) {
+        e = ((const uint64_t *)mfn_to_virt(maddr_to_mfn(e)))[(va >> shift) & 511];
         if (!(e & PTE_P) || (shift != 12 && (e & PTE_PS)))
             return false;
-        if (shift == 12) {
-            *out = e;
-            return true;
-        }
-        table = pte_mfn(e);
     }
+    *out = e;
+    return true;
 }
 
 /* True when f is a page table (any level) in use as one. */

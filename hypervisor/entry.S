@@ -384,12 +384,18 @@ exc_common:
     pushq $2
     popfq
     movq %rsp, %rdi
-    cmpq $13, FRAME_VECTOR(%rsp)    /* a #GP from ring 3: the emulator's fast path first */
+    cmpq $13, FRAME_VECTOR(%rsp)    /* a #GP or #PF from ring 3: the emulator's fast */
+    je 4f                           /* paths first */
+    cmpq $14, FRAME_VECTOR(%rsp)
     jne 3f
     testb $3, FRAME_CS(%rsp)
     jz 3f
+    call emulate_pf_fast
+    jmp 5f
+4:  testb $3, FRAME_CS(%rsp)
+    jz 3f
     call emulate_gp_fast
-    testb %al, %al
+5:  testb %al, %al
     jnz resume_frame
     movq %rsp, %rdi
 3:  call trap_entry
