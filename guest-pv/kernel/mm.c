@@ -97,6 +97,21 @@ unsigned mm_index(uint64_t va, unsigned level)
     return (va >> (12 + 9 * (level - 1))) & 511;
 }
 
+unsigned mm_next_present(uint64_t table_pfn, unsigned i, unsigned n)
+{
+    const volatile uint64_t *t = pfn_to_va(table_pfn);
+    for (; i < n && (i & 3); i++)
+        if (t[i] & HAKO_PTE_P)
+            return i;
+    for (; i + 4 <= n; i += 4)          /* most entries are empty: four at a time */
+        if ((t[i] | t[i + 1] | t[i + 2] | t[i + 3]) & HAKO_PTE_P)
+            break;
+    for (; i < n; i++)
+        if (t[i] & HAKO_PTE_P)
+            return i;
+    return n;
+}
+
 int mm_table(uint64_t root_pfn, uint64_t va, unsigned level, uint64_t *table_pfn)
 {
     uint64_t pfn = root_pfn;

@@ -60,6 +60,12 @@ unsigned mm_index(uint64_t va, unsigned level);
  * an upper level is missing. */
 int mm_table(uint64_t root_pfn, uint64_t va, unsigned level, uint64_t *table_pfn);
 
+/* The index of the first present entry of the table at table_pfn from i on (below n),
+ * n when there is none. Read straight from the table: in every mode the kernel's linear
+ * map can read its page tables (read-only where the hypervisor requires it), and the
+ * present bit is where x86 puts it. For scans of whole tables (fork, teardown). */
+unsigned mm_next_present(uint64_t table_pfn, unsigned i, unsigned n);
+
 /* The flags of va's leaf entry under root_pfn (0 = not mapped), the pfn it maps in *pfn. */
 uint64_t mm_leaf(uint64_t root_pfn, uint64_t va, uint64_t *pfn);
 

@@ -144,7 +144,7 @@ static long walk(uint64_t table, unsigned level, uint64_t base,
                  long (*fn)(uint64_t va, uint64_t pfn, uint64_t flags, void *ctx), void *ctx)
 {
     unsigned n = level == 4 ? 256 : 512;
-    for (unsigned i = 0; i < n; i++) {
+    for (unsigned i = mm_next_present(table, 0, n); i < n; i = mm_next_present(table, i + 1, n)) {
         uint64_t pfn, flags = privops->pt_read(table, i, &pfn);
         if (!(flags & HAKO_PTE_P))
             continue;
@@ -192,7 +192,8 @@ static void free_dead_tables(void)
  * was released, and free it, the data pages and the tables under it. */
 static void free_table(uint64_t table, unsigned level)
 {
-    for (unsigned i = 0; i < (level == 4 ? 256u : 512u); i++) {
+    unsigned n = level == 4 ? 256 : 512;
+    for (unsigned i = mm_next_present(table, 0, n); i < n; i = mm_next_present(table, i + 1, n)) {
         uint64_t child;
         if (!(privops->pt_read(table, i, &child) & HAKO_PTE_P))
             continue;
