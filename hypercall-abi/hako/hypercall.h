@@ -42,6 +42,7 @@
 #define HAKO_HC_domctl       14  /* domctl(cmd, arg): control domain only  domctl.h */
 #define HAKO_HC_multicall    15  /* multicall(calls, count) */
 #define HAKO_HC_async_op     16  /* async_op(cmd, arg)                     async.h */
+#define HAKO_HC_grant_table_op 17 /* grant_table_op(cmd, ops, count)       grant_table.h */
 
 /* ---- console_io ---------------------------------------------------------------- */
 #define HAKO_CONSOLE_WRITE   0   /* IN buf[len]: write bytes to the domain's console. Returns len. */
