@@ -43,8 +43,8 @@ HAKO_STATIC_ASSERT(sizeof(struct hako_grant_entry) == 8, "grant entry size");
 /* grant_table_op(cmd, ops, count): count operations of one kind, each with its own
  * status. Returns 0 when every operation was attempted (look at the statuses), or a
  * negative error for the call as a whole: -HAKO_ENOSYS unknown cmd, -HAKO_EINVAL count
- * 0 or above HAKO_GNTTAB_BATCH_MAX (1 for SETUP_TABLE and QUERY_SIZE), -HAKO_EFAULT the
- * array is not readable and writable. */
+ * 0 or above HAKO_GNTTAB_BATCH_MAX (1 for SETUP_TABLE and QUERY_SIZE) or ops not
+ * 8-aligned, -HAKO_EFAULT the array is not readable and writable. */
 #define HAKO_GNTTABOP_SETUP_TABLE 0  /* struct hako_gnttab_setup */
 #define HAKO_GNTTABOP_QUERY_SIZE  1  /* struct hako_gnttab_query */
 #define HAKO_GNTTABOP_MAP         2  /* struct hako_gnttab_map[count] */
@@ -69,8 +69,9 @@ struct hako_gnttab_setup {
     uint64_t frames[HAKO_GRANT_FRAMES_MAX];      /* IN: machine frame numbers */
     int32_t  status;                             /* OUT: 0 or -HAKO_E* */
     uint32_t _pad1;                              /* IN: 0 */
-};
+} HAKO_ALIGNED(8);          /* hypercall structures are 8-aligned (ABI.md 6) */
 HAKO_STATIC_ASSERT(sizeof(struct hako_gnttab_setup) == 48, "gnttab_setup size");
+HAKO_STATIC_ASSERT(HAKO_ALIGNOF(struct hako_gnttab_setup) == 8, "gnttab_setup align");
 
 /* QUERY_SIZE: the size of a domain's grant table. */
 struct hako_gnttab_query {
@@ -79,8 +80,9 @@ struct hako_gnttab_query {
     uint32_t nr_frames;                          /* OUT */
     uint32_t max_frames;                         /* OUT: HAKO_GRANT_FRAMES_MAX */
     int32_t  status;                             /* OUT */
-};
+} HAKO_ALIGNED(8);          /* hypercall structures are 8-aligned (ABI.md 6) */
 HAKO_STATIC_ASSERT(sizeof(struct hako_gnttab_query) == 16, "gnttab_query size");
+HAKO_STATIC_ASSERT(HAKO_ALIGNOF(struct hako_gnttab_query) == 8, "gnttab_query align");
 
 /* MAP: map grant ref of domid at the caller's L1 entry at machine address pte_maddr
  * (not present now); handle names the mapping for UNMAP. */
@@ -91,8 +93,9 @@ struct hako_gnttab_map {
     uint16_t flags;                              /* IN: HAKO_GNTMAP_* */
     uint32_t handle;                             /* OUT */
     int32_t  status;                             /* OUT */
-};
+} HAKO_ALIGNED(8);          /* hypercall structures are 8-aligned (ABI.md 6) */
 HAKO_STATIC_ASSERT(sizeof(struct hako_gnttab_map) == 24, "gnttab_map size");
+HAKO_STATIC_ASSERT(HAKO_ALIGNOF(struct hako_gnttab_map) == 8, "gnttab_map align");
 
 /* UNMAP: end mapping handle, made at pte_maddr; the entry there is cleared if it still
  * maps the granted frame. */
@@ -100,8 +103,9 @@ struct hako_gnttab_unmap {
     uint64_t pte_maddr;                          /* IN */
     uint32_t handle;                             /* IN */
     int32_t  status;                             /* OUT */
-};
+} HAKO_ALIGNED(8);          /* hypercall structures are 8-aligned (ABI.md 6) */
 HAKO_STATIC_ASSERT(sizeof(struct hako_gnttab_unmap) == 16, "gnttab_unmap size");
+HAKO_STATIC_ASSERT(HAKO_ALIGNOF(struct hako_gnttab_unmap) == 8, "gnttab_unmap align");
 
 /* One side of a COPY: a grant (ref of domid) or a frame of the caller (frame, domid
  * HAKO_DOMID_SELF), and a byte offset in it. */
@@ -119,8 +123,9 @@ struct hako_gnttab_copy {
     uint16_t len;                                /* IN: 0..4096 */
     uint16_t flags;                              /* IN: HAKO_GNTCOPY_* */
     int32_t  status;                             /* OUT */
-};
+} HAKO_ALIGNED(8);          /* hypercall structures are 8-aligned (ABI.md 6) */
 HAKO_STATIC_ASSERT(sizeof(struct hako_gnttab_copy) == 24, "gnttab_copy size");
+HAKO_STATIC_ASSERT(HAKO_ALIGNOF(struct hako_gnttab_copy) == 8, "gnttab_copy align");
 #endif
 
 #endif /* HAKO_GRANT_TABLE_H */
