@@ -20,7 +20,8 @@ long hc_debug_op(HC_ARGS)
     struct vcpu *v = current_vcpu();
     switch (a1) {
     case HAKO_DEBUG_AUDIT: {
-        struct hv_ref refs[3 + ASYNC_RINGS * ASYNC_MAX_PAGES + 2 + TRAP_KEPT_ROOTS] = {
+        struct hv_ref refs[3 + ASYNC_RINGS * ASYNC_MAX_PAGES + 2 + TRAP_KEPT_ROOTS +
+                           HAKO_GRANT_FRAMES_MAX] = {
             { _mfn(v->pv.kernel_l4), PGT_L4 },
             { _mfn(v->dom->shinfo_mfn), PGT_WRITABLE },
             { _mfn(v->pv.user_l4), PGT_L4 },
@@ -31,6 +32,7 @@ long hc_debug_op(HC_ARGS)
         for (unsigned i = 0; i < TRAP_KEPT_ROOTS; i++)    /* trap mode's kept user roots */
             if (v->trap.kept_roots[i])
                 refs[n++] = (struct hv_ref){ _mfn(v->trap.kept_roots[i]), PGT_L4 };
+        n = grant_refs(v->dom, refs, n);                  /* its grant-table frames */
         return pagetype_audit(v->dom->domid, refs, n);
     }
     case HAKO_DEBUG_CONTINUATIONS:

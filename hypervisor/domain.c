@@ -137,6 +137,7 @@ void domain_destroy(struct domain *d)
         async_teardown(v);
     }
     evtchn_teardown(d);
+    grant_teardown(d);                     /* grant bookkeeping, before the entries go */
     pagetype_drop_foreign_held(d->domid);  /* its references on others' frames */
     pagetype_revoke_foreign(d->domid);     /* others' entries onto its frames */
     domains[d->domid] = NULL;

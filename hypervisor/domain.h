@@ -14,6 +14,7 @@
 #include "async.h"
 #include "frame.h"
 #include "guest_access.h"
+#include "grant.h"
 #include "guest_type.h"
 #include "percpu.h"
 #include "sched_policy.h"
@@ -102,6 +103,7 @@ struct domain {
     struct hako_shared_info *shinfo;    /* the shared-info page (direct map) */
     struct evtchn *evtchn;      /* HAKO_NR_EVENT_CHANNELS ports (one hypervisor page) */
     uint16_t virq_port[HAKO_NR_VIRQS];  /* port bound to each virq, 0 = none */
+    struct grant_state grant;   /* its grant table and its mappings of others' (grant.c) */
     uint64_t stat_events;       /* events raised on this domain */
     uint64_t stat_traps[32];    /* guest exceptions by vector */
     uint64_t stat_emulated[HAKO_EMUL_SLOTS]; /* trap mode: instructions emulated, by

@@ -236,8 +236,9 @@ long hc_domctl(HC_ARGS)
     case HAKO_DOMCTL_DESTROY:
         if (!(d = target(a2, &rc)))
             return rc;
-        if (pagetype_foreign_mapped(d->domid))
-            return -HAKO_EBUSY;         /* unmap its frames first (ABI.md 16) */
+        if (!grant_only_grant_mappings(d))
+            return -HAKO_EBUSY;         /* unmap its frames first (ABI.md 16); grant
+                                           mappings are revoked (21.4) */
         printk("d%u (%s) destroyed\n", d->domid, d->name);
         domain_destroy(d);
         flush_tlb_if_unsafe();          /* foreign mappings it held are gone */

@@ -13,6 +13,7 @@
 #include "debug.h"
 #include "domctl.h"
 #include "evtchn.h"
+#include "grant.h"
 #include "guest_access.h"
 #include "hypercall.h"
 #include "lib.h"

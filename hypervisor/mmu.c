@@ -22,9 +22,7 @@
 #define MAX_ITEM_SIZE sizeof(struct hako_mmuext_op)   /* the larger of the two batch items */
 _Static_assert(sizeof(struct hako_mmu_update) <= MAX_ITEM_SIZE, "batch buffer fits every item");
 
-/* True when mfn is a frame the hypervisor holds for its own use in d (shared info,
- * asynchronous-hypercall rings): never mapped by another domain. */
-static bool frame_is_special(const struct domain *d, mfn_t mfn)
+bool mmu_frame_is_special(const struct domain *d, mfn_t mfn)
 {
     if (mfn_x(mfn) == d->shinfo_mfn)
         return true;
@@ -53,7 +51,7 @@ static int mmu_foreign(uint16_t domid, const struct hako_mmu_update *req)
         return -HAKO_ESRCH;
     if (f->domid == domid)
         return -HAKO_EINVAL;
-    if ((req->val & HAKO_PTE_P) && frame_is_special(f, pte_mfn(req->val)))
+    if ((req->val & HAKO_PTE_P) && mmu_frame_is_special(f, pte_mfn(req->val)))
         return -HAKO_EBUSY;
     bool changed;
     return pt_update_foreign(maddr_to_mfn(req->ptr), (req->ptr & (PAGE_SIZE - 1)) >> 3, req->val,

@@ -11,6 +11,7 @@
 #include "types.h"
 
 struct vcpu;
+struct domain;
 
 /* mmu_update, mmuext_op, update_va_mapping, memory_op (ABI.md 12). */
 long hc_mmu_update(HC_ARGS);
@@ -27,5 +28,9 @@ int mmu_invlpg(gva_t va);
 /* Validate and write entry idx of domid's page table at mfn table (mmu_update's
  * NORMAL_PT_UPDATE), flushing what safety needs; 0 or a negative error. */
 int mmu_pt_write(uint16_t domid, mfn_t table, unsigned idx, uint64_t val);
+
+/* True when mfn is a frame the hypervisor holds for its own use in d (shared info,
+ * asynchronous-hypercall rings): never mapped by another domain. */
+bool mmu_frame_is_special(const struct domain *d, mfn_t mfn);
 
 #endif /* HV_MMU_H */
