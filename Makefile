@@ -265,6 +265,7 @@ UNIT_SRCS_test_elf          := hypervisor/elf.c
 UNIT_SRCS_test_frame        := hypervisor/frame.c tests/unit/hv_stubs.c
 UNIT_SRCS_test_guest_access := hypervisor/guest_access.c hypervisor/frame.c tests/unit/hv_stubs.c
 UNIT_SRCS_test_pagetype := hypervisor/pagetype.c hypervisor/frame.c tests/unit/hv_stubs.c
+UNIT_SRCS_test_grant := hypervisor/pagetype.c hypervisor/frame.c tests/unit/hv_stubs.c
 UNIT_SRCS_test_sched_policy := hypervisor/sched_policy.c tests/unit/hv_stubs.c
 UNIT_SRCS_test_evtchn := hypervisor/evtchn.c hypervisor/guest_access.c hypervisor/frame.c tests/unit/hv_stubs.c
 UNIT_SRCS_test_x86_decode := hypervisor/x86_decode.c
