@@ -15,6 +15,7 @@
  * the test kernels named in XTF_DOMU_USERS: without "grant" there the test reports SKIP.
  */
 #include "framework.h"
+#include "asyncone.h"
 #include "domwait.h"
 #include "privops.h"
 #include "physmap.h"
@@ -345,6 +346,16 @@ static void test_setup_self(void)
     HOSTILE("QUERY_SIZE ops read-only (our L4)",
             GNT(HAKO_GNTTABOP_QUERY_SIZE, si->pt_base_va, 1), -HAKO_EFAULT);
     XTF_CHECK(query(SELF, &nr) == 0 && nr == 4, "refused calls changed the table");
+    /* A multicall entry runs it (21.2); an asynchronous submission may not (17.3). */
+    static struct hako_multicall_entry mc __attribute__((aligned(8)));
+    qop[0] = (struct hako_gnttab_query){ .domid = SELF, .status = 12345 };
+    mc = (struct hako_multicall_entry){ .op = HAKO_HC_grant_table_op, .result = 99,
+                                        .args = { HAKO_GNTTABOP_QUERY_SIZE, UL(qop), 1 } };
+    XTF_CHECK(HC3(HAKO_HC_multicall, &mc, 1, 0) == 1 && mc.result == 0 && qop[0].status == 0 &&
+              qop[0].nr_frames == 4, "QUERY_SIZE in a multicall: result %ld", (long)mc.result);
+    HOSTILE("grant_table_op as an asynchronous submission", xtf_async_once((struct hako_async_sqe){
+            .op = HAKO_HC_grant_table_op, .args = { HAKO_GNTTABOP_QUERY_SIZE, UL(qop), 1 } }),
+            EINVAL);
     VALID("SETUP nr_frames 0 removes our table", setup(SELF, 0, NULL));
     XTF_CHECK(query(SELF, &nr) == 0 && nr == 0, "QUERY_SIZE after removing is not 0");
     AUDIT_IS_0("after the SETUP tests");
