@@ -29,12 +29,19 @@
  *                          saw and powers off with a STATE_CODE_* code (0: all as
  *                          expected; bits 0..2 the VS_* kinds the entry state was off
  *                          in, bits 3..5 those that changed in the rounds)
+ *   gmap dom=D ref=R       (tests/xtf/test-grant.c) map grant R of domain D writable
+ *                          (grant_table_op MAP) at the free L1 slot just above its
+ *                          initial mapping, retrying while the grant is not live yet
+ *                          (ENOENT), write 0x6772616e74000000 | R at offset 0 of the
+ *                          page, then block forever like `block`; if it cannot, power
+ *                          off with code 100 + the error (96: no free slot)
  *   exit=N                 power off with code N at once
  * Anything else powers off with code 99.
  */
 #include <hako/console.h>
 #include <hako/domctl.h>
 #include <hako/events.h>
+#include <hako/grant_table.h>
 #include <hako/hcall.h>
 #include <hako/hypercall.h>
 #include <hako/memory.h>
@@ -268,6 +275,40 @@ static __attribute__((noinline, noreturn)) void console(const struct hako_start_
     }
 }
 
+/* ---- test-grant: map a grant of another domain and write through it ---- */
+
+static void __attribute__((noreturn)) grant_map(const struct hako_start_info *si)
+{
+    /* The last initial L1 covers the 2 MiB region holding the last mapped page; the
+     * slot above that page is free unless the mapping ends on a 2 MiB boundary. */
+    uint64_t va = si->virt_base + (si->nr_mapped_pages << 12);
+    if (!(va & 0x1FFFFFull))
+        poweroff(96);
+    uint64_t l1_pfn = si->pt_first_pfn + si->nr_pt_frames - 1;
+    static struct hako_gnttab_map op __attribute__((aligned(8)));
+    uint32_t ref = (uint32_t)arg("ref", 0);
+    long rc;
+    for (unsigned tries = 0;; tries++) {
+        op = (struct hako_gnttab_map){
+            .pte_maddr = ((const uint64_t *)si->p2m_va)[l1_pfn] << 12 | HAKO_PT_INDEX(va, 1) * 8,
+            .ref = ref, .domid = (uint16_t)arg("dom", 0), .status = 1 };
+        rc = HC3(HAKO_HC_grant_table_op, HAKO_GNTTABOP_MAP, &op, 1);
+        if (!rc)
+            rc = op.status;
+        if (rc != -HAKO_ENOENT || tries == 10000)
+            break;
+        privops->yield();
+    }
+    if (rc) {
+        kprintf("gmap: MAP of d%u ref %u failed: %ld\n", op.domid, ref, rc);
+        poweroff(100 + (unsigned)(rc < 0 && rc > -100 ? -rc : 99));
+    }
+    *(volatile uint64_t *)va = 0x6772616e74000000ull | ref;
+    kprintf("gmap: d%u ref %u mapped at %lx, handle %u, written\n", op.domid, ref, va, op.handle);
+    for (;;)
+        HC3(HAKO_HC_sched_op, HAKO_SCHED_BLOCK, 0, 0);
+}
+
 /* xorshift64: the fuzzer's deterministic randomness. */
 static uint64_t rnd_state;
 static uint64_t rnd(void)
@@ -352,6 +393,8 @@ void kernel_main(const struct hako_start_info *si)
     if (cmdline_has(cmdline, "block"))
         for (;;)                        /* nothing is bound: no event can ever come */
             HC3(HAKO_HC_sched_op, HAKO_SCHED_BLOCK, 0, 0);
+    if (cmdline_has(cmdline, "gmap"))
+        grant_map(si);
     if (cmdline_has(cmdline, "crash")) {
         *(volatile uint64_t *)0x1000 = 1;   /* unmapped, and no trap table */
         poweroff(97);
