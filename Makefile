@@ -215,7 +215,7 @@ $(DOMU_ELF): $(BUILD)/tests/xtf/domu/domu.c.o $(GUEST_HEAD) $(GUEST_LIB_A) $(GUE
 	$(XTF_LINK)
 $(BUILD)/tests/xtf/domu/image.S.o: $(DOMU_ELF)
 $(BUILD)/tests/xtf/domu/image.S.o: GUEST_CFLAGS += -DDOMU_PATH='"$(DOMU_ELF)"'
-XTF_DOMU_USERS := domains foreign vcpu-state abi04 trap-attacks
+XTF_DOMU_USERS := domains foreign vcpu-state abi04 trap-attacks grant
 $(foreach e,$(BACKENDS),$(foreach t,$(XTF_DOMU_USERS),\
 	$(eval $(BUILD)/tests/xtf/$(e)/test-$(t).elf: $(BUILD)/tests/xtf/domu/image.S.o)))
 $(BUILD)/tests/bench/bench-domains.elf: $(BUILD)/tests/xtf/domu/image.S.o

@@ -401,9 +401,39 @@ unsigned grant_refs(const struct domain *d, struct hv_ref *refs, unsigned n)
     return n;
 }
 
+/* True when mapper m has a grant mapping of granter g's frame at entry slot (ABI.md
+ * 21.3: at the pte_maddr of one of m's mappings of g's grants, mapping its frame). */
+static bool is_grant_entry(const struct domain *m, const struct domain *g, uint64_t slot_maddr,
+                           uint64_t pte)
+{
+    for (unsigned h = 0; m && m->grant.maptrack && h < HAKO_GRANT_MAPS_MAX; h++) {
+        const struct grant_map *gm = &m->grant.maptrack[h];
+        if (gm->used && gm->granter == g->domid && gm->pte_maddr == slot_maddr &&
+            active_of(g, gm->ref)->frame == mfn_x(pte_mfn(pte)))
+            return true;
+    }
+    return false;
+}
+
 bool grant_only_grant_mappings(const struct domain *d)
 {
-    return pagetype_foreign_mapped(d->domid) <= d->grant.mapped;
+    if (!pagetype_foreign_mapped(d->domid))
+        return true;
+    /* Look at every entry of another domain's that maps one of d's frames. */
+    for (uint64_t t = 0; t < frame_count(); t++) {
+        const struct frame_info *tf = frame_get(_mfn(t));
+        if (tf->owner > OWNER_DOMID_MAX || tf->owner == d->domid || pgt_level(tf->type) != 1 ||
+            !tf->type_count)
+            continue;
+        const uint64_t *e = mfn_to_virt(_mfn(t));
+        for (unsigned i = 0; i < 512; i++) {
+            const struct frame_info *f = (e[i] & PTE_P) ? frame_get(pte_mfn(e[i])) : NULL;
+            if (f && f->owner == d->domid &&
+                !is_grant_entry(domain_get(tf->owner), d, t * PAGE_SIZE + i * 8u, e[i]))
+                return false;
+        }
+    }
+    return true;
 }
 
 void grant_teardown(struct domain *d)

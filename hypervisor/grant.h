@@ -49,7 +49,8 @@ long hc_grant_table_op(HC_ARGS);
  * returns the new n (for the audit). */
 unsigned grant_refs(const struct domain *d, struct hv_ref *refs, unsigned n);
 
-/* True when every foreign mapping of d's frames is a grant mapping (domctl DESTROY). */
+/* True when every entry of another domain's that maps one of d's frames is a grant
+ * mapping (domctl DESTROY; a scan of every L1 table when any exists). */
 bool grant_only_grant_mappings(const struct domain *d);
 
 /* d is being destroyed: end its mappings of others' grants (the granters' READING and
