@@ -316,8 +316,16 @@ $(ABI_STAMP): $(ABI_HEADERS) tests/abi/check-headers.sh
 	@touch $@
 
 # ---- running ------------------------------------------------------------------------
-run: all $(NEWLIB_STAMP)
-	$(QEMU_RUN) --console --reboot-loop $(HV_ELF) $(GUEST_ELF) $(CMDLINE)
+# The machine's disk (a virtio-blk device dom0 may drive, ABI.md 22): created on first
+# use, kept afterwards; DISK=path picks another image.
+DISK ?= $(BUILD)/disk.img
+DISK_SIZE ?= 64M
+$(BUILD)/disk.img:
+	@mkdir -p $(@D)
+	truncate -s $(DISK_SIZE) $@
+
+run: all $(NEWLIB_STAMP) $(DISK)
+	$(QEMU_RUN) --console --reboot-loop --disk $(DISK) $(HV_ELF) $(GUEST_ELF) $(CMDLINE)
 
 # The reference kernel with no hypervisor (README "Native mode"), with dom0's memory plus
 # what the boot tables and the p2m take.

@@ -31,7 +31,6 @@
 
 #define IOAPIC_MFN  _mfn(0xFEC00000ull >> 12)
 #define IOAPIC_VA   0xFFFF820000001000ull      /* next to the local APIC (slot 260) */
-#define UART_IRQ    4                          /* COM1 on the ISA bus */
 
 static int line_source = CONSOLE_SOURCE_HV; /* who owns the current, unfinished line */
 static int at_line_start = 1;
@@ -121,9 +120,9 @@ void console_enable_irq(void)
                                                   (cpu_has.nx ? PTE_NX : 0));
     volatile uint32_t *sel = (volatile uint32_t *)IOAPIC_VA;
     volatile uint32_t *win = (volatile uint32_t *)(IOAPIC_VA + 0x10);
-    *sel = 0x10 + 2 * UART_IRQ + 1;
+    *sel = 0x10 + 2 * CONSOLE_UART_IRQ + 1;
     *win = 0;                         /* to the local APIC with id 0 */
-    *sel = 0x10 + 2 * UART_IRQ;
+    *sel = 0x10 + 2 * CONSOLE_UART_IRQ;
     *win = CONSOLE_VECTOR;            /* fixed delivery, physical, edge, active high */
     outb(COM1 + UART_IER, 0x01);      /* interrupt when data is available */
     outb(COM1 + UART_MCR, 0x0B);      /* DTR, RTS, OUT2 (gates the IRQ line) */

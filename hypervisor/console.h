@@ -11,6 +11,7 @@
 #include "hcall_list.h"
 
 #define CONSOLE_VECTOR    0xE0     /* the UART's receive interrupt */
+#define CONSOLE_UART_IRQ  4        /* its I/O APIC input (COM1 on the ISA bus) */
 #define CONSOLE_SOURCE_HV (-1)
 #define CONSOLE_SOURCE_RAW (-2)   /* the control domain's terminal output: no prefix */
 

@@ -57,7 +57,8 @@ typedef long (*hypercall_fn)(uint64_t, uint64_t, uint64_t);
     X(c, domctl,            hc_domctl,            2, HC_BATCH,                     HCG_ALL)   \
     X(c, multicall,         hc_multicall,         2, 0,                            HCG_PV)    \
     X(c, async_op,          hc_async_op,          2, HCF_MULTICALL | HCF_MAPPINGS, HCG_PV)    \
-    X(c, grant_table_op,    hc_grant_table_op,    3, HCF_MULTICALL | HCF_MAPPINGS, HCG_ALL)
+    X(c, grant_table_op,    hc_grant_table_op,    3, HCF_MULTICALL | HCF_MAPPINGS, HCG_ALL)   \
+    X(c, physdev_op,        hc_physdev_op,        2, HCF_MULTICALL,                HCG_ALL)
 /* clang-format on */
 
 /* The number of hypercalls: numbers 0 .. HC_NR-1 exist. */

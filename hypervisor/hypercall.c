@@ -12,6 +12,7 @@
 #include "cpu.h"
 #include "debug.h"
 #include "domctl.h"
+#include "devices.h"
 #include "evtchn.h"
 #include "grant.h"
 #include "guest_access.h"

@@ -11,6 +11,7 @@
 #include "boot_info.h"
 #include "console.h"
 #include "cpu.h"
+#include "devices.h"
 #include "domain.h"
 #include "domain_build.h"
 #include "frame.h"
@@ -192,6 +193,7 @@ void hv_main(uint64_t start_info_pa)
     printk("cpu: nx %d smep %d smap %d umip %d cpuid-faulting %d\n", cpu_has.nx, cpu_has.smep,
            cpu_has.smap, cpu_has.umip, cpu_has.cpuid_faulting);
     memory_init();
+    devices_init(&boot);
     for (unsigned i = 0; i < boot.nr_mods; i++)
         printk("module %u: %016lx-%016lx (%lu bytes)\n", i, boot.mod[i].start, boot.mod[i].end,
                boot.mod[i].end - boot.mod[i].start);

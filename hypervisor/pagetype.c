@@ -145,7 +145,8 @@ static void put_leaf(mfn_t mfn, bool writable, uint16_t table_owner)
 {
     struct frame_info *f = frame_get(mfn);
     if (!f) {
-        pagetype_count_error(mfn, "a table entry names a frame outside RAM");
+        if (!pagetype_io_frame(mfn))    /* device registers: the entry held nothing */
+            pagetype_count_error(mfn, "a table entry names a frame outside RAM");
         return;
     }
     pagetype_stale.writable_dropped |= writable;
@@ -181,9 +182,11 @@ int pte_get(unsigned level, uint64_t pte, uint16_t domid)
 {
     if (!(pte & PTE_P))
         return 0;
+    mfn_t mfn = pte_mfn(pte);
+    if (level == 1 && !frame_get(mfn) && pagetype_io_allowed(domid, mfn))
+        return pte_bits_ok(1, pte & ~(PTE_PCD | PTE_PWT)) ? 0 : -HAKO_EINVAL;  /* no refs */
     if (!pte_bits_ok(level, pte))
         return -HAKO_EINVAL;
-    mfn_t mfn = pte_mfn(pte);
     bool w = pte & PTE_W;
     if (level == 2 && (pte & PTE_PS)) {
         if (mfn_x(mfn) & 511)
@@ -514,6 +517,8 @@ unsigned pagetype_audit(uint16_t domid, const struct hv_ref *refs, unsigned nr_r
             if (hv_slot(level, i) || !(e & PTE_P))
                 continue;
             struct frame_info *tf = frame_get(target);
+            if (level == 1 && !tf && pagetype_io_frame(target))
+                continue;                   /* device registers: no references */
             if (f->owner != domid) {
                 /* Another domain's L1: only its (foreign) mappings of domid's frames. */
                 if (tf && tf->owner == domid) {

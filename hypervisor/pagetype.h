@@ -169,6 +169,12 @@ union pagetype_stale {
 };
 extern union pagetype_stale pagetype_stale;
 
+/* Device registers (devices.c): mfn is not RAM but a listed device's; domid may map it in
+ * an L1 entry (the control domain), with PCD/PWT allowed. Such entries take and hold no
+ * references and are skipped by the audit. */
+bool pagetype_io_frame(mfn_t mfn);
+bool pagetype_io_allowed(uint16_t domid, mfn_t mfn);
+
 bool pagetype_flush_needed(void);
 void pagetype_tlb_flushed(void);
 

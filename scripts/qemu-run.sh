@@ -2,7 +2,8 @@
 # scripts/qemu-run.sh: boot the hako hypervisor with a dom0 kernel under QEMU (TCG).
 #
 #   qemu-run.sh [--timeout SECONDS] [--reboot-loop] [--debug] [--mem SIZE] [--icount]
-#               [--console] [--machine SPEC] [--cpu SPEC] HYPERVISOR_ELF DOM0_ELF [HYPERVISOR_OPTIONS... --]
+#               [--console] [--machine SPEC] [--cpu SPEC] [--disk IMAGE]
+#               HYPERVISOR_ELF DOM0_ELF [HYPERVISOR_OPTIONS... --]
 #               [DOM0 CMDLINE...]
 #   qemu-run.sh [same options] --native KERNEL_ELF [CMDLINE...]
 #
@@ -11,6 +12,10 @@
 # --machine: QEMU's -M value (default microvm; e.g. microvm,rtc=off for a machine
 # without a real-time clock). --cpu: QEMU's -cpu value (default max; e.g. max,-smap,-smep
 # to run without SMAP and SMEP).
+#
+# --disk: give the machine a virtio-blk disk backed by the raw image IMAGE, on microvm's
+# virtio-mmio bus. The machine then runs without ACPI, so that QEMU names the device on
+# the command line (virtio_mmio.device=SIZE@BASE:IRQ), where the hypervisor finds it.
 #
 # --console (what `make run` uses): on a terminal, no timeout, ^C goes to the guest and
 # Ctrl-A x quits QEMU; otherwise standard input is fed to the console followed by ^D
@@ -30,6 +35,7 @@ console=0
 machine=microvm
 cpu=max
 native=0
+disk=
 while [ $# -gt 0 ]; do
   case "$1" in
     --timeout) timeout_s=$2; shift 2 ;;
@@ -41,11 +47,12 @@ while [ $# -gt 0 ]; do
     --machine) machine=$2; shift 2 ;;
     --cpu) cpu=$2; shift 2 ;;
     --native) native=1; shift ;;
+    --disk) disk=$2; shift 2 ;;
     *) break ;;
   esac
 done
 if [ $# -lt $((2 - native)) ]; then
-  sed -n '2,21p' "$0" >&2
+  sed -n '2,26p' "$0" >&2
   exit 2
 fi
 if [ "$native" = 1 ]; then
@@ -72,10 +79,15 @@ if [ "$console" = 1 ] && [ -t 0 ]; then
 else
   serial=(-serial stdio)
 fi
+drive=()
+if [ -n "$disk" ]; then
+  machine="$machine,acpi=off"
+  drive=(-drive "id=disk0,file=$disk,format=raw,if=none" -device virtio-blk-device,drive=disk0)
+fi
 args=(-M "$machine" -accel tcg -cpu "$cpu" -m "$mem" -smp 1 -no-reboot -nodefaults
       -display none "${serial[@]}"
       -device isa-debug-exit,iobase=0xf4,iosize=4
-      "${kernel[@]}" -append "$cmdline")
+      "${drive[@]}" "${kernel[@]}" -append "$cmdline")
 [ "$icount" = 1 ] && args+=(-icount shift=0,sleep=off)
 [ "$debug" = 1 ] && args+=(-s -S)
 

@@ -76,12 +76,20 @@ for k in "$BUILD"/tests/xtf/*/test-*.elf; do
   # (default: max), each reported and logged on its own; its command line says which
   # (xtf-cpu=MODEL), so the kernel can check CPUID agrees.
   cpus=$(sed -n 's/.*XTF-CPUS: *//p' "tests/xtf/$name.c" 2>/dev/null | head -1)
+  # A test that drives a disk names its size in sectors ("XTF-DISK: N"): it gets a fresh
+  # raw image of that size as the machine's virtio-blk disk.
+  sectors=$(sed -n 's/.*XTF-DISK: *//p' "tests/xtf/$name.c" 2>/dev/null | head -1)
+  disk=()
+  if [ -n "$sectors" ]; then
+    truncate -s 0 "$log/xtf/$env/$name.img" && truncate -s $((sectors * 512)) "$log/xtf/$env/$name.img"
+    disk=(--disk "$log/xtf/$env/$name.img")
+  fi
   for cpu in ${cpus:-max}; do
     label=$env/$name
     [ -n "$cpus" ] && label="$env/$name[$cpu]"
     logf="$log/xtf/$env/$name${cpus:+.$cpu}.txt"
     # Console input for the kernels that read it (test-console); the rest ignore it.
-    printf 'hako\n' | scripts/qemu-run.sh --console --timeout 60 --cpu "$cpu" "$BUILD/hako.elf" "$k" \
+    printf 'hako\n' | scripts/qemu-run.sh --console --timeout 60 --cpu "$cpu" "${disk[@]}" "$BUILD/hako.elf" "$k" \
       "privops=$env xtf-cpu=$cpu" > "$logf" 2>&1
     rc=$?
     result=$(grep -ao 'Test result: [A-Z]*' "$logf" | tail -1)

@@ -43,6 +43,7 @@
 #define HAKO_HC_multicall    15  /* multicall(calls, count) */
 #define HAKO_HC_async_op     16  /* async_op(cmd, arg)                     async.h */
 #define HAKO_HC_grant_table_op 17 /* grant_table_op(cmd, ops, count)       grant_table.h */
+#define HAKO_HC_physdev_op   18  /* physdev_op(cmd, arg): control domain   physdev.h */
 
 /* ---- console_io ---------------------------------------------------------------- */
 #define HAKO_CONSOLE_WRITE   0   /* IN buf[len]: write bytes to the domain's console. Returns len. */

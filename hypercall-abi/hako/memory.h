@@ -25,6 +25,8 @@
 #define HAKO_PTE_P         (1ULL << 0)   /* present */
 #define HAKO_PTE_W         (1ULL << 1)   /* writable */
 #define HAKO_PTE_U         (1ULL << 2)   /* user: required in every present entry */
+#define HAKO_PTE_PWT       (1ULL << 3)   /* 0.9: write-through; device frames only (ABI.md 22) */
+#define HAKO_PTE_PCD       (1ULL << 4)   /* 0.9: cache disable; device frames only */
 #define HAKO_PTE_A         (1ULL << 5)   /* accessed */
 #define HAKO_PTE_D         (1ULL << 6)   /* dirty (meaningful in leaf entries; ignored above) */
 #define HAKO_PTE_PS        (1ULL << 7)   /* 2 MiB page, in an L2 entry only */

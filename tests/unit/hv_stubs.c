@@ -42,3 +42,18 @@ void pagetype_count_error(mfn_t mfn, const char *what)
         fprintf(stderr, "count error: %s (mfn %lx)\n", what, (unsigned long)mfn_x(mfn));
     pagetype_count_errors++;
 }
+
+/* Device frames for the host tests: [test_io_lo, test_io_hi) may be mapped by
+ * test_io_domid (pagetype_io_*, devices.c in the hypervisor). Empty unless a test sets it. */
+uint64_t test_io_lo, test_io_hi;
+uint16_t test_io_domid;
+
+bool pagetype_io_frame(mfn_t mfn)
+{
+    return mfn_x(mfn) >= test_io_lo && mfn_x(mfn) < test_io_hi;
+}
+
+bool pagetype_io_allowed(uint16_t domid, mfn_t mfn)
+{
+    return domid == test_io_domid && pagetype_io_frame(mfn);
+}

@@ -444,6 +444,33 @@ TEST(test_pt_update_flush_only_when_present_entry_changes)
 }
 
 extern unsigned pagetype_count_errors;   /* hv_stubs.c: pagetype_count_error calls */
+extern uint64_t test_io_lo, test_io_hi;  /* hv_stubs.c: the device frames, */
+extern uint16_t test_io_domid;           /* and who may map them */
+
+/* Device registers (outside RAM): only the allowed domain maps them, uncached if it
+ * likes, with no counts taken, dropped without a count error, skipped by the audit. */
+TEST(test_io_entries)
+{
+    const uint64_t io = NFRAMES + 100;
+    test_io_lo = io, test_io_hi = io + 1, test_io_domid = D1;
+    uint64_t l1 = new_tbl(), l1b = new_tbl();
+    bool fl = false;
+    unsigned e0 = pagetype_count_errors;
+    OK(pt_pin(_mfn(l1), PGT_L1, D1));
+    OK(pt_update(_mfn(l1), 0, pte(io, RW | PTE_PCD | PTE_PWT), D1, &fl));
+    ERR(pt_update(_mfn(l1), 1, pte(io + 1, RW), D1, &fl), EPERM);   /* not a device */
+    ERR(pt_update(_mfn(l1), 1, pte(io, RW | PTE_PS), D1, &fl), EINVAL);
+    OK(pagetype_audit(D1, NULL, 0));
+    OK(pt_pin(_mfn(FOREIGN + 5), PGT_L1, D2));
+    ERR(pt_update(_mfn(FOREIGN + 5), 0, pte(io, RW), D2, &fl), EPERM);  /* not allowed */
+    tbl(l1b)[3] = pte(io, RO | PTE_PCD);              /* in a table validated whole */
+    OK(pt_pin(_mfn(l1b), PGT_L1, D1));
+    OK(pt_update(_mfn(l1), 0, 0, D1, &fl));
+    OK(pt_unpin(_mfn(l1b), D1)), OK(pt_unpin(_mfn(l1), D1)), OK(pt_unpin(_mfn(FOREIGN + 5), D2));
+    assert_int_equal(pagetype_count_errors, e0);
+    test_io_lo = test_io_hi = 0;
+    check_all_clear();
+}
 
 /* The L1 cases pt_update does itself (own frames, counts moving by one) and the edges
  * where it must leave the work to the general path: the same counts either way. */
@@ -1018,6 +1045,7 @@ int main(void)
         T(test_audit_counts_foreign_references), T(test_page_and_type_inline_paths),
         T(test_forged_entries_report_count_errors),
         T(test_pt_update_plain_l1_edges),
+        T(test_io_entries),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

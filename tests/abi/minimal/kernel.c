@@ -203,7 +203,7 @@ static void step_version(void)
     if (info.features & HAKO_FEAT_NX)
         nx = HAKO_PTE_NX;
     step("version", v == HAKO_ABI_VERSION && rc == 0 && info.abi_minor == HAKO_ABI_MINOR &&
-         info.nr_hypercalls == HAKO_HC_grant_table_op + 1, "version", (uint64_t)v);
+         info.nr_hypercalls == HAKO_HC_physdev_op + 1, "version", (uint64_t)v);
 }
 
 /* Step 3: a page at an address no initial L1 covers, through an L1 of our own. */

@@ -45,6 +45,7 @@
 #include <hako/hcall.h>
 #include <hako/hypercall.h>
 #include <hako/memory.h>
+#include <hako/physdev.h>
 #include <hako/start_info.h>
 
 #include "../evwait.h"
@@ -219,6 +220,12 @@ static void try_domctl(void)
     if (HC3(HAKO_HC_console_io, HAKO_CONSOLE_WRITE_RAW, UL(byte), 1) != -HAKO_EPERM ||
         HC3(HAKO_HC_console_io, HAKO_CONSOLE_READ, UL(byte), 1) != -HAKO_EPERM) {
         kprintf("console_io WRITE_RAW/READ from a domU not refused with EPERM\n");
+        bad++;
+    }
+    /* The machine's devices are the control domain's (ABI.md 22). */
+    static struct hako_physdev_info dev __attribute__((aligned(8)));
+    if (HC3(HAKO_HC_physdev_op, HAKO_PHYSDEVOP_DEVICE_INFO, UL(&dev), 0) != -HAKO_EPERM) {
+        kprintf("physdev_op DEVICE_INFO from a domU not refused with EPERM\n");
         bad++;
     }
     poweroff(bad ? 1 : 0);
