@@ -114,16 +114,21 @@ void printk(const char *fmt, ...)
     console_write(CONSOLE_SOURCE_HV, buf, MIN((size_t)n, sizeof(buf) - 1));
 }
 
+void ioapic_route(unsigned pin, uint32_t low)
+{
+    volatile uint32_t *sel = (volatile uint32_t *)IOAPIC_VA;
+    volatile uint32_t *win = (volatile uint32_t *)(IOAPIC_VA + 0x10);
+    *sel = 0x10 + 2 * pin + 1;
+    *win = 0;                         /* to the local APIC with id 0 */
+    *sel = 0x10 + 2 * pin;
+    *win = low;
+}
+
 void console_enable_irq(void)
 {
     paging_map_hv_page(IOAPIC_VA, IOAPIC_MFN, PTE_P | PTE_W | PTE_PCD | PTE_PWT |
                                                   (cpu_has.nx ? PTE_NX : 0));
-    volatile uint32_t *sel = (volatile uint32_t *)IOAPIC_VA;
-    volatile uint32_t *win = (volatile uint32_t *)(IOAPIC_VA + 0x10);
-    *sel = 0x10 + 2 * CONSOLE_UART_IRQ + 1;
-    *win = 0;                         /* to the local APIC with id 0 */
-    *sel = 0x10 + 2 * CONSOLE_UART_IRQ;
-    *win = CONSOLE_VECTOR;            /* fixed delivery, physical, edge, active high */
+    ioapic_route(CONSOLE_UART_IRQ, CONSOLE_VECTOR); /* fixed, physical, edge, active high */
     outb(COM1 + UART_IER, 0x01);      /* interrupt when data is available */
     outb(COM1 + UART_MCR, 0x0B);      /* DTR, RTS, OUT2 (gates the IRQ line) */
 }

@@ -27,6 +27,12 @@ void printk(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* True when input bytes are waiting. */
 bool console_has_input(void);
 
+/* Write I/O APIC input pin's redirection entry: low word `low` (vector, trigger, mask),
+ * delivered to the boot CPU. The I/O APIC is mapped by console_enable_irq. */
+#define IOAPIC_LEVEL  (1u << 15)
+#define IOAPIC_MASKED (1u << 16)
+void ioapic_route(unsigned pin, uint32_t low);
+
 /* Route the UART's receive interrupt to CONSOLE_VECTOR (after the local APIC is up). */
 void console_enable_irq(void);
 

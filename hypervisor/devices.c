@@ -12,17 +12,21 @@
 
 #include "console.h"
 #include "domain.h"
+#include "evtchn.h"
 #include "guest_access.h"
 #include "hypercall.h"
 #include "lib.h"
 #include "mm.h"
 #include "pagetype.h"
 #include "percpu.h"
+#include "sched.h"
+#include "time.h"
 
 struct physdev {
     uint64_t base;
     uint32_t size;
     uint32_t irq;
+    bool bound;                 /* its virq is bound: the line is routed */
 };
 
 static struct physdev devs[HAKO_PHYSDEV_MAX];
@@ -62,7 +66,7 @@ static bool parse_device(const char *w, size_t len, struct physdev *out)
         return false;
     if (size == 0 || size > PAGE_SIZE || base + size < base || irq >= 24)
         return false;
-    *out = (struct physdev){ base, (uint32_t)size, (uint32_t)irq };
+    *out = (struct physdev){ base, (uint32_t)size, (uint32_t)irq, false };
     return true;
 }
 
@@ -105,6 +109,34 @@ bool devices_frame_is_device(uint64_t mfn)
     return false;
 }
 
+/* virtio-mmio raises a level-triggered, active-high line until its interrupt status is
+ * acknowledged: routed level-triggered, and masked from delivery until the EOI. */
+static void route(unsigned i, bool masked)
+{
+    ioapic_route(devs[i].irq, (DEVICE_VECTOR0 + i) | IOAPIC_LEVEL | (masked ? IOAPIC_MASKED : 0));
+}
+
+int devices_irq_bind(unsigned index, bool bind)
+{
+    if (index >= nr_devs)
+        return -HAKO_ENOENT;
+    devs[index].bound = bind;
+    route(index, !bind);
+    return 0;
+}
+
+void devices_interrupt(unsigned index)
+{
+    if (index < nr_devs)
+        route(index, true);     /* until the control domain's EOI */
+    time_ack();
+    struct domain *d0 = domain_get(0);
+    if (index < nr_devs && devs[index].bound && d0) {
+        evtchn_send_virq(d0, HAKO_VIRQ_DEVICE0 + index);
+        schedule();             /* dom0 may have been waiting for it */
+    }
+}
+
 bool pagetype_io_frame(mfn_t mfn)
 {
     return devices_frame_is_device(mfn_x(mfn));
@@ -121,10 +153,18 @@ long hc_physdev_op(HC_ARGS)
 {
     (void)a3;
     struct vcpu *v = current_vcpu();
-    if (a1 != HAKO_PHYSDEVOP_DEVICE_INFO)
-        return -HAKO_ENOSYS;
     if (!v->dom->privileged)
-        return -HAKO_EPERM;
+        return -HAKO_EPERM;             /* first, as domctl (ABI.md 22) */
+    if (a1 != HAKO_PHYSDEVOP_DEVICE_INFO && a1 != HAKO_PHYSDEVOP_EOI)
+        return -HAKO_ENOSYS;
+    if (a1 == HAKO_PHYSDEVOP_EOI) {     /* arg: the device index */
+        if (a2 >= nr_devs)
+            return -HAKO_ENOENT;
+        if (!devs[a2].bound)
+            return -HAKO_EINVAL;
+        route((unsigned)a2, false);     /* still asserted: it fires again at once */
+        return 0;
+    }
     if (a2 & 7)
         return -HAKO_EINVAL;
     struct hako_physdev_info info;

@@ -12,6 +12,7 @@
 
 #include <hako/errno.h>
 
+#include "devices.h"
 #include "domain.h"
 #include "frame.h"
 #include "guest_access.h"
@@ -145,6 +146,8 @@ static void port_close(struct domain *d, unsigned p)
         }
     } else if (e->state == HAKO_EVTCHN_VIRQ) {
         d->virq_port[e->remote_port] = 0;
+        if (e->remote_port >= HAKO_VIRQ_DEVICE0)
+            devices_irq_bind(e->remote_port - HAKO_VIRQ_DEVICE0, false);  /* masked again */
     }
     *e = (struct evtchn){ .state = HAKO_EVTCHN_FREE };
     clear(&d->shinfo->evtchn_pending[p / 64], p % 64);
@@ -203,13 +206,20 @@ long evtchn_op(struct domain *d, unsigned cmd, struct hako_evtchn *op)
     case HAKO_EVTCHNOP_BIND_VIRQ: {
         if (op->virq >= HAKO_NR_VIRQS)
             return -HAKO_EINVAL;
-        if ((op->virq == HAKO_VIRQ_CONSOLE || op->virq == HAKO_VIRQ_DOM_EXC) && !d->privileged)
+        bool device = op->virq >= HAKO_VIRQ_DEVICE0;
+        if ((op->virq == HAKO_VIRQ_CONSOLE || op->virq == HAKO_VIRQ_DOM_EXC || device) &&
+            !d->privileged)
             return -HAKO_EPERM;
         if (d->virq_port[op->virq])
             return -HAKO_EEXIST;
         unsigned p = port_alloc(d);
         if (!p)
             return -HAKO_ENOSPC;
+        if (device) {                   /* the interrupt is routed from now on */
+            int rc = devices_irq_bind(op->virq - HAKO_VIRQ_DEVICE0, true);
+            if (rc)
+                return rc;
+        }
         d->evtchn[p] = (struct evtchn){ .state = HAKO_EVTCHN_VIRQ, .remote_port = PORT_FIELD(op->virq) };
         d->virq_port[op->virq] = (uint16_t)p;
         if (op->virq == HAKO_VIRQ_CONSOLE)

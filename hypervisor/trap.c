@@ -4,6 +4,7 @@
  */
 #include "console.h"
 #include "cpu.h"
+#include "devices.h"
 #include "domain.h"
 #include "guest_access.h"
 #include "lib.h"
@@ -21,6 +22,8 @@ void trap_entry(struct cpu_regs *regs)
             sched_timer_interrupt();
         else if (regs->vector == CONSOLE_VECTOR)
             sched_console_interrupt();
+        else if (regs->vector >= DEVICE_VECTOR0 && regs->vector < DEVICE_VECTOR0 + HAKO_PHYSDEV_MAX)
+            devices_interrupt((unsigned)(regs->vector - DEVICE_VECTOR0));
         else if (regs->vector != SPURIOUS_VECTOR)
             printk("unexpected interrupt, vector %lu\n", regs->vector);
         if (from_guest) {

@@ -82,6 +82,7 @@ for k in "$BUILD"/tests/xtf/*/test-*.elf; do
   disk=()
   if [ -n "$sectors" ]; then
     truncate -s 0 "$log/xtf/$env/$name.img" && truncate -s $((sectors * 512)) "$log/xtf/$env/$name.img"
+    printf 'hako xtf disk\n' | dd of="$log/xtf/$env/$name.img" conv=notrunc status=none
     disk=(--disk "$log/xtf/$env/$name.img")
   fi
   for cpu in ${cpus:-max}; do

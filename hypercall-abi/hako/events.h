@@ -16,7 +16,9 @@
 #define HAKO_VIRQ_DOM_EXC  2  /* some domain stopped or crashed (control domain only) */
 #define HAKO_VIRQ_DEBUG    3  /* raised by debug_op; for tests */
 #define HAKO_VIRQ_ASYNC    4  /* new asynchronous-hypercall completions (async.h) */
-#define HAKO_NR_VIRQS      5
+#define HAKO_VIRQ_DEVICE0  5  /* 0.9: device n's interrupt is virq HAKO_VIRQ_DEVICE0 + n
+                                 (control domain only; physdev.h, ABI.md 22) */
+#define HAKO_NR_VIRQS      13
 
 #ifndef __ASSEMBLER__
 /*

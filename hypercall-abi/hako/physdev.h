@@ -14,6 +14,7 @@
 
 /* physdev_op(cmd, arg): control domain only (-HAKO_EPERM for others). */
 #define HAKO_PHYSDEVOP_DEVICE_INFO 0    /* arg: struct hako_physdev_info * */
+#define HAKO_PHYSDEVOP_EOI         1    /* arg: device index; its interrupt was handled */
 
 #ifndef __ASSEMBLER__
 /* DEVICE_INFO: device index (0..HAKO_PHYSDEV_MAX-1, in the order the machine lists

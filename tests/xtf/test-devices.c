@@ -8,12 +8,16 @@
  * past RAM: EPERM, and EINVAL with PCD/PWT, which only device frames may have), and
  * device frames anywhere but in an L1 entry. (A domU's physdev_op is
  * refused with EPERM: test-domains, domu mode `domctl`.)
+ * With the disk's virq bound, one read of sector 0 (which tests/run.sh writes "hako xtf
+ * disk" into) goes through a virtqueue by DMA and completes by interrupt, delivered as
+ * the virq's event; the EOI and its refusals follow.
  * XTF-DISK: 2048
  */
 #include "framework.h"
 #include "physmap.h"
 
 #include <hako/errno.h>
+#include <hako/events.h>
 #include <hako/memory.h>
 #include <hako/physdev.h>
 
@@ -28,6 +32,7 @@ const char test_title[] = "devices: physdev_op DEVICE_INFO, device registers map
 #define EINVAL (-HAKO_EINVAL)
 #define EFAULT (-HAKO_EFAULT)
 #define ENOSYS (-HAKO_ENOSYS)
+#define EEXIST (-HAKO_EEXIST)
 #define DISK_SECTORS 2048u
 #define WIN 0xFFFFFFFFB0000000ull           /* one L1 of slots for the mappings */
 #define RW_FLAGS (HAKO_PTE_P | HAKO_PTE_W | HAKO_PTE_U)
@@ -47,6 +52,93 @@ static long info_of(unsigned index, struct hako_physdev_info *out)
     long rc = HC3(HAKO_HC_physdev_op, HAKO_PHYSDEVOP_DEVICE_INFO, &info, 0);
     *out = info;
     return rc;
+}
+
+/* Legacy virtio-mmio registers (byte offsets) and the one queue this test uses. */
+#define VM_QUEUE_SEL 0x30
+#define VM_QUEUE_NUM_MAX 0x34
+#define VM_QUEUE_NUM 0x38
+#define VM_QUEUE_ALIGN 0x3C
+#define VM_QUEUE_PFN 0x40
+#define VM_QUEUE_NOTIFY 0x50
+#define VM_INT_STATUS 0x60
+#define VM_INT_ACK 0x64
+#define VM_STATUS 0x70
+#define VM_PAGE_SIZE 0x28
+#define QN 8                                /* descriptors */
+
+struct vdesc { uint64_t addr; uint32_t len; uint16_t flags, next; };
+
+/* One read of sector 0 through the disk's virtqueue, completed by its interrupt: the
+ * device reads the request and writes the data by DMA to machine addresses of ours, and
+ * the completion arrives as the device virq's event. */
+static void disk_read_by_interrupt(volatile uint32_t *r, const struct hako_start_info *si)
+{
+    struct hako_shared_info *sh = (struct hako_shared_info *)si->shared_info_va;
+    static struct hako_evtchn ev __attribute__((aligned(8)));
+    ev = (struct hako_evtchn){ .virq = HAKO_VIRQ_DEVICE0 };
+    if (!XTF_EXPECT_RC(HC3(HAKO_HC_event_channel_op, HAKO_EVTCHNOP_BIND_VIRQ, &ev, 0), 0,
+                       "bind the disk's virq"))
+        return;
+    unsigned port = ev.port;
+    ev = (struct hako_evtchn){ .virq = HAKO_VIRQ_DEVICE0 + 1 };
+    XTF_EXPECT_RC(HC3(HAKO_HC_event_channel_op, HAKO_EVTCHNOP_BIND_VIRQ, &ev, 0), ENOENT,
+                  "bind the virq of a device that does not exist");
+    ev = (struct hako_evtchn){ .virq = HAKO_VIRQ_DEVICE0 };
+    XTF_EXPECT_RC(HC3(HAKO_HC_event_channel_op, HAKO_EVTCHNOP_BIND_VIRQ, &ev, 0), EEXIST,
+                  "bind the disk's virq twice");
+    /* The queue in one page (descriptors, available ring, used ring at 256: QueueAlign),
+     * the request in another: header, 512 data bytes, status. */
+    uint64_t qpfn = pfn_alloc(), bpfn = pfn_alloc();
+    uint8_t *q = pfn_va(qpfn), *b = pfn_va(bpfn);
+    uint64_t qm = pv_mfn(qpfn) << 12, bm = pv_mfn(bpfn) << 12;
+    struct vdesc *desc = (struct vdesc *)q;
+    volatile uint16_t *avail = (volatile uint16_t *)(q + QN * 16);
+    volatile uint16_t *used = (volatile uint16_t *)(q + 256);
+    uint32_t hdr[4] = { 0, 0, 0, 0 };                 /* VIRTIO_BLK_T_IN, sector 0 */
+    __builtin_memcpy(b, hdr, 16);
+    for (unsigned i = 0; i < 512; i++)
+        b[16 + i] = 0xEE;
+    b[16 + 512] = 0xFF;
+    desc[0] = (struct vdesc){ bm, 16, 1, 1 };                  /* NEXT */
+    desc[1] = (struct vdesc){ bm + 16, 512, 1 | 2, 2 };        /* NEXT | WRITE */
+    desc[2] = (struct vdesc){ bm + 16 + 512, 1, 2, 0 };        /* WRITE */
+    r[VM_STATUS / 4] = 0;                                      /* reset */
+    r[VM_STATUS / 4] = 1 | 2;                                  /* ACKNOWLEDGE | DRIVER */
+    r[VM_PAGE_SIZE / 4] = 4096;
+    r[VM_QUEUE_SEL / 4] = 0;
+    if (!XTF_CHECK(r[VM_QUEUE_NUM_MAX / 4] >= QN, "queue 0 takes %u descriptors", QN))
+        return;
+    r[VM_QUEUE_NUM / 4] = QN;
+    r[VM_QUEUE_ALIGN / 4] = 256;
+    r[VM_QUEUE_PFN / 4] = (uint32_t)(qm >> 12);
+    r[VM_STATUS / 4] = 1 | 2 | 4;                              /* DRIVER_OK */
+    avail[2] = 0;                                              /* ring[0]: descriptor 0 */
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    avail[1] = 1;                                              /* idx */
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    uint64_t bit = 1ull << (port % 64);
+    __atomic_fetch_and(&sh->evtchn_pending[port / 64], ~bit, __ATOMIC_SEQ_CST);
+    r[VM_QUEUE_NOTIFY / 4] = 0;
+    unsigned spins = 0;
+    while (!(__atomic_load_n(&sh->evtchn_pending[port / 64], __ATOMIC_SEQ_CST) & bit) &&
+           spins++ < 200000)
+        HC3(HAKO_HC_sched_op, HAKO_SCHED_YIELD, 0, 0);
+    XTF_CHECK(spins < 200000, "the disk's interrupt arrived as an event");
+    kprintf("disk read: used idx %u, status %u, event after %lu yields\n", (unsigned)used[1],
+            (unsigned)b[16 + 512], (unsigned long)spins);
+    XTF_CHECK(used[1] == 1 && b[16 + 512] == 0 && __builtin_memcmp(b + 16, "hako xtf disk", 13) == 0,
+              "sector 0 read by DMA (used idx %u, status %u)", used[1], b[16 + 512]);
+    uint32_t isr = r[VM_INT_STATUS / 4];
+    r[VM_INT_ACK / 4] = isr;                                   /* the line goes down */
+    XTF_CHECK(isr & 1, "interrupt status says used buffer (%x)", isr);
+    XTF_EXPECT_RC(HC3(HAKO_HC_physdev_op, HAKO_PHYSDEVOP_EOI, 0, 0), 0, "EOI of the disk");
+    XTF_EXPECT_RC(HC3(HAKO_HC_physdev_op, HAKO_PHYSDEVOP_EOI, 1, 0), ENOENT, "EOI of no device");
+    r[VM_STATUS / 4] = 0;                                      /* reset: DMA stops */
+    XTF_EXPECT_RC(HC3(HAKO_HC_event_channel_op, HAKO_EVTCHNOP_CLOSE, port, 0), 0,
+                  "close the disk's port");
+    XTF_EXPECT_RC(HC3(HAKO_HC_physdev_op, HAKO_PHYSDEVOP_EOI, 0, 0), EINVAL,
+                  "EOI with the virq unbound");
 }
 
 void test_main(const struct hako_start_info *si)
@@ -90,6 +182,7 @@ void test_main(const struct hako_start_info *si)
     XTF_CHECK(capacity == DISK_SECTORS, "capacity %lu sectors, the image has %u", capacity,
               DISK_SECTORS);
     XTF_EXPECT_RC(HC3(HAKO_HC_debug_op, HAKO_DEBUG_AUDIT, 0, 0), 0, "audit with a device mapped");
+    disk_read_by_interrupt((volatile uint32_t *)(WIN + off), si);
 
     /* Refused: frames that are neither RAM nor a device, device frames above L1. */
     static const struct { uint64_t mfn; const char *what; } not_devices[] = {
