@@ -32,10 +32,7 @@ struct physdev {
 static struct physdev devs[HAKO_PHYSDEV_MAX];
 static unsigned nr_devs;
 
-/* Physical ranges no device may overlap besides RAM: the local APIC page, the I/O APIC
- * page and the HPET/ISA hole the hypervisor owns (0xFEC00000-0xFEFFFFFF minus nothing a
- * virtio-mmio transport uses) -- only [0xFEC00000, 0xFEC01000) and [0xFEE00000,
- * 0xFEF00000) matter on microvm. */
+/* Physical ranges besides RAM no listed device may overlap: the hypervisor's own. */
 static const struct boot_range reserved[] = {
     { 0xFEC00000ull, 0xFEC01000ull },   /* I/O APIC */
     { 0xFEE00000ull, 0xFEF00000ull },   /* local APIC */
