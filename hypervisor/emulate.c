@@ -412,6 +412,18 @@ bool emulate_insn(struct vcpu *v, struct cpu_regs *regs, gva_t cr2)
     return true;
 }
 
+/* What trap_entry and emulate_insn do after a fast path emulated op (len bytes) for
+ * exception vector: count it, step over it, deliver an event it let in. */
+static void fast_done(struct vcpu *v, struct cpu_regs *regs, unsigned vector, enum x86_op op,
+                      uint64_t len)
+{
+    v->dom->stat_traps[vector]++;
+    v->dom->stat_emulated[emul_kind[op]]++;
+    regs->rip += len;
+    if (vtrap_event_deliverable(v))
+        v->dom->type->deliver_events(v, regs);
+}
+
 bool emulate_gp_fast(struct cpu_regs *regs)
 {
     struct vcpu *v = current_vcpu();
@@ -452,11 +464,7 @@ bool emulate_gp_fast(struct cpu_regs *regs)
     else if (op != X86_OP_WBINVD)   /* wbinvd: nothing to do */
         __atomic_store_n(&v->vcpu_info->evtchn_upcall_mask, op == X86_OP_CLI, __ATOMIC_SEQ_CST);
     v->trap.peek_valid = false;
-    v->dom->stat_traps[13]++;
-    v->dom->stat_emulated[emul_kind[op]]++;
-    regs->rip += len;
-    if (vtrap_event_deliverable(v))             /* after sti, or a deadline already past */
-        v->dom->type->deliver_events(v, regs);
+    fast_done(v, regs, 13, op, len);            /* after sti, or a deadline already past */
     return true;
 }
 
@@ -473,10 +481,6 @@ bool emulate_pf_fast(struct cpu_regs *regs)
         x86_decode_fast(bytes, sizeof(bytes), &in) != X86_DECODE_OK ||
         !guest_addr_ok(regs->rip + in.len) || !emul_pt_store(v, regs, &in, cr2))
         return false;
-    v->dom->stat_traps[14]++;
-    v->dom->stat_emulated[emul_kind[in.op]]++;
-    regs->rip += in.len;
-    if (vtrap_event_deliverable(v))             /* as trap_entry would */
-        v->dom->type->deliver_events(v, regs);
+    fast_done(v, regs, 14, in.op, in.len);
     return true;
 }

@@ -110,6 +110,19 @@
 .error "struct hako_trap_frame or its flags changed under the fast paths"
 .endif
 
+/* Put vCPU \v (a register) in guest mode \user (0 kernel, 1 user) on that mode's top-level
+ * table (\l4_field: its mfn, a validated L4 the base pointer's type reference keeps one),
+ * as vtrap_set_mode / vcpu_update_cr3 do; \tmp is clobbered. */
+.macro ENTER_GUEST_MODE v, user, l4_field, tmp
+    movb $\user, VCPU_PV_IN_USER(\v)
+    movq \l4_field(\v), \tmp
+    shlq $12, \tmp
+    movq \tmp, VCPU_CR3(\v)
+    movq \tmp, %cr3
+    incq VCPU_STAT_CR3_LOADS(\v)
+    movl $0, pagetype_stale(%rip)           /* pagetype_tlb_flushed() */
+.endm
+
 /* Lift SMAP for guest accesses through the guest's mapping (when the CPU has it). */
 .macro STAC_IF_SMAP
     testb $1, cpu_has+CPU_HAS_SMAP(%rip)
@@ -182,13 +195,7 @@ hypercall_return:                   /* rax = the result; the frame's rax slot is
 3:  movq VCPU_PV_SYSCALL_FRAME(%r11), %rdx
     testq %rdx, %rdx
     jz 6f
-    movb $0, VCPU_PV_IN_USER(%r11)
-    movq VCPU_PV_KERNEL_L4(%r11), %rsi      /* a validated L4: the base pointer's */
-    shlq $12, %rsi                          /* type reference keeps it one */
-    movq %rsi, VCPU_CR3(%r11)
-    movq %rsi, %cr3
-    incq VCPU_STAT_CR3_LOADS(%r11)
-    movl $0, pagetype_stale(%rip)           /* pagetype_tlb_flushed() */
+    ENTER_GUEST_MODE %r11, 0, VCPU_PV_KERNEL_L4, %rsi
     movq VCPU_VCPU_INFO(%r11), %rsi
     movzbl VI_UPCALL_MASK(%rsi), %esi
     leal TF_FLAG_USER(,%rsi,TF_FLAG_MASKED), %esi   /* USER, MASKED if masked */
@@ -315,13 +322,7 @@ pv_iret_loads_end:
     jne hc_iret_full
 4:  movq VCPU_VCPU_INFO(%r11), %rsi
     xchgb %dl, VI_UPCALL_MASK(%rsi)         /* a sequentially consistent store */
-    movb $1, VCPU_PV_IN_USER(%r11)          /* user mode on the user table: */
-    movq VCPU_PV_USER_L4(%r11), %rsi        /* vcpu_update_cr3's work */
-    shlq $12, %rsi
-    movq %rsi, VCPU_CR3(%r11)
-    movq %rsi, %cr3
-    incq VCPU_STAT_CR3_LOADS(%r11)
-    movl $0, pagetype_stale(%rip)
+    ENTER_GUEST_MODE %r11, 1, VCPU_PV_USER_L4, %rsi
     andq $TF_RFLAGS_KEPT, %r8
     orq $TF_RFLAGS_FORCED, %r8
     movq %rdi, 8+FRAME_RIP(%rsp)            /* cs and ss are the guest's already */

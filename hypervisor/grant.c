@@ -14,6 +14,8 @@
  */
 #include "grant.h"
 
+#include <stddef.h>
+
 #include <hako/arch-x86_64.h>
 #include <hako/errno.h>
 
@@ -120,8 +122,9 @@ static struct domain *table_owner(struct domain *d, uint16_t domid, int *rc)
     return *rc ? NULL : t;
 }
 
-static int gnt_setup(struct domain *d, struct hako_gnttab_setup *op)
+static int gnt_setup(struct domain *d, void *arg)
 {
+    struct hako_gnttab_setup *op = arg;
     int rc;
     if (op->_pad0 || op->_pad1 || op->nr_frames > HAKO_GRANT_FRAMES_MAX)
         return -HAKO_EINVAL;
@@ -164,8 +167,9 @@ static int gnt_setup(struct domain *d, struct hako_gnttab_setup *op)
     return 0;
 }
 
-static int gnt_query(struct domain *d, struct hako_gnttab_query *op)
+static int gnt_query(struct domain *d, void *arg)
 {
+    struct hako_gnttab_query *op = arg;
     int rc;
     if (op->_pad0)
         return -HAKO_EINVAL;
@@ -196,8 +200,9 @@ static int claim(const struct domain *g, uint32_t ref, uint16_t user, bool write
     return -HAKO_EAGAIN;
 }
 
-static int gnt_map(struct domain *d, struct hako_gnttab_map *op)
+static int gnt_map(struct domain *d, void *arg)
 {
+    struct hako_gnttab_map *op = arg;
     int rc;
     if (op->flags & ~HAKO_GNTMAP_READONLY)
         return -HAKO_EINVAL;
@@ -263,8 +268,9 @@ static void map_release(struct domain *d, struct grant_map *m)
     d->grant.nr_maps--;
 }
 
-static int gnt_unmap(struct domain *d, struct hako_gnttab_unmap *op)
+static int gnt_unmap(struct domain *d, void *arg)
 {
+    struct hako_gnttab_unmap *op = arg;
     if (op->handle >= HAKO_GRANT_MAPS_MAX || !d->grant.maptrack)
         return -HAKO_EINVAL;
     struct grant_map *m = &d->grant.maptrack[op->handle];
@@ -315,8 +321,9 @@ static int copy_side(struct domain *d, const struct hako_gnttab_copy_ptr *p, boo
     return get_page(*frame, d->domid);
 }
 
-static int gnt_copy(struct domain *d, struct hako_gnttab_copy *op)
+static int gnt_copy(struct domain *d, void *arg)
 {
+    struct hako_gnttab_copy *op = arg;
     int rc;
     if (op->flags & ~(HAKO_GNTCOPY_SRC_GREF | HAKO_GNTCOPY_DST_GREF) || op->len > PAGE_SIZE)
         return -HAKO_EINVAL;
@@ -334,24 +341,31 @@ static int gnt_copy(struct domain *d, struct hako_gnttab_copy *op)
     return 0;
 }
 
+/* The operations of grant_table_op: each struct's size, where its status goes, and the
+ * function that checks and does one (0 or the error for its status). */
+#define GNT_OP(cmd, type, fn) \
+    [cmd] = { sizeof(struct type), offsetof(struct type, status), fn }
+static const struct {
+    uint8_t size, status;
+    int (*run)(struct domain *d, void *op);
+} gnt_ops[] = {
+    GNT_OP(HAKO_GNTTABOP_SETUP_TABLE, hako_gnttab_setup, gnt_setup),
+    GNT_OP(HAKO_GNTTABOP_QUERY_SIZE, hako_gnttab_query, gnt_query),
+    GNT_OP(HAKO_GNTTABOP_MAP, hako_gnttab_map, gnt_map),
+    GNT_OP(HAKO_GNTTABOP_UNMAP, hako_gnttab_unmap, gnt_unmap),
+    GNT_OP(HAKO_GNTTABOP_COPY, hako_gnttab_copy, gnt_copy),
+};
+
 /* grant_table_op(cmd, ops, count) */
 long hc_grant_table_op(HC_ARGS)
 {
-    static const uint8_t size[] = {
-        [HAKO_GNTTABOP_SETUP_TABLE] = sizeof(struct hako_gnttab_setup),
-        [HAKO_GNTTABOP_QUERY_SIZE] = sizeof(struct hako_gnttab_query),
-        [HAKO_GNTTABOP_MAP] = sizeof(struct hako_gnttab_map),
-        [HAKO_GNTTABOP_UNMAP] = sizeof(struct hako_gnttab_unmap),
-        [HAKO_GNTTABOP_COPY] = sizeof(struct hako_gnttab_copy),
-    };
     struct vcpu *v = current_vcpu();
-    struct domain *d = v->dom;
-    if (a1 >= sizeof(size))
+    if (a1 >= sizeof(gnt_ops) / sizeof(gnt_ops[0]))
         return -HAKO_ENOSYS;
     if (a3 == 0 || a3 > HAKO_GNTTAB_BATCH_MAX ||
         (a1 <= HAKO_GNTTABOP_QUERY_SIZE && a3 != 1) || (a2 & 7))
         return -HAKO_EINVAL;
-    uint64_t len = a3 * size[a1];
+    uint64_t size = gnt_ops[a1].size, len = a3 * size;
     uint8_t buf[HAKO_GNTTAB_BATCH_MAX * sizeof(struct hako_gnttab_map)]
         __attribute__((aligned(8)));
     _Static_assert(sizeof(struct hako_gnttab_unmap) <= sizeof(struct hako_gnttab_map) &&
@@ -359,36 +373,11 @@ long hc_grant_table_op(HC_ARGS)
                        sizeof(struct hako_gnttab_setup) <= sizeof(buf),
                    "the buffer holds the largest batch");
     if (guest_check(v, _gva(a2), len, true) || guest_copy_from(v, buf, _gva(a2), len))
-        return -HAKO_EFAULT;
+        return -HAKO_EFAULT;            /* copied in once; every check reads the copy */
     for (uint64_t i = 0; i < a3; i++) {
-        void *op = buf + i * size[a1];
-        switch (a1) {
-        case HAKO_GNTTABOP_SETUP_TABLE: {
-            struct hako_gnttab_setup *s = op;
-            s->status = gnt_setup(d, s);
-            break;
-        }
-        case HAKO_GNTTABOP_QUERY_SIZE: {
-            struct hako_gnttab_query *q = op;
-            q->status = gnt_query(d, q);
-            break;
-        }
-        case HAKO_GNTTABOP_MAP: {
-            struct hako_gnttab_map *m = op;
-            m->status = gnt_map(d, m);
-            break;
-        }
-        case HAKO_GNTTABOP_UNMAP: {
-            struct hako_gnttab_unmap *u = op;
-            u->status = gnt_unmap(d, u);
-            break;
-        }
-        default: {
-            struct hako_gnttab_copy *c = op;
-            c->status = gnt_copy(d, c);
-            break;
-        }
-        }
+        uint8_t *op = buf + i * size;
+        int32_t status = gnt_ops[a1].run(v->dom, op);
+        __builtin_memcpy(op + gnt_ops[a1].status, &status, sizeof(status));
     }
     flush_tlb_if_unsafe();              /* an unmap or a failed map may have dropped one */
     return guest_copy_to(v, _gva(a2), buf, len) ? -HAKO_EFAULT : 0;

@@ -103,8 +103,7 @@ static long run_batch(uint64_t nr, uint64_t items, uint64_t count, uint64_t done
     if (count == 1 && !done_ptr) {
         /* One item and no done pointer (what a kernel without batching sends): nothing
          * to resume, split or report, so only the steps below that apply. */
-        if (!v->mc_args)
-            v->cont.active = false;     /* hc_resume's effect: no continuation is this */
+        (void)hc_resume(nr, items, count, done_ptr);    /* 0: one item is never split */
         if (guest_copy_fast(v, v->batch_walk, _gva(items), buf, item_size, false))
             rc = -HAKO_EFAULT;
         else

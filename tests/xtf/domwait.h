@@ -11,6 +11,7 @@
 #include <hako/hcall.h>
 #include <hako/hypercall.h>
 
+#include "framework.h"
 #include "privops.h"
 
 #define DOMWAIT_MS 1000000ul
@@ -44,6 +45,18 @@ static inline long evtchn_struct(unsigned cmd, struct hako_evtchn *op)
     long rc = hako_hypercall3(HAKO_HC_event_channel_op, cmd, (unsigned long)&buf, 0);
     *op = buf;
     return rc;
+}
+
+/* Bind HAKO_VIRQ_DOM_EXC (a domain stopped) and return its port; 0, with an XTF error,
+ * when it cannot be bound. */
+static inline uint32_t bind_dom_exc(void)
+{
+    struct hako_evtchn op = { .virq = HAKO_VIRQ_DOM_EXC };
+    if (evtchn_struct(HAKO_EVTCHNOP_BIND_VIRQ, &op)) {
+        xtf_error("cannot bind VIRQ_DOM_EXC");
+        return 0;
+    }
+    return op.port;
 }
 
 /* GETINFO for domid into *info (8-aligned); 0 or the error. */

@@ -393,12 +393,8 @@ void test_main(const struct hako_start_info *si)
     XTF_CHECK(si->mod_va == 0 && si->mod_len == 0, "dom0 has a module");
     mm_init(si);
     kl4 = mm_kernel_root();
-    struct hako_evtchn op = { .virq = HAKO_VIRQ_DOM_EXC };
-    if (evtchn_struct(HAKO_EVTCHNOP_BIND_VIRQ, &op)) {
-        xtf_error("cannot bind VIRQ_DOM_EXC");
+    if (!(exc_port = bind_dom_exc()))
         return;
-    }
-    exc_port = op.port;
     for (size_t i = 0; i < sizeof(module); i++)
         module[i] = (uint8_t)(i * 7 + (i >> 9));
     long free0 = DEBUG_OP(HAKO_DEBUG_FREE_FRAMES);

@@ -657,12 +657,8 @@ void test_main(const struct hako_start_info *si_)
     }
     mm_init(si);
     kl4 = mm_kernel_root();
-    struct hako_evtchn op = { .virq = HAKO_VIRQ_DOM_EXC };
-    if (evtchn_struct(HAKO_EVTCHNOP_BIND_VIRQ, &op)) {
-        xtf_error("cannot bind VIRQ_DOM_EXC");
+    if (!(exc_port = bind_dom_exc()))
         return;
-    }
-    exc_port = op.port;
     for (unsigned i = 0; i < 4; i++)
         tbl[i] = pfn_alloc();
     spfn = pfn_alloc(), rpfn = pfn_alloc(), zpfn = pfn_alloc(), fpfn = pfn_alloc();

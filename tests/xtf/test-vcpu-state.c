@@ -217,12 +217,8 @@ void test_main(const struct hako_start_info *si)
         xtf_skip("not the control domain");
         return;
     }
-    struct hako_evtchn op = { .virq = HAKO_VIRQ_DOM_EXC };
-    if (evtchn_struct(HAKO_EVTCHNOP_BIND_VIRQ, &op)) {
-        xtf_error("cannot bind VIRQ_DOM_EXC");
+    if (!(exc_port = bind_dom_exc()))
         return;
-    }
-    exc_port = op.port;
     long free0 = DEBUG_OP(HAKO_DEBUG_FREE_FRAMES, 0);
     if (!set_dom0_state())
         return;
