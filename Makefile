@@ -44,7 +44,8 @@ GUEST_LIB_SRCS := $(addprefix guest-pv/kernel/,klib.c privops.c entry.S mm.c) \
 GUEST_LIB_OBJS := $(patsubst %,$(BUILD)/%.o,$(GUEST_LIB_SRCS))
 GUEST_KERNEL_SRCS := $(addprefix guest-pv/kernel/,main.c trap.c switch.S kmalloc.c \
 	fs.c file.c cpio.c pipe.c uvm.c proc.c exec.c syscall.c) \
-	$(addprefix guest-pv/drivers/,events.c console.c consring.c tty.c domains.c)
+	$(addprefix guest-pv/drivers/,events.c console.c consring.c tty.c domains.c gnttab.c \
+	virtio_blk.c blkback.c blkback_check.c blkfront.c diskdev.c)
 GUEST_KERNEL_OBJS := $(GUEST_HEAD) $(patsubst %,$(BUILD)/%.o,$(GUEST_KERNEL_SRCS))
 GUEST_LD := guest-pv/kernel/kernel.ld
 # The guest kernel alone (what domUs boot; dom0 ships it in /boot), and dom0's image:
@@ -273,7 +274,7 @@ UNIT_SRCS_test_emulate_cpuid := hypervisor/emulate_cpuid.c
 UNIT_SRCS_test_ringio :=
 UNIT_LIBS_test_ringio := -lpthread
 UNIT_GUEST_FS := $(addprefix guest-pv/kernel/,kmalloc.c fs.c file.c pipe.c cpio.c) \
-	guest-pv/drivers/tty.c tests/unit/guest_stubs.c
+	guest-pv/drivers/tty.c guest-pv/drivers/diskdev.c tests/unit/guest_stubs.c
 UNIT_SRCS_test_fs := $(UNIT_GUEST_FS)
 UNIT_SRCS_test_cpio := $(UNIT_GUEST_FS)
 UNIT_SRCS_test_pipe_tty := $(UNIT_GUEST_FS)

@@ -4,7 +4,7 @@
  *
  *   hako list                              domains: id, name, state, memory, CPU time, mode
  *   hako create [image] [name=N] [mem=MiB] [weight=W] [cap=C] [cmdline="..."]
- *               [privops=pv|pv-batch|pv-async|trap] [initrd=path]
+ *               [privops=pv|pv-batch|pv-async|trap] [initrd=path] [disk=SIZE[@START]]
  *   hako destroy|pause|unpause <dom>       dom = id or name
  *   hako console <dom>                     attach to its console; detach with ^]
  *   hako top [-n iterations] [-d seconds]  per domain: CPU %, hypercalls/s, traps/s, events/s,
@@ -56,7 +56,7 @@ static void usage(FILE *f)
             "usage: hako <command> [arguments]\n"
             "  list                              list domains\n"
             "  create [image] [name=N] [mem=MiB] [weight=W] [cap=C] [privops=pv|pv-batch|pv-async|trap]\n"
-            "         [cmdline=\"...\"] [initrd=path]\n"
+            "         [cmdline=\"...\"] [initrd=path] [disk=SIZE[@START]]\n"
             "                                    build and start a domU (default image %s,\n"
             "                                    initrd %s, %d MiB)\n"
             "  destroy <dom>                     stop a domain and free its memory\n"
@@ -172,6 +172,41 @@ static const char *opt(const char *arg, const char *key)
     return strncmp(arg, key, n) == 0 && arg[n] == '=' ? arg + n + 1 : NULL;
 }
 
+/* A byte count with an optional K, M or G suffix (M when there is none) into 512-byte
+ * sectors at *sectors; the rest of the string after it in *end. 0 or -1. */
+static int parse_size(const char *s, uint64_t *sectors, const char **end)
+{
+    char *e;
+    errno = 0;
+    unsigned long long v = strtoull(s, &e, 10);
+    if (e == s || errno)
+        return -1;
+    unsigned shift = 20;
+    if (*e == 'K' || *e == 'k')
+        shift = 10, e++;
+    else if (*e == 'M' || *e == 'm')
+        e++;
+    else if (*e == 'G' || *e == 'g')
+        shift = 30, e++;
+    if (v > (UINT64_MAX >> shift) || ((v << shift) % 512))
+        return -1;
+    *sectors = (v << shift) / 512;
+    *end = e;
+    return 0;
+}
+
+/* disk=SIZE or disk=SIZE@START (START where the region begins on dom0's disk). */
+static int parse_disk(const char *v, uint64_t *sectors, uint64_t *start)
+{
+    const char *e;
+    if (parse_size(v, sectors, &e) || *sectors == 0)
+        return -1;
+    *start = HOS_DISK_ANYWHERE;
+    if (*e == '@')
+        return parse_size(e + 1, start, &e) || *e ? -1 : 0;
+    return *e ? -1 : 0;
+}
+
 static int cmd_create(int argc, char **argv)
 {
     struct hos_domain_create req;
@@ -215,6 +250,11 @@ static int cmd_create(int argc, char **argv)
             privops = v;
         } else if ((v = opt(a, "initrd"))) {
             initrd = *v ? v : NULL;             /* initrd= : none */
+        } else if ((v = opt(a, "disk"))) {
+            if (parse_disk(v, &req.disk_sectors, &req.disk_start)) {
+                fprintf(stderr, "hako: bad disk=%s (SIZE or SIZE@START, with K, M or G)\n", v);
+                return EXIT_USAGE;
+            }
         } else if (!strchr(a, '=') && !image) {
             image = a;
         } else {
@@ -251,6 +291,12 @@ static int cmd_create(int argc, char **argv)
     req.cmdline = (uint64_t)(uintptr_t)cmdline;
     req.mem_pages = (uint64_t)mem << 8;         /* MiB -> 4 KiB pages */
     int id = hos_domain_create(&req);
+    if (id < 0 && req.disk_sectors && (errno == ENODEV || errno == ENXIO)) {
+        fprintf(stderr, "hako: disk: %s\n", errno == ENODEV ? "dom0 has no disk to share" :
+                "the region is outside dom0's disk, overlaps dom0's file system or another "
+                "domain's disk, or does not fit");
+        return EXIT_FAIL;
+    }
     if (id < 0) {
         switch (errno) {
         case EPERM:

@@ -10,6 +10,8 @@
  */
 #include "consring.h"
 
+#include "blkback.h"
+
 #include <hako/console.h>
 #include <hako/errno.h>
 #include <hako/events.h>
@@ -139,11 +141,13 @@ struct consring_back {
 
 static struct consring_back *attached[CONSRING_BACK_SLOTS];
 
-/* Event on the back end's port: wake whoever sleeps on the attachment. */
+/* Event on the back end's port: wake whoever sleeps on the attachment; the domU's
+ * block front end also signals here that its link area changed (hako/blkif.h). */
 static void back_event(unsigned port, void *arg)
 {
     (void)port;
     kwakeup(arg);
+    blkback_console_event(((struct consring_back *)arg)->domid);
 }
 
 struct consring_back *consring_back_attach(unsigned domid, uint64_t console_mfn,
@@ -226,6 +230,11 @@ unsigned consring_back_port(const struct consring_back *b)
 uint64_t consring_back_dropped(const struct consring_back *b)
 {
     return __atomic_load_n(&b->page->out_dropped, __ATOMIC_RELAXED);
+}
+
+struct hako_console_page *consring_back_page(const struct consring_back *b)
+{
+    return b->page;
 }
 
 void consring_back_detach(struct consring_back *b)

@@ -81,6 +81,9 @@ unsigned consring_back_port(const struct consring_back *b);
 /* What the domU says it dropped (informational, untrusted). */
 uint64_t consring_back_dropped(const struct consring_back *b);
 
+/* The domU's console page as mapped here (its block link area is shared, blkback.c). */
+struct hako_console_page *consring_back_page(const struct consring_back *b);
+
 /* Unbind and close the port, remove the foreign mapping (so the domain can be
  * destroyed), free b. */
 void consring_back_detach(struct consring_back *b);

@@ -4,15 +4,20 @@
  * dom_create reads a kernel image and an initrd from files into a contiguous kernel
  * window (the hypervisor copies them from there), creates the domain, and attaches a
  * console backend to its console ring at once, so nothing it prints is lost while no
- * one watches (the ring holds the latest output). dom_console_attach forwards between
- * the local console and that ring; dom_domctl passes other domctl operations through.
+ * one watches (the ring holds the latest output). A domU asked for with a disk gets a
+ * region of this kernel's disk, offered through its console page's link area
+ * (blkback.c) and announced as "vbd=0" on its command line. dom_console_attach forwards
+ * between the local console and the console ring; dom_domctl passes other domctl
+ * operations through (DESTROY disconnects the disk and the console first).
  */
 #include "domains.h"
 
+#include <hako/console.h>
 #include <hako/domctl.h>
 #include <hako/hcall.h>
 #include <hako/hypercall.h>
 
+#include "blkback.h"
 #include "consring.h"
 #include "fs.h"
 #include "kern.h"
@@ -98,6 +103,12 @@ long dom_create(uint64_t req_uva)
         return -HOS_EFAULT;
     if (req._pad0 || req.name[sizeof(req.name) - 1] || req.cap > 100)
         return -HOS_EINVAL;
+    uint64_t disk_start = req.disk_start;
+    if (req.disk_sectors) {                 /* the region first: no domain without it */
+        long r = blkback_pick_region(req.disk_sectors, &disk_start);
+        if (r)
+            return r == -HAKO_ENOENT ? -HOS_ENODEV : r == -HAKO_EINVAL ? -HOS_EINVAL : -HOS_ENXIO;
+    }
     long rc = strncpy_from_user(&cur->vm, image, req.image_path, sizeof(image));
     if (rc >= 0 && req.initrd_path)
         rc = strncpy_from_user(&cur->vm, initrd, req.initrd_path, sizeof(initrd));
@@ -105,6 +116,8 @@ long dom_create(uint64_t req_uva)
     size_t prefix = 0;
     if (req.name[0])
         prefix = (size_t)ksnprintf(cmdline, sizeof(cmdline), "hostname=%s ", req.name);
+    if (req.disk_sectors)                   /* its block back end is this domain */
+        prefix += (size_t)ksnprintf(cmdline + prefix, sizeof(cmdline) - prefix, "vbd=0 ");
     cmdline[prefix] = 0;
     if (rc >= 0 && req.cmdline)
         rc = strncpy_from_user(&cur->vm, cmdline + prefix, req.cmdline, sizeof(cmdline) - prefix);
@@ -140,6 +153,15 @@ long dom_create(uint64_t req_uva)
     }
     if (c.domid < CONSRING_BACK_SLOTS && !consring_back_of(c.domid))
         kprintf("domains: d%u has no console backend\n", c.domid);
+    struct consring_back *b = c.domid < CONSRING_BACK_SLOTS ? consring_back_of(c.domid) : NULL;
+    if (req.disk_sectors && (!b || blkback_offer(c.domid, &consring_back_page(b)->vbd,
+                                                 disk_start, req.disk_sectors))) {
+        kprintf("domains: d%u: cannot offer its disk: destroyed\n", c.domid);
+        if (b)
+            consring_back_detach(b);
+        hako_hypercall2(HAKO_HC_domctl, HAKO_DOMCTL_DESTROY, c.domid);
+        return -HOS_ENXIO;
+    }
     return rc;
 }
 
@@ -167,6 +189,8 @@ long dom_domctl(uint64_t cmd, uint64_t arg, uint64_t len)
     if (size < 0 || len != (uint64_t)size)
         return -HOS_EINVAL;
     struct consring_back *b = cmd == HAKO_DOMCTL_DESTROY ? consring_back_of(arg) : NULL;
+    if (cmd == HAKO_DOMCTL_DESTROY && arg < 0x7FF0)
+        blkback_disconnect((unsigned)arg);     /* no DMA may reach its freed frames */
     if (b) {
         consring_back_detach(b);               /* the hypervisor refuses while mapped */
         long rc = hako_hypercall2(HAKO_HC_domctl, cmd, arg);

@@ -138,16 +138,16 @@ long fs_open(struct inode *cwd, const char *path, int flags, unsigned mode,
         r = -HOS_ENOTDIR;
     else if (type == HOS_S_IFDIR && (acc != HOS_O_RDONLY || (flags & HOS_O_TRUNC)))
         r = -HOS_EISDIR;
-    else if (type == HOS_S_IFCHR && ip->dev != FS_DEV_CONSOLE)
+    else if (type == HOS_S_IFCHR && ip->dev != FS_DEV_CONSOLE && ip->dev != FS_DEV_DISK)
         r = -HOS_EIO;
     if (r < 0) {
         inode_put(ip);
         kfree(f);
         return r;
     }
-    if (type == HOS_S_IFCHR) {              /* the console: a tty description */
+    if (type == HOS_S_IFCHR) {              /* the console (a tty) or the disk */
+        f->ops = ip->dev == FS_DEV_DISK ? &disk_file_ops : &tty_file_ops;
         inode_put(ip);
-        f->ops = &tty_file_ops;
     } else {
         f->inode = ip;
         if ((flags & HOS_O_TRUNC) && type == HOS_S_IFREG && acc != HOS_O_RDONLY)

@@ -25,6 +25,7 @@
 
 /* Device numbers of HOS_S_IFCHR inodes. */
 #define FS_DEV_CONSOLE 1
+#define FS_DEV_DISK    2                       /* /dev/xvda (diskdev.c) */
 
 struct dirent_node;
 
@@ -143,6 +144,8 @@ int tty_fg(void);
 void tty_set_mode(int mode);
 /* The console's operations (fs_open gives them to a /dev/console it opens). */
 extern const struct file_ops tty_file_ops;
+/* The disk's descriptions (diskdev.c). */
+extern const struct file_ops disk_file_ops;
 /* Provided by the kernel core: write bytes to the console. */
 void tty_output(const char *buf, size_t n);
 /* Provided by the kernel core: a reader took input, so the tty has room again; move in

@@ -22,6 +22,8 @@
 #include <hako/events.h>
 #include <hako/start_info.h>
 
+#include "blkdev.h"
+#include "blkfront.h"
 #include "fs.h"
 #include "klib.h"
 #include "mm.h"
@@ -203,6 +205,9 @@ static void __attribute__((noreturn)) start_os(const struct hako_start_info *si)
     if (fs_mkdir(NULL, "/dev", 0755) == 0)
         fs_mknod(NULL, "/dev/console", HOS_S_IFCHR | 0666, FS_DEV_CONSOLE);
     console_init(si);
+    blkfront_init(si);
+    if (blkdev_disk())
+        fs_mknod(NULL, "/dev/xvda", HOS_S_IFCHR | 0600, FS_DEV_DISK);
     syscall_init(si);
     proc_init();
     if ((rc = proc_spawn_init("/bin/sh", "-sh", NULL)) < 0) {

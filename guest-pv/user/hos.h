@@ -87,6 +87,7 @@
 #define HOS_ESRCH     3
 #define HOS_EINTR     4
 #define HOS_EIO       5
+#define HOS_ENXIO     6     /* no such device or address (a disk region that cannot be had) */
 #define HOS_E2BIG     7
 #define HOS_ENOEXEC   8
 #define HOS_EBADF     9
@@ -97,6 +98,7 @@
 #define HOS_EFAULT   14
 #define HOS_EBUSY    16
 #define HOS_EEXIST   17
+#define HOS_ENODEV   19     /* no such device (no disk to give a domU) */
 #define HOS_ENOTDIR  20
 #define HOS_EISDIR   21
 #define HOS_EINVAL   22
@@ -234,6 +236,11 @@ struct hos_domain_create {
     char     name[32];          /* IN: NUL-terminated */
     uint16_t weight, cap;       /* IN: as for HAKO_DOMCTL_CREATE (0 = defaults) */
     uint32_t _pad0;             /* IN: zero */
+    uint64_t disk_sectors;      /* IN: a virtual disk of this many 512-byte sectors, a
+                                   region of this kernel's disk; 0 = none */
+    uint64_t disk_start;        /* IN: its first sector on this kernel's disk, or
+                                   HOS_DISK_ANYWHERE: the first free place */
 };
+#define HOS_DISK_ANYWHERE UINT64_MAX
 
 #endif /* HOS_H */

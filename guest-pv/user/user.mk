@@ -46,7 +46,7 @@ USER_BOOT_KERNEL := $(if $(GUEST_KERNEL),$(GUEST_KERNEL),$(GUEST_ELF))
 INITRD_DOMU := $(BUILD)/initrd/domu.cpio
 INITRD_DOM0 := $(BUILD)/initrd/dom0.cpio
 # What a domU gets: a shell and the everyday programs.
-INITRD_DOMU_NAMES := sh echo ls cat true false uptime free ps sleep kill mkdir rm hako
+INITRD_DOMU_NAMES := sh echo ls cat true false uptime free ps sleep kill mkdir rm hako blkbench
 
 # ---- compiling and linking ----------------------------------------------------------
 $(USER_OUT)/obj/%.c.o: %.c | $(NEWLIB_STAMP)

@@ -10,7 +10,7 @@
 #define HAKO_VERSION_H
 
 #define HAKO_ABI_MAJOR 0
-#define HAKO_ABI_MINOR 9
+#define HAKO_ABI_MINOR 10
 /* Packed form returned by version(HAKO_VERSION_ABI): major in bits 31..16, minor in 15..0. */
 #define HAKO_ABI_VERSION ((HAKO_ABI_MAJOR << 16) | HAKO_ABI_MINOR)
 

@@ -14,6 +14,7 @@
 #include <sys/mman.h>
 #include <cmocka.h>
 
+#include "blkdev.h"
 #include "fs.h"
 #include "kern.h"
 #include "mm.h"
@@ -247,4 +248,10 @@ void stub_fs_clean_check(void)
     stub_fs_wipe();
     assert_int_equal(fs_file_pages(), 0);
     stub_usage_check();
+}
+
+/* No disk in these tests (a test that has one defines a strong blkdev_disk). */
+__attribute__((weak)) struct blkdev *blkdev_disk(void)
+{
+    return NULL;
 }
