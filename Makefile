@@ -317,13 +317,18 @@ $(ABI_STAMP): $(ABI_HEADERS) tests/abi/check-headers.sh
 	@touch $@
 
 # ---- running ------------------------------------------------------------------------
-# The machine's disk (a virtio-blk device dom0 may drive, ABI.md 22): created on first
-# use, kept afterwards; DISK=path picks another image.
+# The machine's disk (a virtio-blk device dom0 drives, ABI.md 22-23): created on first
+# use, kept afterwards; DISK=path picks another image. dom0's ext2 file system (mounted
+# at /disk) takes the first DISK_FS_SIZE; domUs' disks (hako create ... disk=) are
+# regions of the rest.
 DISK ?= $(BUILD)/disk.img
-DISK_SIZE ?= 64M
+DISK_SIZE ?= 128M
+DISK_FS_SIZE ?= 64M
 $(BUILD)/disk.img:
 	@mkdir -p $(@D)
-	truncate -s $(DISK_SIZE) $@
+	truncate -s $(DISK_SIZE) $@.tmp
+	/sbin/mke2fs -q -t ext2 -L hako-dom0 -F $@.tmp $(DISK_FS_SIZE)
+	mv $@.tmp $@
 
 run: all $(NEWLIB_STAMP) $(DISK)
 	$(QEMU_RUN) --console --reboot-loop --disk $(DISK) $(HV_ELF) $(GUEST_ELF) $(CMDLINE)

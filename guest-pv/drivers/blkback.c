@@ -5,7 +5,8 @@
  * A connection is one front end: this kernel's own (local: the whole disk, grants read
  * from our own table) or a domU's (its region of the disk; its ring and data pages
  * grant-mapped at slots of the MAP_VA window, the mapping holding the frames while the
- * device reads or writes them by DMA). Requests are copied out of the ring once,
+ * device reads or writes them by DMA; with HAKO_VBD_FEAT_PERSISTENT the first PCACHE
+ * data grants stay mapped until the connection closes, the rest are mapped per request). Requests are copied out of the ring once,
  * checked (blkback_check), then become virtio requests (virtio_blk.c); each completion
  * unmaps the request's grants and publishes its response. A connection never has more
  * requests taken than it has free response slots, so a front end that stops consuming
@@ -36,7 +37,9 @@
 #define MAX_CONNS   16u                 /* the local front end and 15 domUs */
 #define MAX_PENDING 12u                 /* requests at the device at once */
 #define MAP_VA      0xFFFFFFFFB0400000ull /* grant-mapping slots, one page each */
-#define MAP_SLOTS   (MAX_PENDING * HAKO_BLKIF_MAX_SEGMENTS + MAX_CONNS)
+#define MAP_SLOTS   480u                /* within one leaf table (HAKO_GRANT_MAPS_MAX
+                                           limits what the hypervisor grants us) */
+#define PCACHE      32u                 /* persistent mappings per connection */
 #define LOG_LIMIT   8u                  /* refusals logged per connection */
 
 struct conn {
@@ -52,6 +55,9 @@ struct conn {
     uint64_t served, refused;
     volatile struct hako_vbd_link *link; /* remote: in its console page */
     int offered;                        /* remote: offered, not connected yet */
+    int persistent;                     /* remote: HAKO_VBD_FEAT_PERSISTENT */
+    unsigned npc;                       /* persistent mappings: pc[0..npc) */
+    struct { uint32_t gref, handle; int slot, ro; uint64_t mfn; } pc[PCACHE];
 };
 
 struct bb_req {
@@ -139,10 +145,35 @@ static long resolve_segment(struct bb_req *q, const struct hako_blkif_segment *s
         *mfn = frame;
         return 0;
     }
+    for (unsigned i = 0; i < c->npc; i++)
+        if (c->pc[i].gref == sg->gref) {
+            if (device_writes && c->pc[i].ro)
+                return -HAKO_EFAULT;
+            *mfn = c->pc[i].mfn;
+            return 0;
+        }
     int s = slot_alloc();
     if (s < 0)
         return -HAKO_EAGAIN;
     uint32_t h;
+    if (c->persistent && c->npc < PCACHE) {     /* keep it: writable if the grant allows */
+        int ro = 0;
+        long rc = grant_map(c->domid, sg->gref, s, 0, &h);
+        if (rc && !device_writes)
+            rc = grant_map(c->domid, sg->gref, s, ro = 1, &h);
+        if (rc == 0) {
+            c->pc[c->npc].gref = sg->gref;
+            c->pc[c->npc].handle = h;
+            c->pc[c->npc].slot = s;
+            c->pc[c->npc].ro = ro;
+            *mfn = c->pc[c->npc++].mfn = slot_mfn(s);
+            return 0;
+        }
+        if (rc != -HAKO_ENOSPC) {
+            slot_used[s] = 0;
+            return -HAKO_EFAULT;
+        }                                       /* our maptrack is full: map per request */
+    }
     long rc = grant_map(c->domid, sg->gref, s, !device_writes, &h);
     if (rc) {
         slot_used[s] = 0;
@@ -210,6 +241,9 @@ static void conn_close(struct conn *c)
             events_unbind(c->port);
             c->port = 0;
         }
+        for (unsigned i = 0; i < c->npc; i++)
+            grant_unmap(c->pc[i].slot, c->pc[i].handle);
+        c->npc = 0;
         if (c->ring_slot >= 0)
             grant_unmap(c->ring_slot, c->ring_handle);
         c->ring_slot = -1;
@@ -461,6 +495,10 @@ void blkback_console_event(unsigned domid)
         __atomic_load_n(&c->link->front_state, __ATOMIC_ACQUIRE) != HAKO_VBD_STATE_READY)
         return;
     uint32_t ref = c->link->ring_ref, fport = c->link->port;   /* copied once */
+    uint32_t features = c->link->features;
+    if (features & ~HAKO_VBD_FEAT_KNOWN)
+        return offer_fail(c, -HAKO_EINVAL);
+    c->persistent = (features & HAKO_VBD_FEAT_PERSISTENT) != 0;
     int s = slot_alloc();
     if (s < 0)
         return offer_fail(c, -HAKO_ENOSPC);

@@ -39,6 +39,12 @@
 #define HAKO_BLKIF_OP_FLUSH  2u   /* every write completed before it is durable; no
                                      segments, sector 0 */
 
+/* hako_vbd_link.features (front end: what it allows the back end) */
+#define HAKO_VBD_FEAT_PERSISTENT 1u   /* the back end may keep data grants mapped from one
+                                         request to the next, until it disconnects (the
+                                         front end reuses a fixed set of data pages) */
+#define HAKO_VBD_FEAT_KNOWN      1u   /* other bits: zero */
+
 /* hako_vbd_link.front_state / back_state */
 #define HAKO_VBD_STATE_NONE      0u   /* nothing published yet */
 #define HAKO_VBD_STATE_READY     1u   /* front: ring_ref and port are valid */
@@ -92,7 +98,7 @@ struct hako_vbd_link {
     uint32_t front_state;       /* front: HAKO_VBD_STATE_* */
     uint32_t ring_ref;          /* front: grant ref of the ring page (writable) */
     uint32_t port;              /* front: its unbound event channel for the back end */
-    uint32_t _pad0;             /* zero */
+    uint32_t features;          /* front: HAKO_VBD_FEAT_* */
     uint32_t back_state;        /* back: HAKO_VBD_STATE_* */
     int32_t  error;             /* back: CLOSED: negative HAKO_E* reason */
     uint64_t sectors;           /* back: capacity of the virtual disk */
@@ -100,6 +106,7 @@ struct hako_vbd_link {
     uint16_t sector_size;       /* back: HAKO_BLKIF_SECTOR_SIZE */
     uint8_t  _reserved[28];     /* zero */
 };
+HAKO_STATIC_ASSERT(HAKO_OFFSETOF(struct hako_vbd_link, features) == 12, "vbd features");
 HAKO_STATIC_ASSERT(HAKO_OFFSETOF(struct hako_vbd_link, back_state) == 16, "vbd back_state");
 HAKO_STATIC_ASSERT(HAKO_OFFSETOF(struct hako_vbd_link, sectors) == 24, "vbd sectors");
 HAKO_STATIC_ASSERT(sizeof(struct hako_vbd_link) == 64, "hako_vbd_link size");
