@@ -189,6 +189,10 @@ awk -F, '$1 == "boot.prompt" && $2 == "host" { h = $3 } $1 == "boot.prompt" && $
 # (tests/bench/tradeoff/run.sh): tradeoff.* rows, the table, BUILD/bench/tradeoff.svg.
 tests/bench/tradeoff/run.sh "$BUILD" "$csv" || { echo "bench: the trade-off benchmark failed" >&2; status=1; }
 
+# Block I/O (tests/bench/blk/run.sh): dom0's disk direct vs a domU through blkfront/
+# blkback, 4 KiB sequential and random; blk.<pattern>.<path> rows.
+tests/bench/blk/run.sh "$BUILD" "$csv" || { echo "bench: the block benchmark failed" >&2; status=1; }
+
 # Host ring benchmark: ring-io against ck_ring, rte_ring and Xen's ring.h on the host's
 # two cores (not in QEMU); appends ring.spsc.* and ring.burst32.* rows (ops/s).
 ringbench=$BUILD/tests/ringbench/ringbench

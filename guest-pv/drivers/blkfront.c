@@ -277,7 +277,9 @@ static long connect_remote(const struct hako_start_info *si, unsigned back)
     f.back_domid = back;
     link->ring_ref = ring_ref;
     link->port = f.port;
-    link->features = HAKO_VBD_FEAT_PERSISTENT;  /* our data pages are granted once */
+    /* Our data pages are granted once; "vbd.nopersist" (for benchmarks) asks for a map
+     * and an unmap per request instead. */
+    link->features = cmdline_has(si->cmdline, "vbd.nopersist") ? 0 : HAKO_VBD_FEAT_PERSISTENT;
     __atomic_store_n(&link->front_state, HAKO_VBD_STATE_READY, __ATOMIC_RELEASE);
     events_notify(si->console_port);        /* the back end watches our console port */
     uint64_t deadline = ktime_ns() + CONNECT_TIMEOUT_NS;

@@ -228,8 +228,8 @@ long dom_console_attach(uint64_t domid)
     long rc = 0;
     tty_set_mode(HOS_TTY_RAW);
     for (;;) {
-        long n = consring_back_read(b, buf, sizeof(buf));
-        if (n > 0)
+        long n;
+        while ((n = consring_back_read(b, buf, sizeof(buf))) > 0)  /* all it has said */
             tty_output(buf, (size_t)n);
         /* Byte by byte, so input typed after ^] stays for whoever reads next. */
         int detach = 0;
