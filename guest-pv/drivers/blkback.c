@@ -80,6 +80,7 @@ static struct ringio_pair_layout layout;
 static unsigned rr_next;                /* round robin over connections */
 
 static void serve_all(void);
+static void conn_teardown(struct conn *c);
 
 /* A free MAP slot, or -1. */
 static int slot_alloc(void)
@@ -222,20 +223,20 @@ static void bb_complete(struct vblk_req *v, long status)
         c->served++;
     else
         kprintf("blkback: d%u: the disk failed request %lu\n", c->domid, (unsigned long)q->id);
-    respond(c, q->id, q->op, status);
     pending_used[q - pending] = 0;
+    if (c->closing) {
+        if (c->inflight == 0)
+            conn_teardown(c);
+    } else {
+        respond(c, q->id, q->op, status);
+    }
     serve_all();
 }
 
-/* Drop c's connection (its peer broke the ring, or it is going away). Requests in
- * flight finish first (vblk completions still reference c). */
-static void conn_close(struct conn *c)
+/* Free what c holds: its persistent and ring mappings, its port; CLOSED in its link.
+ * Only once no request of c's is at the device (their completions reference c). */
+static void conn_teardown(struct conn *c)
 {
-    c->closing = 1;
-    while (c->inflight)
-        privops->idle();
-    ringio_cons_disconnect(&c->ring.req);
-    ringio_prod_disconnect(&c->ring.rsp);
     if (!c->local) {
         if (c->port) {
             events_unbind(c->port);
@@ -251,6 +252,18 @@ static void conn_close(struct conn *c)
             __atomic_store_n(&c->link->back_state, HAKO_VBD_STATE_CLOSED, __ATOMIC_RELEASE);
     }
     c->used = 0;
+}
+
+/* Drop c's connection (its peer broke the ring, or it is going away): nothing more is
+ * read from its ring; the rest goes when its last request completes (never waits, so
+ * event handlers may call it). */
+static void conn_close(struct conn *c)
+{
+    c->closing = 1;
+    ringio_cons_disconnect(&c->ring.req);
+    ringio_prod_disconnect(&c->ring.rsp);
+    if (c->inflight == 0)
+        conn_teardown(c);
 }
 
 /* Take c's next request and start it. 1 if one was taken, 0 if none is waiting (the
@@ -532,8 +545,11 @@ void blkback_console_event(unsigned domid)
 void blkback_disconnect(unsigned domid)
 {
     struct conn *c = conn_of(domid);
-    if (c && !c->local)
-        conn_close(c);
+    if (!c || c->local)
+        return;
+    conn_close(c);
+    while (c->used)                     /* its requests at the device finish first */
+        privops->idle();
 }
 
 void blkback_stats(unsigned domid, uint64_t *served, uint64_t *refused)

@@ -19,10 +19,12 @@ boot() {
 }
 
 # session TIMEOUT [cmdline...]: feed stdin to dom0's console (then ^D) and record the
-# output, as a person would with `make run`.
+# output, as a person would with `make run`. SESSION_OPTS: more qemu-run.sh options
+# (e.g. --disk IMAGE).
+SESSION_OPTS=()
 session() {
   local timeout=$1; shift
-  scripts/qemu-run.sh --console --timeout "$timeout" "$HV" "$DOM0" "$@" > "$OUT" 2>&1
+  scripts/qemu-run.sh --console --timeout "$timeout" "${SESSION_OPTS[@]}" "$HV" "$DOM0" "$@" > "$OUT" 2>&1
   STATUS=$?
   tr -d '\r' < "$OUT" > "$OUT.clean" && mv "$OUT.clean" "$OUT"
 }
