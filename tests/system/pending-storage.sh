@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# NOT RUN YET (tests/run.sh runs test-*.sh only): needs the ext2 mount at /disk (issue 14, in progress).
 # tests/system/test-storage.sh: files survive a power-off, in dom0 and in a domU. The
 # disk image holds two ext2 file systems made by the host's mke2fs: dom0's in the first
 # 32 MiB, and a domU's in the region at 64 MiB that `hako create disk=16M@64M` gives it.
