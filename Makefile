@@ -272,6 +272,8 @@ UNIT_SRCS_test_evtchn := hypervisor/evtchn.c hypervisor/guest_access.c hyperviso
 UNIT_SRCS_test_x86_decode := hypervisor/x86_decode.c
 UNIT_SRCS_test_emulate_cpuid := hypervisor/emulate_cpuid.c
 UNIT_SRCS_test_ringio :=
+UNIT_SRCS_test_blkback := guest-pv/drivers/blkback_check.c
+UNIT_FLAGS_test_blkback := -Iguest-pv/drivers
 UNIT_LIBS_test_ringio := -lpthread
 UNIT_GUEST_FS := $(addprefix guest-pv/kernel/,kmalloc.c fs.c file.c pipe.c cpio.c) \
 	guest-pv/drivers/tty.c guest-pv/drivers/diskdev.c tests/unit/guest_stubs.c
