@@ -50,9 +50,8 @@ struct conn {
     unsigned port;                      /* remote: ours, bound to the front's */
     int ring_slot;                      /* remote: MAP slot of the ring page */
     uint32_t ring_handle;
-    void (*kick_front)(void);           /* local */
     unsigned inflight;
-    uint64_t served, refused;
+    uint64_t refused;                   /* requests refused (the first few are logged) */
     volatile struct hako_vbd_link *link; /* remote: in its console page */
     int offered;                        /* remote: offered, not connected yet */
     int persistent;                     /* remote: HAKO_VBD_FEAT_PERSISTENT */
@@ -193,9 +192,7 @@ static void respond(struct conn *c, uint64_t id, uint8_t op, long status)
     bool notify = false;
     if (ringio_produce(&c->ring.rsp, &rsp, 1, &notify) != 1)
         return;                         /* broken ring: the connection is being dropped */
-    if (c->local)
-        c->kick_front();
-    else if (notify)
+    if (notify && !c->local)            /* the local front end polls after each idle */
         events_notify(c->port);
 }
 
@@ -219,9 +216,7 @@ static void bb_complete(struct vblk_req *v, long status)
         grant_unmap(q->slot[i], q->handle[i]);
     q->nmap = 0;
     c->inflight--;
-    if (status == 0)
-        c->served++;
-    else
+    if (status)
         kprintf("blkback: d%u: the disk failed request %lu\n", c->domid, (unsigned long)q->id);
     pending_used[q - pending] = 0;
     if (c->closing) {
@@ -349,13 +344,14 @@ static void remote_event(unsigned port, void *arg)
     serve_all();
 }
 
-/* The first sector after this kernel's own file system, from the ext2 superblock at
- * byte 1024 of the disk (0 when the disk holds no ext2). Read synchronously at init. */
+/* Completion of read_own_fs_end's read: its status into *arg. */
 static void vblk_read_done(struct vblk_req *v, long status)
 {
     *(long *)v->arg = status;
 }
 
+/* The first sector after this kernel's own file system, from the ext2 superblock at
+ * byte 1024 of the disk (0 when the disk holds no ext2). Read synchronously at init. */
 static uint64_t read_own_fs_end(void)
 {
     uint64_t pfn = pfn_alloc();
@@ -388,10 +384,7 @@ long blkback_init(void)
     if (rc)
         return rc;
     disk_sectors = vblk_sectors();
-    if (ringio_pair_layout_init(&layout, HAKO_BLKIF_RING_ORDER,
-                                sizeof(struct hako_blkif_request), HAKO_BLKIF_RING_ORDER,
-                                sizeof(struct hako_blkif_response)) ||
-        layout.rsp_ents_off != HAKO_BLKIF_RSP_OFFSET)
+    if (blkif_ring_layout(&layout))
         return -HAKO_EINVAL;
     if ((rc = mm_leaf_table(mm_kernel_root(), MAP_VA, &map_l1)) != 0)
         return rc;
@@ -429,7 +422,7 @@ static struct conn *conn_of(unsigned domid)
     return NULL;
 }
 
-long blkback_connect_local(void *ring, void (*kick_front)(void))
+long blkback_connect_local(void *ring)
 {
     if (!disk_sectors)
         return -HAKO_ENOENT;
@@ -438,7 +431,6 @@ long blkback_connect_local(void *ring, void (*kick_front)(void))
         return -HAKO_EEXIST;
     c->local = 1;
     c->sectors = disk_sectors;
-    c->kick_front = kick_front;
     if (ringio_back_attach(&c->ring, ring, &layout)) {
         c->used = 0;
         return -HAKO_EIO;
@@ -550,11 +542,4 @@ void blkback_disconnect(unsigned domid)
     conn_close(c);
     while (c->used)                     /* its requests at the device finish first */
         privops->idle();
-}
-
-void blkback_stats(unsigned domid, uint64_t *served, uint64_t *refused)
-{
-    struct conn *c = conn_of(domid);
-    *served = c ? c->served : 0;
-    *refused = c ? c->refused : 0;
 }

@@ -25,6 +25,11 @@ long blkback_check(const struct hako_blkif_request *r, uint64_t disk_sectors,
 /* Does [start, start + n) fit in [0, size) without overflow? */
 int blkback_range_ok(uint64_t start, uint64_t n, uint64_t size);
 
+struct ringio_pair_layout;
+/* The blkif ring page's layout (hako/blkif.h), the same for both ends. 0, or -1 if
+ * ring-io disagrees with the header's offsets. */
+int blkif_ring_layout(struct ringio_pair_layout *l);
+
 /* ---- the back end (blkback.c) ---- */
 
 /* Find and set up the machine's disk. 0, or -HAKO_ENOENT when there is none. */
@@ -34,9 +39,10 @@ long blkback_init(void);
 uint64_t blkback_disk_sectors(void);
 
 /* Connect this kernel's own front end to the whole disk: ring is its ring page (already
- * reset), granted nowhere; segments name grants of this kernel's own table to domain 0.
- * kick_front is called when responses are published. 0 or a negative HAKO_E*. */
-long blkback_connect_local(void *ring, void (*kick_front)(void));
+ * reset); segments name grants of this kernel's own table to domain 0. No notification
+ * either way: the front end kicks with blkback_kick_local and polls responses after
+ * each idle. 0 or a negative HAKO_E*. */
+long blkback_connect_local(void *ring);
 
 /* The local front end published requests. */
 void blkback_kick_local(void);
@@ -58,8 +64,5 @@ void blkback_console_event(unsigned domid);
 /* Stop serving domid: wait for its requests in flight, unmap its grants and ring, close
  * its port. Before the domain is destroyed (no DMA may reach freed frames). */
 void blkback_disconnect(unsigned domid);
-
-/* Requests served and refused so far, for domid. */
-void blkback_stats(unsigned domid, uint64_t *served, uint64_t *refused);
 
 #endif /* GUEST_BLKBACK_H */

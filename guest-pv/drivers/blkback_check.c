@@ -7,6 +7,17 @@
 
 #include <hako/errno.h>
 
+#include "ringio.h"
+
+int blkif_ring_layout(struct ringio_pair_layout *l)
+{
+    if (ringio_pair_layout_init(l, HAKO_BLKIF_RING_ORDER, sizeof(struct hako_blkif_request),
+                                HAKO_BLKIF_RING_ORDER, sizeof(struct hako_blkif_response)) ||
+        l->req_ents_off != HAKO_BLKIF_REQ_OFFSET || l->rsp_ents_off != HAKO_BLKIF_RSP_OFFSET)
+        return -1;
+    return 0;
+}
+
 int blkback_range_ok(uint64_t start, uint64_t n, uint64_t size)
 {
     return start <= size && n <= size - start;

@@ -60,8 +60,6 @@ static void kick_back(void)
         events_notify(f.port);
 }
 
-static void kick_front_local(void) { }  /* responses are polled after each idle */
-
 static void vbd_event(unsigned port, void *arg) { (void)port, (void)arg; }
 
 /* Take every published response; 0, or -HOS_EIO when the ring is broken. */
@@ -207,29 +205,35 @@ struct blkdev *blkdev_disk(void)
     return f.connected ? &f.dev : NULL;
 }
 
-/* Allocate the ring page and the contexts' pages, granted to domid. The ring's VA, or
- * NULL (what was allocated stays: this happens once, at boot). */
-static void *alloc_shared(unsigned domid, uint32_t *ring_ref)
+/* Allocate the ring page (reset, attached as our front end) and the contexts' pages,
+ * all granted to domid: 0 and the ring page's ref, or a negative HAKO_E* (what was
+ * allocated stays: this happens once, at boot). */
+static long ring_create(unsigned domid, uint32_t *ring_ref, void **ring_out)
 {
+    struct ringio_pair_layout l;
     uint64_t rpfn = pfn_alloc();
-    if (!rpfn)
-        return NULL;
+    if (!rpfn || blkif_ring_layout(&l))
+        return -HAKO_ENOMEM;
     void *ring = pfn_to_va(rpfn);
     memset(ring, 0, PAGE_SIZE);
     long ref = gnttab_grant(domid, rpfn, 0);
     if (ref < 0)
-        return NULL;
+        return ref;
     *ring_ref = (uint32_t)ref;
     for (unsigned k = 0; k < NCTX; k++)
         for (unsigned i = 0; i < HAKO_BLKIF_MAX_SEGMENTS; i++) {
             uint64_t pfn = pfn_alloc();
             long g = pfn ? gnttab_grant(domid, pfn, 0) : -HAKO_ENOMEM;
             if (g < 0)
-                return NULL;
+                return g;
             f.ctx[k].gref[i] = (uint32_t)g;
             f.ctx[k].page[i] = pfn_to_va(pfn);
         }
-    return ring;
+    ringio_pair_reset(ring, &l, 0);
+    if (ringio_front_attach(&f.ring, ring, &l))
+        return -HAKO_EIO;
+    *ring_out = ring;
+    return 0;
 }
 
 /* The number after word= on the command line (e.g. "vbd=0"): 0 and *v, or -1. */
@@ -258,17 +262,11 @@ static long connect_remote(const struct hako_start_info *si, unsigned back)
     if (!si->console_va)
         return -HAKO_ENOENT;
     volatile struct hako_vbd_link *link = &((struct hako_console_page *)si->console_va)->vbd;
-    struct ringio_pair_layout l;
     uint32_t ring_ref;
-    void *ring = alloc_shared(back, &ring_ref);
-    if (!ring || ringio_pair_layout_init(&l, HAKO_BLKIF_RING_ORDER,
-                                         sizeof(struct hako_blkif_request),
-                                         HAKO_BLKIF_RING_ORDER,
-                                         sizeof(struct hako_blkif_response)))
-        return -HAKO_ENOMEM;
-    ringio_pair_reset(ring, &l, 0);
-    if (ringio_front_attach(&f.ring, ring, &l))
-        return -HAKO_EIO;
+    void *ring;
+    long rc = ring_create(back, &ring_ref, &ring);
+    if (rc)
+        return rc;
     struct hako_evtchn op __attribute__((aligned(8))) = { .remote_dom = (uint16_t)back };
     if (hako_hypercall2(HAKO_HC_event_channel_op, HAKO_EVTCHNOP_ALLOC_UNBOUND, (uint64_t)&op))
         return -HAKO_ENOSPC;
@@ -308,18 +306,9 @@ static long connect_local(void)
     long rc = blkback_init();
     if (rc)
         return rc;
-    struct ringio_pair_layout l;
-    uint32_t ring_ref;
-    void *ring = alloc_shared(0, &ring_ref);
-    if (!ring || ringio_pair_layout_init(&l, HAKO_BLKIF_RING_ORDER,
-                                         sizeof(struct hako_blkif_request),
-                                         HAKO_BLKIF_RING_ORDER,
-                                         sizeof(struct hako_blkif_response)))
-        return -HAKO_ENOMEM;
-    ringio_pair_reset(ring, &l, 0);
-    if (ringio_front_attach(&f.ring, ring, &l))
-        return -HAKO_EIO;
-    if ((rc = blkback_connect_local(ring, kick_front_local)) != 0)
+    uint32_t ring_ref;                  /* granted to ourselves: blkback reads our table */
+    void *ring;
+    if ((rc = ring_create(0, &ring_ref, &ring)) != 0 || (rc = blkback_connect_local(ring)) != 0)
         return rc;
     f.local = 1;
     f.dev.sectors = blkback_disk_sectors();

@@ -10,7 +10,7 @@
  *      reference one passes "vbd=<back end domid>");
  *   2. the front end fills a ring page (ringio pair layout below, all indices 0),
  *      grants it writable, allocates an unbound event channel for the back end, writes
- *      ring_ref and port, then a write barrier, then front_state = READY, and sends an
+ *      ring_ref, port and features, then a write barrier, then front_state = READY, and sends an
  *      event on its console port;
  *   3. the back end reads state first, then the fields once, maps the ring, binds the
  *      port, writes sectors, max_segments and sector_size, a write barrier, then
