@@ -15,8 +15,9 @@
  * writes and reads of its own region must round-trip. Then more requests than response
  * slots while it consumes no response (none may be lost or overwritten, each gets
  * exactly one, and the back end must ask to be woken when it waits for slots), and
- * finally impossible ring indices, which must make the back end close the connection
- * (back_state CLOSED) and give back every grant mapping.
+ * finally impossible ring indices (request prod, or with "corrupt=rsp" on the command
+ * line response cons), which must make the back end close the connection (back_state
+ * CLOSED) and give back every grant mapping.
  *
  * Its output goes to its console ring (what `hako console evil` shows) and to the
  * hypervisor console (the serial log, prefixed "(dN) ").
@@ -495,15 +496,27 @@ static void flood(void)
     XTF_CHECK(get_rsp(&extra, 300, 1) == 0, "flood: a response more than requests");
 }
 
-/* Impossible request indices: the back end must close the connection. */
+/* Impossible ring indices: the back end must close the connection. By default the
+ * request ring's prod runs 1000 past its cons; with "corrupt=rsp" on the command line
+ * the response ring's cons runs 1000 past its prod instead (then one more request). */
 static void corrupt(void)
 {
-    volatile uint32_t *req_prod = (volatile uint32_t *)ring_page;
-    volatile uint32_t *req_cons = (volatile uint32_t *)(ring_page + 128);
-    __atomic_store_n(req_prod, *req_cons + 1000, __ATOMIC_SEQ_CST);
+    int rsp = cmdline_has(si->cmdline, "corrupt=rsp");
+    if (rsp) {
+        volatile uint32_t *rsp_prod = (volatile uint32_t *)(ring_page + 256);
+        __atomic_store_n((volatile uint32_t *)(ring_page + 256 + 128), *rsp_prod + 1000,
+                         __ATOMIC_SEQ_CST);
+        struct hako_blkif_request r = rq(FLUSH, 0, 0, 0);
+        r.id = next_id++;
+        post(&r);
+    } else {
+        volatile uint32_t *req_cons = (volatile uint32_t *)(ring_page + 128);
+        __atomic_store_n((volatile uint32_t *)ring_page, *req_cons + 1000, __ATOMIC_SEQ_CST);
+    }
     hako_hypercall3(HAKO_HC_event_channel_op, HAKO_EVTCHNOP_SEND, vbd_port, 0);
     uint32_t st = wait_back_state(HAKO_VBD_STATE_CONNECTED, 5000);
-    XTF_CHECK(st == HAKO_VBD_STATE_CLOSED, "prod = cons + 1000: back_state %u, not CLOSED", st);
+    XTF_CHECK(st == HAKO_VBD_STATE_CLOSED, "%s: back_state %u, not CLOSED",
+              rsp ? "response cons = prod + 1000" : "request prod = cons + 1000", st);
     /* Closed means unmapped: the ring's grant and every data grant are free to end. */
     uint64_t end = now_ns() + 2000 * MS;
     while ((gflags(REF_RING) & (HAKO_GTF_READING | HAKO_GTF_WRITING)) && now_ns() < end)
@@ -512,7 +525,7 @@ static void corrupt(void)
     for (uint32_t ref = REF_RING; ref <= REF_OTHER; ref++)
         busy += (gflags(ref) & (HAKO_GTF_READING | HAKO_GTF_WRITING)) != 0;
     XTF_CHECK(busy == 0, "after CLOSED, %u of our grants are still mapped by the back end", busy);
-    kprintf("blkhostile: back_state %u after corrupt indices\n", st);
+    kprintf("blkhostile: back_state %u after corrupt %s indices\n", st, rsp ? "response" : "request");
 }
 
 void test_main(const struct hako_start_info *start)
