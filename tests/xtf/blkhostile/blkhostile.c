@@ -17,7 +17,8 @@
  * exactly one, and the back end must ask to be woken when it waits for slots), and
  * finally impossible ring indices (request prod, or with "corrupt=rsp" on the command
  * line response cons), which must make the back end close the connection (back_state
- * CLOSED) and give back every grant mapping.
+ * CLOSED) and give back every grant mapping. With "corrupt=attach" the ring holds
+ * impossible indices from the start: the connection must be refused (CLOSED, -EIO).
  *
  * Its output goes to its console ring (what `hako console evil` shows) and to the
  * hypervisor console (the serial log, prefixed "(dN) "). The ring (2 KiB, read only when
@@ -153,7 +154,8 @@ static uint32_t wait_back_state(uint32_t not, uint64_t timeout_ms)
     return st;
 }
 
-/* Connect as blkif.h says. 0, or an XTF error already reported. */
+/* Connect as blkif.h says. 0; 1 when the connection was meant to be refused (and that
+ * was checked); -1 after an XTF error. */
 static int connect(void)
 {
     if (cmdline_vbd(&back)) {
@@ -179,6 +181,10 @@ static int connect(void)
         xtf_error("ringio_front_attach");
         return -1;
     }
+    /* "corrupt=attach": impossible indices before the back end ever looks. */
+    int at_attach = cmdline_has(si->cmdline, "corrupt=attach");
+    if (at_attach)
+        __atomic_store_n((uint32_t *)ring_page, 1000u, __ATOMIC_SEQ_CST);
     grant(REF_RING, ring_page, back, 0);
     for (unsigned i = 0; i < 8; i++)
         grant(REF_DATA(i), data[i], back, 0);
@@ -197,6 +203,16 @@ static int connect(void)
     __atomic_store_n(&link->front_state, HAKO_VBD_STATE_READY, __ATOMIC_RELEASE);
     hako_hypercall3(HAKO_HC_event_channel_op, HAKO_EVTCHNOP_SEND, si->console_port, 0);
     uint32_t st = wait_back_state(HAKO_VBD_STATE_NONE, 10000);
+    if (at_attach) {
+        XTF_CHECK(st == HAKO_VBD_STATE_CLOSED && link->error == -HAKO_EIO,
+                  "request prod 1000 at connect: back_state %u, error %d (want CLOSED, -EIO)",
+                  st, link->error);
+        XTF_CHECK(!(gflags(REF_RING) & (HAKO_GTF_READING | HAKO_GTF_WRITING)),
+                  "the refused ring page is still mapped by the back end");
+        kprintf("blkhostile: back_state %u, error %d for a ring broken at connect\n", st,
+                link->error);
+        return 1;
+    }
     if (st != HAKO_VBD_STATE_CONNECTED) {
         xtf_error("back end did not connect: back_state %u, error %d", st, link->error);
         return -1;
