@@ -19,6 +19,8 @@
  * line response cons), which must make the back end close the connection (back_state
  * CLOSED) and give back every grant mapping. With "corrupt=attach" the ring holds
  * impossible indices from the start: the connection must be refused (CLOSED, -EIO).
+ * With "persist" it offers persistent grants (HAKO_VBD_FEAT_PERSISTENT): the same
+ * checks then go through the back end's cache of data-grant mappings.
  *
  * Its output goes to its console ring (what `hako console evil` shows) and to the
  * hypervisor console (the serial log, prefixed "(dN) "). The ring (2 KiB, read only when
@@ -69,6 +71,7 @@ static struct ringio_pair_layout layout;
 static uint32_t vbd_port, back;
 static uint64_t sectors;
 static uint64_t next_id = 1;
+static int persist;                     /* "persist": HAKO_VBD_FEAT_PERSISTENT */
 
 /* ---- output: the console ring, and the hypervisor console ----------------------- */
 
@@ -199,7 +202,9 @@ static int connect(void)
     link = &((struct hako_console_page *)si->console_va)->vbd;
     link->ring_ref = REF_RING;
     link->port = vbd_port;
-    link->features = 0;                 /* a map per request: every grant is checked */
+    /* A map per request (every grant checked each time), or with "persist" on the
+     * command line, persistent grants (the back end's cache of mappings). */
+    link->features = persist ? HAKO_VBD_FEAT_PERSISTENT : 0;
     __atomic_store_n(&link->front_state, HAKO_VBD_STATE_READY, __ATOMIC_RELEASE);
     hako_hypercall3(HAKO_HC_event_channel_op, HAKO_EVTCHNOP_SEND, si->console_port, 0);
     uint32_t st = wait_back_state(HAKO_VBD_STATE_NONE, 10000);
@@ -222,7 +227,8 @@ static int connect(void)
               link->max_segments >= HAKO_BLKIF_MAX_SEGMENTS && sectors >= 1024,
               "link after CONNECTED: sectors %lu, sector_size %u, max_segments %u",
               sectors, link->sector_size, link->max_segments);
-    kprintf("blkhostile: connected to d%u, %lu sectors, port %u\n", back, sectors, vbd_port);
+    kprintf("blkhostile: connected to d%u, %lu sectors, port %u%s\n", back, sectors, vbd_port,
+            persist ? ", persistent grants" : "");
     return 0;
 }
 
@@ -383,10 +389,12 @@ static void bad_grants(void)
     r = rq(WRITE, 0, 8, 0);
     r.seg[7].gref = REF_PAST;
     EXPECT(r, EFAULT, "WRITE whose 8th segment is past the table");
-    /* None of them may stay mapped by the back end. */
+    /* None of them may stay mapped by the back end (with persistent grants, the good
+     * ones it mapped may stay, until it disconnects). */
     unsigned busy = 0;
     for (uint32_t ref = REF_DATA(0); ref <= REF_OTHER; ref++)
-        busy += (gflags(ref) & (HAKO_GTF_READING | HAKO_GTF_WRITING)) != 0;
+        busy += (!persist || ref >= REF_RO) &&
+                (gflags(ref) & (HAKO_GTF_READING | HAKO_GTF_WRITING)) != 0;
     XTF_CHECK(busy == 0, "%u data grants still mapped after refused requests", busy);
 }
 
@@ -439,6 +447,9 @@ static void round_trip(void)
     r = rq(WRITE, sectors - 8, 1, 0);
     r.seg[0].gref = REF_RO;
     EXPECT(r, 0, "WRITE of the disk's last 8 sectors from a read-only grant");
+    r = rq(READ, 0, 1, 0);
+    r.seg[0].gref = REF_RO;             /* persistent: now mapped read-only in the cache */
+    EXPECT(r, EFAULT, "READ into the read-only grant after a WRITE from it");
     memset(data[5], 0, 4096);
     r = rq(READ, sectors - 8, 1, 5);
     EXPECT(r, 0, "READ of the disk's last 8 sectors");
@@ -566,6 +577,7 @@ void test_main(const struct hako_start_info *start)
         xtf_skip("not a domU with a console page (run it with hako create ... disk=1M)");
         return;
     }
+    persist = cmdline_has(si->cmdline, "persist");
     out_prod = __atomic_load_n(&((struct hako_console_page *)si->console_va)->out.prod,
                                __ATOMIC_ACQUIRE);
     tee_ops = *privops;
