@@ -220,6 +220,11 @@ XTF_DOMU_USERS := domains foreign vcpu-state abi04 trap-attacks grant
 $(foreach e,$(BACKENDS),$(foreach t,$(XTF_DOMU_USERS),\
 	$(eval $(BUILD)/tests/xtf/$(e)/test-$(t).elf: $(BUILD)/tests/xtf/domu/image.S.o)))
 $(BUILD)/tests/bench/bench-domains.elf: $(BUILD)/tests/xtf/domu/image.S.o
+# The hostile block front end dom0 ships as /boot/xtf-blkhostile.elf (a domU of the
+# reference dom0: tests/system/test-blk-hostile.sh; XTF_BLKHOSTILE_ELF is set in user.mk).
+$(XTF_BLKHOSTILE_ELF): $(BUILD)/tests/xtf/blkhostile/blkhostile.c.o $(BUILD)/tests/xtf/framework.c.o \
+		$(GUEST_HEAD) $(GUEST_LIB_A) $(GUEST_LD)
+	$(XTF_LINK)
 # test-abi04 declares ABI 0.4 in its note: head.S built for that minor replaces the usual one.
 XTF_HEAD_abi04 := $(BUILD)/tests/xtf/head-abi04.S.o
 $(XTF_HEAD_abi04): guest-pv/kernel/head.S

@@ -269,7 +269,19 @@ static int serve_one(struct conn *c)
     for (unsigned i = 0; i < MAX_PENDING && free < 0; i++)
         if (!pending_used[i])
             free = (int)i;
-    if (free < 0 || ringio_prod_space(&c->ring.rsp) <= (int)c->inflight)
+    if (free < 0)
+        return -1;
+    /* No response slot for one more: ask the front end to tell us when it consumes
+     * (ring-io's event rule: it notifies only when asked). */
+    int space = ringio_prod_space(&c->ring.rsp);
+    if (space >= 0 && space <= (int)c->inflight)
+        space = ringio_prod_arm(&c->ring.rsp, c->inflight + 1);
+    if (space < 0) {
+        kprintf("blkback: d%u: corrupt ring indices: disconnected\n", c->domid);
+        conn_close(c);
+        return 0;
+    }
+    if (space <= (int)c->inflight)
         return -1;
     struct hako_blkif_request r;
     int n = ringio_consume(&c->ring.req, &r, 1, NULL);

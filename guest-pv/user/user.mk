@@ -4,7 +4,8 @@
 # dom0-tools/ and tests/bench/tradeoff/ as static ELF64 executables linked at 0x400000, and the two initrds:
 #   INITRD_DOMU  $(BUILD)/initrd/domu.cpio  a small set for domUs
 #   INITRD_DOM0  $(BUILD)/initrd/dom0.cpio  every program, /etc, the guest kernel and
-#                                           domu.cpio under /boot (to create domUs from)
+#                                           domu.cpio under /boot (to create domUs from),
+#                                           and the test domU xtf-blkhostile.elf
 # Exported for the top Makefile: USER_PROGS (every user ELF), INITRD_DOMU, INITRD_DOM0.
 #
 # Included before the top Makefile's `all:` (which lists $(INITRD_DOM0)), so it needs
@@ -43,6 +44,9 @@ USER_ETC_FILES  := $(wildcard guest-pv/user/etc/*)
 # Makefile has one, because GUEST_ELF then embeds this very initrd.
 USER_BOOT_KERNEL := $(if $(GUEST_KERNEL),$(GUEST_KERNEL),$(GUEST_ELF))
 
+# A hostile block front end (tests/xtf/blkhostile, linked by the top Makefile), for
+# tests/system/test-blk-hostile.sh to create as a domU.
+XTF_BLKHOSTILE_ELF := $(BUILD)/tests/xtf/blkhostile/blkhostile.elf
 INITRD_DOMU := $(BUILD)/initrd/domu.cpio
 INITRD_DOM0 := $(BUILD)/initrd/dom0.cpio
 # What a domU gets: a shell and the everyday programs.
@@ -89,6 +93,9 @@ USER_STRIPPED = $(patsubst $(USER_OUT)/bin/%,$(USER_OUT)/stripped/%,$(1))
 $(USER_OUT)/stripped/%: $(USER_OUT)/bin/%
 	@mkdir -p $(@D)
 	strip --strip-all -o $@ $<
+$(USER_OUT)/stripped/xtf-blkhostile.elf: $(XTF_BLKHOSTILE_ELF)
+	@mkdir -p $(@D)
+	strip --strip-all -o $@ $<
 USER_BOOT_KERNEL_STRIPPED := $(USER_OUT)/stripped/hako-guest.elf
 $(USER_BOOT_KERNEL_STRIPPED): $(USER_BOOT_KERNEL)
 	@mkdir -p $(@D)
@@ -102,13 +109,14 @@ $(INITRD_DOMU): scripts/mkcpio.py guest-pv/user/user.mk $(patsubst %,$(USER_OUT)
 		--file etc/rc guest-pv/user/etc/rc 0644
 
 $(INITRD_DOM0): scripts/mkcpio.py guest-pv/user/user.mk $(call USER_STRIPPED,$(USER_PROGS)) $(USER_ETC_FILES) \
-		$(USER_BOOT_KERNEL_STRIPPED) $(INITRD_DOMU)
+		$(USER_BOOT_KERNEL_STRIPPED) $(INITRD_DOMU) $(USER_OUT)/stripped/xtf-blkhostile.elf
 	@mkdir -p $(@D)
 	python3 scripts/mkcpio.py -o $@ \
 		$(foreach p,$(call USER_STRIPPED,$(USER_PROGS)),--file bin/$(notdir $(p)) $(p) 0755) \
 		--tree etc guest-pv/user/etc \
 		--file boot/hako-guest.elf $(USER_BOOT_KERNEL_STRIPPED) 0644 \
-		--file boot/domu.cpio $(INITRD_DOMU) 0644
+		--file boot/domu.cpio $(INITRD_DOMU) 0644 \
+		--file boot/xtf-blkhostile.elf $(USER_OUT)/stripped/xtf-blkhostile.elf 0644
 
 .PHONY: user initrd
 user: $(USER_PROGS)

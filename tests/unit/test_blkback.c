@@ -100,12 +100,53 @@ static void test_out_of_range(void **state)
     assert_false(blkback_range_ok(UINT64_MAX, 2, UINT64_MAX));
 }
 
+/* Only the request's own segments count: slots past nr_segments are not looked at; a
+ * refused request's *nsect is 0 whatever it would have moved; a bad segment anywhere
+ * among them refuses the whole request. */
+static void test_edges(void **state)
+{
+    (void)state;
+    uint64_t n = 99;
+    struct hako_blkif_request r = req(2, 0);
+    r.seg[2]._pad0 = 0xFFFF, r.seg[3].first_sect = 7, r.seg[3].last_sect = 0;
+    r.seg[7].last_sect = 200;
+    assert_int_equal(check(&r, &n), 0);
+    assert_int_equal(n, 16);
+    r = req(8, 0), r.seg[7].last_sect = 8, n = 99;
+    assert_int_equal(check(&r, &n), -HAKO_EINVAL);
+    assert_int_equal(n, 0);
+    r = req(8, 0), r.seg[5]._pad0 = 0x8000, n = 99;
+    assert_int_equal(check(&r, &n), -HAKO_EINVAL);
+    assert_int_equal(n, 0);
+    r = req(8, DISK - 63), n = 99;              /* one sector too many */
+    assert_int_equal(check(&r, &n), -HAKO_ERANGE);
+    assert_int_equal(n, 0);
+    r = req(8, DISK - 64);                      /* 64 sectors ending exactly at the end */
+    assert_int_equal(check(&r, &n), 0);
+    assert_int_equal(n, 64);
+    r = req(1, DISK - 1), r.seg[0].first_sect = r.seg[0].last_sect = 7;
+    assert_int_equal(check(&r, &n), 0);         /* the last sector alone */
+    assert_int_equal(n, 1);
+    r = req(1, UINT64_MAX), r.seg[0].first_sect = r.seg[0].last_sect = 0;
+    assert_int_equal(check(&r, &n), -HAKO_ERANGE);
+    r = req(1, 0), r.op = 0xFF;
+    assert_int_equal(check(&r, &n), -HAKO_EINVAL);
+    memset(&r, 0, sizeof(r)), r.op = HAKO_BLKIF_OP_FLUSH, r._pad1 = 1;
+    assert_int_equal(check(&r, &n), -HAKO_EINVAL);
+    r = req(1, 0);                              /* an empty disk has no sector at all */
+    assert_int_equal(blkback_check(&r, 0, HAKO_BLKIF_MAX_SEGMENTS, &n), -HAKO_ERANGE);
+    assert_true(blkback_range_ok(0, 0, 0));
+    assert_false(blkback_range_ok(0, 1, 0));
+    assert_true(blkback_range_ok(UINT64_MAX, 0, UINT64_MAX));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_valid),
         cmocka_unit_test(test_malformed),
         cmocka_unit_test(test_out_of_range),
+        cmocka_unit_test(test_edges),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
