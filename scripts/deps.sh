@@ -7,7 +7,7 @@ set -euo pipefail
 
 # Not needed: bzip2 (newlib-source ships a .tar.xz) and texinfo (newlib's
 # all-target-newlib/install-target-newlib never run makeinfo; tested without it).
-PACKAGES="gcc g++ make binutils python3 qemu-system-x86 newlib-source libcmocka-dev gdb cpio xz-utils"
+PACKAGES="gcc g++ make binutils python3 qemu-system-x86 newlib-source libcmocka-dev gdb cpio xz-utils e2fsprogs"
 # `deps.sh bench` adds what the host ring benchmark (tests/ringbench, `make bench` only)
 # compares ring-io with: Concurrency Kit, DPDK and Xen's headers. libdpdk-dev alone pulls
 # in ~220 packages (~32 MB download, ~160 MB installed), so `make run`/`make test` do not.
