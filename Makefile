@@ -43,7 +43,8 @@ GUEST_LIB_SRCS := $(addprefix guest-pv/kernel/,klib.c privops.c entry.S mm.c) \
 	$(foreach b,$(BACKENDS) x86,$(call arch_srcs,$(b)))
 GUEST_LIB_OBJS := $(patsubst %,$(BUILD)/%.o,$(GUEST_LIB_SRCS))
 GUEST_KERNEL_SRCS := $(addprefix guest-pv/kernel/,main.c trap.c switch.S kmalloc.c \
-	fs.c file.c cpio.c pipe.c uvm.c proc.c exec.c syscall.c) \
+	fs.c fs_data.c file.c cpio.c pipe.c uvm.c proc.c exec.c syscall.c \
+	bcache.c ext2_super.c ext2_inode.c ext2_dir.c ext2_vfs.c) \
 	$(addprefix guest-pv/drivers/,events.c console.c consring.c tty.c domains.c gnttab.c \
 	virtio_blk.c blkback.c blkback_check.c blkfront.c diskdev.c)
 GUEST_KERNEL_OBJS := $(GUEST_HEAD) $(patsubst %,$(BUILD)/%.o,$(GUEST_KERNEL_SRCS))
@@ -280,14 +281,17 @@ UNIT_SRCS_test_ringio :=
 UNIT_SRCS_test_blkback := guest-pv/drivers/blkback_check.c
 UNIT_FLAGS_test_blkback := -Iguest-pv/drivers
 UNIT_LIBS_test_ringio := -lpthread
-UNIT_GUEST_FS := $(addprefix guest-pv/kernel/,kmalloc.c fs.c file.c pipe.c cpio.c) \
+UNIT_GUEST_FS := $(addprefix guest-pv/kernel/,kmalloc.c fs.c fs_data.c file.c pipe.c cpio.c \
+	bcache.c ext2_super.c ext2_inode.c ext2_dir.c ext2_vfs.c) \
 	guest-pv/drivers/tty.c guest-pv/drivers/diskdev.c tests/unit/guest_stubs.c
 UNIT_SRCS_test_fs := $(UNIT_GUEST_FS)
 UNIT_SRCS_test_cpio := $(UNIT_GUEST_FS)
 UNIT_SRCS_test_pipe_tty := $(UNIT_GUEST_FS)
+UNIT_SRCS_test_ext2 := $(UNIT_GUEST_FS)
 UNIT_FLAGS_test_fs := -Iguest-pv -Iguest-pv/kernel -Iguest-pv/drivers
 UNIT_FLAGS_test_cpio := $(UNIT_FLAGS_test_fs)
 UNIT_FLAGS_test_pipe_tty := $(UNIT_FLAGS_test_fs)
+UNIT_FLAGS_test_ext2 := $(UNIT_FLAGS_test_fs)
 $(BUILD)/tests/unit/%: tests/unit/%.c $$(UNIT_SRCS_%)
 	@mkdir -p $(@D)
 	$(CC) $(HOST_CFLAGS) $(UNIT_FLAGS_$*) -o $@ $< $(UNIT_SRCS_$*) -lcmocka $(UNIT_LIBS_$*)

@@ -1,7 +1,7 @@
 /*
  * guest-pv/kernel/file.c: open-file descriptions. A struct file is what a file descriptor
  * points to; dup() and fork() share one (refcounted), so they share its offset. Its
- * ops say what is behind it: an inode of the ramfs (here), one end of a pipe (pipe.c)
+ * ops say what is behind it: an inode of the ramfs or a mounted file system (here), one end of a pipe (pipe.c)
  * or the tty (tty.c); the file_* functions check what every kind shares and call them.
  */
 #include "fs.h"
@@ -80,10 +80,7 @@ static long inode_file_readdir(struct file *f, struct hos_dirent *d)
 {
     if (inode_type(f->inode) != HOS_S_IFDIR)
         return -HOS_ENOTDIR;
-    long r = dir_entry_at(f->inode, f->offset, d);
-    if (r > 0)
-        f->offset++;
-    return r;
+    return dir_read(f->inode, &f->offset, d);
 }
 
 /* release for inode files: drop the description's reference on the inode. */
@@ -149,9 +146,13 @@ long fs_open(struct inode *cwd, const char *path, int flags, unsigned mode,
         f->ops = ip->dev == FS_DEV_DISK ? &disk_file_ops : &tty_file_ops;
         inode_put(ip);
     } else {
+        if ((flags & HOS_O_TRUNC) && type == HOS_S_IFREG && acc != HOS_O_RDONLY &&
+            (r = inode_truncate(ip)) < 0) {
+            inode_put(ip);
+            kfree(f);
+            return r;
+        }
         f->inode = ip;
-        if ((flags & HOS_O_TRUNC) && type == HOS_S_IFREG && acc != HOS_O_RDONLY)
-            inode_truncate(ip);
     }
     *out = f;
     return 0;

@@ -1,15 +1,20 @@
 /*
- * guest-pv/kernel/fs.c: the in-memory file system (ramfs): inodes, directories, paths and the
- * page-mapped data of regular files.
+ * guest-pv/kernel/fs.c: the in-memory file system (ramfs): inodes, directories, paths and
+ * mount points.
  *
- * A regular file's data lives in 4 KiB pages straight from pfn_alloc(): inode->index[]
- * holds up to FS_INDEX_SLOTS index pages, each an array of FS_PAGE_PTRS data pfns
- * (0 = a hole, read as zeros). Directories keep their entries in a list in creation
+ * A regular file's data lives in pages (fs_data.c). Directories keep their entries in a list in creation
  * order; ".." is the `parent` pointer, which holds a reference on the parent.
  *
  * Lifetime: `links` counts directory entries naming an inode (0 or 1: there are no hard
  * links), `refs` counts in-memory users (open files, cwds). An inode is freed when both
  * are 0, so an unlinked file stays readable through its open files until the last close.
+ *
+ * Mounted file systems: an inode with ops belongs to one (ext2 at /disk); the inode,
+ * data and directory functions here pass such inodes to their ops. A ramfs directory
+ * with `mounted` set is covered: lookups that reach it continue at the mounted root,
+ * and ".." of that root is ".." of the covered directory. Path walks hold a reference
+ * on the directory they are in, since a mounted file system's inodes live only while
+ * referenced.
  */
 #include "fs.h"
 
@@ -27,14 +32,13 @@ struct dirent_node {
 
 /* The directory holding a path's last component, and that component. */
 struct walk {
-    struct inode *dir;          /* not referenced: used before anything can free it */
+    struct inode *dir;          /* referenced: the caller puts it */
     char name[HOS_NAME_MAX + 1];
     int trailing_slash;         /* the path ended with '/': the target must be a dir */
 };
 
 static struct inode *root;
 static uint64_t next_ino = 1;
-static uint64_t file_pages;
 
 /* ---- inodes ------------------------------------------------------------------------ */
 
@@ -85,6 +89,11 @@ struct inode *inode_get(struct inode *ip)
 /* Drop a reference; the inode is freed when unreferenced and unlinked. */
 void inode_put(struct inode *ip)
 {
+    if (ip && ip->ops) {                      /* a mounted file system's: it decides */
+        if (ip->refs > 0 && --ip->refs == 0)
+            ip->ops->release(ip);
+        return;
+    }
     while (ip && ip->refs > 0 && --ip->refs == 0 && ip->links == 0)
         ip = inode_free(ip);
 }
@@ -107,137 +116,18 @@ struct inode *fs_root(void)
     return root;
 }
 
-/* Pages holding file data and the index pages that map it. */
-uint64_t fs_file_pages(void)
-{
-    return file_pages;
-}
-
 /* Fill st from ip. */
 void inode_stat(const struct inode *ip, struct hos_stat *st)
 {
     memset(st, 0, sizeof(*st));
     st->ino = ip->ino;
     st->mode = ip->mode;
-    st->nlink = is_dir(ip) ? ip->links + 1 + ip->nsubdirs : ip->links;
+    if (ip->ops)
+        st->nlink = ip->links;                /* the on-disk count */
+    else
+        st->nlink = is_dir(ip) ? ip->links + 1 + ip->nsubdirs : ip->links;
     st->size = is_reg(ip) ? ip->size : 0;
     st->mtime_ns = ip->mtime_ns;
-}
-
-/* ---- file data --------------------------------------------------------------------- */
-
-/* A zeroed page for file data or an index, or 0: memory is exhausted, or only the pages
- * the kernel keeps for itself (USER_RESERVE_PAGES) are left. */
-static uint64_t file_page_alloc(void)
-{
-    return pfn_free_count() > USER_RESERVE_PAGES ? pfn_alloc() : 0;
-}
-
-/* The slot holding the data pfn of page pg of ip; with alloc, create a missing index
- * page. NULL for a hole (or when out of memory with alloc). */
-static uint64_t *data_slot(struct inode *ip, uint64_t pg, int alloc)
-{
-    uint64_t top = pg / FS_PAGE_PTRS;
-    if (top >= FS_INDEX_SLOTS)
-        return NULL;
-    if (!ip->index[top]) {
-        if (!alloc)
-            return NULL;
-        uint64_t pfn = file_page_alloc();
-        if (!pfn)
-            return NULL;
-        file_pages++;
-        ip->index[top] = pfn;
-    }
-    uint64_t *index = pfn_to_va(ip->index[top]);
-    return &index[pg % FS_PAGE_PTRS];
-}
-
-/* Copy up to n bytes at off of a regular file into buf: bytes copied, 0 at the end. */
-long inode_read(struct inode *ip, uint64_t off, void *buf, size_t n)
-{
-    if (!is_reg(ip))
-        return -HOS_EISDIR;
-    if (off >= ip->size)
-        return 0;
-    if (n > ip->size - off)
-        n = ip->size - off;
-    if (n > (1ul << 30))
-        n = 1ul << 30;
-    char *dst = buf;
-    size_t done = 0;
-    while (done < n) {
-        uint64_t pos = off + done, in_page = pos % PAGE_SIZE;
-        size_t chunk = PAGE_SIZE - in_page;
-        if (chunk > n - done)
-            chunk = n - done;
-        uint64_t *slot = data_slot(ip, pos / PAGE_SIZE, 0);
-        if (slot && *slot)
-            memcpy(dst + done, (char *)pfn_to_va(*slot) + in_page, chunk);
-        else
-            memset(dst + done, 0, chunk);
-        done += chunk;
-    }
-    return (long)done;
-}
-
-/* Copy n bytes from buf to off of a regular file, growing it: bytes written (short when
- * memory runs out after some), -HOS_ENOSPC when only the kernel's reserve is left,
- * -HOS_ENOMEM, -HOS_EFBIG past FS_FILE_MAX. */
-long inode_write(struct inode *ip, uint64_t off, const void *buf, size_t n)
-{
-    if (!is_reg(ip))
-        return -HOS_EISDIR;
-    if (n == 0)
-        return 0;
-    if (off >= FS_FILE_MAX)
-        return -HOS_EFBIG;
-    if (n > FS_FILE_MAX - off)
-        n = FS_FILE_MAX - off;
-    const char *src = buf;
-    size_t done = 0;
-    while (done < n) {
-        uint64_t pos = off + done, in_page = pos % PAGE_SIZE;
-        size_t chunk = PAGE_SIZE - in_page;
-        if (chunk > n - done)
-            chunk = n - done;
-        uint64_t *slot = data_slot(ip, pos / PAGE_SIZE, 1);
-        if (slot && !*slot && (*slot = file_page_alloc()) != 0)
-            file_pages++;
-        if (!slot || !*slot)
-            break;
-        memcpy((char *)pfn_to_va(*slot) + in_page, src + done, chunk);
-        done += chunk;
-    }
-    if (done == 0)
-        return pfn_free_count() > USER_RESERVE_PAGES ? -HOS_ENOMEM : -HOS_ENOSPC;
-    if (off + done > ip->size)
-        ip->size = off + done;
-    ip->mtime_ns = ktime_ns();
-    return (long)done;
-}
-
-/* Drop all data of a regular file (size 0). */
-void inode_truncate(struct inode *ip)
-{
-    if (!is_reg(ip))
-        return;
-    for (unsigned top = 0; top < FS_INDEX_SLOTS; top++) {
-        if (!ip->index[top])
-            continue;
-        uint64_t *index = pfn_to_va(ip->index[top]);
-        for (unsigned i = 0; i < FS_PAGE_PTRS; i++) {
-            if (index[i]) {
-                pfn_free(index[i]);
-                file_pages--;
-            }
-        }
-        pfn_free(ip->index[top]);
-        file_pages--;
-        ip->index[top] = 0;
-    }
-    ip->size = 0;
-    ip->mtime_ns = ktime_ns();
 }
 
 /* ---- directories ------------------------------------------------------------------- */
@@ -258,18 +148,70 @@ static struct dirent_node *dir_find(struct inode *dp, const char *name)
     return NULL;
 }
 
-/* The inode name refers to in directory dp ("." and ".." included), or NULL. A removed
- * directory has no entries, not even "..". */
-static struct inode *dir_lookup(struct inode *dp, const char *name)
+/* The directory ".." of dp names, referenced in *out: from a mounted root, the covered
+ * directory's parent. */
+static long dir_parent(struct inode *dp, struct inode **out)
 {
-    if (name_is(name, "."))
-        return dp;
-    if (dp->links == 0)
-        return NULL;
-    if (name_is(name, ".."))
-        return dp->parent;
-    struct dirent_node *e = dir_find(dp, name);
-    return e ? e->ip : NULL;
+    while (dp->covered)
+        dp = dp->covered;
+    if (dp->ops)
+        return dp->ops->lookup(dp, "..", out);
+    if (!dp->parent)
+        return -HOS_ENOENT;
+    *out = inode_get(dp->parent);
+    return 0;
+}
+
+/* What is mounted on ip, if anything, in place of ip (ip's reference passes to it). */
+static struct inode *cross_mounts(struct inode *ip)
+{
+    while (ip->mounted) {
+        struct inode *m = inode_get(ip->mounted);
+        inode_put(ip);
+        ip = m;
+    }
+    return ip;
+}
+
+/* The inode name refers to in directory dp ("." and ".." included), referenced in *out,
+ * mount points crossed: 0, -HOS_ENOENT, or a mounted file system's error. A removed
+ * directory has no entries, not even "..". */
+static long dir_lookup(struct inode *dp, const char *name, struct inode **out)
+{
+    struct inode *ip;
+    long r = 0;
+    if (name_is(name, ".")) {
+        ip = inode_get(dp);
+    } else if (dp->links == 0) {
+        return -HOS_ENOENT;
+    } else if (name_is(name, "..")) {
+        r = dir_parent(dp, &ip);
+    } else if (dp->ops) {
+        r = dp->ops->lookup(dp, name, &ip);
+    } else {
+        struct dirent_node *e = dir_find(dp, name);
+        if (!e)
+            return -HOS_ENOENT;
+        ip = inode_get(e->ip);
+    }
+    if (r < 0)
+        return r;
+    *out = cross_mounts(ip);
+    return 0;
+}
+
+/* The name under which directory dp holds ip into name (HOS_NAME_MAX + 1 bytes). */
+static long dir_name_of(struct inode *dp, const struct inode *ip, char *name)
+{
+    if (dp->ops)
+        return dp->ops->name_of(dp, ip, name);
+    for (struct dirent_node *e = dp->entries; e; e = e->next) {
+        if (e->ip == ip || (ip->covered && e->ip == ip->covered)) {
+            memcpy(name, e->name, e->name_len + 1);
+            return 0;
+        }
+    }
+    return -HOS_ENOENT;
 }
 
 /* Link the fresh inode ip into dp as name: 0 or -HOS_ENOMEM (ip untouched then). */
@@ -295,21 +237,25 @@ static long dir_link(struct inode *dp, const char *name, struct inode *ip)
     return 0;
 }
 
-/* Entry number pos of directory dp ("." and ".." first): 1, or 0 past the end. */
-long dir_entry_at(struct inode *dp, uint64_t pos, struct hos_dirent *d)
+/* The entry of directory dp at cookie *pos ("." and ".." first, then the ramfs's entry
+ * number or the mounted file system's cookie), *pos moved past it: 1, or 0 past the end. */
+long dir_read(struct inode *dp, uint64_t *pos, struct hos_dirent *d)
 {
     if (!is_dir(dp))
         return -HOS_ENOTDIR;
+    if (*pos >= 2 && dp->ops)
+        return dp->ops->readdir(dp, pos, d);
     const char *name;
-    struct inode *ip;
-    struct dirent_node *e = NULL;
-    if (pos == 0) {
+    struct inode *ip, *held = NULL;
+    if (*pos == 0) {
         name = ".", ip = dp;
-    } else if (pos == 1) {
+    } else if (*pos == 1) {
         name = "..", ip = dp->parent ? dp->parent : dp;
+        if ((dp->ops || dp->covered) && dp->links && dir_parent(dp, &held) == 0)
+            ip = held;
     } else {
-        e = dp->entries;
-        for (uint64_t i = 2; e && i < pos; i++)
+        struct dirent_node *e = dp->entries;
+        for (uint64_t i = 2; e && i < *pos; i++)
             e = e->next;
         if (!e)
             return 0;
@@ -320,6 +266,8 @@ long dir_entry_at(struct inode *dp, uint64_t pos, struct hos_dirent *d)
     d->mode = ip->mode & HOS_S_IFMT;
     d->name_len = (uint32_t)strlen(name);
     memcpy(d->name, name, d->name_len + 1);
+    inode_put(held);
+    (*pos)++;
     return 1;
 }
 
@@ -339,7 +287,8 @@ const char *path_next(const char **p, size_t *len)
     return start;
 }
 
-/* Resolve all but the last component of path (absolute, or from cwd; NULL = root). */
+/* Resolve all but the last component of path (absolute, or from cwd; NULL = root): the
+ * directory holding it, referenced, in w->dir. */
 static long walk_parent(struct inode *cwd, const char *path, struct walk *w)
 {
     if (!root)
@@ -356,24 +305,31 @@ static long walk_parent(struct inode *cwd, const char *path, struct walk *w)
     struct inode *dp = (path[0] == '/' || !cwd) ? root : cwd;
     if (!is_dir(dp))
         return -HOS_ENOTDIR;
+    dp = inode_get(dp);
     w->trailing_slash = path[len - 1] == '/';
     memcpy(w->name, ".", 2);                  /* "/" alone names the start directory */
     const char *p = path, *start;
     size_t n;
     while ((start = path_next(&p, &n))) {
-        if (n > HOS_NAME_MAX)
+        if (n > HOS_NAME_MAX) {
+            inode_put(dp);
             return -HOS_ENAMETOOLONG;
+        }
         memcpy(w->name, start, n);
         w->name[n] = 0;
         const char *rest = p;
         size_t rest_len;
         if (!path_next(&rest, &rest_len))
             break;                            /* the last component */
-        struct inode *next = dir_lookup(dp, w->name);
-        if (!next)
-            return -HOS_ENOENT;
-        if (!is_dir(next))
+        struct inode *next;
+        long r = dir_lookup(dp, w->name, &next);
+        inode_put(dp);
+        if (r < 0)
+            return r;
+        if (!is_dir(next)) {
+            inode_put(next);
             return -HOS_ENOTDIR;
+        }
         dp = next;
     }
     w->dir = dp;
@@ -387,24 +343,47 @@ long fs_lookup(struct inode *cwd, const char *path, struct inode **out)
     long r = walk_parent(cwd, path, &w);
     if (r < 0)
         return r;
-    struct inode *ip = dir_lookup(w.dir, w.name);
-    if (!ip)
-        return -HOS_ENOENT;
-    if (w.trailing_slash && !is_dir(ip))
+    struct inode *ip;
+    r = dir_lookup(w.dir, w.name, &ip);
+    inode_put(w.dir);
+    if (r < 0)
+        return r;
+    if (w.trailing_slash && !is_dir(ip)) {
+        inode_put(ip);
         return -HOS_ENOTDIR;
-    *out = inode_get(ip);
+    }
+    *out = ip;
     return 0;
 }
 
-/* Check that w names nothing yet and may get a new entry there. */
+/* Check that w names nothing yet and may get a new entry there (a mounted file system
+ * checks its own entries when it creates). */
 static long check_new_name(const struct walk *w)
 {
     if (name_is(w->name, ".") || name_is(w->name, ".."))
         return -HOS_EEXIST;
     if (w->dir->links == 0)
         return -HOS_ENOENT;
-    if (dir_find(w->dir, w->name))
+    if (!w->dir->ops && dir_find(w->dir, w->name))
         return -HOS_EEXIST;
+    return 0;
+}
+
+/* Create a ramfs inode of mode as name in dp: 0 or a negative error, nothing left. */
+static long ramfs_create(struct inode *dp, const char *name, uint32_t mode, unsigned dev,
+                         struct inode **out)
+{
+    struct inode *ip = inode_alloc(mode);
+    if (!ip)
+        return -HOS_ENOMEM;
+    ip->dev = dev;
+    long r = dir_link(dp, name, ip);
+    if (r < 0) {
+        kfree(ip);
+        return r;
+    }
+    if (out)
+        *out = inode_get(ip);
     return 0;
 }
 
@@ -416,21 +395,22 @@ static long create_at(struct inode *cwd, const char *path, uint32_t mode, unsign
     long r = walk_parent(cwd, path, &w);
     if (r < 0)
         return r;
-    if ((r = check_new_name(&w)) < 0)
-        return r;
-    if (w.trailing_slash && (mode & HOS_S_IFMT) != HOS_S_IFDIR)
-        return -HOS_EISDIR;
-    struct inode *ip = inode_alloc(mode);
-    if (!ip)
-        return -HOS_ENOMEM;
-    ip->dev = dev;
-    if ((r = dir_link(w.dir, w.name, ip)) < 0) {
-        kfree(ip);
-        return r;
+    if ((r = check_new_name(&w)) == 0 && w.trailing_slash &&
+        (mode & HOS_S_IFMT) != HOS_S_IFDIR)
+        r = -HOS_EISDIR;
+    if (r == 0 && w.dir->ops) {
+        struct inode *ip;
+        if ((r = w.dir->ops->create(w.dir, w.name, mode, &ip)) == 0) {
+            if (out)
+                *out = ip;
+            else
+                inode_put(ip);
+        }
+    } else if (r == 0) {
+        r = ramfs_create(w.dir, w.name, mode, dev, out);
     }
-    if (out)
-        *out = inode_get(ip);
-    return 0;
+    inode_put(w.dir);
+    return r;
 }
 
 /* Create directory path with permission bits mode. */
@@ -457,29 +437,33 @@ long fs_open_inode(struct inode *cwd, const char *path, int flags, unsigned mode
     return fs_lookup(cwd, path, out);
 }
 
-/* Remove a file, device or empty directory. */
-long fs_unlink(struct inode *cwd, const char *path)
+/* Why "." or ".." of dp cannot be removed. */
+static long unlink_dot_error(struct inode *dp, const char *name)
 {
-    struct walk w;
-    long r = walk_parent(cwd, path, &w);
-    if (r < 0)
-        return r;
-    if (name_is(w.name, ".") || name_is(w.name, "..")) {
-        struct inode *target = dir_lookup(w.dir, w.name);
-        if (target == root)
+    struct inode *target;
+    if (dir_lookup(dp, name, &target) == 0) {
+        int busy = target == root || target->covered;
+        inode_put(target);
+        if (busy)
             return -HOS_EBUSY;
-        return name_is(w.name, ".") ? -HOS_EINVAL : -HOS_ENOTEMPTY;
     }
-    struct inode *dp = w.dir;
+    return name_is(name, ".") ? -HOS_EINVAL : -HOS_ENOTEMPTY;
+}
+
+/* Remove the ramfs entry name of dp (want_dir: it must be a directory). */
+static long ramfs_unlink(struct inode *dp, const char *name, int want_dir)
+{
     struct dirent_node **pe = &dp->entries;
-    while (*pe && !name_is((*pe)->name, w.name))
+    while (*pe && !name_is((*pe)->name, name))
         pe = &(*pe)->next;
     struct dirent_node *e = *pe;
     if (!e)
         return -HOS_ENOENT;
     struct inode *ip = e->ip;
-    if (w.trailing_slash && !is_dir(ip))
+    if (want_dir && !is_dir(ip))
         return -HOS_ENOTDIR;
+    if (ip->mounted)
+        return -HOS_EBUSY;
     if (is_dir(ip)) {
         if (ip->nentries)
             return -HOS_ENOTEMPTY;
@@ -493,6 +477,23 @@ long fs_unlink(struct inode *cwd, const char *path)
     if (ip->refs == 0)
         inode_put(inode_free(ip));
     return 0;
+}
+
+/* Remove a file, device or empty directory. */
+long fs_unlink(struct inode *cwd, const char *path)
+{
+    struct walk w;
+    long r = walk_parent(cwd, path, &w);
+    if (r < 0)
+        return r;
+    if (name_is(w.name, ".") || name_is(w.name, ".."))
+        r = unlink_dot_error(w.dir, w.name);
+    else if (w.dir->ops)
+        r = w.dir->ops->unlink(w.dir, w.name, w.trailing_slash);
+    else
+        r = ramfs_unlink(w.dir, w.name, w.trailing_slash);
+    inode_put(w.dir);
+    return r;
 }
 
 /* Status of the inode at path. */
@@ -522,28 +523,48 @@ long fs_chdir(struct inode *cwd, const char *path, struct inode **newcwd)
     return 0;
 }
 
+/* Prepend "/name" to the path being built backwards in tmp from *pos. */
+static long path_prepend(char *tmp, size_t *pos, const char *name)
+{
+    size_t n = strlen(name);
+    if (n + 1 > *pos)
+        return -HOS_ENAMETOOLONG;
+    *pos -= n;
+    memcpy(tmp + *pos, name, n);
+    tmp[--*pos] = '/';
+    return 0;
+}
+
 /* The absolute path of cwd into buf: its length without the NUL. */
 long fs_getcwd(struct inode *cwd, char *buf, size_t size)
 {
     if (!root)
         return -HOS_EIO;
-    char tmp[HOS_PATH_MAX];
+    char tmp[HOS_PATH_MAX], name[HOS_NAME_MAX + 1];
     size_t pos = sizeof(tmp);
     tmp[--pos] = 0;
-    for (struct inode *ip = cwd ? cwd : root; ip != root; ip = ip->parent) {
-        if (!is_dir(ip) || ip->links == 0 || !ip->parent)
-            return -HOS_ENOENT;
-        struct dirent_node *e = ip->parent->entries;
-        while (e && e->ip != ip)
-            e = e->next;
-        if (!e)
-            return -HOS_ENOENT;
-        if (e->name_len + 1 > pos)
-            return -HOS_ENAMETOOLONG;
-        pos -= e->name_len;
-        memcpy(tmp + pos, e->name, e->name_len);
-        tmp[--pos] = '/';
+    long r = 0;
+    struct inode *ip = inode_get(cwd ? cwd : root);
+    while (r == 0 && ip != root) {
+        if (ip->covered) {                    /* a mounted root: go on from the mount point */
+            struct inode *covered = inode_get(ip->covered);
+            inode_put(ip);
+            ip = covered;
+            continue;
+        }
+        struct inode *parent;
+        if (!is_dir(ip) || ip->links == 0 || (r = dir_parent(ip, &parent)) < 0) {
+            r = r ? r : -HOS_ENOENT;
+            break;
+        }
+        if ((r = dir_name_of(parent, ip, name)) == 0)
+            r = path_prepend(tmp, &pos, name);
+        inode_put(ip);
+        ip = parent;
     }
+    inode_put(ip);
+    if (r < 0)
+        return r;
     if (pos == sizeof(tmp) - 1)
         tmp[--pos] = '/';
     size_t len = sizeof(tmp) - 1 - pos;
@@ -551,4 +572,49 @@ long fs_getcwd(struct inode *cwd, char *buf, size_t size)
         return -HOS_ERANGE;
     memcpy(buf, tmp + pos, len + 1);
     return (long)len;
+}
+
+/* ---- mount points ------------------------------------------------------------------ */
+
+/* Attach the referenced root mroot over the ramfs directory at path (created if
+ * missing): 0, or an error (the caller keeps its reference then). */
+long fs_attach(const char *path, struct inode *mroot)
+{
+    long r = fs_mkdir(NULL, path, 0755);
+    if (r < 0 && r != -HOS_EEXIST)
+        return r;
+    struct inode *dp;
+    if ((r = fs_lookup(NULL, path, &dp)) < 0)
+        return r;
+    if (!is_dir(dp))
+        r = -HOS_ENOTDIR;
+    else if (dp->ops || dp == root || dp->covered)
+        r = -HOS_EBUSY;                       /* only ramfs directories are mount points */
+    if (r < 0) {
+        inode_put(dp);
+        return r;
+    }
+    dp->mounted = mroot;                      /* the caller's reference on mroot */
+    mroot->covered = dp;                      /* fs_lookup's reference on dp */
+    return 0;
+}
+
+/* Detach what is mounted at path: its root's reference (the mount's) in *mroot. */
+long fs_detach(const char *path, struct inode **mroot)
+{
+    struct inode *ip;
+    long r = fs_lookup(NULL, path, &ip);
+    if (r < 0)
+        return r;
+    struct inode *dp = ip->covered;
+    if (!dp) {
+        inode_put(ip);
+        return -HOS_EINVAL;
+    }
+    dp->mounted = NULL;
+    ip->covered = NULL;
+    inode_put(ip);                            /* fs_lookup's; the mount's goes to *mroot */
+    *mroot = ip;
+    inode_put(dp);
+    return 0;
 }

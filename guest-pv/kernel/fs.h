@@ -28,6 +28,8 @@
 #define FS_DEV_DISK    2                       /* /dev/xvda (diskdev.c) */
 
 struct dirent_node;
+struct inode_ops;
+struct blkdev;
 
 /* Fields are private to the file layer; other code treats struct inode as opaque. */
 struct inode {
@@ -42,6 +44,35 @@ struct inode {
     struct dirent_node *entries;/* directories: entries in creation order */
     uint32_t nentries, nsubdirs;
     uint64_t index[FS_INDEX_SLOTS]; /* regular files: pfns of index pages (0 = hole) */
+    /* Mounted file systems (ext2 at /disk): */
+    const struct inode_ops *ops;/* NULL: a ramfs inode; else the mounted file system's */
+    struct inode *mounted;      /* a ramfs directory: the root mounted on it (referenced) */
+    struct inode *covered;      /* a mounted root: the directory it covers (referenced) */
+};
+
+/* What the inodes of a mounted file system do (ext2_vfs.c); fs.c calls them for inodes
+ * whose ops are set, and handles ".", mount points and ".." of a mounted root itself.
+ * Names are single components (".." included, meaning the on-disk parent). Each
+ * returns 0 / a count or a negative HOS_E* code, like the fs_* functions. */
+struct inode_ops {
+    /* The entry name of directory dp, referenced, in *out (-HOS_ENOENT: none). */
+    long (*lookup)(struct inode *dp, const char *name, struct inode **out);
+    /* A new entry name in dp, of mode (HOS_S_IFREG or HOS_S_IFDIR | permissions),
+     * referenced in *out; -HOS_EEXIST when name exists. */
+    long (*create)(struct inode *dp, const char *name, uint32_t mode, struct inode **out);
+    /* Remove the file or empty directory name (want_dir: it must be a directory). */
+    long (*unlink)(struct inode *dp, const char *name, int want_dir);
+    long (*read)(struct inode *ip, uint64_t off, void *buf, size_t n);
+    long (*write)(struct inode *ip, uint64_t off, const void *buf, size_t n);
+    /* Drop all data of a regular file (other kinds: nothing). */
+    long (*truncate)(struct inode *ip);
+    /* The entry of dp at or after cookie *pos (>= 2; "." and ".." are fs.c's), *pos
+     * moved past it: 1, 0 at the end. */
+    long (*readdir)(struct inode *dp, uint64_t *pos, struct hos_dirent *d);
+    /* The name (NUL-terminated, at most HOS_NAME_MAX) under which dp holds ip. */
+    long (*name_of)(struct inode *dp, const struct inode *ip, char *name);
+    /* The last reference to ip went: write it back (free it if unlinked) and free it. */
+    void (*release)(struct inode *ip);
 };
 
 /* An empty root directory (call once at boot; tests may call it again after cleanup). */
@@ -68,14 +99,29 @@ long fs_chdir(struct inode *cwd, const char *path, struct inode **newcwd);
 long fs_getcwd(struct inode *cwd, char *buf, size_t size);
 /* Pages holding file data and the index pages that map it. */
 uint64_t fs_file_pages(void);
+/* Mount the ext2 file system on d at the ramfs directory path (created if missing):
+ * 0, -HOS_EINVAL (no usable ext2 there), -HOS_EIO, -HOS_EBUSY (path is in use as a
+ * mount point or is the root), -HOS_ENOTDIR, -HOS_ENOMEM (ext2_vfs.c). */
+long fs_mount_ext2(struct blkdev *d, const char *path);
+/* Undo fs_mount_ext2 at path after writing everything back: 0, -HOS_EINVAL (nothing
+ * mounted there), -HOS_EBUSY (its files are in use). */
+long fs_umount(const char *path);
+/* Write every mounted file system's changes back to its disk: 0 or the first error. */
+long fs_sync(void);
+/* Attach the referenced root mroot of a file system over the ramfs directory at path
+ * (created if missing; the reference passes to the mount), or detach what is mounted
+ * at path, its root's reference returned in *mroot (fs.c). */
+long fs_attach(const char *path, struct inode *mroot);
+long fs_detach(const char *path, struct inode **mroot);
 
 /* Internal to the file layer (file.c, cpio.c): regular-file data and directories. */
 long inode_read(struct inode *ip, uint64_t off, void *buf, size_t n);
 long inode_write(struct inode *ip, uint64_t off, const void *buf, size_t n);
-void inode_truncate(struct inode *ip);
+long inode_truncate(struct inode *ip);
 void inode_stat(const struct inode *ip, struct hos_stat *st);
-/* Entry number pos of directory dp ("." and ".." first): 1, or 0 past the end. */
-long dir_entry_at(struct inode *dp, uint64_t pos, struct hos_dirent *d);
+/* The entry of directory dp at cookie *pos ("." and ".." are 0 and 1), *pos moved past
+ * it: 1, or 0 past the end. */
+long dir_read(struct inode *dp, uint64_t *pos, struct hos_dirent *d);
 /* The next component of the path at *p, slashes before it skipped: its start, its
  * length in *len, and *p moved just past it; NULL when no component is left. */
 const char *path_next(const char **p, size_t *len);

@@ -34,5 +34,7 @@ void events_notify(unsigned port);
 
 /* Monotonic time since boot in ns, from the hypervisor's time record. */
 uint64_t ktime_ns(void);
+/* Real time (CLOCK_REALTIME) in ns since 1970: ktime_ns() plus the boot's wall clock. */
+uint64_t krealtime_ns(void);
 
 #endif /* GUEST_KERN_H */

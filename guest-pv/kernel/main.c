@@ -206,8 +206,12 @@ static void __attribute__((noreturn)) start_os(const struct hako_start_info *si)
         fs_mknod(NULL, "/dev/console", HOS_S_IFCHR | 0666, FS_DEV_CONSOLE);
     console_init(si);
     blkfront_init(si);
-    if (blkdev_disk())
+    struct blkdev *disk = blkdev_disk();
+    if (disk) {
         fs_mknod(NULL, "/dev/xvda", HOS_S_IFCHR | 0600, FS_DEV_DISK);
+        if ((rc = fs_mount_ext2(disk, "/disk")) < 0)
+            kprintf("/disk: no ext2 file system mounted (error %ld)\n", -rc);
+    }
     syscall_init(si);
     proc_init();
     if ((rc = proc_spawn_init("/bin/sh", "-sh", NULL)) < 0) {

@@ -282,11 +282,17 @@ static long sys_munmap(uint64_t va, uint64_t len)
     return 0;
 }
 
+/* Real time in ns since 1970 (kern.h). */
+uint64_t krealtime_ns(void)
+{
+    return ktime_ns() + privops->wallclock_ns();
+}
+
 static long sys_time(uint64_t clock, uint64_t ts_uva)
 {
     if (clock != HOS_CLOCK_REALTIME && clock != HOS_CLOCK_MONOTONIC)
         return -HOS_EINVAL;
-    uint64_t ns = ktime_ns() + (clock == HOS_CLOCK_REALTIME ? privops->wallclock_ns() : 0);
+    uint64_t ns = clock == HOS_CLOCK_REALTIME ? krealtime_ns() : ktime_ns();
     struct hos_timespec ts = { .sec = (int64_t)(ns / 1000000000ull),
                                .nsec = (int64_t)(ns % 1000000000ull) };
     return copy_to_user(&cur->vm, ts_uva, &ts, sizeof(ts));
@@ -350,6 +356,10 @@ static long sys_reboot(uint64_t how, uint64_t code)
         return -HOS_EPERM;
     if (how != HOS_REBOOT_POWEROFF && how != HOS_REBOOT_REBOOT)
         return -HOS_EINVAL;
+    long rc = fs_sync();                  /* files on disk survive the power-off */
+    if (rc < 0)
+        kprintf("sync before %s failed: error %ld\n",
+                how == HOS_REBOOT_REBOOT ? "reboot" : "power-off", -rc);
     kprintf("%s\n", how == HOS_REBOOT_REBOOT ? "rebooting" : "powering off");
     privops->shutdown(how == HOS_REBOOT_REBOOT ? HAKO_SHUTDOWN_REBOOT : HAKO_SHUTDOWN_POWEROFF,
                       (unsigned)(code & 0x7f));
@@ -423,6 +433,7 @@ void proc_syscall(struct guest_regs *r, struct hako_trap_frame *f)
     case HOS_SYS_sched_yield: proc_yield(); rc = 0; break;
     case HOS_SYS_reboot:      rc = sys_reboot(a0, a1); break;
     case HOS_SYS_hwcount:     rc = sys_hwcount(a0); break;
+    case HOS_SYS_sync:        rc = fs_sync(); break;
     case HOS_SYS_domctl:      rc = on_hv ? dom_domctl(a0, a1, a2) : -HOS_ENOSYS; break;
     case HOS_SYS_console_attach: rc = on_hv ? dom_console_attach(a0) : -HOS_ENOSYS; break;
     case HOS_SYS_domain_create: rc = on_hv ? dom_create(a0) : -HOS_ENOSYS; break;

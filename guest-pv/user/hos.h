@@ -72,7 +72,8 @@
                                      a console ring served by this kernel */
 #define HOS_SYS_hwcount       41  /* hwcount(struct hos_hwcount *): hardware transitions
                                      so far, for benchmarks */
-#define HOS_NR_SYSCALLS       42
+#define HOS_SYS_sync          42  /* sync(): write every file system's changes to its disk */
+#define HOS_NR_SYSCALLS       43
 
 /* ---- limits ------------------------------------------------------------------------ */
 #define HOS_PATH_MAX    256     /* bytes in a path, with the NUL */
@@ -107,6 +108,7 @@
 #define HOS_EFBIG    27
 #define HOS_ENOSPC   28
 #define HOS_ESPIPE   29
+#define HOS_EROFS    30
 #define HOS_EPIPE    32
 #define HOS_ERANGE   34
 #define HOS_ENOSYS   88

@@ -141,6 +141,11 @@ uint64_t ktime_ns(void)
     return now += 1000;
 }
 
+uint64_t krealtime_ns(void)
+{
+    return ktime_ns() + 1700000000ull * 1000000000ull;
+}
+
 void tty_output(const char *buf, size_t n)
 {
     size_t room = sizeof(stub_out) - 1 - stub_out_len;

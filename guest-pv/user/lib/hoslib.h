@@ -99,6 +99,8 @@ int hos_domain_create(const struct hos_domain_create *req);
 /* Power off (HOS_REBOOT_POWEROFF) or reboot (HOS_REBOOT_REBOOT) with code: control
  * domain only; returns -1 (EPERM) elsewhere, otherwise does not return. */
 int hos_reboot(int kind, int code);
+/* Write every file system's changes (ext2 at /disk) to its disk: 0 or -1. */
+int hos_sync(void);
 /* Switch the console's line discipline: HOS_TTY_COOKED or HOS_TTY_RAW. */
 int hos_ttymode(int mode);
 

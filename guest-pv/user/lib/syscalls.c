@@ -529,6 +529,12 @@ int hos_reboot(int kind, int code)
     return (int)hos_result(hos_syscall2(HOS_SYS_reboot, kind, code));
 }
 
+/* Write every file system's changes to its disk. */
+int hos_sync(void)
+{
+    return (int)hos_result(hos_syscall0(HOS_SYS_sync));
+}
+
 /* Switch the console's line discipline. */
 int hos_ttymode(int mode)
 {
