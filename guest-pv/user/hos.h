@@ -55,8 +55,8 @@
 #define HOS_SYS_tcsetpgrp     34  /* tcsetpgrp(pgid): the console's foreground group (^C) */
 #define HOS_SYS_ttymode       35  /* ttymode(HOS_TTY_*): console line discipline on or off */
 #define HOS_SYS_sched_yield   36  /* sched_yield() */
-#define HOS_SYS_reboot        37  /* reboot(HOS_REBOOT_*, code): control domain only
-                                     (others: -HOS_EPERM); does not return */
+#define HOS_SYS_reboot        37  /* reboot(HOS_REBOOT_*, code): this domain (dom0: the
+                                     machine) stops after a sync; does not return */
 #define HOS_SYS_domctl        38  /* domctl(cmd, arg, len): a hypervisor domain-control
                                      operation (hypercall-abi/hako/domctl.h), control
                                      domain only. GETINFO and SET_SCHED: arg points to the

@@ -50,7 +50,8 @@ XTF_BLKHOSTILE_ELF := $(BUILD)/tests/xtf/blkhostile/blkhostile.elf
 INITRD_DOMU := $(BUILD)/initrd/domu.cpio
 INITRD_DOM0 := $(BUILD)/initrd/dom0.cpio
 # What a domU gets: a shell and the everyday programs.
-INITRD_DOMU_NAMES := sh echo ls cat true false uptime free ps sleep kill mkdir rm hako blkbench
+INITRD_DOMU_NAMES := sh echo ls cat true false uptime free ps sleep kill mkdir rm hako blkbench \
+	sync poweroff
 
 # ---- compiling and linking ----------------------------------------------------------
 $(USER_OUT)/obj/%.c.o: %.c | $(NEWLIB_STAMP)

@@ -1,5 +1,5 @@
-/* guest-pv/user/bin/poweroff.c: poweroff [code]: shut the machine down (dom0 only); the
- * code becomes the machine's exit status (make run's status). */
+/* guest-pv/user/bin/poweroff.c: poweroff [code]: shut this domain down (dom0: the
+ * machine); the code becomes its exit status (dom0's: make run's status). */
 #include <stdio.h>
 #include <stdlib.h>
 

@@ -1,4 +1,4 @@
-/* guest-pv/user/bin/reboot.c: reboot: restart the machine (dom0 only). */
+/* guest-pv/user/bin/reboot.c: reboot: restart this domain (dom0: the machine). */
 #include <stdio.h>
 
 #include "hoslib.h"
