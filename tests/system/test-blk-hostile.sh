@@ -7,7 +7,7 @@
 # (persistent grants: the back end's cache of mappings). Each sends out-of-range, overflowing, malformed and badly
 # granted requests, valid round trips, a flood of more requests than response slots,
 # then corrupt ring indices (evil, evil2, evil4), and reports one "Test result:" line, read here from its
-# console ring (hako console). Checked as well: dom0 logged the refusals and the
+# hypervisor console. Checked as well: dom0 logged the refusals and the
 # disconnects and its shell still works; after power-off, the image's bytes outside the
 # two regions are what they were (the gaps hold random bytes, so any stray write shows);
 # the valid writes landed at their place inside the regions.
@@ -73,15 +73,17 @@ console_of() {
 }
 for d in "$id1 evil" "$id2 evil2" "$id3 evil3" "$id4 evil4"; do
   set -- $d
-  c=$(console_of "$1")
-  if echo "$c" | grep -aqE '^Test result: SUCCESS$'; then
-    result 1 "$2 (d$1): Test result: SUCCESS on its console"
+  # Its result as it printed it to the hypervisor console. (What `hako console` shows of
+  # its ring is printed too, but not checked: once in a few runs an attach showed an empty
+  # ring, a console bug not yet found; see the closing note of 2026-12-07.)
+  if grep -aqE "^\(d$1\) Test result: SUCCESS\$" "$OUT"; then
+    result 1 "$2 (d$1): Test result: SUCCESS"
   else
-    echo "$c" | sed 's/^/    console| /' | head -30
-    result 0 "$2 (d$1): Test result: SUCCESS on its console"
+    console_of "$1" | sed 's/^/    console| /' | head -30
+    result 0 "$2 (d$1): Test result: SUCCESS"
   fi
 done
-console_of "$id4" | grep -aq '^blkhostile: connected to d0, 2048 sectors, port [0-9]*, persistent grants$'
+grep -aq "^(d$id4) blkhostile: connected to d0, 2048 sectors, port [0-9]*, persistent grants\$" "$OUT"
 result $(( $? == 0 )) "evil4 ran with persistent grants"
 expect_output "the regions are where they were asked for" \
   "blkback: d$id1 connected: sectors 65536\.\.67584 " "blkback: d$id2 connected: sectors 81920\.\.83968 " \
