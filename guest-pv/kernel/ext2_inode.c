@@ -18,18 +18,27 @@ int ext2_ino_ok(const struct ext2_fs *fs, uint32_t ino)
     return ino >= 1 && ino <= fs->sb.s_inodes_count;
 }
 
-/* Read the first 128 bytes of on-disk inode ino into di. */
-long ext2_inode_read(struct ext2_fs *fs, uint32_t ino, struct ext2_inode *di)
+/* The inode-table block holding inode ino, held in *b, and ino's offset in it in *off:
+ * 0, or -HOS_EIO for a number or table location the file system cannot have. */
+static long inode_block(struct ext2_fs *fs, uint32_t ino, struct buf **b, uint32_t *off)
 {
     if (!ext2_ino_ok(fs, ino))
         return -HOS_EIO;
-    uint32_t blk, off;
-    struct buf *b;
-    long r = ext2_inode_location(fs, ino, &blk, &off);
+    uint32_t blk;
+    long r = ext2_inode_location(fs, ino, &blk, off);
     if (r == 0)
-        r = bcache_read(fs->cache, blk, &b);
+        r = bcache_read(fs->cache, blk, b);
+    return r == -HOS_EINVAL ? -HOS_EIO : r;
+}
+
+/* Read the first 128 bytes of on-disk inode ino into di. */
+long ext2_inode_read(struct ext2_fs *fs, uint32_t ino, struct ext2_inode *di)
+{
+    uint32_t off;
+    struct buf *b;
+    long r = inode_block(fs, ino, &b, &off);
     if (r < 0)
-        return r == -HOS_EINVAL ? -HOS_EIO : r;
+        return r;
     memcpy(di, b->data + off, sizeof(*di));
     bcache_release(fs->cache, b);
     return 0;
@@ -39,15 +48,11 @@ long ext2_inode_read(struct ext2_fs *fs, uint32_t ino, struct ext2_inode *di)
 long ext2_inode_write(struct ext2_fs *fs, uint32_t ino, const struct ext2_inode *di,
                       int fresh)
 {
-    if (!ext2_ino_ok(fs, ino))
-        return -HOS_EIO;
-    uint32_t blk, off;
+    uint32_t off;
     struct buf *b;
-    long r = ext2_inode_location(fs, ino, &blk, &off);
-    if (r == 0)
-        r = bcache_read(fs->cache, blk, &b);
+    long r = inode_block(fs, ino, &b, &off);
     if (r < 0)
-        return r == -HOS_EINVAL ? -HOS_EIO : r;
+        return r;
     uint8_t *slot = b->data + off;
     memcpy(slot, di, sizeof(*di));
     if (fresh && fs->inode_size > EXT2_GOOD_OLD_INODE_SIZE) {
