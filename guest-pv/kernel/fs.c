@@ -126,7 +126,7 @@ void inode_stat(const struct inode *ip, struct hos_stat *st)
         st->nlink = ip->links;                /* the on-disk count */
     else
         st->nlink = is_dir(ip) ? ip->links + 1 + ip->nsubdirs : ip->links;
-    st->size = is_reg(ip) ? ip->size : 0;
+    st->size = is_reg(ip) || ip->ops ? ip->size : 0;   /* a disk's directories: bytes */
     st->mtime_ns = ip->mtime_ns;
 }
 

@@ -172,7 +172,7 @@ struct hos_stat {
     uint64_t ino;
     uint32_t mode;              /* HOS_S_IF* | permission bits */
     uint32_t nlink;
-    uint64_t size;              /* bytes */
+    uint64_t size;              /* bytes (a directory: 0 in ramfs, its blocks on a disk) */
     uint64_t mtime_ns;          /* last modification, CLOCK_REALTIME in ns */
 };
 

@@ -321,6 +321,9 @@ static void test_block_sizes_and_rev0(void **state)
         }
         assert_int_equal(get_file("/disk/big", back, size), (long)size);
         assert_memory_equal(big, back, size);
+        struct hos_stat st;
+        assert_int_equal(fs_stat(NULL, "/disk/d", &st), 0);
+        assert_true(st.size >= 2 * bs && st.size % bs == 0);   /* a directory's blocks */
         char small[64];
         assert_int_equal(get_file("/disk/d/entry-with-a-long-name-299", small, sizeof small),
                          (long)strlen("/disk/d/entry-with-a-long-name-299"));
