@@ -299,10 +299,12 @@ long ext2_file_write(struct ext2_node *n, uint64_t off, const void *buf, size_t 
     return r < 0 ? r : (long)done;
 }
 
-/* Free block blk and, below it, depth levels of indirect blocks: 0 or the first error
- * (freeing goes on past it). */
-static long free_tree(struct ext2_fs *fs, uint32_t blk, unsigned depth)
+/* Free block blk of n and, below it, depth levels of indirect blocks, taking each freed
+ * block off n's i_blocks and out of the indirect block naming it: 0, or the first error
+ * (freeing goes on past it; what could not be freed stays mapped, so a retry finds it). */
+static long free_tree(struct ext2_node *n, uint32_t blk, unsigned depth)
 {
+    struct ext2_fs *fs = n->fs;
     if (!blk)
         return 0;
     if (!ext2_block_ok(fs, blk))
@@ -313,30 +315,43 @@ static long free_tree(struct ext2_fs *fs, uint32_t blk, unsigned depth)
         long r = bcache_read(fs->cache, blk, &b);
         if (r < 0)
             return r == -HOS_EINVAL ? -HOS_EIO : r;
-        const uint32_t *entries = (const uint32_t *)b->data;
+        uint32_t *entries = (uint32_t *)b->data;
         for (uint32_t i = 0; i < fs->ptrs_per_block; i++) {
-            r = free_tree(fs, entries[i], depth - 1);
-            if (r < 0 && first == 0)
+            if (!entries[i])
+                continue;
+            if ((r = free_tree(n, entries[i], depth - 1)) == 0) {
+                entries[i] = 0;
+                bcache_mark_dirty(b);
+            } else if (first == 0) {
                 first = r;
+            }
         }
         bcache_release(fs->cache, b);
+        if (first)
+            return first;
     }
     long r = ext2_block_free(fs, blk);
-    return first ? first : r;
+    uint32_t sectors = fs->block_size / 512;
+    if (r == 0)
+        n->di.i_blocks = n->di.i_blocks > sectors ? n->di.i_blocks - sectors : 0;
+    return r;
 }
 
-/* Drop n's reference on its extended-attribute block, freeing it with the last one. */
+/* Drop n's reference on its extended-attribute block, freeing it with the last one. A
+ * block that cannot be read stays n's (a later call goes on); a bad one is dropped. */
 static long xattr_release(struct ext2_node *n)
 {
     struct ext2_fs *fs = n->fs;
     uint32_t blk = n->di.i_file_acl;
-    n->di.i_file_acl = 0;
-    if (!ext2_block_ok(fs, blk))
+    if (!ext2_block_ok(fs, blk)) {
+        n->di.i_file_acl = 0;
         return -HOS_EIO;
+    }
     struct buf *b;
     long r = bcache_read(fs->cache, blk, &b);
     if (r < 0)
         return r == -HOS_EINVAL ? -HOS_EIO : r;
+    n->di.i_file_acl = 0;
     uint32_t *header = (uint32_t *)b->data;       /* magic, refcount, blocks, hash */
     int valid = header[0] == EXT2_XATTR_MAGIC, last = !valid || header[1] <= 1;
     if (!last) {
@@ -349,7 +364,8 @@ static long xattr_release(struct ext2_node *n)
     return last ? ext2_block_free(fs, blk) : 0;
 }
 
-/* Free every block of n and make it empty. */
+/* Free every block of n and make it empty: 0, or the first error, after which n keeps
+ * its size and the blocks not freed (a later call goes on). */
 long ext2_free_blocks(struct ext2_node *n, int keep_xattr)
 {
     struct ext2_fs *fs = n->fs;
@@ -357,23 +373,24 @@ long ext2_free_blocks(struct ext2_node *n, int keep_xattr)
     if (ext2_inode_has_blocks(fs, &n->di)) {
         for (unsigned i = 0; i < EXT2_N_BLOCKS; i++) {
             unsigned depth = i < EXT2_NDIR_BLOCKS ? 0 : i - EXT2_NDIR_BLOCKS + 1;
-            r = free_tree(fs, n->di.i_block[i], depth);
-            if (r < 0 && first == 0)
+            if ((r = free_tree(n, n->di.i_block[i], depth)) == 0)
+                n->di.i_block[i] = 0;
+            else if (first == 0)
                 first = r;
-            n->di.i_block[i] = 0;
         }
-        n->di.i_blocks = 0;
+        if (first == 0)
+            n->di.i_blocks = 0;
     }
-    if (n->di.i_file_acl) {
+    if (first == 0 && n->di.i_file_acl) {
         if (keep_xattr) {
             n->di.i_blocks = fs->block_size / 512;
         } else {
-            if ((r = xattr_release(n)) < 0 && first == 0)
-                first = r;
-            n->di.i_blocks = 0;
+            if ((first = xattr_release(n)) == 0)
+                n->di.i_blocks = 0;
         }
     }
-    inode_set_size(&n->di, 0);
+    if (first == 0)
+        inode_set_size(&n->di, 0);
     n->di.i_mtime = n->di.i_ctime = ext2_now();
     r = ext2_node_store(n);
     return first ? first : r;

@@ -7,7 +7,8 @@
  * has to write the superblock and the cache's dirty buffers. An inode whose link count
  * reaches 0 keeps its blocks until its last in-memory reference goes (an open file
  * stays readable), then release frees them and the inode. Errors there cannot be
- * reported to anyone; the blocks stay allocated (e2fsck would find them).
+ * reported to anyone: the node stays as an orphan that every sync tries again to free
+ * (one left at unmount is what e2fsck finds after a crash).
  */
 #include "ext2.h"
 
@@ -84,18 +85,41 @@ static void node_free(struct ext2_node *n)
     kfree(n);
 }
 
-/* release: an unlinked inode's blocks and number go back to the bitmaps; then free n. */
+/* Give an unlinked inode's blocks and number back to the bitmaps: 0, or an error (what
+ * was not freed stays n's, so calling again goes on). */
+static long orphan_free(struct ext2_node *n)
+{
+    long r = ext2_free_blocks(n, 0);
+    if (r == 0) {
+        n->di.i_dtime = ext2_now();
+        r = ext2_node_store(n);
+    }
+    return r == 0 ? ext2_inode_free(n->fs, (uint32_t)n->vfs.ino, node_is_dir(n)) : r;
+}
+
+/* release: an unlinked inode is freed on disk, then n; one that cannot be freed now
+ * (ENOMEM, EIO) stays on fs's list unreferenced, an orphan the next sync frees. */
 static void ext2_release(struct inode *ip)
 {
     struct ext2_node *n = ext2_node_of(ip);
-    if (n->di.i_links_count == 0 && !n->fs->read_only) {
-        int is_dir = node_is_dir(n);
-        long r = ext2_free_blocks(n, 0);
-        n->di.i_dtime = ext2_now();
-        if (r == 0 && ext2_node_store(n) == 0)
-            ext2_inode_free(n->fs, (uint32_t)ip->ino, is_dir);
-    }
+    if (n->di.i_links_count == 0 && !n->fs->read_only && orphan_free(n) < 0)
+        return;
     node_free(n);
+}
+
+/* Retry freeing fs's orphans (unreferenced nodes release could not free). */
+static void orphans_reap(struct ext2_fs *fs)
+{
+    struct ext2_node **p = &fs->nodes;
+    while (*p) {
+        struct ext2_node *n = *p;
+        if (n->vfs.refs == 0 && orphan_free(n) == 0) {
+            *p = n->next;
+            kfree(n);
+        } else {
+            p = &n->next;
+        }
+    }
 }
 
 /* lookup: the entry name of dp. */
@@ -344,11 +368,14 @@ long fs_umount(const char *path)
         return -HOS_EINVAL;
     }
     struct ext2_node *n = ext2_node_of(ip);
-    int busy = ip->refs != 2 || n->fs->nodes != n || n->next;  /* the mount's and ours */
+    struct ext2_fs *fs = n->fs;
+    orphans_reap(fs);
+    int busy = ip->refs != 2;               /* the mount's and ours */
+    for (struct ext2_node *o = fs->nodes; o; o = o->next)
+        busy |= o != n && o->vfs.refs > 0;
     inode_put(ip);
     if (busy)
         return -HOS_EBUSY;
-    struct ext2_fs *fs = n->fs;
     if ((r = fs_detach(path, &ip)) < 0)
         return r;
     inode_put(ip);                          /* the last reference: the node goes */
@@ -357,6 +384,11 @@ long fs_umount(const char *path)
     if (p && *p)
         *p = fs->next_mount;
     r = ext2_fs_sync(fs);
+    while (fs->nodes) {                     /* orphans left: on disk as after a crash */
+        struct ext2_node *o = fs->nodes;
+        fs->nodes = o->next;
+        kfree(o);
+    }
     ext2_fs_close(fs);
     return r;
 }
@@ -366,6 +398,7 @@ long fs_sync(void)
 {
     long first = 0;
     for (struct ext2_fs *fs = mounts; fs; fs = fs->next_mount) {
+        orphans_reap(fs);
         long r = ext2_fs_sync(fs);
         if (r < 0 && first == 0)
             first = r;
