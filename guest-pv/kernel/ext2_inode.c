@@ -299,6 +299,21 @@ long ext2_file_write(struct ext2_node *n, uint64_t off, const void *buf, size_t 
     return r < 0 ? r : (long)done;
 }
 
+static long free_tree(struct ext2_node *n, uint32_t blk, unsigned depth);
+
+/* Free the tree *slot names (depth indirect levels) and clear *slot when it is gone or
+ * was no block number at all; keep the first error in *first. Whether *slot changed. */
+static int free_slot(struct ext2_node *n, uint32_t *slot, unsigned depth, long *first)
+{
+    long r = free_tree(n, *slot, depth);
+    int drop = r == 0 || !ext2_block_ok(n->fs, *slot);
+    if (drop)
+        *slot = 0;
+    if (r < 0 && *first == 0)
+        *first = r;
+    return drop;
+}
+
 /* Free block blk of n and, below it, depth levels of indirect blocks, taking each freed
  * block off n's i_blocks and out of the indirect block naming it: 0, or the first error
  * (freeing goes on past it; what could not be freed stays mapped, so a retry finds it). */
@@ -317,14 +332,8 @@ static long free_tree(struct ext2_node *n, uint32_t blk, unsigned depth)
             return r == -HOS_EINVAL ? -HOS_EIO : r;
         uint32_t *entries = (uint32_t *)b->data;
         for (uint32_t i = 0; i < fs->ptrs_per_block; i++) {
-            if (!entries[i])
-                continue;
-            if ((r = free_tree(n, entries[i], depth - 1)) == 0) {
-                entries[i] = 0;
+            if (entries[i] && free_slot(n, &entries[i], depth - 1, &first))
                 bcache_mark_dirty(b);
-            } else if (first == 0) {
-                first = r;
-            }
         }
         bcache_release(fs->cache, b);
         if (first)
@@ -373,10 +382,7 @@ long ext2_free_blocks(struct ext2_node *n, int keep_xattr)
     if (ext2_inode_has_blocks(fs, &n->di)) {
         for (unsigned i = 0; i < EXT2_N_BLOCKS; i++) {
             unsigned depth = i < EXT2_NDIR_BLOCKS ? 0 : i - EXT2_NDIR_BLOCKS + 1;
-            if ((r = free_tree(n, n->di.i_block[i], depth)) == 0)
-                n->di.i_block[i] = 0;
-            else if (first == 0)
-                first = r;
+            free_slot(n, &n->di.i_block[i], depth, &first);
         }
         if (first == 0)
             n->di.i_blocks = 0;
